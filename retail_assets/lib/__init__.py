@@ -1,0 +1,1 @@
+"""Plain-Python building blocks (specs, storage, transforms), importable without registering Dagster definitions."""
