@@ -1,0 +1,1 @@
+"""Dagster definitions, autoloaded by ``definitions.py``: one module per feature."""

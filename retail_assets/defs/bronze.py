@@ -1,0 +1,285 @@
+"""Bronze: landed data as it arrived, typed against the spec, with lineage. One asset per table and event type.
+
+Built by a factory from the spec registry. Facts and events are monthly-partitioned and support
+single-run backfills of month ranges; dimensions are unpartitioned and keep every landed
+snapshot. Each asset evaluates a blocking ``schema_parity`` check per month: the landed columns
+must match the spec, or Silver does not run for that month. Rows that cannot be typed go to
+``quarantine/bronze/<table>`` with a reason; the landing files are never modified.
+"""
+
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from retail_assets.defs.landing import landing_key
+from retail_assets.lib.bronze import (
+    BronzeLoad,
+    LandingFileError,
+    NoLandedData,
+    load_dimension,
+    load_event_month,
+    load_fact_month,
+)
+from retail_assets.lib.checks import (
+    SCHEMA_PARITY,
+    CheckOutcome,
+    column_schema,
+    emit_check_results,
+    frame_parity,
+    frame_schema,
+    parity_outcome,
+    preview_markdown,
+    schema_parity_spec,
+)
+from retail_assets.lib.conform import LandingSchemaError
+from retail_assets.lib.lake import LakeStore, months_predicate
+from retail_assets.lib.landing import LandingPathError, LandingZone
+from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.specs import REGISTRY, bronze_columns
+
+LAYER = "bronze"
+# Errors that mean "this input cannot be loaded"; they fail the run with their message.
+INPUT_ERRORS = (NoLandedData, LandingSchemaError, LandingFileError, LandingPathError)
+
+PARITY_DESCRIPTION = (
+    "Landed columns match the spec: none missing, none extra, none of the wrong type. Blocking: when it fails, "
+    "Silver does not run for this partition. Rows that could be typed are in Bronze and the landed files are untouched; "
+    "fix the producer (or the spec) and re-run."
+)
+
+
+def bronze_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([LAYER, name])
+
+
+def quarantine_table(name: str) -> str:
+    return f"quarantine/{LAYER}/{name}"
+
+
+def _commit_metadata(context: dg.AssetExecutionContext, months: str) -> dict[str, str]:
+    return {"dagster_run_id": context.run.run_id, "dagster_asset": context.assets_def.key.to_user_string(), "months": months}
+
+
+def _load_metadata(load: BronzeLoad, lake: LakeStore, version: int) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": load.rows.height,
+        "dagster/column_schema": frame_schema(load.rows),
+        "landed_rows": load.landed_rows,
+        "quarantined_rows": load.quarantine.height,
+        "duplicates_dropped": load.duplicates_dropped,
+        "landed_files": len(load.files),
+        "files": dg.MetadataValue.json(load.files[:100]),
+        "delta_version": version,
+        "lake_table": dg.MetadataValue.path(lake.uri(f"{LAYER}/{load.table}")),
+    }
+    if load.quarantine.height:
+        metadata["quarantine_table"] = dg.MetadataValue.path(lake.uri(quarantine_table(load.table)))
+        metadata["quarantine_preview"] = dg.MetadataValue.md(
+            preview_markdown(load.quarantine.select("row_number", "reason_code", "column_name", "value", "reason"))
+        )
+    return metadata
+
+
+def _write_quarantine(lake: LakeStore, name: str, quarantine: pl.DataFrame, months: list[dt.date], meta: dict) -> None:
+    """Replace the quarantined rows of these months (clearing them when a re-run rejects nothing)."""
+    table = quarantine_table(name)
+    if quarantine.height:
+        lake.overwrite_months(table, quarantine, months, commit_metadata=meta)
+    elif lake.exists(table):
+        lake.delete(table, months_predicate(months), commit_metadata=meta)
+
+
+def _run_monthly(
+    context: dg.AssetExecutionContext,
+    lake: LakeStore,
+    name: str,
+    load_month: Callable[[dt.date, dt.datetime], BronzeLoad],
+) -> Iterator[Any]:
+    """Load and write each month of the run in turn; one Delta commit per month."""
+    ingested_at = dt.datetime.now(dt.UTC)
+    months = months_of(context)
+    columns = bronze_columns(name)
+    outcomes: dict[dt.date, CheckOutcome] = {}
+    written: dict[dt.date, dict[str, Any]] = {}
+    month = months[0]
+    try:
+        for month in months:
+            load = load_month(month, ingested_at)
+            _assert_reconciles(load)
+            drift = frame_parity(load.rows, columns)
+            if not drift.ok:
+                raise RuntimeError(f"bronze/{name} {month:%Y-%m}: frame does not match the Bronze spec ({drift.describe()})")
+            meta = _commit_metadata(context, describe_months([month]))
+            report = lake.overwrite_months(f"{LAYER}/{name}", load.rows, [month], commit_metadata=meta)
+            _write_quarantine(lake, name, load.quarantine, [month], meta)
+            written[month] = _load_metadata(load, lake, report.version)
+            context.add_asset_metadata(written[month], partition_key=partition_key(month))
+            outcomes[month] = parity_outcome(
+                load.drift,
+                subject=f"{name} {month:%Y-%m}, {len(load.files)} landed files",
+                extra_metadata={"files_with_drift": dg.MetadataValue.json(load.file_drift)} if load.file_drift else None,
+            )
+            context.log.info(
+                f"bronze/{name} {month:%Y-%m}: {load.landed_rows} landed, {load.rows.height} written, "
+                f"{load.quarantine.height} quarantined, {load.duplicates_dropped} duplicates dropped"
+            )
+    except INPUT_ERRORS as exc:
+        # Months already written are real materializations; record them before failing.
+        for done, metadata in written.items():
+            yield dg.AssetMaterialization(asset_key=context.assets_def.key, partition=partition_key(done), metadata=metadata)
+        raise dg.Failure(
+            description=str(exc),
+            metadata={
+                "table": name,
+                "partition": partition_key(month),
+                "months_written_before_failure": [partition_key(m) for m in written],
+            },
+        ) from exc
+    yield dg.MaterializeResult()
+    yield from emit_check_results(context, SCHEMA_PARITY, outcomes)
+
+
+def _assert_reconciles(load: BronzeLoad) -> None:
+    if not load.reconciles:
+        raise RuntimeError(
+            f"bronze/{load.table} {load.month:%Y-%m}: counts do not reconcile: {load.landed_rows} landed != "
+            f"{load.rows.height} written + {load.quarantine.height} quarantined + {load.duplicates_dropped} duplicates"
+        )
+
+
+def build_fact_asset(table: str) -> dg.AssetsDefinition:
+    spec = REGISTRY.table(table)
+    key = bronze_key(table)
+
+    @dg.asset(
+        key=key,
+        deps=[landing_key(table)],
+        group_name=LAYER,
+        kinds={"polars", "delta"},
+        tags={"layer": LAYER, "source": "batch"},
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"{spec.description}\n\nBronze: every file landed under batch/{table}/<YYYY-MM>/, typed against the spec, "
+            f"with lineage columns. Grain: {spec.grain}. Rows filed under the wrong month or that cannot be typed "
+            f"are quarantined in {quarantine_table(table)}."
+        ),
+        metadata={"dagster/column_schema": column_schema(bronze_columns(table)), "lake_table": f"{LAYER}/{table}"},
+        check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION)],
+    )
+    def _fact(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
+        yield from _run_monthly(context, lake, table, lambda m, at: load_fact_month(landing, table, m, at))
+
+    return _fact
+
+
+def build_event_asset(event_type: str) -> dg.AssetsDefinition:
+    event = REGISTRY.event(event_type)
+    key = bronze_key(event_type)
+
+    @dg.asset(
+        key=key,
+        deps=[landing_key(event_type)],
+        group_name=LAYER,
+        kinds={"polars", "delta"},
+        tags={"layer": LAYER, "source": "stream"},
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"{event.description}\n\nBronze: one row per {event_type} event landed under events/{event_type}/<date>/, "
+            "the envelope and the flattened payload typed against the spec, deduplicated on trace_id. Malformed, "
+            f"mistyped, misfiled and conflicting events are quarantined in {quarantine_table(event_type)}."
+        ),
+        metadata={"dagster/column_schema": column_schema(bronze_columns(event_type)), "lake_table": f"{LAYER}/{event_type}"},
+        check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION)],
+    )
+    def _event(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
+        yield from _run_monthly(context, lake, event_type, lambda m, at: load_event_month(landing, event_type, m, at))
+
+    return _event
+
+
+def build_dimension_asset(table: str) -> dg.AssetsDefinition:
+    spec = REGISTRY.table(table)
+    key = bronze_key(table)
+
+    @dg.asset(
+        key=key,
+        deps=[landing_key(table)],
+        group_name=LAYER,
+        kinds={"polars", "delta"},
+        tags={"layer": LAYER, "source": "batch"},
+        description=(
+            f"{spec.description}\n\nBronze: every snapshot landed under batch/{table}/<YYYY-MM>/, typed against the "
+            f"spec, one snapshot_month per snapshot. Grain: {spec.grain} per snapshot."
+        ),
+        metadata={"dagster/column_schema": column_schema(bronze_columns(table)), "lake_table": f"{LAYER}/{table}"},
+        check_specs=[schema_parity_spec(key, partitioned=False, description=PARITY_DESCRIPTION)],
+    )
+    def _dimension(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
+        ingested_at = dt.datetime.now(dt.UTC)
+        try:
+            loads = load_dimension(landing, table, ingested_at)
+        except INPUT_ERRORS as exc:
+            raise dg.Failure(description=str(exc), metadata={"table": table}) from exc
+        columns = bronze_columns(table)
+        for load in loads:
+            _assert_reconciles(load)
+        rows = pl.concat([load.rows for load in loads], how="vertical")
+        quarantine = pl.concat([load.quarantine for load in loads], how="vertical")
+        drift = frame_parity(rows, columns)
+        if not drift.ok:
+            raise RuntimeError(f"bronze/{table}: frame does not match the Bronze spec ({drift.describe()})")
+        meta = _commit_metadata(context, describe_months([load.month for load in loads]))
+        report = lake.replace(f"{LAYER}/{table}", rows, partition_by=["snapshot_month"], commit_metadata=meta)
+        if quarantine.height or lake.exists(quarantine_table(table)):
+            lake.replace(quarantine_table(table), quarantine, partition_by=["month_start"], commit_metadata=meta)
+        latest = loads[-1]
+        combined = BronzeLoad(
+            table=table,
+            month=latest.month,
+            rows=rows,
+            quarantine=quarantine,
+            files=[f for load in loads for f in load.files],
+            landed_rows=sum(load.landed_rows for load in loads),
+        )
+        all_drift = loads[0].drift
+        for load in loads[1:]:
+            all_drift = all_drift.merge(load.drift)
+        file_drift = {f: d for load in loads for f, d in load.file_drift.items()}
+        yield dg.MaterializeResult(
+            metadata={
+                **_load_metadata(combined, lake, report.version),
+                "snapshots": [load.month.isoformat() for load in loads],
+                "latest_snapshot": latest.month.isoformat(),
+                "latest_snapshot_rows": latest.rows.height,
+            }
+        )
+        yield from emit_check_results(
+            context,
+            SCHEMA_PARITY,
+            parity_outcome(
+                all_drift,
+                subject=f"{table}, {len(loads)} snapshots",
+                extra_metadata={"files_with_drift": dg.MetadataValue.json(file_drift)} if file_drift else None,
+            ),
+        )
+
+    return _dimension
+
+
+def build_bronze_assets() -> list[dg.AssetsDefinition]:
+    return [
+        *(build_dimension_asset(t.name) for t in REGISTRY.dimensions),
+        *(build_fact_asset(t.name) for t in REGISTRY.facts),
+        *(build_event_asset(e.event_type) for e in REGISTRY.events),
+    ]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_bronze_assets())

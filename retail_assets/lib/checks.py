@@ -1,0 +1,152 @@
+"""Asset-check and metadata helpers shared by every layer.
+
+Checks are declared on the asset (``check_specs``) and evaluated in the same step, on the frame
+being written. For partitioned assets run as a single-run backfill over several months, each
+month gets its own check evaluation and its own materialization metadata, so the UI shows
+results per partition (Dagster 1.13 partitioned checks).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+
+from retail_assets.lib.conform import SchemaDrift, schema_drift
+from retail_assets.lib.partitions import MONTHLY, partition_key
+from retail_assets.lib.specs import ColumnSpec
+
+SCHEMA_PARITY = "schema_parity"
+
+
+def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.dtype.value,
+                description=c.description,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
+            for c in columns
+        ]
+    )
+
+
+def frame_schema(df: pl.DataFrame) -> dg.TableSchema:
+    """The schema of the data actually written, for ``dagster/column_schema``."""
+    return dg.TableSchema(columns=[dg.TableColumn(name=n, type=str(t)) for n, t in df.schema.items()])
+
+
+def check_spec(
+    name: str, key: dg.AssetKey, *, partitioned: bool, description: str, blocking: bool = True
+) -> dg.AssetCheckSpec:
+    # Partitioned check specs are a 1.13 preview feature, used on purpose (per-month results in the UI).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name,
+            asset=key,
+            blocking=blocking,
+            partitions_def=MONTHLY if partitioned else None,
+            description=description,
+        )
+
+
+def schema_parity_spec(key: dg.AssetKey, *, partitioned: bool, description: str) -> dg.AssetCheckSpec:
+    return check_spec(SCHEMA_PARITY, key, partitioned=partitioned, description=description)
+
+
+@dataclass
+class CheckOutcome:
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+
+
+def parity_outcome(drift: SchemaDrift, *, subject: str, extra_metadata: Mapping[str, Any] | None = None) -> CheckOutcome:
+    return CheckOutcome(
+        passed=drift.ok,
+        description=f"{subject}: {drift.describe()}",
+        metadata={
+            "missing_columns": list(drift.missing),
+            "extra_columns": list(drift.extra),
+            "mistyped_columns": {c: {"found": f, "expected": e} for c, (f, e) in drift.mistyped.items()},
+            **(extra_metadata or {}),
+        },
+    )
+
+
+def frame_parity(df: pl.DataFrame, columns: Sequence[ColumnSpec]) -> SchemaDrift:
+    """Order-insensitive comparison of a frame with the spec, types compared exactly."""
+    drift = schema_drift(df.schema, columns)
+    exact = {
+        c.name: (str(df.schema[c.name]), c.dtype.value)
+        for c in columns
+        if c.name in df.schema and df.schema[c.name] != c.polars_dtype and c.name not in drift.mistyped
+    }
+    return SchemaDrift(drift.missing, drift.missing_required, drift.extra, {**drift.mistyped, **exact})
+
+
+def check_output_name(context: dg.AssetExecutionContext, check_key: dg.AssetCheckKey) -> str:
+    for name, spec in context.assets_def.check_specs_by_output_name.items():
+        if spec.key == check_key:
+            return name
+    raise KeyError(f"asset {context.assets_def.key.to_user_string()} has no check {check_key.name!r}")
+
+
+def emit_check_results(
+    context: dg.AssetExecutionContext,
+    check_name: str,
+    outcomes: Mapping[dt.date, CheckOutcome] | CheckOutcome,
+) -> Iterator[Any]:
+    """Yield one check evaluation per month (or one for an unpartitioned asset).
+
+    Dagster's ``AssetCheckResult`` records a single evaluation per step, which for a multi-month
+    single run would carry no partition; evaluations are therefore emitted per month directly,
+    followed by the check's (empty) output.
+    """
+    key = dg.AssetCheckKey(context.assets_def.key, check_name)
+    if key not in context.selected_asset_check_keys:
+        return
+    if isinstance(outcomes, CheckOutcome):
+        yield dg.AssetCheckResult(
+            check_name=check_name,
+            passed=outcomes.passed,
+            description=outcomes.description,
+            metadata=outcomes.metadata,
+            severity=outcomes.severity,
+        )
+        return
+    spec = context.assets_def.get_spec_for_check_key(key)
+    for month, outcome in sorted(outcomes.items()):
+        yield AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=check_name,
+            passed=outcome.passed,
+            metadata=outcome.metadata,
+            severity=outcome.severity,
+            description=outcome.description,
+            blocking=spec.blocking,
+            partition=partition_key(month),
+        )
+    yield dg.Output(None, output_name=check_output_name(context, key))
+
+
+def preview_markdown(df: pl.DataFrame, limit: int = 10) -> str:
+    """A small markdown table for metadata previews (quarantine reasons, Gold rows)."""
+    head = df.head(limit)
+    if not head.height:
+        return "_no rows_"
+    cols = head.columns
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in head.iter_rows():
+        lines.append("| " + " | ".join("" if v is None else str(v).replace("|", "\\|")[:200] for v in row) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,321 @@
+"""Type landed data to a spec, row by row, without ever dropping a row silently.
+
+:func:`conform` casts every column of a raw frame to its spec type. A value that cannot be read
+(``"abc"`` for an integer, ``1.5`` for an integer, a date that does not exist), or a null in a
+required column, rejects its row: the row goes to quarantine with the column, the value, a
+reason and the whole original record. :func:`schema_drift` compares the columns as landed with
+the spec (missing, extra, mistyped) for the ``schema_parity`` check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from retail_assets.lib.specs import QUARANTINE_COLUMNS, ColumnSpec, DType, polars_schema
+
+ROW_NUMBER = "__row_number"
+_TRUE = ("true", "t", "1", "yes", "y")
+_FALSE = ("false", "f", "0", "no", "n")
+# ISO-8601 forms accepted for text timestamps, tried in order after normalising "T" and "Z".
+_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M%z",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+
+
+class LandingSchemaError(ValueError):
+    """A landed file cannot be typed at all (e.g. a required column is missing)."""
+
+
+@dataclass(frozen=True)
+class SchemaDrift:
+    """How the columns of landed data differ from the spec."""
+
+    missing: tuple[str, ...] = ()
+    missing_required: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    # column -> (type found, type expected)
+    mistyped: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.mistyped)
+
+    def describe(self) -> str:
+        if self.ok:
+            return "columns match the spec"
+        parts = []
+        if self.missing:
+            parts.append(f"missing columns {list(self.missing)}")
+        if self.extra:
+            parts.append(f"extra columns {list(self.extra)}")
+        if self.mistyped:
+            parts.append(
+                "mistyped columns "
+                + ", ".join(f"{c} ({found}, expected {expected})" for c, (found, expected) in self.mistyped.items())
+            )
+        return "; ".join(parts)
+
+    def merge(self, other: SchemaDrift) -> SchemaDrift:
+        return SchemaDrift(
+            missing=tuple(sorted({*self.missing, *other.missing})),
+            missing_required=tuple(sorted({*self.missing_required, *other.missing_required})),
+            extra=tuple(sorted({*self.extra, *other.extra})),
+            mistyped={**self.mistyped, **other.mistyped},
+        )
+
+
+def _compatible(found: pl.DataType, dtype: DType) -> bool:
+    """Whether landed data of type ``found`` is the spec type or a lossless form of it."""
+    if isinstance(found, pl.Null):
+        return True
+    match dtype:
+        case DType.INT32 | DType.INT64:
+            return found.is_integer()
+        case DType.FLOAT64:
+            return found.is_float() or found.is_integer()
+        case DType.STRING:
+            return isinstance(found, (pl.String, pl.Categorical, pl.Enum))
+        case DType.TIMESTAMP:
+            return isinstance(found, pl.Datetime)
+        case DType.DATE:
+            return isinstance(found, pl.Date)
+        case DType.BOOL:
+            return isinstance(found, pl.Boolean)
+        case DType.LIST_INT64:
+            return isinstance(found, pl.List) and (found.inner.is_integer() or isinstance(found.inner, pl.Null))
+    return False
+
+
+def schema_drift(
+    found: Mapping[str, pl.DataType], columns: Sequence[ColumnSpec], *, text_source: bool = False
+) -> SchemaDrift:
+    """Compare landed columns with the spec. Text sources (CSV, JSON) carry no types to compare."""
+    spec = {c.name: c for c in columns}
+    missing = tuple(c.name for c in columns if c.name not in found)
+    return SchemaDrift(
+        missing=missing,
+        missing_required=tuple(n for n in missing if not spec[n].nullable),
+        extra=tuple(n for n in found if n not in spec and n != ROW_NUMBER),
+        mistyped={}
+        if text_source
+        else {
+            n: (str(found[n]), c.dtype.value)
+            for n, c in spec.items()
+            if n in found and not _compatible(found[n], c.dtype)
+        },
+    )
+
+
+def _parse_timestamp(text: pl.Expr) -> pl.Expr:
+    normal = text.str.strip_chars().str.replace("T", " ", literal=True).str.replace(r"Z$", "+00:00")
+    return pl.coalesce(
+        [normal.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False) for fmt in _TIMESTAMP_FORMATS]
+    )
+
+
+def _cast(name: str, found: pl.DataType, target: DType) -> pl.Expr:
+    """An expression reading column ``name`` as ``target``; null where the value cannot be read losslessly."""
+    c = pl.col(name)
+    want = target.polars
+    if found == want:
+        return c
+    if isinstance(found, pl.Null):
+        return pl.lit(None, dtype=want)
+    text = isinstance(found, (pl.String, pl.Categorical, pl.Enum))
+    if text:
+        c = c.cast(pl.String).str.strip_chars()
+        c = pl.when(c.str.len_chars() == 0).then(None).otherwise(c)
+    match target:
+        case DType.TIMESTAMP:
+            if isinstance(found, pl.Datetime):
+                zoned = c.dt.convert_time_zone("UTC") if found.time_zone else c.dt.replace_time_zone("UTC")
+                return zoned.dt.cast_time_unit("us")
+            if isinstance(found, pl.Date):
+                return c.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+            return _parse_timestamp(c) if text else pl.lit(None, dtype=want)
+        case DType.DATE:
+            if text:
+                return c.str.to_date("%Y-%m-%d", strict=False)
+            if isinstance(found, pl.Datetime):
+                # A datetime is a date only when it is midnight; otherwise the time would be lost.
+                return pl.when(c.dt.time() == pl.time(0)).then(c.dt.date())
+            return pl.lit(None, dtype=want)
+        case DType.BOOL:
+            if text:
+                lower = c.str.to_lowercase()
+                return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
+            if found.is_integer():
+                return pl.when(c == 1).then(True).when(c == 0).then(False)
+            return pl.lit(None, dtype=want)
+        case DType.INT32 | DType.INT64:
+            if found.is_float():
+                return pl.when(c == c.round(0)).then(c.cast(want, strict=False))
+            return c.cast(want, strict=False)
+        case DType.FLOAT64:
+            return c.cast(want, strict=False)
+        case DType.STRING:
+            if isinstance(found, (pl.List, pl.Struct, pl.Array)):
+                return pl.lit(None, dtype=want)
+            return c.cast(pl.String)
+        case DType.LIST_INT64:
+            if isinstance(found, pl.List):
+                return c.cast(want, strict=False)
+            if text:
+                inner = c.str.strip_chars("[] ")
+                items = inner.str.split(",").list.eval(pl.element().str.strip_chars().cast(pl.Int64, strict=False))
+                parsed = pl.when(inner.str.len_chars() == 0).then(pl.lit([], dtype=want)).otherwise(items)
+                return pl.when(parsed.list.eval(pl.element().is_null()).list.any()).then(None).otherwise(parsed)
+            return pl.lit(None, dtype=want)
+    return pl.lit(None, dtype=want)
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    c = pl.col(name)
+    if isinstance(dtype, pl.List):
+        return pl.lit("[") + c.list.eval(pl.element().cast(pl.String)).list.join(",") + pl.lit("]")
+    if isinstance(dtype, (pl.Struct, pl.Array, pl.Object)):
+        return pl.lit(None, dtype=pl.String)
+    return c.cast(pl.String)
+
+
+@dataclass(frozen=True)
+class Conformed:
+    """Typed rows, rejected rows (quarantine-shaped, without the load context) and the schema drift."""
+
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    drift: SchemaDrift
+
+
+REJECTION_SCHEMA = pl.Schema(
+    {
+        "row_number": pl.Int64(),
+        "column_name": pl.String(),
+        "value": pl.String(),
+        "reason_code": pl.String(),
+        "reason": pl.String(),
+        "record": pl.String(),
+    }
+)
+
+
+def conform(
+    raw: pl.DataFrame,
+    columns: Sequence[ColumnSpec],
+    *,
+    source: str,
+    text_source: bool = False,
+    row_numbers: pl.Series | None = None,
+    keep_row_number: bool = False,
+) -> Conformed:
+    """Type ``raw`` to ``columns``. Raises :class:`LandingSchemaError` if a required column is missing.
+
+    ``source`` names the file or table in messages. Row numbers are 1-based positions in ``raw``
+    unless ``row_numbers`` gives them (e.g. line numbers of a JSON file with skipped lines);
+    ``keep_row_number`` keeps them on the typed rows as column ``__row_number``.
+    """
+    drift = schema_drift(raw.schema, columns, text_source=text_source)
+    if drift.missing_required:
+        raise LandingSchemaError(
+            f"{source}: required columns {list(drift.missing_required)} are missing "
+            f"(columns found: {[c for c in raw.columns if c != ROW_NUMBER]}); nothing from this file was loaded"
+        )
+    numbered = raw.with_columns(
+        (row_numbers if row_numbers is not None else pl.int_range(1, raw.height + 1, dtype=pl.Int64)).alias(ROW_NUMBER)
+    )
+    typed_exprs = [
+        (_cast(c.name, raw.schema[c.name], c.dtype) if c.name in raw.columns else pl.lit(None, dtype=c.polars_dtype)).alias(
+            c.name
+        )
+        for c in columns
+    ]
+    error_exprs: list[pl.Expr] = []
+    for i, c in enumerate(columns):
+        typed = typed_exprs[i]
+        if c.name in raw.columns:
+            unreadable = typed.is_null() & pl.col(c.name).is_not_null()
+            if raw.schema[c.name] in (pl.String,):
+                unreadable = unreadable & (pl.col(c.name).str.strip_chars().str.len_chars() > 0)
+        else:
+            unreadable = pl.lit(False)
+        null_required = pl.lit(False) if c.nullable else (typed.is_null() & ~unreadable)
+        error_exprs.append(
+            pl.when(unreadable).then(pl.lit("type_error")).when(null_required).then(pl.lit("null_required")).alias(
+                f"__err_{i}"
+            )
+        )
+    staged = numbered.with_columns(*error_exprs)
+    error_cols = [f"__err_{i}" for i in range(len(columns))]
+    bad_mask = pl.any_horizontal([pl.col(e).is_not_null() for e in error_cols]) if error_cols else pl.lit(False)
+    good = staged.filter(~bad_mask).select(typed_exprs + ([pl.col(ROW_NUMBER)] if keep_row_number else []))
+    bad = staged.filter(bad_mask)
+    rejected = _describe_rejections(bad, columns, raw.schema, source) if bad.height else REJECTION_SCHEMA.to_frame()
+    return Conformed(rows=good, rejected=rejected, drift=drift)
+
+
+def _describe_rejections(
+    bad: pl.DataFrame,
+    columns: Sequence[ColumnSpec],
+    raw_schema: Mapping[str, pl.DataType],
+    source: str,
+) -> pl.DataFrame:
+    reasons, first_col, first_code = [], [], []
+    # The value of the first failing column, even when that value is null (so not a coalesce).
+    first_val: pl.Expr | None = None
+    for i, c in enumerate(columns):
+        err = pl.col(f"__err_{i}")
+        value = _as_text(c.name, raw_schema[c.name]) if c.name in raw_schema else pl.lit(None, dtype=pl.String)
+        reasons.append(
+            pl.when(err == "type_error")
+            .then(pl.format(f"column {c.name}: cannot read {{}} as {c.dtype.value}", value))
+            .when(err == "null_required")
+            .then(pl.lit(f"column {c.name}: required value is missing"))
+        )
+        first_col.append(pl.when(err.is_not_null()).then(pl.lit(c.name)))
+        first_val = pl.when(err.is_not_null()).then(value) if first_val is None else first_val.when(err.is_not_null()).then(value)
+        first_code.append(err)
+    raw_columns = [n for n in raw_schema if n != ROW_NUMBER]
+    record = (
+        pl.struct([pl.col(n) for n in raw_columns]).struct.json_encode() if raw_columns else pl.lit(None, dtype=pl.String)
+    )
+    return bad.select(
+        pl.col(ROW_NUMBER).cast(pl.Int64).alias("row_number"),
+        pl.coalesce(first_col).alias("column_name"),
+        (first_val.otherwise(None) if first_val is not None else pl.lit(None, dtype=pl.String)).alias("value"),
+        pl.coalesce(first_code).alias("reason_code"),
+        pl.format(
+            f"{source}, row {{}}: {{}}", pl.col(ROW_NUMBER), pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+        ).alias("reason"),
+        record.alias("record"),
+    )
+
+
+def quarantine_frame(
+    rejected: pl.DataFrame,
+    *,
+    table: str,
+    month,
+    source_file: str | None = None,
+    batch_id: str | None = None,
+    quarantined_at,
+) -> pl.DataFrame:
+    """Add the load context to rejected rows, giving the quarantine table's schema."""
+    schema = polars_schema(QUARANTINE_COLUMNS)
+    context = {
+        "table_name": pl.lit(table),
+        "month_start": pl.lit(month, dtype=pl.Date),
+        "source_file": pl.lit(source_file, dtype=pl.String),
+        "batch_id": pl.lit(batch_id, dtype=pl.String),
+        "quarantined_at": pl.lit(quarantined_at, dtype=schema["quarantined_at"]),
+    }
+    # Rows from several files carry their own source_file/batch_id; keep those.
+    return rejected.with_columns(
+        [expr.alias(name) for name, expr in context.items() if name not in rejected.columns]
+    ).select([pl.col(n).cast(t) for n, t in schema.items()])

@@ -1,0 +1,286 @@
+"""Delta Lake tables under one root URI: the platform's only way to read and write the lake.
+
+Every layer writes through :class:`LakeStore`. It writes month partitions itself, with an explicit
+predicate (``month_start = ...`` or a range for single-run backfills), instead of going through
+dagster-deltalake's IO manager, which can wipe a whole table on a one-month re-run
+(dagster-io/dagster#34064). Each write is one Delta commit: a writer that dies mid-write leaves
+the table at its previous version, and re-running converges to the same content.
+
+The root is a local directory by default, or ``abfss://``/``az://`` on Azure; storage is
+configured with dagster-deltalake's ``LocalConfig`` / ``AzureConfig`` / ``ClientConfig``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster_deltalake import AzureConfig, LocalConfig
+from dagster_deltalake.config import ClientConfig
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from pydantic import Field
+
+from retail_assets.lib.specs import PARTITION_COLUMN
+
+
+class LakeError(RuntimeError):
+    """A lake read or write could not be done; the message names the table and why."""
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    table: str
+    rows: int
+    version: int
+    predicate: str | None
+
+
+def months_predicate(months: Sequence[dt.date], column: str = PARTITION_COLUMN) -> str:
+    """SQL predicate selecting exactly ``months`` (a range when they are contiguous)."""
+    if not months:
+        raise ValueError("at least one month is required")
+    ordered = sorted(set(months))
+    if _contiguous(ordered):
+        if len(ordered) == 1:
+            return f"{column} = '{ordered[0].isoformat()}'"
+        return f"{column} >= '{ordered[0].isoformat()}' AND {column} <= '{ordered[-1].isoformat()}'"
+    listed = ", ".join(f"'{m.isoformat()}'" for m in ordered)
+    return f"{column} IN ({listed})"
+
+
+def _contiguous(months: Sequence[dt.date]) -> bool:
+    for earlier, later in zip(months, months[1:], strict=False):
+        step = dt.date(earlier.year + earlier.month // 12, earlier.month % 12 + 1, 1)
+        if later != step:
+            return False
+    return True
+
+
+def to_arrow(df: pl.DataFrame):
+    """Arrow for delta-rs; polars 2.1 ``write_delta`` panics on Categorical/Enum, so cast them first."""
+    cats = [name for name, dtype in df.schema.items() if isinstance(dtype, (pl.Categorical, pl.Enum))]
+    if cats:
+        df = df.with_columns(pl.col(cats).cast(pl.String))
+    return df.to_arrow()
+
+
+class LakeStore(dg.ConfigurableResource):
+    """Delta tables under ``root_uri``; table names are paths like ``bronze/fact_receipts``."""
+
+    root_uri: str = Field(description="Local directory, or abfss://container@account.dfs.core.windows.net/path on Azure.")
+    storage: LocalConfig | AzureConfig = Field(
+        default_factory=LocalConfig, discriminator="provider", description="Object-store credentials."
+    )
+    client: ClientConfig | None = Field(default=None, description="HTTP client options (allow_http for emulators).")
+    endpoint: str | None = Field(
+        default=None,
+        description="Blob endpoint override, e.g. http://127.0.0.1:10000/devstoreaccount1 for Azurite.",
+    )
+
+    # ---- locations -------------------------------------------------------------------------
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.root_uri or self.root_uri.startswith("file://")
+
+    def uri(self, table: str) -> str:
+        if not table or table.startswith("/") or ".." in table.split("/"):
+            raise LakeError(f"invalid lake table name {table!r}: use a relative path like 'bronze/fact_receipts'")
+        if self.is_local:
+            root = Path(self.root_uri.removeprefix("file://")).expanduser().resolve()
+            return str(root / table)
+        return f"{self.root_uri.rstrip('/')}/{table}"
+
+    def storage_options(self) -> dict[str, str]:
+        """Options for delta-rs/object_store. Holds credentials: never log or emit it."""
+        options = {k: v for k, v in self.storage.str_dict().items() if k != "provider"}
+        if self.client is not None:
+            options.update(self.client.str_dict())
+        if self.endpoint:
+            options["endpoint"] = self.endpoint
+        return options
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def exists(self, table: str) -> bool:
+        return DeltaTable.is_deltatable(self.uri(table), storage_options=self.storage_options())
+
+    def _table(self, table: str) -> DeltaTable:
+        try:
+            return DeltaTable(self.uri(table), storage_options=self.storage_options())
+        except TableNotFoundError:
+            raise LakeError(f"lake table {table!r} does not exist yet at {self.uri(table)}; materialize it first") from None
+
+    def version(self, table: str) -> int | None:
+        return self._table(table).version() if self.exists(table) else None
+
+    def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits, newest first: version, timestamp, operation, predicate and our commit metadata."""
+        return self._table(table).history(limit)
+
+    def scan(
+        self,
+        table: str,
+        months: Sequence[dt.date] | None = None,
+        *,
+        partition_column: str = PARTITION_COLUMN,
+    ) -> pl.LazyFrame:
+        """Lazy scan of a table, optionally restricted to some month partitions (pruned by Delta)."""
+        frame = pl.scan_delta(self.uri(table), storage_options=self.storage_options() or None)
+        if months is not None:
+            frame = frame.filter(pl.col(partition_column).is_in(sorted(set(months))))
+        return frame
+
+    def read(self, table: str, months: Sequence[dt.date] | None = None, **kwargs: Any) -> pl.DataFrame:
+        if not self.exists(table):
+            raise LakeError(f"lake table {table!r} does not exist yet at {self.uri(table)}; materialize it first")
+        return self.scan(table, months, **kwargs).collect()
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def overwrite_months(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        months: Sequence[dt.date],
+        *,
+        partition_column: str = PARTITION_COLUMN,
+        extra_partition_by: Sequence[str] = (),
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteReport:
+        """Replace exactly ``months`` of a month-partitioned table in one commit; other months are untouched.
+
+        Every row of ``df`` must belong to one of ``months`` (checked before anything is written).
+        Months in ``months`` with no rows in ``df`` end up empty.
+        """
+        if partition_column not in df.columns:
+            raise LakeError(f"{table}: frame has no partition column {partition_column!r}")
+        allowed = sorted(set(months))
+        stray = df.filter(~pl.col(partition_column).is_in(allowed) | pl.col(partition_column).is_null())
+        if stray.height:
+            found = sorted({str(v) for v in stray.get_column(partition_column).unique().to_list()})
+            raise LakeError(
+                f"{table}: {stray.height} rows have {partition_column} in {found}, outside the months being "
+                f"written ({', '.join(m.isoformat() for m in allowed)}); nothing was written"
+            )
+        return self._write(
+            table,
+            df,
+            predicate=months_predicate(allowed, partition_column),
+            partition_by=[partition_column, *extra_partition_by],
+            commit_metadata=commit_metadata,
+        )
+
+    def replace(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        *,
+        predicate: str | None = None,
+        partition_by: Sequence[str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteReport:
+        """Replace the rows matching ``predicate`` (all rows when None) with ``df``, in one commit."""
+        return self._write(table, df, predicate=predicate, partition_by=partition_by, commit_metadata=commit_metadata)
+
+    def append(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        *,
+        partition_by: Sequence[str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteReport:
+        return self._write(
+            table, df, predicate=None, partition_by=partition_by, commit_metadata=commit_metadata, mode="append"
+        )
+
+    def merge(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        keys: Sequence[str],
+        *,
+        update_existing: bool = True,
+        partition_by: Sequence[str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Upsert ``df`` on ``keys``: update matching rows (unless ``update_existing`` is False), insert new ones."""
+        if not keys:
+            raise LakeError(f"{table}: merge needs at least one key column")
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise LakeError(f"{table}: merge keys {missing} are not columns of the frame")
+        if not self.exists(table):
+            report = self._write(table, df, predicate=None, partition_by=partition_by, commit_metadata=commit_metadata)
+            return {"num_target_rows_inserted": report.rows, "num_target_rows_updated": 0, "version": report.version}
+        condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        merger = self._table(table).merge(
+            to_arrow(df),
+            predicate=condition,
+            source_alias="s",
+            target_alias="t",
+            merge_schema=True,
+            commit_properties=_commit_properties(commit_metadata),
+        )
+        if update_existing:
+            merger = merger.when_matched_update_all()
+        metrics = merger.when_not_matched_insert_all().execute()
+        metrics["version"] = self._table(table).version()
+        return metrics
+
+    def delete(self, table: str, predicate: str, *, commit_metadata: Mapping[str, str] | None = None) -> int:
+        """Delete rows matching ``predicate``; returns the number deleted."""
+        if not self.exists(table):
+            return 0
+        metrics = self._table(table).delete(predicate, commit_properties=_commit_properties(commit_metadata))
+        return int(metrics.get("num_deleted_rows", 0))
+
+    def _write(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        *,
+        predicate: str | None,
+        partition_by: Sequence[str] | None,
+        commit_metadata: Mapping[str, str] | None,
+        mode: str = "overwrite",
+    ) -> WriteReport:
+        uri = self.uri(table)
+        if self.is_local:
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        data = to_arrow(df)
+        options = self.storage_options()
+        for attempt in range(3):
+            exists = self.exists(table)
+            try:
+                write_deltalake(
+                    uri,
+                    data,
+                    mode=mode,
+                    # A predicate on a table that does not exist yet is meaningless: the first write creates it.
+                    predicate=predicate if exists else None,
+                    partition_by=list(partition_by) if partition_by else None,
+                    # Full replacements take the frame's schema; partial writes may add columns.
+                    schema_mode="overwrite" if (mode == "overwrite" and predicate is None) else "merge",
+                    storage_options=options or None,
+                    commit_properties=_commit_properties(commit_metadata),
+                )
+                break
+            except CommitFailedError as exc:
+                # Two writers creating the same table race on version 0; the loser retries as an update.
+                if exists or attempt == 2:
+                    raise LakeError(f"{table}: concurrent commit conflict: {exc}") from exc
+        return WriteReport(table=table, rows=df.height, version=self._table(table).version(), predicate=predicate)
+
+
+def _commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:
+    if not metadata:
+        return None
+    return CommitProperties(custom_metadata={str(k): str(v) for k, v in metadata.items()})

@@ -1,0 +1,76 @@
+"""Where the platform runs: one place decides local vs Azure, from environment variables.
+
+Local (the default) needs nothing: the lake, landing zone and DuckDB file live under
+``RETAIL_DATA_DIR`` (``./data``). Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
+credentials below. Secrets are only ever read from the environment, through ``dagster.EnvVar``,
+so they never appear in run config, logs or metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    AZURE = "azure"
+
+
+class SettingsError(ValueError):
+    """The environment variables do not describe a usable deployment."""
+
+
+# Environment variables understood by the platform.
+ENV = "RETAIL_ENV"
+DATA_DIR = "RETAIL_DATA_DIR"
+LAKE_URI = "RETAIL_LAKE_URI"
+LANDING_URI = "RETAIL_LANDING_URI"
+ACCOUNT_NAME = "AZURE_STORAGE_ACCOUNT_NAME"
+ACCOUNT_KEY = "AZURE_STORAGE_ACCOUNT_KEY"
+SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
+ENDPOINT = "AZURE_STORAGE_ENDPOINT"
+CLIENT_ID = "AZURE_CLIENT_ID"
+CLIENT_SECRET = "AZURE_CLIENT_SECRET"
+TENANT_ID = "AZURE_TENANT_ID"
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: Environment
+    data_dir: Path
+    # Names of the environment variables that are set (values are never held here).
+    present: frozenset[str]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        raw = env.get(ENV, Environment.LOCAL.value).strip().lower()
+        try:
+            environment = Environment(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV}={raw!r} is not one of {[e.value for e in Environment]}") from None
+        data_dir = Path(env.get(DATA_DIR) or "data").expanduser().resolve()
+        present = frozenset(k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME, ACCOUNT_KEY, SAS_TOKEN, ENDPOINT,
+                                        CLIENT_ID, CLIENT_SECRET, TENANT_ID) if env.get(k))
+        settings = cls(environment=environment, data_dir=data_dir, present=present)
+        if environment is Environment.AZURE:
+            missing = [k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME) if k not in present]
+            if missing:
+                raise SettingsError(f"{ENV}=azure needs these environment variables: {missing}")
+        return settings
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.data_dir / "retail.duckdb"
