@@ -1,0 +1,1 @@
+"""Subcommands of ``retail-assets``; every module here defines ``register(subparsers)``."""
