@@ -9,6 +9,7 @@ import pytest
 
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
+from retail_assets_tests.azurite import Azurite, start_azurite
 
 
 @pytest.fixture
@@ -32,3 +33,35 @@ def resources(lake: LakeStore, landing: LandingZone) -> dict[str, dg.Configurabl
 def instance() -> dg.DagsterInstance:
     with dg.DagsterInstance.ephemeral() as inst:
         yield inst
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Azurite:
+    """One Azurite blob service for the whole session, on a free loopback port."""
+    process, emulator = start_azurite(tmp_path_factory.mktemp("azurite"))
+    try:
+        yield emulator
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def azure_lake(azurite: Azurite, container: str) -> LakeStore:
+    from dagster_deltalake import AzureConfig
+    from dagster_deltalake.config import ClientConfig
+
+    azurite.create_container(container)
+    return LakeStore(
+        root_uri=f"abfss://{container}@{azurite.account}.dfs.core.windows.net/lake",
+        storage=AzureConfig(account_name=azurite.account, account_key=azurite.key),
+        client=ClientConfig(allow_http=True),
+        endpoint=azurite.endpoint,
+    )
+
+
+def azure_landing(azurite: Azurite, container: str) -> LandingZone:
+    zone = LandingZone(
+        root_uri=f"az://{container}/landing", account_name=azurite.account, account_key=azurite.key, endpoint=azurite.endpoint
+    )
+    zone.ensure_root()
+    return zone

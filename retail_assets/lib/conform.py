@@ -97,6 +97,7 @@ def schema_drift(
     found: Mapping[str, pl.DataType], columns: Sequence[ColumnSpec], *, text_source: bool = False
 ) -> SchemaDrift:
     """Compare landed columns with the spec. Text sources (CSV, JSON) carry no types to compare."""
+    found = {name: dtype() if isinstance(dtype, type) else dtype for name, dtype in found.items()}
     spec = {c.name: c for c in columns}
     missing = tuple(c.name for c in columns if c.name not in found)
     return SchemaDrift(

@@ -189,6 +189,20 @@ class LandingZone(dg.ConfigurableResource):
 
     def list_files(self, prefix: str) -> list[LandingFile]:
         """Visible files directly or indirectly under ``prefix``, validated, sorted by path."""
+        return [LandingFile(parse_landing_path(rel), size, modified) for rel, size, modified in self._list(prefix)]
+
+    def audit(self) -> list[str]:
+        """One message per visible file under batch/ or events/ that does not fit the layout."""
+        problems = []
+        for top in ("batch/", "events/"):
+            for rel, _, _ in self._list(top):
+                try:
+                    parse_landing_path(rel)
+                except LandingPathError as exc:
+                    problems.append(str(exc))
+        return problems
+
+    def _list(self, prefix: str) -> list[tuple[str, int, dt.datetime]]:
         found: list[tuple[str, int, dt.datetime]] = []
         if self.is_local:
             # Same semantics as blob listing: a prefix, not necessarily a whole directory name.
@@ -212,7 +226,7 @@ class LandingZone(dg.ConfigurableResource):
                 rel = blob.name[len(strip) :]
                 if all(_visible(part) for part in PurePosixPath(rel).parts):
                     found.append((rel, blob.size, blob.last_modified))
-        return [LandingFile(parse_landing_path(rel), size, modified) for rel, size, modified in sorted(found)]
+        return sorted(found)
 
     def batch_files(self, table: str, month: dt.date) -> list[LandingFile]:
         REGISTRY.table(table)

@@ -1,0 +1,257 @@
+"""Bronze assets run through Dagster on a temporary lake: what lands, what is quarantined, what blocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from retail_assets.defs.bronze import bronze_key, build_bronze_assets, build_dimension_asset, build_event_asset, build_fact_asset
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.partitions import MONTHLY
+from retail_assets.lib.specs import REGISTRY, bronze_columns, polars_schema
+from retail_assets_tests.factories import land_events, land_table, sample_events, sample_rows
+
+JAN, FEB, MAR, APR = (dt.date(2024, m, 1) for m in range(1, 5))
+RANGE = {"dagster/asset_partition_range_start": "2024-01-01", "dagster/asset_partition_range_end": "2024-03-01"}
+
+
+def materialize(assets, resources, instance, *, partition: str | None = None, tags=None, selection=None, ok=True):
+    result = dg.materialize(
+        assets,
+        resources=resources,
+        instance=instance,
+        partition_key=partition,
+        tags=tags,
+        selection=selection,
+        raise_on_error=False,
+    )
+    if ok:
+        assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return result
+
+
+def materializations(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict[str, dict]:
+    return {
+        m.partition: {k: v.value for k, v in m.metadata.items()}
+        for m in result.asset_materializations_for_node(key.to_python_identifier())
+    }
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str | None], bool]:
+    return {
+        (e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.partition): e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> str:
+    return "\n".join(
+        str(e.event_specific_data.error.message) for e in result.all_events if e.event_type_value == "STEP_FAILURE"
+    )
+
+
+def store_ops(month: dt.date, n: int) -> pl.DataFrame:
+    return sample_rows("fact_store_ops", n, month).with_columns(pl.format("op-{}-{}", pl.lit(f"{month:%m}"), pl.int_range(n)).alias("trace_id"))
+
+
+def test_every_table_and_event_lands_with_matching_schema_and_nothing_quarantined(resources, instance, landing, lake) -> None:
+    for table in REGISTRY.dimensions:
+        land_table(landing, table.name, sample_rows(table.name, 5), JAN)
+    for table in REGISTRY.facts:
+        land_table(landing, table.name, sample_rows(table.name, 5), JAN)
+    for event in REGISTRY.events:
+        land_events(landing, event.event_type, sample_events(event.event_type, 4), JAN)
+    result = materialize(build_bronze_assets(), resources, instance, partition="2024-01-01")
+    checks = check_results(result)
+    assert len(checks) == 44 and all(checks.values())
+    for name in [*REGISTRY.tables, *REGISTRY.events_by_type]:
+        table = lake.read(f"bronze/{name}")
+        assert table.height == (4 if name in REGISTRY.events_by_type else 5), name
+        assert dict(table.select(polars_schema(bronze_columns(name)).names()).schema) == dict(polars_schema(bronze_columns(name)))
+        assert not lake.exists(f"quarantine/bronze/{name}")
+
+
+def test_a_fact_month_from_parquet_and_csv_with_lineage_and_reasons(resources, instance, landing, lake) -> None:
+    land_table(landing, "fact_store_ops", store_ops(JAN, 3), JAN, "stores-a.parquet")
+    csv = "trace_id,event_ts,store_id,operation_type\nt1,2024-01-03T08:00:00Z,4,opened\nt2,2024-01-03T22:00:00Z,four,closed\n"
+    landing.write_bytes("batch/fact_store_ops/2024-01/stores-b.csv", csv.encode())
+    result = materialize([build_fact_asset("fact_store_ops")], resources, instance, partition="2024-01-01")
+
+    bronze = lake.read("bronze/fact_store_ops")
+    assert bronze.height == 4
+    assert sorted(bronze.get_column("_batch_id").unique()) == ["stores-a", "stores-b"]
+    assert bronze.filter(pl.col("trace_id") == "t1").get_column("_source_file").to_list() == [
+        "batch/fact_store_ops/2024-01/stores-b.csv"
+    ]
+    quarantine = lake.read("quarantine/bronze/fact_store_ops").row(0, named=True)
+    assert (quarantine["column_name"], quarantine["value"], quarantine["row_number"]) == ("store_id", "four", 2)
+    assert quarantine["reason"] == (
+        "table fact_store_ops, file batch/fact_store_ops/2024-01/stores-b.csv, row 2: column store_id: cannot read four as int64"
+    )
+    assert json.loads(quarantine["record"])["trace_id"] == "t2"
+    meta = materializations(result, bronze_key("fact_store_ops"))["2024-01-01"]
+    assert (meta["landed_rows"], meta["dagster/row_count"], meta["quarantined_rows"]) == (5, 4, 1)
+    assert check_results(result) == {("bronze/fact_store_ops", "2024-01-01"): True}
+
+
+def test_rerunning_a_month_yields_the_same_table_and_touches_no_other_month(resources, instance, landing, lake) -> None:
+    asset = build_fact_asset("fact_store_ops")
+    for month in (JAN, FEB):
+        land_table(landing, "fact_store_ops", store_ops(month, 4), month)
+        materialize([asset], resources, instance, partition=month.isoformat())
+    before = lake.read("bronze/fact_store_ops").drop("_ingested_at").sort("trace_id")
+    feb_files = set(lake.read("bronze/fact_store_ops", [FEB]).get_column("_source_file"))
+    materialize([asset], resources, instance, partition="2024-01-01")
+    after = lake.read("bronze/fact_store_ops").drop("_ingested_at").sort("trace_id")
+    assert after.equals(before)
+    last = lake.history("bronze/fact_store_ops")[0]
+    assert last["operationParameters"]["predicate"].startswith("month_start = '2024-01-01'")
+    assert set(lake.read("bronze/fact_store_ops", [FEB]).get_column("_source_file")) == feb_files
+
+
+def test_a_three_month_single_run_writes_exactly_those_months(resources, instance, landing, lake) -> None:
+    asset = build_fact_asset("fact_store_ops")
+    for month, n in ((JAN, 1), (FEB, 2), (MAR, 3), (APR, 4)):
+        land_table(landing, "fact_store_ops", store_ops(month, n), month)
+    materialize([asset], resources, instance, partition="2024-04-01")
+    april_version = lake.version("bronze/fact_store_ops")
+
+    result = materialize([asset], resources, instance, tags=RANGE)
+    assert len(instance.get_runs()) == 2  # the April run above and this one run for three months
+    counts = dict(lake.read("bronze/fact_store_ops").group_by("month_start").len().rows())
+    assert counts == {JAN: 1, FEB: 2, MAR: 3, APR: 4}
+    commits = lake.history("bronze/fact_store_ops")[:3]
+    assert [c["operationParameters"]["predicate"].split("::")[0] for c in commits] == [
+        "month_start = '2024-03-01'",
+        "month_start = '2024-02-01'",
+        "month_start = '2024-01-01'",
+    ]
+    assert lake.history("bronze/fact_store_ops")[3]["version"] == april_version
+    per_month = materializations(result, bronze_key("fact_store_ops"))
+    assert {k: v["dagster/row_count"] for k, v in per_month.items()} == {"2024-01-01": 1, "2024-02-01": 2, "2024-03-01": 3}
+    assert check_results(result) == {("bronze/fact_store_ops", m): True for m in ("2024-01-01", "2024-02-01", "2024-03-01")}
+
+
+def test_a_file_missing_a_required_column_fails_and_leaves_bronze_as_it_was(resources, instance, landing, lake) -> None:
+    asset = build_fact_asset("fact_store_ops")
+    land_table(landing, "fact_store_ops", store_ops(JAN, 3), JAN)
+    materialize([asset], resources, instance, partition="2024-01-01")
+    version, before = lake.version("bronze/fact_store_ops"), lake.read("bronze/fact_store_ops")
+
+    land_table(landing, "fact_store_ops", store_ops(JAN, 2).drop("store_id"), JAN, "late.parquet")
+    result = materialize([asset], resources, instance, partition="2024-01-01", ok=False)
+    assert not result.success
+    message = failure_messages(result)
+    assert "table fact_store_ops, file batch/fact_store_ops/2024-01/late.parquet: required columns ['store_id'] are missing" in message
+    assert lake.version("bronze/fact_store_ops") == version
+    assert lake.read("bronze/fact_store_ops").equals(before)
+
+
+def test_an_unreadable_file_fails_naming_it(resources, instance, landing) -> None:
+    landing.write_bytes("batch/fact_store_ops/2024-01/broken.parquet", b"this is not parquet")
+    result = materialize([build_fact_asset("fact_store_ops")], resources, instance, partition="2024-01-01", ok=False)
+    assert "table fact_store_ops: landed file batch/fact_store_ops/2024-01/broken.parquet cannot be read as .parquet" in failure_messages(result)
+
+
+def test_a_month_with_nothing_landed_fails_saying_where_it_looked(resources, instance) -> None:
+    result = materialize([build_fact_asset("fact_store_ops")], resources, instance, partition="2024-02-01", ok=False)
+    assert "table fact_store_ops, partition 2024-02: no files landed under batch/fact_store_ops/2024-02/" in failure_messages(result)
+
+
+def test_rows_filed_under_the_wrong_month_are_quarantined(resources, instance, landing, lake) -> None:
+    land_table(landing, "fact_store_ops", pl.concat([store_ops(JAN, 2), store_ops(FEB, 1)]), JAN)
+    materialize([build_fact_asset("fact_store_ops")], resources, instance, partition="2024-01-01")
+    assert lake.read("bronze/fact_store_ops").height == 2
+    rejected = lake.read("quarantine/bronze/fact_store_ops")
+    assert rejected.get_column("reason_code").to_list() == ["wrong_partition"]
+    assert "is in 2024-02, but the file is filed under 2024-01" in rejected.get_column("reason")[0]
+
+
+def test_drift_fails_the_blocking_check_and_stops_downstream_for_that_month(resources, instance, landing, lake) -> None:
+    land_table(landing, "fact_store_ops", store_ops(JAN, 2), JAN)
+    land_table(landing, "fact_store_ops", store_ops(FEB, 2).with_columns(pl.lit("x").alias("shift_manager")), FEB)
+
+    @dg.asset(key=["silver", "fact_store_ops"], deps=[bronze_key("fact_store_ops")], partitions_def=MONTHLY)
+    def downstream() -> None:
+        return None
+
+    asset = build_fact_asset("fact_store_ops")
+    good = materialize([asset, downstream], resources, instance, partition="2024-01-01")
+    assert good.asset_materializations_for_node("silver__fact_store_ops")
+
+    bad = materialize([asset, downstream], resources, instance, partition="2024-02-01", ok=False)
+    assert not bad.success
+    evaluation = next(e.asset_check_evaluation_data for e in bad.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION")
+    assert (evaluation.passed, evaluation.partition) == (False, "2024-02-01")
+    assert evaluation.metadata["extra_columns"].value == ["shift_manager"]
+    assert not bad.asset_materializations_for_node("silver__fact_store_ops")
+    # Bronze kept the typed columns; the landed file is untouched, so nothing is lost.
+    assert lake.read("bronze/fact_store_ops", [FEB]).height == 2
+    assert "shift_manager" in pl.read_parquet(landing.read_bytes("batch/fact_store_ops/2024-02/part-0.parquet")).columns
+
+
+def test_bad_events_are_quarantined_or_deduplicated_and_counted(resources, instance, landing, lake) -> None:
+    good = sample_events("receipt_created", 3)
+    conflicting = {**good[1], "payload": {**good[1]["payload"], "total": 999.0}}
+    lines = [*good, good[0], conflicting, "{broken", {**good[2], "trace_id": "other", "schema_version": "2.0"}]
+    land_events(landing, "receipt_created", lines, JAN)
+    result = materialize([build_event_asset("receipt_created")], resources, instance, partition="2024-01-01")
+    meta = materializations(result, bronze_key("receipt_created"))["2024-01-01"]
+    assert (meta["landed_rows"], meta["dagster/row_count"], meta["duplicates_dropped"], meta["quarantined_rows"]) == (7, 3, 1, 3)
+    reasons = set(lake.read("quarantine/bronze/receipt_created").get_column("reason_code"))
+    assert reasons == {"conflicting_duplicate", "malformed_json", "unsupported_schema_version"}
+    assert set(lake.read("bronze/receipt_created").get_column("trace_id")) == {e["trace_id"] for e in good}
+
+
+def test_a_month_without_events_is_empty_not_an_error(resources, instance, lake) -> None:
+    materialize([build_event_asset("ble_ping_detected")], resources, instance, partition="2024-03-01")
+    assert lake.read("bronze/ble_ping_detected").height == 0
+
+
+def test_a_rerun_clears_quarantine_that_no_longer_applies(resources, instance, landing, lake) -> None:
+    asset = build_fact_asset("fact_store_ops")
+    bad = store_ops(JAN, 1).with_columns(pl.lit("x").alias("store_id"))
+    land_table(landing, "fact_store_ops", bad, JAN, "ops.csv")
+    materialize([asset], resources, instance, partition="2024-01-01")
+    assert lake.read("quarantine/bronze/fact_store_ops").height == 1
+    land_table(landing, "fact_store_ops", store_ops(JAN, 1), JAN, "ops.csv")  # the producer fixed the file
+    materialize([asset], resources, instance, partition="2024-01-01")
+    assert lake.read("quarantine/bronze/fact_store_ops").height == 0
+    assert lake.read("bronze/fact_store_ops").height == 1
+
+
+def test_dimensions_keep_every_snapshot(resources, instance, landing, lake) -> None:
+    stores = sample_rows("dim_stores", 3)
+    land_table(landing, "dim_stores", stores, JAN)
+    land_table(landing, "dim_stores", stores.with_columns(pl.lit("express").alias("store_format")), FEB)
+    asset = build_dimension_asset("dim_stores")
+    result = materialize([asset], resources, instance)
+    bronze = lake.read("bronze/dim_stores")
+    assert dict(bronze.group_by("snapshot_month").len().rows()) == {JAN: 3, FEB: 3}
+    assert bronze.filter(pl.col("snapshot_month") == FEB).get_column("store_format").unique().to_list() == ["express"]
+    (meta,) = materializations(result, bronze_key("dim_stores")).values()
+    assert (meta["snapshots"], meta["latest_snapshot_rows"]) == (["2024-01-01", "2024-02-01"], 3)
+    materialize([asset], resources, instance)
+    assert lake.read("bronze/dim_stores").drop("_ingested_at").sort("snapshot_month", "store_id").equals(
+        bronze.drop("_ingested_at").sort("snapshot_month", "store_id")
+    )
+
+
+@pytest.mark.azurite
+def test_bronze_runs_unchanged_against_azure_storage(azurite, instance) -> None:
+    from retail_assets_tests.conftest import azure_lake, azure_landing
+
+    lake: LakeStore = azure_lake(azurite, "bronzelake")
+    landing: LandingZone = azure_landing(azurite, "bronzelanding")
+    land_table(landing, "fact_store_ops", store_ops(JAN, 3), JAN)
+    land_events(landing, "store_opened", sample_events("store_opened", 2), JAN)
+    resources = {"lake": lake, "landing": landing}
+    materialize([build_fact_asset("fact_store_ops"), build_event_asset("store_opened")], resources, instance, partition="2024-01-01")
+    assert lake.read("bronze/fact_store_ops").height == 3
+    assert lake.read("bronze/store_opened").height == 2

@@ -1,0 +1,250 @@
+"""LakeStore: month-partition writes on the local filesystem and on Azure storage (Azurite)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from retail_assets.lib.lake import LakeError, LakeStore, months_predicate
+from retail_assets_tests.conftest import azure_lake
+
+JAN, FEB, MAR, APR, MAY = (dt.date(2024, m, 1) for m in range(1, 6))
+TABLE = "bronze/sales"
+
+
+@pytest.fixture(params=["local", pytest.param("azurite", marks=pytest.mark.azurite)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> LakeStore:
+    if request.param == "local":
+        return LakeStore(root_uri=str(tmp_path / "lake"))
+    return azure_lake(request.getfixturevalue("azurite"), f"lake{uuid.uuid4().hex[:12]}")
+
+
+def month_frame(month: dt.date, values: list[int], label: str = "v1") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "month_start": [month] * len(values),
+            "amount_cents": values,
+            "label": [label] * len(values),
+            "event_ts": [dt.datetime(month.year, month.month, 2, tzinfo=dt.UTC)] * len(values),
+        }
+    )
+
+
+def seed(store: LakeStore, months=(JAN, FEB, MAR, APR, MAY)) -> None:
+    frames = [month_frame(m, [m.month * 10 + i for i in range(3)]) for m in months]
+    store.overwrite_months(TABLE, pl.concat(frames), list(months))
+
+
+def by_month(store: LakeStore) -> dict[dt.date, list[int]]:
+    df = store.read(TABLE).sort("month_start", "amount_cents")
+    return {m: g.get_column("amount_cents").to_list() for (m,), g in df.group_by("month_start", maintain_order=True)}
+
+
+def test_rewriting_one_month_leaves_the_others_intact(store: LakeStore) -> None:
+    seed(store)
+    before = by_month(store)
+    store.overwrite_months(TABLE, month_frame(FEB, [7, 8]), [FEB])
+    after = by_month(store)
+    assert after[FEB] == [7, 8]
+    assert {m: v for m, v in after.items() if m != FEB} == {m: v for m, v in before.items() if m != FEB}
+
+
+def test_a_three_month_range_write_replaces_exactly_those_months(store: LakeStore) -> None:
+    seed(store)
+    before = by_month(store)
+    new = pl.concat([month_frame(FEB, [1]), month_frame(MAR, [2, 3]), month_frame(APR, [4])])
+    report = store.overwrite_months(TABLE, new, [FEB, MAR, APR])
+    after = by_month(store)
+    assert report.predicate == "month_start >= '2024-02-01' AND month_start <= '2024-04-01'"
+    assert after[FEB] == [1] and after[MAR] == [2, 3] and after[APR] == [4]
+    assert after[JAN] == before[JAN] and after[MAY] == before[MAY]
+
+
+def test_a_month_of_the_range_without_rows_ends_up_empty(store: LakeStore) -> None:
+    seed(store)
+    store.overwrite_months(TABLE, month_frame(FEB, [1]), [FEB, MAR])
+    assert MAR not in by_month(store)
+
+
+def test_rows_outside_the_months_are_refused_and_nothing_is_written(store: LakeStore) -> None:
+    seed(store)
+    version = store.version(TABLE)
+    with pytest.raises(LakeError, match=r"rows have month_start in \['2024-03-01'\].*nothing was written"):
+        store.overwrite_months(TABLE, pl.concat([month_frame(FEB, [1]), month_frame(MAR, [2])]), [FEB])
+    assert store.version(TABLE) == version
+
+
+def test_a_new_column_is_added_and_older_months_read_it_as_null(store: LakeStore) -> None:
+    seed(store, months=(JAN, FEB))
+    store.overwrite_months(TABLE, month_frame(FEB, [5]).with_columns(pl.lit("web").alias("channel")), [FEB])
+    df = store.read(TABLE)
+    assert "channel" in df.columns
+    assert df.filter(pl.col("month_start") == JAN).get_column("channel").null_count() == 3
+    assert df.filter(pl.col("month_start") == FEB).get_column("channel").to_list() == ["web"]
+    # Later writes without the new column still work (it becomes null for those rows).
+    store.overwrite_months(TABLE, month_frame(JAN, [6]), [JAN])
+    assert store.read(TABLE, [JAN]).get_column("channel").to_list() == [None]
+
+
+def test_merge_updates_matching_keys_and_inserts_new_ones(store: LakeStore) -> None:
+    first = pl.DataFrame({"store_id": [1, 2], "store_format": ["standard", "express"]})
+    store.merge("silver/dim_stores", first, ["store_id"])
+    metrics = store.merge(
+        "silver/dim_stores", pl.DataFrame({"store_id": [2, 3], "store_format": ["superstore", "kiosk"]}), ["store_id"]
+    )
+    assert (metrics["num_target_rows_updated"], metrics["num_target_rows_inserted"]) == (1, 1)
+    rows = store.read("silver/dim_stores").sort("store_id").rows()
+    assert rows == [(1, "standard"), (2, "superstore"), (3, "kiosk")]
+
+
+def test_history_records_each_commit_with_its_predicate_and_run(store: LakeStore) -> None:
+    seed(store, months=(JAN,))
+    store.overwrite_months(TABLE, month_frame(JAN, [1]), [JAN], commit_metadata={"dagster_run_id": "run-42"})
+    latest = store.history(TABLE)[0]
+    assert latest["dagster_run_id"] == "run-42"
+    assert latest["operationParameters"]["predicate"].startswith("month_start = '2024-01-01'")
+    assert store.version(TABLE) == 1
+
+
+def test_scan_prunes_to_the_requested_months(store: LakeStore) -> None:
+    seed(store)
+    assert store.scan(TABLE, [FEB, APR]).select("month_start").unique().collect().to_series().sort().to_list() == [FEB, APR]
+
+
+def test_reading_a_table_that_does_not_exist_names_it(store: LakeStore) -> None:
+    with pytest.raises(LakeError, match="silver/missing.*does not exist yet"):
+        store.read("silver/missing")
+
+
+def test_table_names_cannot_escape_the_root(store: LakeStore) -> None:
+    with pytest.raises(LakeError, match="invalid lake table name"):
+        store.uri("../outside")
+
+
+def test_months_predicate_handles_gaps_and_year_ends() -> None:
+    assert months_predicate([dt.date(2024, 12, 1), dt.date(2025, 1, 1)]) == (
+        "month_start >= '2024-12-01' AND month_start <= '2025-01-01'"
+    )
+    assert months_predicate([JAN, MAR]) == "month_start IN ('2024-01-01', '2024-03-01')"
+
+
+# ---- processes: concurrent writers and a writer killed mid-write ---------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import datetime as dt, json, sys
+    import polars as pl
+    from retail_assets.lib.lake import LakeStore
+    from dagster_deltalake import AzureConfig
+    from dagster_deltalake.config import ClientConfig
+
+    cfg = json.loads(sys.argv[1])
+    if cfg.get("azure"):
+        a = cfg["azure"]
+        store = LakeStore(root_uri=cfg["root"], storage=AzureConfig(account_name=a["account"], account_key=a["key"]),
+                          client=ClientConfig(allow_http=True), endpoint=a["endpoint"])
+    else:
+        store = LakeStore(root_uri=cfg["root"])
+    month = dt.date.fromisoformat(cfg["month"])
+    n = cfg["rows"]
+    df = pl.DataFrame({
+        "month_start": pl.repeat(month, n, eager=True),
+        "amount_cents": pl.int_range(n, eager=True),
+        "label": pl.int_range(n, eager=True).cast(pl.String),
+        "event_ts": pl.repeat(dt.datetime(month.year, month.month, 2, tzinfo=dt.UTC), n, eager=True),
+    })
+    print("writing", flush=True)
+    store.overwrite_months(cfg["table"], df, [month])
+    print("done", flush=True)
+    """
+)
+
+
+def _writer_config(store: LakeStore, month: dt.date, rows: int) -> str:
+    import json
+
+    cfg: dict = {"root": store.root_uri, "table": TABLE, "month": month.isoformat(), "rows": rows}
+    if not store.is_local:
+        cfg["azure"] = {
+            "account": store.storage.account_name,
+            "key": store.storage.account_key,
+            "endpoint": store.endpoint,
+        }
+    return json.dumps(cfg)
+
+
+def _spawn_writer(store: LakeStore, month: dt.date, rows: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, _writer_config(store, month, rows)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_concurrent_writers_to_different_months_all_land(store: LakeStore) -> None:
+    seed(store)
+    writers = {m: _spawn_writer(store, m, 1000 * m.month) for m in (FEB, MAR, APR)}
+    for month, proc in writers.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"writer for {month} failed: {err[-2000:]}"
+    counts = store.read(TABLE).group_by("month_start").len().sort("month_start").rows()
+    assert counts == [(JAN, 3), (FEB, 2000), (MAR, 3000), (APR, 4000), (MAY, 3)]
+
+
+def _data_files(store: LakeStore) -> set[str]:
+    if store.is_local:
+        root = Path(store.uri(TABLE))
+        return {str(p) for p in root.rglob("*") if p.is_file() and "_delta_log" not in p.parts}
+    from azure.storage.blob import ContainerClient
+
+    container = store.root_uri.split("://", 1)[1].split("@", 1)[0]
+    client = ContainerClient(
+        account_url=store.endpoint,
+        container_name=container,
+        credential={"account_name": store.storage.account_name, "account_key": store.storage.account_key},
+    )
+    # Uncommitted blobs are uploads in progress: seeing one means the writer is mid-write.
+    blobs = client.list_blobs(name_starts_with="lake/bronze/sales/", include=["uncommittedblobs"])
+    return {b.name for b in blobs if "_delta_log" not in b.name}
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_version_and_a_rerun_converges(store: LakeStore) -> None:
+    seed(store)
+    version, before = store.version(TABLE), by_month(store)
+    existing = _data_files(store)
+    rows = 2_000_000
+    proc = _spawn_writer(store, JAN, rows)
+    assert proc.stdout.readline().strip() == "writing"
+    deadline = time.monotonic() + 120
+    # Kill as soon as the writer has put new data files down: the commit comes after them.
+    while not (_data_files(store) - existing):
+        assert proc.poll() is None, f"writer finished before it could be killed: {proc.stderr.read()[-2000:]}"
+        assert time.monotonic() < deadline, "writer wrote no data file within 120 s"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert _data_files(store) - existing, "the kill happened before any data file was written"
+    assert store.version(TABLE) == version
+    assert by_month(store) == before
+
+    rerun = _spawn_writer(store, JAN, rows)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-2000:]
+    after = store.read(TABLE)
+    january = after.filter(pl.col("month_start") == JAN)
+    assert january.height == rows
+    assert january.get_column("amount_cents").sum() == rows * (rows - 1) // 2
+    assert store.version(TABLE) == version + 1
+    assert {m: v for m, v in by_month(store).items() if m != JAN} == {m: v for m, v in before.items() if m != JAN}
