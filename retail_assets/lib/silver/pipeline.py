@@ -55,13 +55,12 @@ def _partition(month: dt.date | None) -> str:
     return month.isoformat() if month else "unpartitioned"
 
 
-def _check_parity(frame_schema: pl.Schema, columns, *, what: str, table: str, month: dt.date | None) -> None:
+def _check_parity(frame_schema: pl.Schema, columns, *, what: str, table: str, month: dt.date | None, fix: str) -> None:
     drift = frame_parity(pl.DataFrame(schema=frame_schema), columns)
     if not drift.ok:
         where = f"{month:%Y-%m}" if month else "(unpartitioned)"
         raise SilverValidationError(
-            f"silver/{table} {where}: {what} does not match the spec ({drift.describe()}); nothing was written. "
-            "Re-materialize the input with the current spec, or change the spec and the producer together.",
+            f"silver/{table} {where}: {what} does not match the spec ({drift.describe()}); nothing was written. {fix}",
             table=table,
             partition=_partition(month),
             drift=drift,
@@ -77,13 +76,27 @@ def read_bronze(lake: LakeStore, name: str, *, table: str, month: dt.date | None
     if not lake.exists(source):
         return None
     frame = lake.scan(source, [month] if month else None)
-    _check_parity(frame.collect_schema(), bronze_columns(name), what=f"input {source}", table=table, month=month)
+    _check_parity(
+        frame.collect_schema(),
+        bronze_columns(name),
+        what=f"input {source}",
+        table=table,
+        month=month,
+        fix=f"Re-materialize {source} with the current spec (or change the spec and the producer together).",
+    )
     return frame
 
 
 def validate_output(rows: pl.DataFrame, table: str, month: dt.date | None) -> None:
     """Schema parity with ``silver_columns`` and a unique, non-null primary key; raises before anything is written."""
-    _check_parity(rows.schema, silver_columns(table), what="output", table=table, month=month)
+    _check_parity(
+        rows.schema,
+        silver_columns(table),
+        what="output",
+        table=table,
+        month=month,
+        fix="The Silver transform disagrees with the spec: fix lib/silver for this table.",
+    )
     problems = primary_key_problems(rows, table)
     if problems:
         where = f"{month:%Y-%m}" if month else "(unpartitioned)"
@@ -111,8 +124,8 @@ def primary_key_problems(rows: pl.DataFrame, table: str) -> dict[str, Any]:
     without_one_current = 0
     if REGISTRY.table(table).history == "scd2":
         base = list(REGISTRY.table(table).primary_key)
-        current = rows.filter(pl.col("is_current")).select(base)
-        without_one_current = int(current.is_duplicated().sum()) + (rows.select(base).n_unique() - current.n_unique())
+        current = rows.group_by(base).agg(pl.col("is_current").sum().alias("current"))
+        without_one_current = current.filter(pl.col("current") != 1).height
     if not (nulls or duplicates or without_one_current):
         return {}
     return {
