@@ -41,7 +41,7 @@ from retail_assets.lib.silver.rules import (
     table_rules,
 )
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices, MappingContext, map_events
-from retail_assets.lib.specs import MONTH_START, REGISTRY, silver_columns
+from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polars_schema, silver_columns
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def build_fact_month(
     if frames:
         candidates = pl.concat(frames, how="diagonal_relaxed")
     else:
-        candidates = batch_candidates(table, pl.LazyFrame(schema={c: pl.Null for c in (*spec.column_names, "_source_file", "_batch_id")}))
+        candidates = batch_candidates(table, pl.LazyFrame(schema=polars_schema(bronze_columns(table))))
     flagged = flag_rows(candidates, checks).collect()
     rows_in = origin_counts(flagged)
     described = describe_failures(flagged.filter(pl.col("__rejected")), checks)
