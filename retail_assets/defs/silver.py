@@ -45,7 +45,6 @@ from retail_assets.lib.silver.pipeline import (
     WrittenDimension,
     WrittenMonth,
     fact_events,
-    load_dimension_keys,
     materialize_dimension,
     materialize_fact_month,
     primary_key_problems,
@@ -53,7 +52,7 @@ from retail_assets.lib.silver.pipeline import (
     silver_key,
     silver_table,
 )
-from retail_assets.lib.silver.rules import DimensionKeys, flag_rows, foreign_key_checks, referenced_dimensions
+from retail_assets.lib.silver.rules import referenced_dimensions
 from retail_assets.lib.silver.stream import MAPPING_NOTES
 from retail_assets.lib.specs import REGISTRY, silver_columns
 
@@ -126,19 +125,20 @@ def _failure(exc: Exception, table: str, partition: str) -> dg.Failure:
     return dg.Failure(description=str(exc), metadata=metadata)
 
 
-def _fk_outcome(rows: pl.DataFrame, table: str, dims: dict[str, DimensionKeys], fk_quarantined: int) -> CheckOutcome:
-    checks = foreign_key_checks(REGISTRY.table(table), dims)
-    flagged = flag_rows(rows.lazy(), checks).collect()
-    misses = {c.name: int(flagged.get_column(f"__check_{i}").sum()) for i, c in enumerate(checks)}
-    unresolved = {name: n for name, n in misses.items() if n}
+def _fk_outcome(unresolved: dict[str, int], rows: int, fk_quarantined: int) -> CheckOutcome:
+    failing = {name: n for name, n in unresolved.items() if n}
     return CheckOutcome(
-        passed=not unresolved,
+        passed=not failing,
         description=(
-            f"{rows.height} rows: every reference resolves ({fk_quarantined} rows with an unresolved reference were quarantined)"
-            if not unresolved
-            else f"unresolved references in written rows: {unresolved}"
+            f"{rows} rows: every reference resolves ({fk_quarantined} rows with an unresolved reference were quarantined)"
+            if not failing
+            else f"unresolved references in written rows: {failing}"
         ),
-        metadata={"unresolved": dg.MetadataValue.json(unresolved), "quarantined_fk_misses": fk_quarantined, "references": list(misses)},
+        metadata={
+            "unresolved": dg.MetadataValue.json(failing),
+            "quarantined_fk_misses": fk_quarantined,
+            "references": list(unresolved),
+        },
     )
 
 
@@ -210,7 +210,6 @@ def _fact_metadata(written: WrittenMonth, lake: LakeStore) -> dict[str, Any]:
 def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: str) -> Iterator[Any]:
     outcomes: dict[str, dict[dt.date, CheckOutcome]] = {name: {} for name in check_names(table)}
     written_months: dict[dt.date, dict[str, Any]] = {}
-    dims_for_checks: dict[str, DimensionKeys] | None = None
     for month in months_of(context):
         try:
             written = materialize_fact_month(
@@ -229,10 +228,8 @@ def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: 
         )
         outcomes[PRIMARY_KEY_UNIQUE][month] = _pk_outcome(build.rows, table)
         if FOREIGN_KEYS_RESOLVE in outcomes:
-            if dims_for_checks is None:
-                dims_for_checks = load_dimension_keys(lake, referenced_dimensions(REGISTRY.table(table)), needed_by=table)
             outcomes[FOREIGN_KEYS_RESOLVE][month] = _fk_outcome(
-                build.rows, table, dims_for_checks, build.quarantined_by_reason.get("fk_miss", 0)
+                written.unresolved, build.rows.height, build.quarantined_by_reason.get("fk_miss", 0)
             )
         outcomes[RECONCILES_WITH_BRONZE][month] = _reconcile_outcome(
             written.bronze_rows,
@@ -364,8 +361,9 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
             NON_EMPTY: _non_empty_outcome(written.silver_rows, written.bronze_rows),
         }
         if FOREIGN_KEYS_RESOLVE in check_names(table):
-            dims = load_dimension_keys(lake, referenced_dimensions(spec), needed_by=table)
-            outcomes[FOREIGN_KEYS_RESOLVE] = _fk_outcome(build.rows, table, dims, int((build.quarantine["reason_code"] == "fk_miss").sum()))
+            outcomes[FOREIGN_KEYS_RESOLVE] = _fk_outcome(
+                written.unresolved, build.rows.height, int((build.quarantine["reason_code"] == "fk_miss").sum())
+            )
         for name in check_names(table):
             yield from emit_check_results(context, name, outcomes[name])
 

@@ -29,12 +29,22 @@ def content_columns(table: TableSpec) -> list[str]:
 
 
 def deduplicate(rows: pl.DataFrame, key: Sequence[str], content: Sequence[str], *, table: str) -> Deduplicated:
-    distinct = rows.unique(subset=list(content), keep="first", maintain_order=True)
-    dropped = rows.height - distinct.height
+    # Most months have no repeated key: find candidates with a cheap 64-bit hash of the key, then
+    # compare exactly only those (a hash collision just makes a row a candidate).
+    hashes = rows.select(pl.struct(list(key)).hash()).to_series()
+    if hashes.n_unique() == rows.height:
+        return Deduplicated(rows, _describe(rows.clear(), key, table), 0)
+    repeated = hashes.is_duplicated()
+    candidates = rows.filter(repeated)
+    distinct = candidates.unique(subset=list(content), keep="first", maintain_order=True)
     clash = distinct.select(pl.struct(list(key)).is_duplicated()).to_series()
-    conflicting = distinct.filter(clash)
+    kept = pl.concat([rows.filter(~repeated), distinct.filter(~clash)], how="vertical")
+    return Deduplicated(kept, _describe(distinct.filter(clash), key, table), candidates.height - distinct.height)
+
+
+def _describe(conflicting: pl.DataFrame, key: Sequence[str], table: str) -> pl.DataFrame:
     shown = pl.concat_str([pl.format(f"{k}={{}}", pl.col(k).cast(pl.String)) for k in key], separator=", ")
-    described = conflicting.with_columns(
+    return conflicting.with_columns(
         pl.lit(CONFLICT).alias("__code"),
         pl.lit(key[0]).alias("__column"),
         shown.alias("__value"),
@@ -42,7 +52,6 @@ def deduplicate(rows: pl.DataFrame, key: Sequence[str], content: Sequence[str], 
             f"{table} key ({{}}) has {{}} different rows; none was kept (exact duplicates are dropped, "
             "differing ones are never resolved silently)",
             shown,
-            pl.len().over(list(key)),
+            pl.len().over(list(key)).cast(pl.String),
         ).alias("__message"),
     )
-    return Deduplicated(distinct.filter(~clash) if conflicting.height else distinct, described, dropped)

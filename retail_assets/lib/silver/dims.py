@@ -28,9 +28,8 @@ from retail_assets.lib.silver.rules import (
     SOURCE_FILE,
     DimensionKeys,
     column_checks,
-    describe_failures,
-    drop_flags,
     flag_rows,
+    split_flagged,
     foreign_key_checks,
 )
 from retail_assets.lib.silver.scd2 import build_versions, latest_rows
@@ -61,15 +60,14 @@ def build_dimension(
     candidates = bronze.select(
         *spec.column_names,
         SNAPSHOT,
-        pl.lit("batch").alias(ORIGIN),
+        pl.lit("batch", dtype=pl.Categorical).alias(ORIGIN),
         pl.col("_source_file").alias(SOURCE_FILE),
         pl.col("_batch_id").alias(BATCH_ID),
         pl.lit(None, dtype=pl.String).alias(EVENT_TRACE_ID),
     )
     checks = [*column_checks(spec), *foreign_key_checks(spec, dims)]
     flagged = flag_rows(candidates, checks).collect()
-    described = describe_failures(flagged.filter(pl.col("__rejected")), checks)
-    valid = drop_flags(flagged.filter(~pl.col("__rejected")), checks)
+    valid, described = split_flagged(flagged, checks)
     deduped = deduplicate(valid, [*spec.primary_key, SNAPSHOT], [*spec.column_names, SNAPSHOT], table=table)
     rejected = pl.concat(
         [described.select(deduped.conflicts.columns), deduped.conflicts], how="vertical_relaxed"

@@ -32,9 +32,8 @@ from retail_assets.lib.silver.rules import (
     DimensionKeys,
     RowCheck,
     column_checks,
-    describe_failures,
-    drop_flags,
     flag_rows,
+    split_flagged,
     foreign_key_checks,
     origin_counts,
     partition_check,
@@ -69,9 +68,9 @@ def batch_candidates(table: str, batch: pl.LazyFrame) -> pl.LazyFrame:
     spec = REGISTRY.table(table)
     return batch.select(
         *spec.column_names,
-        pl.lit("batch").alias(ORIGIN),
-        pl.col("_source_file").alias(SOURCE_FILE),
-        pl.col("_batch_id").alias(BATCH_ID),
+        pl.lit("batch", dtype=pl.Categorical).alias(ORIGIN),
+        pl.col("_source_file").cast(pl.Categorical).alias(SOURCE_FILE),
+        pl.col("_batch_id").cast(pl.Categorical).alias(BATCH_ID),
         pl.lit(None, dtype=pl.String).alias(EVENT_TRACE_ID),
     )
 
@@ -103,7 +102,7 @@ def build_fact_month(
         *column_checks(spec),
         *table_rules(spec),
         partition_check(spec, month),
-        *foreign_key_checks(spec, dict(dims)),
+        *foreign_key_checks(spec, dict(dims), month),
     ]
     if frames:
         candidates = pl.concat(frames, how="diagonal_relaxed")
@@ -111,8 +110,7 @@ def build_fact_month(
         candidates = batch_candidates(table, pl.LazyFrame(schema=polars_schema(bronze_columns(table))))
     flagged = flag_rows(candidates, checks).collect()
     rows_in = origin_counts(flagged)
-    described = describe_failures(flagged.filter(pl.col("__rejected")), checks)
-    valid = drop_flags(flagged.filter(~pl.col("__rejected")), checks)
+    valid, described = split_flagged(flagged, checks)
     deduped = deduplicate(valid, spec.primary_key, content_columns(spec), table=table)
     quarantine = [
         quarantine_rows(

@@ -29,9 +29,8 @@ from retail_assets.lib.silver.rules import (
     SOURCE_FILE,
     UNMATCHED_UPDATE,
     RowCheck,
-    describe_failures,
-    drop_flags,
     flag_rows,
+    split_flagged,
     origin_counts,
 )
 from retail_assets.lib.specs.facts import FULFILLMENT_MODES, NODE_TYPES
@@ -60,9 +59,9 @@ def map_step_events(event_type: str, events: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("node_id"),
         pl.col("fulfillment_mode"),
         pl.col(time_field).alias("step_ts"),
-        pl.lit(event_type).alias(ORIGIN),
-        pl.col("_source_file").alias(SOURCE_FILE),
-        pl.col("_batch_id").alias(BATCH_ID),
+        pl.lit(event_type, dtype=pl.Categorical).alias(ORIGIN),
+        pl.col("_source_file").cast(pl.Categorical).alias(SOURCE_FILE),
+        pl.col("_batch_id").cast(pl.Categorical).alias(BATCH_ID),
         pl.col("trace_id").alias(EVENT_TRACE_ID),
     )
 
@@ -97,8 +96,8 @@ def apply_line_updates(lines: pl.DataFrame, events: pl.LazyFrame) -> LineUpdates
     checks = _event_checks()
     flagged = flag_rows(events, checks).collect()
     events_in = origin_counts(flagged)
-    rejected = [describe_failures(flagged.filter(pl.col("__rejected")), checks)]
-    valid = drop_flags(flagged.filter(~pl.col("__rejected")), checks)
+    valid, described = split_flagged(flagged, checks)
+    rejected = [described]
     deduped = deduplicate(valid, EVENT_KEY, EVENT_COLUMNS, table="online order step events")
     rejected.append(deduped.conflicts)
     candidates = deduped.rows.with_row_index("__event")

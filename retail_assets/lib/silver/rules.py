@@ -178,12 +178,26 @@ def _first_version(column: pl.Expr, dim: DimensionKeys) -> pl.Expr:
     return column.replace_strict(dim.keys, dim.first_valid_from, default=None, return_dtype=dim.first_valid_from.dtype)
 
 
-def _miss(column: pl.Expr, dim: DimensionKeys, at: pl.Expr | None) -> pl.Expr:
-    """True where ``column`` is set but has no row (no version valid at ``at``) in the dimension."""
+def _miss(column: pl.Expr, dim: DimensionKeys, at: pl.Expr | None, month: dt.date | None = None) -> pl.Expr:
+    """True where ``column`` is set but has no row (no version valid at ``at``) in the dimension.
+
+    With ``month``, keys whose first version starts by the month's first instant resolve for any
+    row of the month, so only keys introduced later are compared with the row's time (cheap).
+    """
     if not dim.versioned or at is None:
         return column.is_not_null() & ~column.is_in(dim.keys.implode())
-    starts = _first_version(column, dim)
-    return column.is_not_null() & (starts.is_null() | (at < starts))
+    assert dim.first_valid_from is not None
+    if month is None:
+        starts = _first_version(column, dim)
+        return column.is_not_null() & (starts.is_null() | (at < starts))
+    month_begins = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
+    early = dim.first_valid_from <= month_begins
+    late = DimensionKeys(dim.table, dim.key, dim.keys.filter(~early), dim.first_valid_from.filter(~early))
+    resolves = column.is_in(dim.keys.filter(early).implode())
+    if late.keys.len():
+        starts = _first_version(column, late)
+        resolves = resolves | (starts.is_not_null() & (at >= starts))
+    return column.is_not_null() & ~resolves
 
 
 def _fk_message(column: str, value: pl.Expr, dim: DimensionKeys, at: pl.Expr | None) -> pl.Expr:
@@ -229,7 +243,9 @@ def referenced_dimensions(table: TableSpec) -> list[str]:
     return [d.name for d in REGISTRY.dimensions if d.name in names]
 
 
-def foreign_key_checks(table: TableSpec, dims: dict[str, DimensionKeys]) -> list[RowCheck]:
+def foreign_key_checks(
+    table: TableSpec, dims: dict[str, DimensionKeys], month: dt.date | None = None
+) -> list[RowCheck]:
     """Every reference resolves: plain FKs, node/location ids by their type, list elements.
 
     For facts, references to SCD2 dimensions must resolve to a version valid at the row's event
@@ -246,7 +262,7 @@ def foreign_key_checks(table: TableSpec, dims: dict[str, DimensionKeys]) -> list
                 name=f"{c.name} -> {dim.table}",
                 code=FK_MISS,
                 column=c.name,
-                condition=_miss(pl.col(c.name), dim, at),
+                condition=_miss(pl.col(c.name), dim, at, month),
                 message=_fk_message(c.name, pl.col(c.name), dim, at),
                 value=as_text(pl.col(c.name)),
             )
@@ -260,7 +276,7 @@ def foreign_key_checks(table: TableSpec, dims: dict[str, DimensionKeys]) -> list
                     name=f"{id_column} ({type_value}) -> {dim.table}",
                     code=FK_MISS,
                     column=id_column,
-                    condition=of_type & _miss(pl.col(id_column), dim, at),
+                    condition=of_type & _miss(pl.col(id_column), dim, at, month),
                     message=_fk_message(f"{id_column} ({type_column} {type_value})", pl.col(id_column), dim, at),
                     value=as_text(pl.col(id_column)),
                 )
@@ -300,6 +316,15 @@ def flag_rows(frame: pl.LazyFrame, checks: Sequence[RowCheck]) -> pl.LazyFrame:
 
 def drop_flags(frame: pl.DataFrame, checks: Sequence[RowCheck]) -> pl.DataFrame:
     return frame.drop([_flag(i) for i in range(len(checks))] + ["__rejected"])
+
+
+def split_flagged(flagged: pl.DataFrame, checks: Sequence[RowCheck]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(accepted rows without the flag columns, rejected rows with their reasons described)."""
+    rejected = flagged.get_column("__rejected")
+    if not rejected.any():
+        # No copy of a month of rows when nothing is rejected (the common case).
+        return drop_flags(flagged, checks), describe_failures(flagged.clear(), checks)
+    return drop_flags(flagged.filter(~rejected), checks), describe_failures(flagged.filter(rejected), checks)
 
 
 def origin_counts(frame: pl.DataFrame) -> dict[str, int]:

@@ -97,9 +97,9 @@ def narrow(source: str, target: str, dtype: pl.DataType) -> tuple[list[pl.Expr],
 
 def _meta(event_type: str) -> list[pl.Expr]:
     return [
-        pl.lit(event_type).alias(ORIGIN),
-        pl.col("_source_file").alias(SOURCE_FILE),
-        pl.col("_batch_id").alias(BATCH_ID),
+        pl.lit(event_type, dtype=pl.Categorical).alias(ORIGIN),
+        pl.col("_source_file").cast(pl.Categorical).alias(SOURCE_FILE),
+        pl.col("_batch_id").cast(pl.Categorical).alias(BATCH_ID),
         pl.col("trace_id").alias(EVENT_TRACE_ID),
     ]
 
