@@ -58,7 +58,7 @@ def peak_rss_mb() -> float:
 
 def _lineage(df: pl.DataFrame, table: str, month: dt.date, days: pl.Expr) -> pl.DataFrame:
     """Bronze lineage: one landed file per day, as a producer landing daily files would."""
-    name = pl.format(f"part-{{}}", days.cast(pl.String).str.zfill(2))
+    name = pl.format("part-{}", days.cast(pl.String).str.zfill(2))
     return df.with_columns(
         pl.format(f"batch/{table}/{month:%Y-%m}/{{}}.parquet", name).cast(pl.Categorical).alias("_source_file"),
         name.cast(pl.Categorical).alias("_batch_id"),
@@ -68,35 +68,68 @@ def _lineage(df: pl.DataFrame, table: str, month: dt.date, days: pl.Expr) -> pl.
 
 def _bronze(df: pl.DataFrame, name: str) -> pl.DataFrame:
     schema = polars_schema(bronze_columns(name))
-    return df.select([pl.col(c).cast(t) if not isinstance(df.schema[c], pl.Categorical) else pl.col(c) for c, t in schema.items()])
+    return df.select(
+        [pl.col(c).cast(t) if not isinstance(df.schema[c], pl.Categorical) else pl.col(c) for c, t in schema.items()]
+    )
 
 
 def _dimensions(month: dt.date) -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng(7)
-    snap = {"snapshot_month": month, "_source_file": "batch/x/x.parquet", "_batch_id": "x", "_ingested_at": dt.datetime.now(dt.UTC)}
+    snap = {
+        "snapshot_month": month,
+        "_source_file": "batch/x/x.parquet",
+        "_batch_id": "x",
+        "_ingested_at": dt.datetime.now(dt.UTC),
+    }
     geos = pl.DataFrame({"geography_id": np.arange(1, 21)}).with_columns(
-        city=pl.lit("City"), state=pl.lit("TX"), zip_code=pl.lit("75001"), district=pl.lit("D"), region=pl.lit("South"),
-        latitude=pl.lit(32.0), longitude=pl.lit(-97.0),
+        city=pl.lit("City"),
+        state=pl.lit("TX"),
+        zip_code=pl.lit("75001"),
+        district=pl.lit("D"),
+        region=pl.lit("South"),
+        latitude=pl.lit(32.0),
+        longitude=pl.lit(-97.0),
     )
     dcs = pl.DataFrame({"dc_id": np.arange(1, 21)}).with_columns(
         dc_number=pl.format("DC{}", pl.col("dc_id")), address=pl.lit("1 Depot"), geography_id=pl.col("dc_id")
     )
     stores = pl.DataFrame({"store_id": np.arange(1, STORES + 1)}).with_columns(
-        store_number=pl.format("S{}", pl.col("store_id")), address=pl.lit("1 Main"), geography_id=(pl.col("store_id") % 20) + 1,
-        time_zone=pl.lit("America/Chicago"), tax_rate_bps=pl.lit(825), volume_class=pl.lit("medium_volume"),
-        store_format=pl.lit("standard"), operating_hours=pl.lit("8am-10pm"), open_hour=pl.lit(8), close_hour=pl.lit(22),
+        store_number=pl.format("S{}", pl.col("store_id")),
+        address=pl.lit("1 Main"),
+        geography_id=(pl.col("store_id") % 20) + 1,
+        time_zone=pl.lit("America/Chicago"),
+        tax_rate_bps=pl.lit(825),
+        volume_class=pl.lit("medium_volume"),
+        store_format=pl.lit("standard"),
+        operating_hours=pl.lit("8am-10pm"),
+        open_hour=pl.lit(8),
+        close_hour=pl.lit(22),
         daily_traffic_multiplier=pl.lit(1.0),
     )
     customers = pl.DataFrame({"customer_id": np.arange(1, CUSTOMERS + 1)}).with_columns(
-        first_name=pl.lit("Ada"), last_name=pl.lit("L"), address=pl.lit("1 Elm"),
-        geography_id=(pl.col("customer_id") % 20) + 1, loyalty_card=pl.format("LC{}", pl.col("customer_id")),
-        phone=pl.lit("(555) 555-0101"), ble_id=pl.format("BLE{}", pl.col("customer_id")), ad_id=pl.format("AD{}", pl.col("customer_id")),
+        first_name=pl.lit("Ada"),
+        last_name=pl.lit("L"),
+        address=pl.lit("1 Elm"),
+        geography_id=(pl.col("customer_id") % 20) + 1,
+        loyalty_card=pl.format("LC{}", pl.col("customer_id")),
+        phone=pl.lit("(555) 555-0101"),
+        ble_id=pl.format("BLE{}", pl.col("customer_id")),
+        ad_id=pl.format("AD{}", pl.col("customer_id")),
     )
     products = pl.DataFrame({"product_id": np.arange(1, PRODUCTS + 1)}).with_columns(
-        product_name=pl.lit("P"), brand=pl.lit("B"), company=pl.lit("C"), department=pl.lit("D"), category=pl.lit("C"),
-        subcategory=pl.lit("S"), cost_cents=pl.lit(100), msrp_cents=pl.lit(300),
-        sale_price_cents=pl.Series(rng.integers(150, 300, PRODUCTS)), requires_refrigeration=pl.lit(False),
-        launch_date=pl.lit(dt.date(2023, 1, 1)), taxability=pl.lit("TAXABLE"), tags=pl.lit(None, dtype=pl.String),
+        product_name=pl.lit("P"),
+        brand=pl.lit("B"),
+        company=pl.lit("C"),
+        department=pl.lit("D"),
+        category=pl.lit("C"),
+        subcategory=pl.lit("S"),
+        cost_cents=pl.lit(100),
+        msrp_cents=pl.lit(300),
+        sale_price_cents=pl.Series(rng.integers(150, 300, PRODUCTS)),
+        requires_refrigeration=pl.lit(False),
+        launch_date=pl.lit(dt.date(2023, 1, 1)),
+        taxability=pl.lit("TAXABLE"),
+        tags=pl.lit(None, dtype=pl.String),
     )
     trucks = pl.DataFrame({"truck_id": np.arange(1, 51)}).with_columns(
         license_plate=pl.lit("ABC1234"), is_refrigerated=pl.lit(False), fleet=pl.lit("POOL"), dc_id=pl.lit(None, dtype=pl.Int64)
@@ -145,24 +178,36 @@ def _facts(month: dt.date, scale: float, stream_share: float) -> dict[str, pl.Da
             pl.lit(None, dtype=pl.String).alias("trace_id"),
         )
     )
-    money = receipts.join(
-        lines.group_by("receipt_id").agg(pl.col("ext_price_cents").sum().alias("subtotal_cents"), pl.col("quantity").sum().alias("item_count")),
-        on="receipt_id",
-    ).with_columns(
-        pl.lit("SALE").alias("receipt_type"),
-        pl.lit(None, dtype=pl.String).alias("return_for_receipt_id"),
-        pl.lit("CASH").alias("payment_method"),
-        pl.col("subtotal_cents").alias("gross_subtotal_cents"),
-        pl.lit(0).alias("discount_cents"),
-        (pl.col("subtotal_cents") * 825 // 10_000).alias("tax_cents"),
-        pl.lit(None, dtype=pl.String).alias("campaign_id"),
-        pl.lit(None, dtype=pl.String).alias("trace_id"),
-    ).with_columns((pl.col("subtotal_cents") + pl.col("tax_cents")).alias("total_cents"))
+    money = (
+        receipts.join(
+            lines.group_by("receipt_id").agg(
+                pl.col("ext_price_cents").sum().alias("subtotal_cents"), pl.col("quantity").sum().alias("item_count")
+            ),
+            on="receipt_id",
+        )
+        .with_columns(
+            pl.lit("SALE").alias("receipt_type"),
+            pl.lit(None, dtype=pl.String).alias("return_for_receipt_id"),
+            pl.lit("CASH").alias("payment_method"),
+            pl.col("subtotal_cents").alias("gross_subtotal_cents"),
+            pl.lit(0).alias("discount_cents"),
+            (pl.col("subtotal_cents") * 825 // 10_000).alias("tax_cents"),
+            pl.lit(None, dtype=pl.String).alias("campaign_id"),
+            pl.lit(None, dtype=pl.String).alias("trace_id"),
+        )
+        .with_columns((pl.col("subtotal_cents") + pl.col("tax_cents")).alias("total_cents"))
+    )
     inventory = lines.select(
         pl.format("SIT-{}-{}", "receipt_id", "line_number").alias("trace_id"),
-        "event_ts", "store_id", "product_id", (-pl.col("quantity")).alias("quantity"),
-        pl.lit("SALE").alias("txn_type"), pl.col("receipt_id").alias("source"), pl.lit(None, dtype=pl.Int64).alias("balance"),
-        "__day", "__stream",
+        "event_ts",
+        "store_id",
+        "product_id",
+        (-pl.col("quantity")).alias("quantity"),
+        pl.lit("SALE").alias("txn_type"),
+        pl.col("receipt_id").alias("source"),
+        pl.lit(None, dtype=pl.Int64).alias("balance"),
+        "__day",
+        "__stream",
     )
     pings_n = int(receipts_n * PINGS_PER_RECEIPT)
     known = rng.random(pings_n) < 0.3
@@ -180,32 +225,67 @@ def _facts(month: dt.date, scale: float, stream_share: float) -> dict[str, pl.Da
         pl.col("event_ts").dt.replace_time_zone("UTC"),
         pl.format("BP{}", pl.col("ping_idx")).alias("trace_id"),
         pl.lit("BEACON_001_GROCERY").alias("beacon_id"),
-        pl.when(pl.col("known")).then(pl.format("BLE{}", pl.col("customer"))).otherwise(pl.format("ANON-{}", pl.col("ping_idx"))).alias("customer_ble_id"),
+        pl.when(pl.col("known"))
+        .then(pl.format("BLE{}", pl.col("customer")))
+        .otherwise(pl.format("ANON-{}", pl.col("ping_idx")))
+        .alias("customer_ble_id"),
         pl.when(pl.col("known")).then(pl.col("customer")).alias("customer_id"),
         pl.lit("GROCERY").alias("zone"),
         pl.col("event_ts").dt.day().alias("__day"),
         (pl.col("ping_idx").hash(2) % 1000 < stream_share * 1000).alias("__stream"),
     )
     out: dict[str, pl.DataFrame] = {}
-    for table, df in (("fact_receipts", money), ("fact_receipt_lines", lines), ("fact_store_inventory_txn", inventory), ("fact_ble_pings", pings)):
+    for table, df in (
+        ("fact_receipts", money),
+        ("fact_receipt_lines", lines),
+        ("fact_store_inventory_txn", inventory),
+        ("fact_ble_pings", pings),
+    ):
         batch = df.filter(~pl.col("__stream")).with_columns(pl.lit(month).alias("month_start"))
         out[table] = _bronze(_lineage(batch, table, month, pl.col("__day")), table)
     stream = {
         "receipt_created": money.filter(pl.col("__stream")).select(
-            "receipt_id", "store_id", "customer_id", (pl.col("subtotal_cents") / 100).alias("subtotal"),
-            (pl.col("tax_cents") / 100).alias("tax"), (pl.col("total_cents") / 100).alias("total"),
-            pl.lit("CASH").alias("tender_type"), "item_count", "subtotal_cents", "tax_cents", "total_cents", "event_ts", "__day",
+            "receipt_id",
+            "store_id",
+            "customer_id",
+            (pl.col("subtotal_cents") / 100).alias("subtotal"),
+            (pl.col("tax_cents") / 100).alias("tax"),
+            (pl.col("total_cents") / 100).alias("total"),
+            pl.lit("CASH").alias("tender_type"),
+            "item_count",
+            "subtotal_cents",
+            "tax_cents",
+            "total_cents",
+            "event_ts",
+            "__day",
         ),
         "receipt_line_added": lines.filter(pl.col("__stream")).select(
-            "receipt_id", "line_number", "product_id", "quantity", (pl.col("unit_price_cents") / 100).alias("unit_price"),
-            (pl.col("ext_price_cents") / 100).alias("extended_price"), "event_ts", "__day",
+            "receipt_id",
+            "line_number",
+            "product_id",
+            "quantity",
+            (pl.col("unit_price_cents") / 100).alias("unit_price"),
+            (pl.col("ext_price_cents") / 100).alias("extended_price"),
+            "event_ts",
+            "__day",
         ),
         "inventory_updated": inventory.filter(pl.col("__stream")).select(
-            "store_id", "product_id", pl.col("quantity").alias("quantity_delta"), pl.col("txn_type").alias("reason"),
-            pl.col("source").alias("payload_source"), "event_ts", "__day",
+            "store_id",
+            "product_id",
+            pl.col("quantity").alias("quantity_delta"),
+            pl.col("txn_type").alias("reason"),
+            pl.col("source").alias("payload_source"),
+            "event_ts",
+            "__day",
         ),
         "ble_ping_detected": pings.filter(pl.col("__stream")).select(
-            "store_id", "beacon_id", "customer_ble_id", "rssi", "zone", "event_ts", "__day",
+            "store_id",
+            "beacon_id",
+            "customer_ble_id",
+            "rssi",
+            "zone",
+            "event_ts",
+            "__day",
         ),
     }
     for event_type, df in stream.items():
@@ -218,7 +298,9 @@ def _facts(month: dt.date, scale: float, stream_share: float) -> dict[str, pl.Da
             pl.lit(month).alias("month_start"),
         )
         events = _lineage(events, event_type, month, pl.col("__day")).with_columns(
-            pl.format(f"events/{event_type}/{{}}.jsonl", pl.col("_batch_id").cast(pl.String)).cast(pl.Categorical).alias("_source_file")
+            pl.format(f"events/{event_type}/{{}}.jsonl", pl.col("_batch_id").cast(pl.String))
+            .cast(pl.Categorical)
+            .alias("_source_file")
         )
         schema = polars_schema(bronze_columns(event_type))
         missing = {c: pl.lit(None, dtype=t) for c, t in schema.items() if c not in events.columns}
@@ -286,7 +368,9 @@ def main() -> int:
             materialize_dimension(lake, dim)
     print(f"Silver dimensions in {time.perf_counter() - started:.1f} s (peak RSS so far {peak_rss_mb():.0f} MB)")
     total_rows, total_seconds = 0, 0.0
-    print(f"{'table':28} {'bronze rows':>12} {'silver':>12} {'quar.':>7} {'dups':>6} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}")
+    print(
+        f"{'table':28} {'bronze rows':>12} {'silver':>12} {'quar.':>7} {'dups':>6} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}"
+    )
     for table in args.tables:
         if table not in REGISTRY.tables:
             raise SystemExit(f"unknown table {table}")
@@ -303,7 +387,9 @@ def main() -> int:
             f"{table:28} {r['bronze_rows']:>12,} {r['silver_rows']:>12,} {r['quarantined']:>7,} {r['duplicates']:>6,} "
             f"{r['seconds']:>8.1f} {r['rows_per_s']:>10,} {r['peak_rss_mb']:>12,}{'' if r['reconciles'] else '  DOES NOT RECONCILE'}"
         )
-    print(f"{'total':28} {total_rows:>12,} {'':>12} {'':>7} {'':>6} {total_seconds:>8.1f} {round(total_rows / total_seconds):>10,}")
+    print(
+        f"{'total':28} {total_rows:>12,} {'':>12} {'':>7} {'':>6} {total_seconds:>8.1f} {round(total_rows / total_seconds):>10,}"
+    )
     print(f"lake: {Path(root)}")
     return 0
 

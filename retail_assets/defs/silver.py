@@ -152,7 +152,9 @@ def _pk_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
     )
 
 
-def _reconcile_outcome(bronze: int, silver: int, quarantined: int, duplicates: int, merged: int, merged_label: str) -> CheckOutcome:
+def _reconcile_outcome(
+    bronze: int, silver: int, quarantined: int, duplicates: int, merged: int, merged_label: str
+) -> CheckOutcome:
     total = silver + quarantined + duplicates + merged
     return CheckOutcome(
         passed=bronze == total,

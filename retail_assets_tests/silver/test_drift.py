@@ -38,8 +38,8 @@ def test_bronze_drift_fails_the_month_and_nothing_lands(receipts_pipeline: Pipel
     lake = receipts_pipeline.lake
     version = lake.version("silver/fact_receipts")
     before = lake.read("silver/fact_receipts")
-    drifted = lake.read("bronze/fact_receipts").with_columns(pl.col("total_cents").cast(pl.Float64)).rename(
-        {"tax_cents": "tax_amount"}
+    drifted = (
+        lake.read("bronze/fact_receipts").with_columns(pl.col("total_cents").cast(pl.Float64)).rename({"tax_cents": "tax_amount"})
     )
     lake.replace("bronze/fact_receipts", drifted, partition_by=["month_start"])
     # The new landed receipt would change Silver if anything were written.
@@ -74,10 +74,14 @@ def _silver_frame(table: str, rows: list[dict]) -> pl.DataFrame:
 
 def test_output_drift_is_refused_before_writing() -> None:
     frame = _silver_frame("fact_receipts", [row("fact_receipts")]).with_columns(pl.col("item_count").cast(pl.Int64))
-    with pytest.raises(SilverValidationError, match=r"silver/fact_receipts 2024-01: output .*item_count \(Int64, expected int32\)"):
+    with pytest.raises(
+        SilverValidationError, match=r"silver/fact_receipts 2024-01: output .*item_count \(Int64, expected int32\)"
+    ):
         validate_output(frame, "fact_receipts", JAN)
     with pytest.raises(SilverValidationError, match="extra columns"):
-        validate_output(_silver_frame("fact_receipts", [row("fact_receipts")]).with_columns(pl.lit(1).alias("x")), "fact_receipts", JAN)
+        validate_output(
+            _silver_frame("fact_receipts", [row("fact_receipts")]).with_columns(pl.lit(1).alias("x")), "fact_receipts", JAN
+        )
 
 
 def test_a_duplicated_or_null_key_is_refused_before_writing() -> None:

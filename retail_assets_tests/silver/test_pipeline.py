@@ -84,7 +84,13 @@ def test_inventory_updated_goes_to_the_store_or_the_dc_fact(pipeline: Pipeline) 
     store = one(silver(pipeline, "fact_store_inventory_txn"), trace_id="inv-store")
     assert (store["quantity"], store["txn_type"], store["source"], store["balance"]) == (-2, "SALE", "R3", None)
     dc = one(silver(pipeline, "fact_dc_inventory_txn"), trace_id="inv-dc")
-    assert (dc["dc_id"], dc["quantity"], dc["txn_type"], dc["source"], dc["balance"]) == (1, -40, "OUTBOUND_SHIPMENT", "SHIP1", None)
+    assert (dc["dc_id"], dc["quantity"], dc["txn_type"], dc["source"], dc["balance"]) == (
+        1,
+        -40,
+        "OUTBOUND_SHIPMENT",
+        "SHIP1",
+        None,
+    )
     assert "inv-dc" not in silver(pipeline, "fact_store_inventory_txn")["trace_id"].to_list()
     both = one(quarantine(pipeline, "fact_store_inventory_txn"), reason_code="inconsistent_row")
     assert "inv-both" in both["reason"] and "both store_id and dc_id" in both["reason"]
@@ -244,7 +250,9 @@ def test_dim_stores_keeps_history_as_scd2(pipeline: Pipeline) -> None:
     # Store 2 did not change: one version, not two.
     assert stores.filter(pl.col("store_id") == 2).height == 1
     meta = pipeline.dimensions.get_asset_materialization_events()
-    stores_meta = next(e.materialization.metadata for e in meta if e.materialization.asset_key == dg.AssetKey(["silver", "dim_stores"]))
+    stores_meta = next(
+        e.materialization.metadata for e in meta if e.materialization.asset_key == dg.AssetKey(["silver", "dim_stores"])
+    )
     assert stores_meta["versions_collapsed"].value == 1 and stores_meta["current_versions"].value == 3
 
 
@@ -278,7 +286,12 @@ def test_reconciliation_counts_bronze_silver_quarantine_and_duplicates(pipeline:
         if e.asset_key == dg.AssetKey(["silver", "fact_receipts"]) and e.check_name == "reconciles_with_bronze"
     )
     counts = {k: v.value for k, v in evaluation.metadata.items()}
-    assert (counts["bronze_rows"], counts["silver_rows"], counts["quarantined_rows"], counts["duplicates_dropped"]) == (11, 4, 5, 2)
+    assert (counts["bronze_rows"], counts["silver_rows"], counts["quarantined_rows"], counts["duplicates_dropped"]) == (
+        11,
+        4,
+        5,
+        2,
+    )
 
 
 # ---- incremental -----------------------------------------------------------------------------------

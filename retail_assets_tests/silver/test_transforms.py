@@ -65,7 +65,9 @@ def test_scd2_opens_a_version_only_when_an_attribute_changes() -> None:
     )
     versions, repeated = build_versions(snapshots, REGISTRY.table("dim_customers"))
     at = lambda m: dt.datetime(m.year, m.month, 1, tzinfo=UTC)  # noqa: E731
-    assert versions.sort("customer_id", "valid_from").select("customer_id", "address", "valid_from", "valid_to", "is_current").rows() == [
+    assert versions.sort("customer_id", "valid_from").select(
+        "customer_id", "address", "valid_from", "valid_to", "is_current"
+    ).rows() == [
         (1, "1 Elm St", at(JAN), at(mar), False),
         (1, "5 Pine", at(mar), None, True),
         (2, "1 Elm St", at(JAN), at(feb), False),

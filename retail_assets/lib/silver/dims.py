@@ -29,8 +29,8 @@ from retail_assets.lib.silver.rules import (
     DimensionKeys,
     column_checks,
     flag_rows,
-    split_flagged,
     foreign_key_checks,
+    split_flagged,
 )
 from retail_assets.lib.silver.scd2 import build_versions, latest_rows
 from retail_assets.lib.specs import REGISTRY, SNAPSHOT_MONTH, silver_columns
@@ -69,17 +69,13 @@ def build_dimension(
     flagged = flag_rows(candidates, checks).collect()
     valid, described = split_flagged(flagged, checks)
     deduped = deduplicate(valid, [*spec.primary_key, SNAPSHOT], [*spec.column_names, SNAPSHOT], table=table)
-    rejected = pl.concat(
-        [described.select(deduped.conflicts.columns), deduped.conflicts], how="vertical_relaxed"
-    )
+    rejected = pl.concat([described.select(deduped.conflicts.columns), deduped.conflicts], how="vertical_relaxed")
     if spec.history == "scd2":
         rows, collapsed = build_versions(deduped.rows, spec)
     else:
         rows, collapsed = latest_rows(deduped.rows, spec)
     quarantine = [
-        quarantine_rows(
-            group, table=table, month=month, record_columns=spec.column_names, quarantined_at=quarantined_at
-        )
+        quarantine_rows(group, table=table, month=month, record_columns=spec.column_names, quarantined_at=quarantined_at)
         for (month,), group in rejected.partition_by(SNAPSHOT, as_dict=True).items()
     ]
     return DimensionBuild(

@@ -33,10 +33,10 @@ from retail_assets.lib.silver.rules import (
     RowCheck,
     column_checks,
     flag_rows,
-    split_flagged,
     foreign_key_checks,
     origin_counts,
     partition_check,
+    split_flagged,
     table_rules,
 )
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices, MappingContext, map_events
@@ -134,7 +134,11 @@ def build_fact_month(
             )
         )
     out = rows.with_columns(pl.lit(month, dtype=pl.Date).alias(MONTH_START.name))
-    all_quarantined = pl.concat([q for q in quarantine if q.height], how="vertical") if any(q.height for q in quarantine) else empty_quarantine()
+    all_quarantined = (
+        pl.concat([q for q in quarantine if q.height], how="vertical")
+        if any(q.height for q in quarantine)
+        else empty_quarantine()
+    )
     by_reason = all_quarantined.group_by("reason_code").len()
     return FactMonth(
         table=table,
@@ -149,4 +153,3 @@ def build_fact_month(
             zip(by_reason.get_column("reason_code").to_list(), by_reason.get_column("len").to_list(), strict=True)
         ),
     )
-

@@ -30,12 +30,15 @@ from retail_assets.lib.silver.rules import (
     UNMATCHED_UPDATE,
     RowCheck,
     flag_rows,
-    split_flagged,
     origin_counts,
+    split_flagged,
 )
 from retail_assets.lib.specs.facts import FULFILLMENT_MODES, NODE_TYPES
 
-STEPS = {"online_order_picked": ("PICKED", "picked_time", "picked_ts"), "online_order_shipped": ("SHIPPED", "shipped_time", "shipped_ts")}
+STEPS = {
+    "online_order_picked": ("PICKED", "picked_time", "picked_ts"),
+    "online_order_shipped": ("SHIPPED", "shipped_time", "shipped_ts"),
+}
 RANK = {"CREATED": 0, "PICKED": 1, "SHIPPED": 2, "DELIVERED": 3}
 EVENT_KEY = ("order_id", "status", "node_type", "node_id")
 EVENT_COLUMNS = (*EVENT_KEY, "fulfillment_mode", "step_ts")
@@ -130,11 +133,7 @@ def apply_line_updates(lines: pl.DataFrame, events: pl.LazyFrame) -> LineUpdates
             )
         )
     )
-    verdicts = (
-        pairs.with_columns(problem.alias("__problem"))
-        .group_by("__event")
-        .agg(pl.col("__problem").drop_nulls().first())
-    )
+    verdicts = pairs.with_columns(problem.alias("__problem")).group_by("__event").agg(pl.col("__problem").drop_nulls().first())
     judged = candidates.join(verdicts, on="__event", how="left")
     bad = judged.filter(pl.col("__problem").is_not_null())
     rejected.append(

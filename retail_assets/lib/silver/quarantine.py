@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from retail_assets.lib.silver.rules import EVENT_TRACE_ID, ORIGIN, SOURCE_FILE, BATCH_ID
+from retail_assets.lib.silver.rules import BATCH_ID, EVENT_TRACE_ID, ORIGIN, SOURCE_FILE
 from retail_assets.lib.specs import QUARANTINE_COLUMNS, empty_frame, polars_schema
 
 QUARANTINE_SCHEMA = polars_schema(QUARANTINE_COLUMNS)

@@ -100,9 +100,7 @@ def column_checks(table: TableSpec) -> list[RowCheck]:
                     code=NOT_ALLOWED,
                     column=c.name,
                     condition=pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(list(c.allowed)),
-                    message=pl.format(
-                        f"column {c.name}: {{}} is not one of {list(c.allowed)}", pl.col(c.name)
-                    ),
+                    message=pl.format(f"column {c.name}: {{}} is not one of {list(c.allowed)}", pl.col(c.name)),
                     value=pl.col(c.name),
                 )
             )
@@ -224,9 +222,7 @@ def _fk_message(column: str, value: pl.Expr, dim: DimensionKeys, at: pl.Expr | N
 POLYMORPHIC_KEYS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
     "fact_online_order_headers": (("node_id", "node_type", {"STORE": "dim_stores", "DC": "dim_distribution_centers"}),),
     "fact_online_order_lines": (("node_id", "node_type", {"STORE": "dim_stores", "DC": "dim_distribution_centers"}),),
-    "fact_truck_inventory": (
-        ("location_id", "location_type", {"STORE": "dim_stores", "DC": "dim_distribution_centers"}),
-    ),
+    "fact_truck_inventory": (("location_id", "location_type", {"STORE": "dim_stores", "DC": "dim_distribution_centers"}),),
 }
 # List columns whose every element references a dimension.
 LIST_KEYS: dict[str, tuple[tuple[str, str], ...]] = {"fact_promotions": (("product_ids", "dim_products"),)}
@@ -243,9 +239,7 @@ def referenced_dimensions(table: TableSpec) -> list[str]:
     return [d.name for d in REGISTRY.dimensions if d.name in names]
 
 
-def foreign_key_checks(
-    table: TableSpec, dims: dict[str, DimensionKeys], month: dt.date | None = None
-) -> list[RowCheck]:
+def foreign_key_checks(table: TableSpec, dims: dict[str, DimensionKeys], month: dt.date | None = None) -> list[RowCheck]:
     """Every reference resolves: plain FKs, node/location ids by their type, list elements.
 
     For facts, references to SCD2 dimensions must resolve to a version valid at the row's event

@@ -45,11 +45,7 @@ class CustomerDevices:
 
     @classmethod
     def empty(cls) -> CustomerDevices:
-        return cls(
-            pl.DataFrame(
-                schema={"ble_id": pl.String, "customer_id": pl.Int64, "valid_from": TS, "valid_to": TS}
-            )
-        )
+        return cls(pl.DataFrame(schema={"ble_id": pl.String, "customer_id": pl.Int64, "valid_from": TS, "valid_to": TS}))
 
 
 @dataclass(frozen=True)
@@ -204,7 +200,9 @@ def _inventory(node: str) -> Callable[[pl.LazyFrame, MappingContext], Mapped]:
                 code=INCONSISTENT,
                 column="dc_id",
                 condition=pl.col(raw("dc_id")).is_not_null(),
-                message=pl.format("inventory_updated sets both store_id and dc_id ({}); it must name one node", as_text(pl.col(raw("dc_id")))),
+                message=pl.format(
+                    "inventory_updated sets both store_id and dc_id ({}); it must name one node", as_text(pl.col(raw("dc_id")))
+                ),
                 value=as_text(pl.col(raw("dc_id"))),
             )
         else:
@@ -477,9 +475,7 @@ def map_events(table: str, event_type: str, events: pl.LazyFrame, ctx: MappingCo
     frame = mapped.frame.select(*spec.column_names, ORIGIN, SOURCE_FILE, BATCH_ID, EVENT_TRACE_ID, *hidden)
     # A mapping's checks judge only the rows it mapped (batch rows and other events share the frame later).
     own = pl.col(ORIGIN) == event_type
-    checks = tuple(
-        replace(c, name=f"{event_type}: {c.name}", condition=own & c.condition) for c in mapped.checks
-    )
+    checks = tuple(replace(c, name=f"{event_type}: {c.name}", condition=own & c.condition) for c in mapped.checks)
     return Mapped(frame, checks)
 
 
