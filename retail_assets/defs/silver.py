@@ -1,0 +1,384 @@
+"""Silver: typed, batch ∪ stream, deduplicated on business keys, rejected rows quarantined, SCD2 dimensions.
+
+Built by a factory from the spec registry: ``silver/<fact>`` (monthly, single-run backfills) for
+the 19 facts and ``silver/<dim>`` (unpartitioned) for the 7 dimensions. The transforms live in
+``lib/silver``; this module wires them to partitions, metadata and checks.
+
+Checks, evaluated per month on facts and once on dimensions (names are stable):
+
+- ``schema_parity`` (blocking): the written frame matches ``silver_columns``. Drift of the Bronze
+  input or of the output raises before anything is written, naming table, partition and columns.
+- ``primary_key_unique`` (blocking): the key is never null and unique (SCD2: key + valid_from, one
+  current version per key). A violation also raises before writing.
+- ``foreign_keys_resolve``: every reference of the written rows resolves to its Silver dimension
+  (SCD2: to a version valid at event time). Rows that did not were quarantined (``fk_miss``).
+- ``reconciles_with_bronze``: Bronze rows in (counted on Bronze) = Silver rows + quarantined
+  (both counted back from the lake) + exact duplicates dropped (+ step events applied to online
+  order lines; + snapshot rows repeating or superseded by another version, for dimensions).
+- ``non_empty`` (WARN): the partition has rows.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from retail_assets.defs.bronze import bronze_key
+from retail_assets.lib.checks import (
+    SCHEMA_PARITY,
+    CheckOutcome,
+    check_spec,
+    column_schema,
+    emit_check_results,
+    frame_parity,
+    frame_schema,
+    parity_outcome,
+    preview_markdown,
+)
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.silver.pipeline import (
+    MissingDimension,
+    SilverValidationError,
+    WrittenDimension,
+    WrittenMonth,
+    fact_events,
+    materialize_dimension,
+    materialize_fact_month,
+    primary_key_problems,
+    quarantine_table,
+    silver_key,
+    silver_table,
+)
+from retail_assets.lib.silver.rules import referenced_dimensions
+from retail_assets.lib.silver.stream import MAPPING_NOTES
+from retail_assets.lib.specs import REGISTRY, silver_columns
+
+LAYER = "silver"
+PRIMARY_KEY_UNIQUE = "primary_key_unique"
+FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
+RECONCILES_WITH_BRONZE = "reconciles_with_bronze"
+NON_EMPTY = "non_empty"
+
+CHECK_DESCRIPTIONS = {
+    SCHEMA_PARITY: (
+        "The written frame matches the Silver spec (no missing, extra or mistyped column). Blocking. Drift of the "
+        "Bronze input or of the output fails the run before anything is written."
+    ),
+    PRIMARY_KEY_UNIQUE: (
+        "The business key is never null and unique (SCD2 dimensions: key + valid_from, exactly one current version "
+        "per key). Blocking; a violation fails the run before anything is written."
+    ),
+    FOREIGN_KEYS_RESOLVE: (
+        "Every reference of the written rows resolves to its Silver dimension; references to SCD2 dimensions resolve "
+        "to a version valid at the row's event time. Rows that did not are in quarantine (reason_code fk_miss)."
+    ),
+    RECONCILES_WITH_BRONZE: (
+        "Bronze rows in = Silver rows + quarantined + exact duplicates dropped (+ picked/shipped events applied to "
+        "online order lines; + snapshot rows that repeat or were superseded, for dimensions). Bronze, Silver and "
+        "quarantine are counted on the lake after the write."
+    ),
+    NON_EMPTY: "The partition has rows (WARN: an empty month usually means nothing landed or everything was rejected).",
+}
+
+
+def silver_asset_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([LAYER, name])
+
+
+def check_names(table: str) -> list[str]:
+    names = [SCHEMA_PARITY, PRIMARY_KEY_UNIQUE]
+    if referenced_dimensions(REGISTRY.table(table)):
+        names.append(FOREIGN_KEYS_RESOLVE)
+    return [*names, RECONCILES_WITH_BRONZE, NON_EMPTY]
+
+
+def _check_specs(table: str, key: dg.AssetKey, *, partitioned: bool) -> list[dg.AssetCheckSpec]:
+    return [
+        check_spec(
+            name,
+            key,
+            partitioned=partitioned,
+            description=CHECK_DESCRIPTIONS[name],
+            blocking=name in (SCHEMA_PARITY, PRIMARY_KEY_UNIQUE),
+        )
+        for name in check_names(table)
+    ]
+
+
+def _commit_metadata(context: dg.AssetExecutionContext, what: str) -> dict[str, str]:
+    return {"dagster_run_id": context.run.run_id, "dagster_asset": context.assets_def.key.to_user_string(), "months": what}
+
+
+def _failure(exc: Exception, table: str, partition: str) -> dg.Failure:
+    metadata: dict[str, Any] = {"table": table, "partition": partition}
+    if isinstance(exc, SilverValidationError):
+        if exc.drift is not None:
+            metadata.update(
+                missing_columns=list(exc.drift.missing),
+                extra_columns=list(exc.drift.extra),
+                mistyped_columns=dg.MetadataValue.json({c: list(t) for c, t in exc.drift.mistyped.items()}),
+            )
+        metadata.update({k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in exc.details.items()})
+    return dg.Failure(description=str(exc), metadata=metadata)
+
+
+def _fk_outcome(unresolved: dict[str, int], rows: int, fk_quarantined: int) -> CheckOutcome:
+    failing = {name: n for name, n in unresolved.items() if n}
+    return CheckOutcome(
+        passed=not failing,
+        description=(
+            f"{rows} rows: every reference resolves ({fk_quarantined} rows with an unresolved reference were quarantined)"
+            if not failing
+            else f"unresolved references in written rows: {failing}"
+        ),
+        metadata={
+            "unresolved": dg.MetadataValue.json(failing),
+            "quarantined_fk_misses": fk_quarantined,
+            "references": list(unresolved),
+        },
+    )
+
+
+def _pk_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
+    problems = primary_key_problems(rows, table)
+    key = silver_key(table)
+    return CheckOutcome(
+        passed=not problems,
+        description=f"key {key} unique and not null over {rows.height} rows" if not problems else f"key {key}: {problems}",
+        metadata={"key": key, **{k: v for k, v in problems.items() if k != "key"}},
+    )
+
+
+def _reconcile_outcome(
+    bronze: int, silver: int, quarantined: int, duplicates: int, merged: int, merged_label: str
+) -> CheckOutcome:
+    total = silver + quarantined + duplicates + merged
+    return CheckOutcome(
+        passed=bronze == total,
+        description=(
+            f"Bronze {bronze} {'=' if bronze == total else '!='} Silver {silver} + quarantined {quarantined} + "
+            f"duplicates dropped {duplicates} + {merged_label} {merged}"
+        ),
+        metadata={
+            "bronze_rows": bronze,
+            "silver_rows": silver,
+            "quarantined_rows": quarantined,
+            "duplicates_dropped": duplicates,
+            merged_label.replace(" ", "_"): merged,
+        },
+    )
+
+
+def _non_empty_outcome(rows: int, bronze: int) -> CheckOutcome:
+    return CheckOutcome(
+        passed=rows > 0,
+        description=f"{rows} rows" if rows else f"no rows written ({bronze} Bronze rows in, all rejected or none landed)",
+        metadata={"rows": rows, "bronze_rows": bronze},
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
+def _fact_metadata(written: WrittenMonth, lake: LakeStore) -> dict[str, Any]:
+    build = written.build
+    metadata: dict[str, Any] = {
+        "dagster/row_count": build.rows.height,
+        "dagster/column_schema": frame_schema(build.rows),
+        "bronze_rows": written.bronze_rows,
+        "rows_in_by_source": dg.MetadataValue.json(build.rows_in),
+        "rows_out_by_source": dg.MetadataValue.json(build.rows_out),
+        "rows_from_batch": build.rows_out.get("batch", 0),
+        "rows_from_stream": sum(v for k, v in build.rows_out.items() if k != "batch"),
+        "quarantined_rows": build.quarantine.height,
+        "quarantined_by_reason": dg.MetadataValue.json(build.quarantined_by_reason),
+        "duplicates_dropped": build.duplicates_dropped,
+        "delta_version": written.version,
+        "lake_table": dg.MetadataValue.path(lake.uri(silver_table(build.table))),
+    }
+    if build.updates_applied:
+        metadata["step_events_applied"] = build.updates_applied
+    if written.missing_inputs:
+        metadata["missing_inputs"] = list(written.missing_inputs)
+    if build.quarantine.height:
+        metadata["quarantine_table"] = dg.MetadataValue.path(lake.uri(quarantine_table(build.table)))
+        metadata["quarantine_preview"] = dg.MetadataValue.md(
+            preview_markdown(build.quarantine.select("reason_code", "column_name", "value", "reason"))
+        )
+    return metadata
+
+
+def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: str) -> Iterator[Any]:
+    outcomes: dict[str, dict[dt.date, CheckOutcome]] = {name: {} for name in check_names(table)}
+    written_months: dict[dt.date, dict[str, Any]] = {}
+    for month in months_of(context):
+        try:
+            written = materialize_fact_month(
+                lake, table, month, commit_metadata=_commit_metadata(context, describe_months([month]))
+            )
+        except (SilverValidationError, MissingDimension) as exc:
+            for done, metadata in written_months.items():
+                yield dg.AssetMaterialization(asset_key=context.assets_def.key, partition=partition_key(done), metadata=metadata)
+            raise _failure(exc, table, partition_key(month)) from exc
+        build = written.build
+        metadata = _fact_metadata(written, lake)
+        written_months[month] = metadata
+        context.add_asset_metadata(metadata, partition_key=partition_key(month))
+        outcomes[SCHEMA_PARITY][month] = parity_outcome(
+            frame_parity(build.rows, silver_columns(table)), subject=f"{table} {month:%Y-%m}"
+        )
+        outcomes[PRIMARY_KEY_UNIQUE][month] = _pk_outcome(build.rows, table)
+        if FOREIGN_KEYS_RESOLVE in outcomes:
+            outcomes[FOREIGN_KEYS_RESOLVE][month] = _fk_outcome(
+                written.unresolved, build.rows.height, build.quarantined_by_reason.get("fk_miss", 0)
+            )
+        outcomes[RECONCILES_WITH_BRONZE][month] = _reconcile_outcome(
+            written.bronze_rows,
+            written.silver_rows,
+            written.quarantined_rows,
+            build.duplicates_dropped,
+            build.updates_applied,
+            "step events applied",
+        )
+        outcomes[NON_EMPTY][month] = _non_empty_outcome(written.silver_rows, written.bronze_rows)
+        context.log.info(
+            f"silver/{table} {month:%Y-%m}: {written.bronze_rows} Bronze rows in {build.rows_in}, {build.rows.height} written, "
+            f"{build.quarantine.height} quarantined {build.quarantined_by_reason}, {build.duplicates_dropped} duplicates dropped"
+        )
+    yield dg.MaterializeResult()
+    for name, by_month in outcomes.items():
+        yield from emit_check_results(context, name, by_month)
+
+
+def _fact_description(table: str) -> str:
+    spec = REGISTRY.table(table)
+    sources = [f"bronze/{table}"] + [f"bronze/{e}" for e in fact_events(table)]
+    return (
+        f"{spec.description}\n\nSilver: {' ∪ '.join(sources)} for the month, typed to the spec, deduplicated on "
+        f"{list(spec.primary_key)} (exact duplicates dropped and counted, differing rows with one key quarantined). "
+        f"Grain: {spec.grain}. Event mapping: {MAPPING_NOTES[table]} Rejected rows (null key, bad type, out-of-range "
+        f"value, wrong month, unresolved reference, conflict) go to {quarantine_table(table)} with the reason and "
+        "their Bronze file."
+    )
+
+
+def build_fact_asset(table: str) -> dg.AssetsDefinition:
+    spec = REGISTRY.table(table)
+    key = silver_asset_key(table)
+
+    @dg.asset(
+        key=key,
+        deps=[
+            bronze_key(table),
+            *[bronze_key(e) for e in fact_events(table)],
+            *[silver_asset_key(d) for d in referenced_dimensions(spec)],
+        ],
+        group_name=LAYER,
+        kinds={"polars", "delta"},
+        tags={"layer": LAYER},
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=_fact_description(table),
+        metadata={"dagster/column_schema": column_schema(silver_columns(table)), "lake_table": silver_table(table)},
+        check_specs=_check_specs(table, key, partitioned=True),
+    )
+    def _fact(context: dg.AssetExecutionContext, lake: LakeStore):
+        yield from _run_fact_months(context, lake, table)
+
+    return _fact
+
+
+def _dimension_metadata(written: WrittenDimension, lake: LakeStore) -> dict[str, Any]:
+    build = written.build
+    metadata: dict[str, Any] = {
+        "dagster/row_count": build.rows.height,
+        "dagster/column_schema": frame_schema(build.rows),
+        "bronze_rows": written.bronze_rows,
+        "snapshots": [m.isoformat() for m in build.snapshots],
+        "quarantined_rows": build.quarantined,
+        "duplicates_dropped": build.duplicates_dropped,
+        "versions_collapsed": build.versions_collapsed,
+        "delta_version": written.version,
+        "lake_table": dg.MetadataValue.path(lake.uri(silver_table(build.table))),
+    }
+    if REGISTRY.table(build.table).history == "scd2":
+        metadata["current_versions"] = int(build.rows.get_column("is_current").sum())
+    if build.quarantined:
+        metadata["quarantine_table"] = dg.MetadataValue.path(lake.uri(quarantine_table(build.table)))
+        metadata["quarantine_preview"] = dg.MetadataValue.md(
+            preview_markdown(build.quarantine.select("month_start", "reason_code", "column_name", "value", "reason"))
+        )
+    return metadata
+
+
+def _dimension_description(table: str) -> str:
+    spec = REGISTRY.table(table)
+    if spec.history == "scd2":
+        history = (
+            "SCD Type 2 over every landed snapshot: a version starts (valid_from, 00:00 UTC on the first day of the "
+            "snapshot month that introduced it) when any attribute changes; valid_to is the next version's start, "
+            "is_current marks the open one. Facts resolve to the version valid at their event time."
+        )
+    else:
+        history = "Each key's row from the latest snapshot that has it (keys dropped later still resolve for older facts)."
+    return (
+        f"{spec.description}\n\nSilver: {history} Rows with a null key, an out-of-range value, an unresolved reference "
+        f"or a conflicting duplicate within a snapshot go to {quarantine_table(table)} under their snapshot month."
+    )
+
+
+def build_dimension_asset(table: str) -> dg.AssetsDefinition:
+    spec = REGISTRY.table(table)
+    key = silver_asset_key(table)
+
+    @dg.asset(
+        key=key,
+        deps=[bronze_key(table), *[silver_asset_key(d) for d in referenced_dimensions(spec)]],
+        group_name=LAYER,
+        kinds={"polars", "delta"},
+        tags={"layer": LAYER},
+        description=_dimension_description(table),
+        metadata={"dagster/column_schema": column_schema(silver_columns(table)), "lake_table": silver_table(table)},
+        check_specs=_check_specs(table, key, partitioned=False),
+    )
+    def _dimension(context: dg.AssetExecutionContext, lake: LakeStore):
+        try:
+            written = materialize_dimension(lake, table, commit_metadata=_commit_metadata(context, "all snapshots"))
+        except (SilverValidationError, MissingDimension) as exc:
+            raise _failure(exc, table, "unpartitioned") from exc
+        build = written.build
+        yield dg.MaterializeResult(metadata=_dimension_metadata(written, lake))
+        outcomes = {
+            SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(table)), subject=table),
+            PRIMARY_KEY_UNIQUE: _pk_outcome(build.rows, table),
+            RECONCILES_WITH_BRONZE: _reconcile_outcome(
+                written.bronze_rows,
+                written.silver_rows,
+                written.quarantined_rows,
+                build.duplicates_dropped,
+                build.versions_collapsed,
+                "snapshot rows repeating or superseded",
+            ),
+            NON_EMPTY: _non_empty_outcome(written.silver_rows, written.bronze_rows),
+        }
+        if FOREIGN_KEYS_RESOLVE in check_names(table):
+            outcomes[FOREIGN_KEYS_RESOLVE] = _fk_outcome(
+                written.unresolved, build.rows.height, int((build.quarantine["reason_code"] == "fk_miss").sum())
+            )
+        for name in check_names(table):
+            yield from emit_check_results(context, name, outcomes[name])
+
+    return _dimension
+
+
+def build_silver_assets() -> list[dg.AssetsDefinition]:
+    return [
+        *(build_dimension_asset(t.name) for t in REGISTRY.dimensions),
+        *(build_fact_asset(t.name) for t in REGISTRY.facts),
+    ]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_silver_assets())

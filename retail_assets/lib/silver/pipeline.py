@@ -1,0 +1,283 @@
+"""Silver against the lake: read Bronze, build, validate before writing, write one commit per table and month.
+
+A fact month reads only that month of its Bronze tables plus the (small) Silver dimensions it
+references, and overwrites only that month of ``silver/<fact>`` and ``quarantine/silver/<fact>``:
+its cost does not depend on how many months exist. Nothing is written when the input or the
+output drifts from the spec, or when the output's key is null or not unique
+(:class:`SilverValidationError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from retail_assets.lib.checks import frame_parity
+from retail_assets.lib.conform import SchemaDrift
+from retail_assets.lib.lake import LakeStore, months_predicate
+from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
+from retail_assets.lib.silver.facts import FactMonth, build_fact_month
+from retail_assets.lib.silver.rules import DimensionKeys, foreign_key_checks, referenced_dimensions
+from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices
+from retail_assets.lib.specs import REGISTRY, bronze_columns, silver_columns
+
+LAYER = "silver"
+
+
+def silver_table(name: str) -> str:
+    return f"{LAYER}/{name}"
+
+
+def quarantine_table(name: str) -> str:
+    return f"quarantine/{LAYER}/{name}"
+
+
+class SilverValidationError(ValueError):
+    """A Silver input or output does not match the spec; nothing was written."""
+
+    def __init__(self, message: str, *, table: str, partition: str, drift: SchemaDrift | None = None, **details: Any):
+        super().__init__(message)
+        self.table = table
+        self.partition = partition
+        self.drift = drift
+        self.details = details
+
+
+class MissingDimension(LookupError):
+    """A Silver dimension a table needs has not been materialized."""
+
+
+def _partition(month: dt.date | None) -> str:
+    return month.isoformat() if month else "unpartitioned"
+
+
+def _check_parity(frame_schema: pl.Schema, columns, *, what: str, table: str, month: dt.date | None, fix: str) -> None:
+    drift = frame_parity(pl.DataFrame(schema=frame_schema), columns)
+    if not drift.ok:
+        where = f"{month:%Y-%m}" if month else "(unpartitioned)"
+        raise SilverValidationError(
+            f"silver/{table} {where}: {what} does not match the spec ({drift.describe()}); nothing was written. {fix}",
+            table=table,
+            partition=_partition(month),
+            drift=drift,
+        )
+
+
+def read_bronze(lake: LakeStore, name: str, *, table: str, month: dt.date | None) -> pl.LazyFrame | None:
+    """Bronze rows of ``name`` for ``month`` (all snapshots for a dimension); None when the table does not exist.
+
+    The Bronze table's columns must match its spec, or the Silver load stops before anything is written.
+    """
+    source = f"bronze/{name}"
+    if not lake.exists(source):
+        return None
+    frame = lake.scan(source, [month] if month else None)
+    _check_parity(
+        frame.collect_schema(),
+        bronze_columns(name),
+        what=f"input {source}",
+        table=table,
+        month=month,
+        fix=f"Re-materialize {source} with the current spec (or change the spec and the producer together).",
+    )
+    return frame
+
+
+def validate_output(rows: pl.DataFrame, table: str, month: dt.date | None) -> None:
+    """Schema parity with ``silver_columns`` and a unique, non-null primary key; raises before anything is written."""
+    _check_parity(
+        rows.schema,
+        silver_columns(table),
+        what="output",
+        table=table,
+        month=month,
+        fix="The Silver transform disagrees with the spec: fix lib/silver for this table.",
+    )
+    problems = primary_key_problems(rows, table)
+    if problems:
+        where = f"{month:%Y-%m}" if month else "(unpartitioned)"
+        raise SilverValidationError(
+            f"silver/{table} {where}: primary key {problems['key']} has {problems['null_keys']} null and "
+            f"{problems['duplicate_keys']} duplicated values, {problems['keys_without_one_current_version']} keys "
+            "without exactly one current version; nothing was written",
+            table=table,
+            partition=_partition(month),
+            **problems,
+        )
+
+
+def silver_key(table: str) -> list[str]:
+    spec = REGISTRY.table(table)
+    return [*spec.primary_key, "valid_from"] if spec.history == "scd2" else list(spec.primary_key)
+
+
+def primary_key_problems(rows: pl.DataFrame, table: str) -> dict[str, Any]:
+    """Null and duplicated key counts (SCD2 dimensions: key + valid_from, and one current version per key)."""
+    key = silver_key(table)
+    keys = rows.select(key)
+    nulls = keys.filter(pl.any_horizontal(pl.all().is_null())).height
+    # A unique 64-bit hash proves the key unique; only a repeated hash needs the exact (slower) count.
+    hashes = keys.select(pl.struct(key).hash()).to_series()
+    duplicates = 0 if hashes.n_unique() == rows.height else int(keys.is_duplicated().sum())
+    without_one_current = 0
+    if REGISTRY.table(table).history == "scd2":
+        base = list(REGISTRY.table(table).primary_key)
+        current = rows.group_by(base).agg(pl.col("is_current").sum().alias("current"))
+        without_one_current = current.filter(pl.col("current") != 1).height
+    if not (nulls or duplicates or without_one_current):
+        return {}
+    return {
+        "key": key,
+        "null_keys": nulls,
+        "duplicate_keys": duplicates,
+        "keys_without_one_current_version": without_one_current,
+    }
+
+
+def load_dimension_keys(lake: LakeStore, dims: list[str], *, needed_by: str) -> dict[str, DimensionKeys]:
+    found = {}
+    for dim in dims:
+        if not lake.exists(silver_table(dim)):
+            raise MissingDimension(
+                f"silver/{needed_by} needs silver/{dim} to check its references; materialize silver/{dim} first"
+            )
+        found[dim] = dimension_keys(dim, lake.scan(silver_table(dim)))
+    return found
+
+
+def load_customer_devices(lake: LakeStore) -> CustomerDevices:
+    versions = lake.scan(silver_table("dim_customers")).select("ble_id", "customer_id", "valid_from", "valid_to").collect()
+    return CustomerDevices(versions)
+
+
+def fact_events(table: str) -> tuple[str, ...]:
+    spec = REGISTRY.table(table)
+    return tuple(e for e in spec.source_events if (table, e) in ROW_MAPPINGS or e in UPDATE_EVENTS.get(table, ()))
+
+
+def unresolved_references(
+    rows: pl.DataFrame, table: str, dims: Mapping[str, DimensionKeys], month: dt.date | None = None
+) -> dict[str, int]:
+    """Per reference check, how many of ``rows`` do not resolve (verification of what is written)."""
+    checks = foreign_key_checks(REGISTRY.table(table), dict(dims), month)
+    if not checks:
+        return {}
+    counts = rows.lazy().select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
+    return {name: int(n) for name, n in counts.row(0, named=True).items()}
+
+
+@dataclass(frozen=True)
+class WrittenMonth:
+    build: FactMonth
+    version: int
+    unresolved: dict[str, int]  # per reference: written rows that do not resolve (0 unless a bug)
+    silver_rows: int  # counted back from the lake after the write
+    quarantined_rows: int  # counted back from the lake after the write
+    bronze_rows: int  # counted independently from Bronze
+    missing_inputs: tuple[str, ...]
+
+
+def count_bronze_rows(lake: LakeStore, table: str, month: dt.date) -> tuple[int, dict[str, int]]:
+    """Rows this fact takes from Bronze for ``month``, counted on the Bronze tables themselves."""
+    counts: dict[str, int] = {}
+    if lake.exists(f"bronze/{table}"):
+        counts["batch"] = lake.scan(f"bronze/{table}", [month]).select(pl.len()).collect().item()
+    for event_type in fact_events(table):
+        if not lake.exists(f"bronze/{event_type}"):
+            continue
+        events = lake.scan(f"bronze/{event_type}", [month])
+        if event_type == "inventory_updated":
+            # Each inventory event belongs to exactly one of the two inventory facts.
+            store = pl.col("store_id").is_not_null()
+            events = events.filter(store if table == "fact_store_inventory_txn" else ~store)
+        counts[event_type] = events.select(pl.len()).collect().item()
+    return sum(counts.values()), counts
+
+
+def _count_month(lake: LakeStore, table: str, month: dt.date) -> int:
+    if not lake.exists(table):
+        return 0
+    return lake.scan(table, [month]).select(pl.len()).collect().item()
+
+
+def materialize_fact_month(
+    lake: LakeStore, table: str, month: dt.date, *, commit_metadata: Mapping[str, str] | None = None
+) -> WrittenMonth:
+    """Build, validate and write one month of ``silver/<table>`` and its quarantine."""
+    at = dt.datetime.now(dt.UTC)
+    missing = []
+    batch = read_bronze(lake, table, table=table, month=month)
+    if batch is None:
+        missing.append(f"bronze/{table}")
+    events = {}
+    for event_type in fact_events(table):
+        frame = read_bronze(lake, event_type, table=table, month=month)
+        if frame is None:
+            missing.append(f"bronze/{event_type}")
+        else:
+            events[event_type] = frame
+    dims = load_dimension_keys(lake, referenced_dimensions(REGISTRY.table(table)), needed_by=table)
+    devices = load_customer_devices(lake) if table == "fact_ble_pings" else None
+    build = build_fact_month(table, month, batch=batch, events=events, dims=dims, devices=devices, quarantined_at=at)
+    validate_output(build.rows, table, month)
+    report = lake.overwrite_months(silver_table(table), build.rows, [month], commit_metadata=commit_metadata)
+    write_quarantine_months(lake, table, build.quarantine, [month], commit_metadata)
+    bronze_rows, _ = count_bronze_rows(lake, table, month)
+    return WrittenMonth(
+        build=build,
+        version=report.version,
+        unresolved=unresolved_references(build.rows, table, dims, month),
+        silver_rows=_count_month(lake, silver_table(table), month),
+        quarantined_rows=_count_month(lake, quarantine_table(table), month),
+        bronze_rows=bronze_rows,
+        missing_inputs=tuple(missing),
+    )
+
+
+def write_quarantine_months(
+    lake: LakeStore, table: str, quarantine: pl.DataFrame, months: list[dt.date], meta: Mapping[str, str] | None
+) -> None:
+    """Replace these months of the quarantine (clearing them when a re-run rejects nothing)."""
+    target = quarantine_table(table)
+    if quarantine.height:
+        lake.overwrite_months(target, quarantine, months, commit_metadata=meta)
+    elif lake.exists(target):
+        lake.delete(target, months_predicate(months), commit_metadata=meta)
+
+
+@dataclass(frozen=True)
+class WrittenDimension:
+    build: DimensionBuild
+    version: int
+    unresolved: dict[str, int]
+    silver_rows: int
+    quarantined_rows: int
+    bronze_rows: int
+
+
+def materialize_dimension(lake: LakeStore, table: str, *, commit_metadata: Mapping[str, str] | None = None) -> WrittenDimension:
+    """Rebuild ``silver/<dim>`` from every Bronze snapshot (dimensions are small) and replace its quarantine."""
+    at = dt.datetime.now(dt.UTC)
+    bronze = read_bronze(lake, table, table=table, month=None)
+    if bronze is None:
+        raise MissingDimension(f"silver/{table} reads bronze/{table}, which does not exist; materialize bronze/{table} first")
+    dims = load_dimension_keys(lake, referenced_dimensions(REGISTRY.table(table)), needed_by=table)
+    build = build_dimension(table, bronze, dims, quarantined_at=at)
+    validate_output(build.rows, table, None)
+    report = lake.replace(silver_table(table), build.rows, commit_metadata=commit_metadata)
+    target = quarantine_table(table)
+    if build.quarantine.height or lake.exists(target):
+        lake.replace(target, build.quarantine, partition_by=["month_start"], commit_metadata=commit_metadata)
+    quarantined = lake.scan(target).select(pl.len()).collect().item() if lake.exists(target) else 0
+    return WrittenDimension(
+        build=build,
+        version=report.version,
+        unresolved=unresolved_references(build.rows, table, dims),
+        silver_rows=lake.scan(silver_table(table)).select(pl.len()).collect().item(),
+        quarantined_rows=quarantined,
+        bronze_rows=lake.scan(f"bronze/{table}").select(pl.len()).collect().item(),
+    )
