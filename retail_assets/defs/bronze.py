@@ -27,6 +27,7 @@ from retail_assets.lib.bronze import (
 from retail_assets.lib.checks import (
     SCHEMA_PARITY,
     CheckOutcome,
+    check_spec,
     column_schema,
     emit_check_results,
     frame_parity,
@@ -44,6 +45,13 @@ from retail_assets.lib.specs import REGISTRY, bronze_columns
 LAYER = "bronze"
 # Errors that mean "this input cannot be loaded"; they fail the run with their message.
 INPUT_ERRORS = (NoLandedData, LandingSchemaError, LandingFileError, LandingPathError)
+
+LANDED_FILES = "landed_files"
+LANDED_FILES_DESCRIPTION = (
+    "At least one batch file landed for the month under batch/<table>/<YYYY-MM>/. WARN, not blocking: a month "
+    "with only streamed events so far (the current month) legitimately has none, and Bronze then holds an empty "
+    "month so Silver can still combine the stream."
+)
 
 PARITY_DESCRIPTION = (
     "Landed columns match the spec: none missing, none extra, none of the wrong type. Blocking: when it fails, "
@@ -93,17 +101,30 @@ def _write_quarantine(lake: LakeStore, name: str, quarantine: pl.DataFrame, mont
         lake.delete(table, months_predicate(months), commit_metadata=meta)
 
 
+def _landed_files_outcome(load: BronzeLoad) -> CheckOutcome:
+    where = f"batch/{load.table}/{load.month:%Y-%m}/"
+    return CheckOutcome(
+        passed=bool(load.files),
+        description=f"{len(load.files)} files landed under {where}" if load.files else f"no file landed under {where}",
+        metadata={"landed_files": len(load.files)},
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
 def _run_monthly(
     context: dg.AssetExecutionContext,
     lake: LakeStore,
     name: str,
     load_month: Callable[[dt.date, dt.datetime], BronzeLoad],
+    *,
+    batch: bool = False,
 ) -> Iterator[Any]:
     """Load and write each month of the run in turn; one Delta commit per month."""
     ingested_at = dt.datetime.now(dt.UTC)
     months = months_of(context)
     columns = bronze_columns(name)
     outcomes: dict[dt.date, CheckOutcome] = {}
+    landed: dict[dt.date, CheckOutcome] = {}
     written: dict[dt.date, dict[str, Any]] = {}
     month = months[0]
     try:
@@ -123,6 +144,8 @@ def _run_monthly(
                 subject=f"{name} {month:%Y-%m}, {len(load.files)} landed files",
                 extra_metadata={"files_with_drift": dg.MetadataValue.json(load.file_drift)} if load.file_drift else None,
             )
+            if batch:
+                landed[month] = _landed_files_outcome(load)
             context.log.info(
                 f"bronze/{name} {month:%Y-%m}: {load.landed_rows} landed, {load.rows.height} written, "
                 f"{load.quarantine.height} quarantined, {load.duplicates_dropped} duplicates dropped"
@@ -141,6 +164,8 @@ def _run_monthly(
         ) from exc
     yield dg.MaterializeResult()
     yield from emit_check_results(context, SCHEMA_PARITY, outcomes)
+    if batch:
+        yield from emit_check_results(context, LANDED_FILES, landed)
 
 
 def _assert_reconciles(load: BronzeLoad) -> None:
@@ -169,10 +194,13 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
             f"are quarantined in {quarantine_table(table)}."
         ),
         metadata={"dagster/column_schema": column_schema(bronze_columns(table)), "lake_table": f"{LAYER}/{table}"},
-        check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION)],
+        check_specs=[
+            schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION),
+            check_spec(LANDED_FILES, key, partitioned=True, blocking=False, description=LANDED_FILES_DESCRIPTION),
+        ],
     )
     def _fact(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
-        yield from _run_monthly(context, lake, table, lambda m, at: load_fact_month(landing, table, m, at))
+        yield from _run_monthly(context, lake, table, lambda m, at: load_fact_month(landing, table, m, at), batch=True)
 
     return _fact
 

@@ -166,14 +166,13 @@ def _concat(frames: Iterable[pl.DataFrame], columns) -> pl.DataFrame:
 
 
 def load_fact_month(landing: LandingZone, table: str, month: dt.date, ingested_at: dt.datetime) -> BronzeLoad:
-    """Every batch file landed for ``table`` and ``month``; raises :class:`NoLandedData` if none."""
+    """Every batch file landed for ``table`` and ``month``.
+
+    A month with no file loads as empty (the current month may only have streamed events so far);
+    the asset reports it with a warning rather than failing, so Silver can still run.
+    """
     spec = REGISTRY.table(table)
     files = landing.batch_files(table, month)
-    if not files:
-        raise NoLandedData(
-            f"table {table}, partition {month:%Y-%m}: no files landed under batch/{table}/{month:%Y-%m}/ "
-            "(Parquet or CSV); land them there or materialize the generator for this month"
-        )
     return _load_batch_files(landing, spec, files, month, ingested_at, partition_column=PARTITION_COLUMN)
 
 

@@ -42,11 +42,11 @@ def materializations(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dic
     }
 
 
-def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str | None], bool]:
+def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str, str | None], bool]:
+    """(asset, check, partition) -> passed, for every check evaluation of the run."""
     return {
-        (e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.partition): e.asset_check_evaluation_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        (d.asset_key.to_user_string(), d.check_name, d.partition): d.passed
+        for d in (e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION")
     }
 
 
@@ -69,7 +69,7 @@ def test_every_table_and_event_lands_with_matching_schema_and_nothing_quarantine
         land_events(landing, event.event_type, sample_events(event.event_type, 4), JAN)
     result = materialize(build_bronze_assets(), resources, instance, partition="2024-01-01")
     checks = check_results(result)
-    assert len(checks) == 44 and all(checks.values())
+    assert len(checks) == 44 + 19 and all(checks.values())  # schema_parity everywhere, landed_files on facts
     for name in [*REGISTRY.tables, *REGISTRY.events_by_type]:
         table = lake.read(f"bronze/{name}")
         assert table.height == (4 if name in REGISTRY.events_by_type else 5), name
@@ -97,7 +97,7 @@ def test_a_fact_month_from_parquet_and_csv_with_lineage_and_reasons(resources, i
     assert json.loads(quarantine["record"])["trace_id"] == "t2"
     meta = materializations(result, bronze_key("fact_store_ops"))["2024-01-01"]
     assert (meta["landed_rows"], meta["dagster/row_count"], meta["quarantined_rows"]) == (5, 4, 1)
-    assert check_results(result) == {("bronze/fact_store_ops", "2024-01-01"): True}
+    assert set(check_results(result).values()) == {True}
 
 
 def test_rerunning_a_month_yields_the_same_table_and_touches_no_other_month(resources, instance, landing, lake) -> None:
@@ -135,7 +135,11 @@ def test_a_three_month_single_run_writes_exactly_those_months(resources, instanc
     assert lake.history("bronze/fact_store_ops")[3]["version"] == april_version
     per_month = materializations(result, bronze_key("fact_store_ops"))
     assert {k: v["dagster/row_count"] for k, v in per_month.items()} == {"2024-01-01": 1, "2024-02-01": 2, "2024-03-01": 3}
-    assert check_results(result) == {("bronze/fact_store_ops", m): True for m in ("2024-01-01", "2024-02-01", "2024-03-01")}
+    assert check_results(result) == {
+        ("bronze/fact_store_ops", check, m): True
+        for check in ("schema_parity", "landed_files")
+        for m in ("2024-01-01", "2024-02-01", "2024-03-01")
+    }
 
 
 def test_a_file_missing_a_required_column_fails_and_leaves_bronze_as_it_was(resources, instance, landing, lake) -> None:
@@ -159,9 +163,18 @@ def test_an_unreadable_file_fails_naming_it(resources, instance, landing) -> Non
     assert "table fact_store_ops: landed file batch/fact_store_ops/2024-01/broken.parquet cannot be read as .parquet" in failure_messages(result)
 
 
-def test_a_month_with_nothing_landed_fails_saying_where_it_looked(resources, instance) -> None:
-    result = materialize([build_fact_asset("fact_store_ops")], resources, instance, partition="2024-02-01", ok=False)
-    assert "table fact_store_ops, partition 2024-02: no files landed under batch/fact_store_ops/2024-02/" in failure_messages(result)
+def test_a_month_with_nothing_landed_is_empty_with_a_warning(resources, instance, lake) -> None:
+    result = materialize([build_fact_asset("fact_store_ops")], resources, instance, partition="2024-02-01")
+    assert lake.read("bronze/fact_store_ops", [FEB]).height == 0
+    evaluations = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert evaluations["schema_parity"].passed
+    warning = evaluations["landed_files"]
+    assert (warning.passed, warning.severity, warning.partition) == (False, dg.AssetCheckSeverity.WARN, "2024-02-01")
+    assert warning.description == "no file landed under batch/fact_store_ops/2024-02/"
 
 
 def test_rows_filed_under_the_wrong_month_are_quarantined(resources, instance, landing, lake) -> None:

@@ -56,11 +56,15 @@ def test_facts_and_events_share_the_monthly_partitions_and_dims_are_unpartitione
 def test_every_bronze_asset_has_a_blocking_schema_parity_check(definitions: dg.Definitions) -> None:
     graph = _graph(definitions)
     checks = {k: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key.path[0] == "bronze"}
-    assert {k.asset_key.path[1] for k in checks} == DIMENSION_NAMES | FACT_NAMES | EVENT_TYPES
-    for key, spec in checks.items():
-        assert key.name == "schema_parity" and spec.blocking
-        expected = None if key.asset_key.path[1] in DIMENSION_NAMES else MONTHLY
-        assert spec.partitions_def == expected
+    parity = {k.asset_key.path[1]: spec for k, spec in checks.items() if k.name == "schema_parity"}
+    assert set(parity) == DIMENSION_NAMES | FACT_NAMES | EVENT_TYPES
+    for name, spec in parity.items():
+        assert spec.blocking
+        assert spec.partitions_def == (None if name in DIMENSION_NAMES else MONTHLY)
+    landed = {k.asset_key.path[1]: spec for k, spec in checks.items() if k.name == "landed_files"}
+    assert set(landed) == FACT_NAMES
+    assert not any(spec.blocking for spec in landed.values())
+    assert {k.name for k in checks} == {"schema_parity", "landed_files"}
 
 
 def test_bronze_assets_declare_their_column_schema(definitions: dg.Definitions) -> None:
