@@ -61,5 +61,5 @@ def run_render(args: argparse.Namespace) -> int:
     found = write(out, files)
     print(f"{out}: {len(files)} files rendered ({len(found.missing)} new, {len(found.changed)} updated)")
     if found.extra:
-        print(f"not rendered, left in place (delete them if stale):\n{found.describe()}")
+        print("not rendered, left in place (delete them if stale):\n" + "\n".join(f"  {p}" for p in found.extra))
     return 0

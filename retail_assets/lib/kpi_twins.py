@@ -31,6 +31,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 
+from retail_assets.lib.specs.registry import REGISTRY, event_columns, silver_columns
+
 
 class TwinError(ValueError):
     """A KPI definition is inconsistent (unknown column, duplicate output, ...)."""
@@ -105,11 +107,32 @@ SourceColumn = Annotated[Field | Cents, PydanticField(discriminator="kind")]
 
 
 class Source(_Frozen):
-    """Where a KPI reads from: a KQL table or function call, and its Gold-side counterpart."""
+    """Where a KPI reads from: a KQL table or function call, and its Gold-side counterpart.
+
+    ``fact`` is the Silver fact Gold reads, whose columns are the source columns' names; when the
+    Gold side is derived from facts first (``fact`` None), ``gold`` says how.
+    """
 
     kql: str
+    fact: str | None
     gold: str
     columns: tuple[SourceColumn, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> Source:
+        if self.kql in REGISTRY.events_by_type:
+            event = {c.name for c in event_columns(REGISTRY.event(self.kql))}
+            read = [c.kql_name if isinstance(c, Field) else c.dollars for c in self.columns]
+            read += [c.cents for c in self.columns if isinstance(c, Cents) and c.cents]
+            missing = sorted(set(read) - event)
+            if missing:
+                raise TwinError(f"source {self.kql!r}: event table has no columns {missing}")
+        if self.fact is not None:
+            fact = {c.name for c in silver_columns(self.fact)}
+            missing = sorted({c.name for c in self.columns} - fact)
+            if missing:
+                raise TwinError(f"source {self.kql!r}: Silver {self.fact} has no columns {missing}")
+        return self
 
     def column(self, name: str) -> SourceColumn:
         for c in self.columns:
@@ -356,7 +379,8 @@ SALES_MINUTE_STORE = Kpi(
     gold_table="sales_minute_store",
     source=Source(
         kql="receipt_created",
-        gold="silver/fact_receipts",
+        fact="fact_receipts",
+    gold="silver/fact_receipts",
         columns=(_EVENT_TS, Field(name="store_id"), Cents(name="total_cents", dollars="total", cents="total_cents")),
     ),
     keys=("store_id",),
@@ -371,6 +395,7 @@ SALES_MINUTE_STORE = Kpi(
 
 _RECEIPT_LINES = Source(
     kql="receipt_line_added",
+    fact="fact_receipt_lines",
     gold="silver/fact_receipt_lines",
     columns=(
         _EVENT_TS,
@@ -415,7 +440,8 @@ TENDER_MIX_15M = Kpi(
     gold_table=None,
     source=Source(
         kql="payment_processed",
-        gold="silver/fact_payments",
+        fact="fact_payments",
+    gold="silver/fact_payments",
         columns=(
             _EVENT_TS,
             Field(name="payment_method"),
@@ -439,7 +465,8 @@ ZONE_DWELL_MINUTE = Kpi(
     gold_table="zone_dwell_minute",
     source=Source(
         kql="customer_entered",
-        gold="silver/fact_foot_traffic",
+        fact="fact_foot_traffic",
+    gold="silver/fact_foot_traffic",
         columns=(
             _EVENT_TS,
             Field(name="store_id"),
@@ -463,7 +490,8 @@ MARKETING_COST_DAILY = Kpi(
     gold_table="marketing_cost_daily",
     source=Source(
         kql="ad_impression",
-        gold="silver/fact_marketing",
+        fact="fact_marketing",
+    gold="silver/fact_marketing",
         columns=(_EVENT_TS, Field(name="campaign_id"), Cents(name="cost_cents", dollars="cost")),
     ),
     keys=("campaign_id",),
@@ -488,6 +516,7 @@ TRUCK_DWELL_DAILY = Kpi(
     gold_table="truck_dwell_daily",
     source=Source(
         kql="fn_truck_sla()",
+        fact=None,
         gold="shipment_dwell(arrivals, departures) over silver/fact_truck_moves",
         columns=(Field(name="site"), Field(name="arrival_time"), Field(name="truck_id"), Field(name="dwell_minutes")),
     ),

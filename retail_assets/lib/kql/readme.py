@@ -5,6 +5,8 @@ from __future__ import annotations
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.kpi_twins import KPIS, QUERYSET_VIEWS, kql_timespan
 from retail_assets.lib.kql import functions, mappings, querysets, rules, tables, text, views
+from retail_assets.lib.specs import EventSpec
+from retail_assets.lib.specs.events import ENVELOPE
 from retail_assets.lib.specs.registry import REGISTRY
 
 FILE = "README.md"
@@ -29,12 +31,31 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
 
 
+def _event_tables() -> list[str]:
+    envelope = ", ".join(f"`{c.name}` ({c.dtype.kql})" for c in ENVELOPE)
+    lines = [
+        "## Event tables",
+        "",
+        f"Every table starts with the envelope columns, read from `$.<name>`: {envelope}. Then come the payload",
+        "columns, read from `$.payload.<field>`:",
+        "",
+    ]
+    for event in REGISTRY.events:
+        lines += [f"### `{event.table_name}`", "", f"{event.description} Retention {event.retention_days} days.", ""]
+        lines += _table(("Column", "Type", "JSON field", "Meaning"), [_payload_row(event, c) for c in event.payload])
+        lines.append("")
+    return lines
+
+
+def _payload_row(event: EventSpec, column) -> tuple[str, str, str, str]:
+    return (f"`{column.name}`", column.dtype.kql, f"`payload.{column.field}`", column.description)
+
+
 def render(config: AlertThresholds, paths: list[str]) -> str:
     events = REGISTRY.events
     mvs = views.views()
     queries = querysets.querysets()
     rule_list = rules.rules(config)
-    retention = sorted({(e.retention_days, e.table_name) for e in events}, key=lambda r: (-r[0], r[1]))
     twin_rows = [
         (f"`{k.materialized_view}`", f"`gold/{k.gold_table}`", f"{', '.join(k.keys)} × {kql_timespan(k.time_bin.width)}")
         for k in KPIS.values()
@@ -66,7 +87,7 @@ def render(config: AlertThresholds, paths: list[str]) -> str:
         *_table(
             ("File", "Creates"),
             [
-                (f"`{tables.FILE}`", f"{len(events)} event tables (envelope + payload columns, with docstrings), "
+                (f"`{tables.FILE}`", f"{len(events)} event tables (envelope + payload columns), "
                  "soft-delete retention per event class, hot cache "
                  f"{tables.HOT_CACHE_DAYS} days"),
                 (f"`{mappings.FILE}`", f"{len(events)} JSON ingestion mappings named `{mappings.MAPPING_NAME}`"),
@@ -78,9 +99,7 @@ def render(config: AlertThresholds, paths: list[str]) -> str:
             ],
         ),
         "",
-        "Retention (days) per table: "
-        + "; ".join(f"{name} {days}" for days, name in retention)
-        + f". Materialized views keep {views.RETENTION_DAYS} days.",
+        f"Materialized views keep {views.RETENTION_DAYS} days; the tables' retention is listed with each table below.",
         "",
         "## Deploy",
         "",
@@ -96,7 +115,7 @@ def render(config: AlertThresholds, paths: list[str]) -> str:
         "   changing a materialized view's group-by or aggregations needs `.drop materialized-view <name>` first.",
         "3. Route the events: an Eventstream (or Event Hubs data connection) from the producers' hub into the",
         f"   database, JSON format, one table per `event_type` (the table name is the event type), mapping",
-        f"   `{mappings.MAPPING_NAME}`. The platform's own Event Hubs producers send exactly this envelope.",
+        f"   `{mappings.MAPPING_NAME}`. Events carry the reference's envelope, which the platform's producers use too.",
         "4. Add each file of `querysets/` as a query of a KQL queryset or a real-time dashboard tile.",
         "5. Pair each file of `rules/` with an Activator alert, scheduled at least every "
         f"{config.lookback_minutes} minutes; every row a rule returns is one alert.",
@@ -164,6 +183,7 @@ def render(config: AlertThresholds, paths: list[str]) -> str:
         "  horizon is a retention policy.",
         "- A rule exists for every alert of the deployment guide, including campaign budget, which had none.",
         "",
+        *_event_tables(),
         "## Files",
         "",
         *(f"- `{p}`" for p in paths),

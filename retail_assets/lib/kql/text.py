@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable
 
 # Every rendered file starts with this so nobody edits it by hand.
@@ -16,9 +17,17 @@ def string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+COMMENT_WIDTH = 110
+
+
 def comment(text: str) -> list[str]:
-    """``text`` as ``//`` comment lines (one per line of text)."""
-    return [f"// {line}".rstrip() for line in text.splitlines()]
+    """``text`` as ``//`` comment lines, wrapped; a wrapped line keeps its indentation."""
+    lines = []
+    for line in text.splitlines():
+        pad = line[: len(line) - len(line.lstrip())]
+        wrapped = textwrap.wrap(line.strip(), COMMENT_WIDTH, initial_indent=pad, subsequent_indent=pad + "  ") or [""]
+        lines += [f"// {part}".rstrip() for part in wrapped]
+    return lines
 
 
 def header(title: str, *notes: str) -> list[str]:
