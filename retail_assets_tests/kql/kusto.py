@@ -31,7 +31,7 @@ def manifest(files: list[dict]) -> dict:
     }
 
 
-def validate(files: list[dict]) -> dict:
+def validate(files: list[dict], validator: Path = VALIDATOR) -> dict:
     """Diagnostics and shapes of ``files`` (``{"name", "text", "declare"?}``) from one node process."""
     node = shutil.which("node")
     if node is None:
@@ -40,10 +40,10 @@ def validate(files: list[dict]) -> dict:
         path = Path(tmp) / "manifest.json"
         path.write_text(json.dumps(manifest(files)), encoding="utf-8")
         run = subprocess.run(
-            [node, str(VALIDATOR), str(path)],
+            [node, str(validator), str(path)],
             capture_output=True,
             text=True,
-            cwd=PROJECT_ROOT,
+            cwd=validator.parent,
             timeout=TIMEOUT_SECONDS,
             check=False,
         )

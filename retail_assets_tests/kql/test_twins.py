@@ -31,7 +31,7 @@ from retail_assets.lib.kpi_twins import (
     twins,
 )
 from retail_assets.lib.kql import querysets
-from retail_assets.lib.specs.registry import REGISTRY, event_columns, silver_columns, empty_frame
+from retail_assets.lib.specs.registry import REGISTRY, empty_frame, event_columns, silver_columns
 from retail_assets_tests.kql.engine import NOW, database, load, query_of, run
 from retail_assets_tests.kql.engine import ago as _at
 from retail_assets_tests.kql.engine import events as _events
@@ -155,8 +155,9 @@ def _fixture() -> dict[str, pl.DataFrame]:
                       "extended_price": price, "ingest_timestamp": _at(minutes=minutes_ago)})
     sensors = []
     for minute, store, zone, count, dwell in (
-        (0, 1, "ENTRANCE_MAIN", 4, 30), (0, 1, "ENTRANCE_MAIN", 6, 45), (0, 1, "CHECKOUT", 2, 600), (3, 2, "AISLES_A", 9, 121),
-        (29, 1, "CHECKOUT", 1, 10), (31, 1, "CHECKOUT", 5, 10), (3, 2, "", 3, 5), (4, None, "AISLES_B", 3, 5),
+        (0, 1, "ENTRANCE_MAIN", 4, 30), (0, 1, "ENTRANCE_MAIN", 6, 45), (0, 1, "CHECKOUT", 2, 600),
+        (3, 2, "AISLES_A", 9, 121), (29, 1, "CHECKOUT", 1, 10), (31, 1, "CHECKOUT", 5, 10), (3, 2, "", 3, 5),
+        (4, None, "AISLES_B", 3, 5),
     ):
         sensors.append({"store_id": store, "sensor_id": "S", "zone": zone, "customer_count": count, "dwell_time": dwell,
                         "ingest_timestamp": _at(minutes=minute)})
@@ -176,8 +177,9 @@ def _fixture() -> dict[str, pl.DataFrame]:
                          "ingest_timestamp": _at(minutes=minutes_ago)})
     arrivals, departures = [], []
     for truck, dc, store, shipment, arrive_h, dwell_min in (
-        ("T1", 1, 10, "S1", 3, 95), ("T2", 1, 11, "S2", 5, 40), ("T1", 2, None, "S3", 26, 130), ("T3", None, 12, "S4", 4, 60),
-        ("T4", 1, 10, "S5", 28, 75), ("T5", 1, 10, "S6", 2, None), ("T6", 1, 10, "S7", 6, -10), ("T2", 1, 10, "S8", 80, 50),
+        ("T1", 1, 10, "S1", 3, 95), ("T2", 1, 11, "S2", 5, 40), ("T1", 2, None, "S3", 26, 130),
+        ("T3", None, 12, "S4", 4, 60), ("T4", 1, 10, "S5", 28, 75), ("T5", 1, 10, "S6", 2, None),
+        ("T6", 1, 10, "S7", 6, -10), ("T2", 1, 10, "S8", 80, 50),
     ):
         arrived = _at(hours=arrive_h)
         arrivals.append({"truck_id": truck, "dc_id": dc, "store_id": store, "shipment_id": shipment, "arrival_time": arrived,
@@ -292,6 +294,8 @@ def test_a_twin_reading_a_column_its_source_lacks_fails_at_import_time() -> None
     from retail_assets.lib.kpi_twins import Cents, Field, Source
 
     with pytest.raises(ValueError, match="event table has no columns \\['totl'\\]"):
-        Source(kql="receipt_created", fact="fact_receipts", gold="x", columns=(Cents(name="total_cents", dollars="totl"),))
+        Source(kql="receipt_created", fact="fact_receipts", gold="x",
+               columns=(Cents(name="total_cents", dollars="totl"),))
     with pytest.raises(ValueError, match="Silver fact_receipts has no columns \\['basket_cents'\\]"):
-        Source(kql="receipt_created", fact="fact_receipts", gold="x", columns=(Field(name="basket_cents", kql_column="total"),))
+        Source(kql="receipt_created", fact="fact_receipts", gold="x",
+               columns=(Field(name="basket_cents", kql_column="total"),))

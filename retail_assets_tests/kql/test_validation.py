@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from retail_assets.lib.kpi_twins import KPIS
 from retail_assets.lib.kql import functions
 from retail_assets.lib.specs.registry import REGISTRY
+from retail_assets_tests.kql import kusto
 from retail_assets_tests.kql.conftest import MUTATIONS, Mutation, errors
+from retail_assets_tests.kql.kusto import KustoParserUnavailable
 
 
 def test_validator_ran_microsofts_parser(validation: dict) -> None:
@@ -64,3 +69,17 @@ def test_validator_catches(mutation: Mutation, committed: dict[str, str], valida
 def test_rules_with_custom_thresholds_are_valid(custom_rules: dict[str, str], validation: dict) -> None:
     for path in custom_rules:
         assert errors(validation, f"custom/{path}") == [], path
+
+
+def test_missing_node_fails_with_a_clear_message(monkeypatch) -> None:
+    monkeypatch.setattr(kusto.shutil, "which", lambda _: None)
+    with pytest.raises(KustoParserUnavailable, match="node is not on PATH"):
+        kusto.validate([])
+
+
+def test_missing_parser_package_fails_with_a_clear_message(tmp_path: Path) -> None:
+    """Where node_modules has no @kusto/language-service-next, the validator says to run npm ci."""
+    isolated = tmp_path / "validate_kql.js"
+    shutil.copy(kusto.VALIDATOR, isolated)
+    with pytest.raises(KustoParserUnavailable, match=r"@kusto/language-service-next is not installed \(run `npm ci`"):
+        kusto.validate([], validator=isolated)

@@ -53,12 +53,15 @@ ONLINE_ORDERS_15M = Queryset(
     lines=(
         "online_order_created",
         "| where ingest_timestamp > ago(15m)",
-        "| extend " + ", ".join(_cents(f"{m}_cents", m) for m in ("subtotal", "tax", "total")),
+        "| extend " + ",\n    ".join(_cents(f"{m}_cents", m) for m in ("subtotal", "tax", "total")),
         "| summarize orders = count(), subtotal_cents = sum(subtotal_cents), tax_cents = sum(tax_cents),",
         "    total_cents = sum(total_cents)",
         "| extend avg_order_value_cents = iff(orders > 0, tolong(floor(todouble(total_cents) / orders, 1)), long(0))",
     ),
 )
+
+_STAGES = (("1_CREATED", "online_order_created"), ("2_PICKED", "online_order_picked"),
+           ("3_SHIPPED", "online_order_shipped"))
 
 FULFILLMENT_PIPELINE_24H = Queryset(
     name="q_fulfillment_pipeline_24h",
@@ -66,9 +69,11 @@ FULFILLMENT_PIPELINE_24H = Queryset(
     lines=(
         "let since = ago(24h);",
         "union",
-        "    (online_order_created | where ingest_timestamp > since | project stage = '1_CREATED', order_id, fulfillment_mode),",
-        "    (online_order_picked | where ingest_timestamp > since | project stage = '2_PICKED', order_id, fulfillment_mode),",
-        "    (online_order_shipped | where ingest_timestamp > since | project stage = '3_SHIPPED', order_id, fulfillment_mode)",
+        *(
+            f"    ({table} | where ingest_timestamp > since"
+            f" | project stage = '{stage}', order_id, fulfillment_mode){',' if i < len(_STAGES) - 1 else ''}"
+            for i, (stage, table) in enumerate(_STAGES)
+        ),
         "| summarize events = count(), orders = count_distinct(order_id) by stage, fulfillment_mode",
         "| order by stage asc, fulfillment_mode asc",
     ),

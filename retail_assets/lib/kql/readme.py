@@ -114,7 +114,7 @@ def render(config: AlertThresholds, paths: list[str]) -> str:
         "   (`.create-merge`, `.create-or-alter`, `.alter`), so re-running a script after a spec change applies it;",
         "   changing a materialized view's group-by or aggregations needs `.drop materialized-view <name>` first.",
         "3. Route the events: an Eventstream (or Event Hubs data connection) from the producers' hub into the",
-        f"   database, JSON format, one table per `event_type` (the table name is the event type), mapping",
+        "   database, JSON format, one table per `event_type` (the table name is the event type), mapping",
         f"   `{mappings.MAPPING_NAME}`. Events carry the reference's envelope, which the platform's producers use too.",
         "4. Add each file of `querysets/` as a query of a KQL queryset or a real-time dashboard tile.",
         "5. Pair each file of `rules/` with an Activator alert, scheduled at least every "

@@ -100,7 +100,7 @@ def rules(config: AlertThresholds) -> list[Rule]:
                 "let still_at_dock = truck_arrived",
                 "    | where arrival_time > ago(open_horizon)",
                 f"    | summarize arrival_time = min(arrival_time) by {SHIPMENT_KEYS}",
-                f"    | where now() - arrival_time > sla",
+                "    | where now() - arrival_time > sla",
                 f"    | extend lifecycle_key = {LIFECYCLE_KEY}",
                 "    | join kind=leftanti departed on lifecycle_key",
                 f"    | extend site = {SITE}, departure_time = datetime(null),",
