@@ -5,7 +5,6 @@ from __future__ import annotations
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.kpi_twins import KPIS, QUERYSET_VIEWS, kql_timespan
 from retail_assets.lib.kql import functions, mappings, querysets, rules, tables, text, views
-from retail_assets.lib.specs import EventSpec
 from retail_assets.lib.specs.events import ENVELOPE
 from retail_assets.lib.specs.registry import REGISTRY
 
@@ -42,13 +41,12 @@ def _event_tables() -> list[str]:
     ]
     for event in REGISTRY.events:
         lines += [f"### `{event.table_name}`", "", f"{event.description} Retention {event.retention_days} days.", ""]
-        lines += _table(("Column", "Type", "JSON field", "Meaning"), [_payload_row(event, c) for c in event.payload])
+        lines += _table(
+            ("Column", "Type", "JSON field", "Meaning"),
+            [(f"`{c.name}`", c.dtype.kql, f"`payload.{c.field}`", c.description) for c in event.payload],
+        )
         lines.append("")
     return lines
-
-
-def _payload_row(event: EventSpec, column) -> tuple[str, str, str, str]:
-    return (f"`{column.name}`", column.dtype.kql, f"`payload.{column.field}`", column.description)
 
 
 def render(config: AlertThresholds, paths: list[str]) -> str:
