@@ -1,0 +1,157 @@
+"""Business alert thresholds: the one place both alert paths read them from.
+
+Two paths raise the same six business alerts (reference spec §12.7 and the deployment guide):
+the Gold layer's WARN-level alert checks, and the KQL rule queries in ``kql/rules/`` that an
+Eventhouse user pairs with Activator. Both take their thresholds from :class:`AlertThresholds`,
+so a threshold is changed once and both paths agree.
+
+Every field can be overridden from the environment with ``RETAIL_ALERT_<FIELD NAME IN CAPITALS>``,
+e.g. ``RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS=20000`` (the reference's rule code used $200; its
+deployment guide says $1,000, which is the default here). ``RETAIL_ALERT_CAMPAIGN_DAILY_BUDGETS_CENTS``
+takes a JSON object ``{"<campaign_id>": <cents>, ...}``. The KQL rules are rendered with the
+configured values: ``RETAIL_ALERT_... retail-assets kql render --out <folder>`` writes a copy of
+``kql/`` with other thresholds (the committed ``kql/`` always holds the defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "RETAIL_ALERT_"
+
+STOCKOUT = "stockout"
+HIGH_VALUE_RECEIPT = "high_value_receipt"
+TRUCK_DWELL_OVER_SLA = "truck_dwell_over_sla"
+CAMPAIGN_OVER_BUDGET = "campaign_over_budget"
+URGENT_REORDER = "urgent_reorder"
+OVERCROWDED_ZONE = "overcrowded_zone"
+
+# The six business alerts, in the order they are documented.
+ALERTS: tuple[str, ...] = (
+    STOCKOUT,
+    HIGH_VALUE_RECEIPT,
+    TRUCK_DWELL_OVER_SLA,
+    CAMPAIGN_OVER_BUDGET,
+    URGENT_REORDER,
+    OVERCROWDED_ZONE,
+)
+
+# The reorder priority that raises the URGENT reorder alert (reference: reorder_triggered priority).
+URGENT_PRIORITY = "URGENT"
+
+
+class AlertConfigError(ValueError):
+    """An ``RETAIL_ALERT_*`` environment variable does not hold a valid threshold."""
+
+
+class AlertThresholds(BaseModel):
+    """Thresholds of the six business alerts; defaults follow the reference deployment guide."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lookback_minutes: int = Field(
+        default=5,
+        gt=0,
+        description=(
+            "Window each event rule looks back over; schedule the rules at least this often "
+            "(reference rules: 5 minutes)."
+        ),
+    )
+    high_value_receipt_cents: int = Field(
+        default=100_000,
+        gt=0,
+        description="A receipt whose total is above this many cents is high value ($1,000 per the deployment guide).",
+    )
+    truck_dwell_sla_minutes: int = Field(
+        default=90,
+        gt=0,
+        description="A truck at a store or DC longer than this from arrival to departure breaches the SLA.",
+    )
+    truck_open_horizon_hours: int = Field(
+        default=24,
+        gt=0,
+        description=(
+            "Arrivals without a departure are reported as still at the dock only within this many hours "
+            "(older ones are treated as lost events, not live breaches)."
+        ),
+    )
+    campaign_daily_budget_cents: int = Field(
+        default=500_000,
+        gt=0,
+        description=(
+            "Daily spend budget of a campaign without its own budget, in cents ($5,000: about one day of a "
+            "2,000-impression product launch at the reference's $0.10-$5.25 per impression)."
+        ),
+    )
+    campaign_daily_budgets_cents: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-campaign daily budgets in cents, overriding the default for those campaigns.",
+    )
+    zone_window_minutes: int = Field(
+        default=5,
+        gt=0,
+        description="Window over which a store zone's sensor readings are summed for the overcrowding alert.",
+    )
+    zone_max_customers: int = Field(
+        default=50,
+        ge=0,
+        description="A store zone is overcrowded when more people than this are counted in the window.",
+    )
+    zone_max_avg_dwell_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="...or when the average dwell of its readings in the window is above this many seconds.",
+    )
+
+    @field_validator("campaign_daily_budgets_cents")
+    @classmethod
+    def _positive_budgets(cls, budgets: dict[str, int]) -> dict[str, int]:
+        bad = {campaign: cents for campaign, cents in budgets.items() if cents <= 0 or not campaign}
+        if bad:
+            raise ValueError(f"campaign budgets must be positive cents for a non-empty campaign id, got {bad}")
+        return budgets
+
+    def campaign_budget_cents(self, campaign_id: str) -> int:
+        """The daily budget of one campaign: its own when configured, else the default."""
+        return self.campaign_daily_budgets_cents.get(campaign_id, self.campaign_daily_budget_cents)
+
+    @classmethod
+    def env_var(cls, field: str) -> str:
+        """The environment variable that overrides ``field``."""
+        if field not in cls.model_fields:
+            raise KeyError(f"no alert threshold named {field!r}; known: {sorted(cls.model_fields)}")
+        return f"{ENV_PREFIX}{field.upper()}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertThresholds:
+        """Defaults overridden by every ``RETAIL_ALERT_*`` variable that is set."""
+        env = os.environ if environ is None else environ
+        known = {cls.env_var(name): name for name in cls.model_fields}
+        unknown = sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
+        if unknown:
+            raise AlertConfigError(f"unknown alert settings {unknown}; known: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for var, name in known.items():
+            raw = env.get(var)
+            if raw is None or raw.strip() == "":
+                continue
+            if name == "campaign_daily_budgets_cents":
+                try:
+                    values[name] = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    raise AlertConfigError(f"{var} must be a JSON object of campaign id to cents: {exc}") from None
+            else:
+                values[name] = raw.strip()
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{cls.env_var(str(err['loc'][0]))}={values.get(str(err['loc'][0]))!r}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise AlertConfigError(f"invalid alert thresholds: {problems}") from None
