@@ -26,5 +26,5 @@ def test_ci_runs_the_readmes_test_command() -> None:
 
 
 def test_the_top_level_layout_is_what_the_user_asked_for() -> None:
-    for name in ("pyproject.toml", "retail_assets", "retail_assets_tests", "workspace.yaml", "dagster.yaml", "README.md"):
+    for name in ("pyproject.toml", "retail_assets", "retail_assets_tests", "workspace.yaml", "dagster.yaml", "kql", "README.md"):
         assert REPO.joinpath(name).exists(), name

@@ -14,7 +14,7 @@ Conventions:
   :class:`Cents` (payload dollars to integer cents).
 - Dollars become cents as ``floor(dollars × 100 + 0.5)`` — half up, which every engine computes
   identically for the non-negative amounts events carry — preferring the event's own ``*_cents``
-  field when it has one. Silver must convert stream dollars the same way (:func:`dollars_to_cents`).
+  field when it has one. Silver converts stream dollars with the same function (``lib/money.py``).
 - Time bins start at multiples of their width since the Unix epoch, in UTC (KQL ``bin``, polars
   ``dt.truncate``); a daily bin is UTC midnight, held as a timestamp.
 - A ratio is in whole units rounded down: ``floor(numerator / denominator)`` in float64.
@@ -31,6 +31,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 
+from retail_assets.lib.money import dollars_to_cents, kql_dollars_to_cents
 from retail_assets.lib.specs.registry import REGISTRY, event_columns, silver_columns
 
 
@@ -52,16 +53,6 @@ def kql_timespan(span: dt.timedelta) -> str:
 def polars_duration(span: dt.timedelta) -> str:
     """The same span as a polars duration string (``1d``, ``15m``, ``90s``)."""
     return kql_timespan(span)
-
-
-def dollars_to_cents(dollars: pl.Expr) -> pl.Expr:
-    """Non-negative float dollars to int64 cents, half up (the conversion both sides use)."""
-    return (dollars * 100 + 0.5).floor().cast(pl.Int64)
-
-
-def kql_dollars_to_cents(dollars: str) -> str:
-    """:func:`dollars_to_cents` in KQL."""
-    return f"tolong(floor({dollars} * 100 + 0.5, 1))"
 
 
 class _Frozen(BaseModel):

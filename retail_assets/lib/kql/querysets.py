@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from retail_assets.lib.kpi_twins import QUERYSET_VIEWS, Cents, QuerysetView, kql_dollars_to_cents
+from retail_assets.lib.kpi_twins import QUERYSET_VIEWS, Cents, QuerysetView
+from retail_assets.lib.money import kql_dollars_to_cents
 from retail_assets.lib.kql import text
 from retail_assets.lib.kql.functions import MARKETING_ATTRIBUTION
 

@@ -141,7 +141,7 @@ def render(config: AlertThresholds, paths: list[str]) -> str:
         "Conventions the twins rely on:",
         "",
         "- Money is integer cents, as in Gold. Event payloads carry float dollars; they become cents as",
-        "  `floor(dollars × 100 + 0.5)`, unless the event carries its own `*_cents` field.",
+        "  `floor(round(dollars × 100, 6) + 0.5)` (the same function Silver uses, `lib/money.py`), unless the event carries its own `*_cents` field.",
         "- `ingest_timestamp` is the business time of an event (UTC), Silver's `event_ts`. Bins start at",
         "  multiples of their width since 1970-01-01 UTC; a daily bin is UTC midnight.",
         "- A ratio (`avg_basket_cents`) is floor(numerator / denominator) in whole cents, computed when read.",

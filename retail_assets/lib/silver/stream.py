@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
+from retail_assets.lib import money
 from retail_assets.lib.silver.rules import (
     BATCH_ID,
     EVENT_TRACE_ID,
@@ -64,8 +65,8 @@ class Mapped:
 
 
 def dollars_to_cents(column: str) -> pl.Expr:
-    """Float dollars to integer cents; ``round(6)`` first so 0.285 (28.4999… × 100) gives 29."""
-    return (pl.col(column) * 100).round(6).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
+    """Float dollars to integer cents, exactly as the KQL hot path converts them (``lib/money.py``)."""
+    return money.dollars_to_cents(pl.col(column))
 
 
 def cents(cents_field: str | None, dollars_field: str) -> pl.Expr:
