@@ -1,0 +1,329 @@
+"""One month of the simulated retailer, in memory: every fact of a month, independent of other months.
+
+:func:`simulate` runs the simulation for a calendar month (UTC) and returns its state as arrays;
+``tables.month_tables`` turns that into frames shaped exactly like the specs. Nothing is written
+here, so the streaming producer can drive events from the same simulation.
+
+What a month needs from its neighbours is re-derived, never read: the local day straddling the
+UTC month start (its evening is this month, its morning the previous one), the sales that returns
+refer to, next month's purchases whose ad impressions fall in this month, and the stock levels at
+the month-end top-ups (see ``inventory``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from retail_assets.lib.generator import calendar as cal
+from retail_assets.lib.generator import ids
+from retail_assets.lib.generator import inventory as inv
+from retail_assets.lib.generator.clock import Clock
+from retail_assets.lib.generator.config import GeneratorConfig
+from retail_assets.lib.generator.marketing import impressions_day, journeys
+from retail_assets.lib.generator.online import OnlineBatch, SHIP_FROM_DC, concat_online, online_day, order_key
+from retail_assets.lib.generator.payments import Attempts, attempts
+from retail_assets.lib.generator.receipts import (
+    LINE_BITS,
+    ReceiptBatch,
+    ReceiptHeaders,
+    concat_batches,
+    receipt_headers,
+    receipts_for_day,
+)
+from retail_assets.lib.generator.returns import DAMAGED, RESTOCK, RETURN_TO_VENDOR, Returns, returns_between
+from retail_assets.lib.generator.sensors import ble_day, foot_traffic_day
+from retail_assets.lib.generator.world import World, world_for
+
+Progress = Callable[[str, int, int], None]
+JOURNEY_LOOKAHEAD_DAYS = 11
+ONLINE_LOOKBACK_DAYS = 3
+
+
+@dataclass
+class Documents:
+    """The month's business-document ids (receipts, returns, orders, shipments, ...) in one text table."""
+
+    parts: list[pl.Series]
+    size: int = 0
+
+    def add(self, values: pl.Series) -> int:
+        offset = self.size
+        self.parts.append(values.cast(pl.String))
+        self.size += len(values)
+        return offset
+
+    def table(self) -> pl.Series:
+        return pl.concat(self.parts) if self.parts else pl.Series([], dtype=pl.String)
+
+
+@dataclass
+class Simulation:
+    """Everything simulated for one month, as arrays (UTC microsecond timestamps)."""
+
+    config: GeneratorConfig
+    world: World
+    month: dt.date
+    window: inv.Window
+    clock: Clock
+    sales: ReceiptBatch
+    sales_ids: pl.Series
+    sales_tender: np.ndarray
+    sales_payments: Attempts
+    returns: Returns
+    return_ids: pl.Series
+    online: OnlineBatch
+    order_ids: pl.Series
+    online_payments: Attempts
+    ble: dict
+    zone_changes: dict
+    foot_traffic: dict
+    impressions: dict
+    touches: dict
+    purchases: dict
+    store_ledger: inv.Ledger
+    dc_ledger: inv.Ledger
+    orders: inv.StoreOrders
+    shipments: inv.Shipments
+    shipment_ids: pl.Series
+    documents: Documents
+    store_ops: dict
+
+    @property
+    def start_utc(self) -> int:
+        return self.window.start_utc
+
+    @property
+    def end_utc(self) -> int:
+        return self.window.end_utc
+
+
+def month_window(month: dt.date) -> inv.Window:
+    first, nxt = cal.month_bounds(month)
+    start = (cal.ordinal(first) + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY
+    end = (cal.ordinal(nxt) + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY
+    return inv.Window(cal.ordinal(first) - 1, cal.ordinal(nxt) - 1, start, end, cal.ordinal(first), cal.ordinal(nxt))
+
+
+def _concat_dicts(parts: list[dict]) -> dict:
+    parts = [p for p in parts if p]
+    if not parts:
+        return {}
+    return {k: (np.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], np.ndarray) else sum((p[k] for p in parts), []))
+            for k in parts[0]}  # fmt: skip
+
+
+def simulate(config: GeneratorConfig, month: dt.date, progress: Progress | None = None) -> Simulation:
+    """Simulate the calendar month containing ``month`` (UTC)."""
+    month = month.replace(day=1)
+    report = progress or (lambda step, done, total: None)
+    world = world_for(config)
+    window = month_window(month)
+    first, last = window.first_day, window.last_day
+    clock = Clock(world.zones, first - config.return_window_days - 4, last + JOURNEY_LOOKAHEAD_DAYS + 8)
+    n_days = last - first + 1
+    steps = n_days + 6
+
+    # In-store days: the straddling local day before the month, every local day of the month, and the
+    # first hours of the next month's first day (night sales of 24/7 stores before its first delivery).
+    batches, ble_parts, change_parts, foot_parts = [], [], [], []
+    for i, ordinal in enumerate(range(first, last + 1)):
+        day = cal.from_ordinal(ordinal)
+        batch = receipts_for_day(world, clock, day)
+        batches.append(batch)
+        sensed = ble_day(world, clock, day, batch)
+        ble_parts.append(sensed["ble"])
+        change_parts.append(sensed["zone_changes"])
+        foot_parts.append(foot_traffic_day(world, clock, day))
+        report("store days", i + 1, steps)
+    batches.append(receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START))))
+    sales = concat_batches(batches)
+    sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
+    store_method = sales.tender
+    sales_payments, sales_tender = attempts(config.seed, sales.key, store_method, sales.ts, config.payment_decline_rate)
+
+    returns = returns_between(world, clock, first, last)
+    return_ids = ids.receipt_ids(returns.original.day, returns.original.store, returns.original.seq, prefix="RET")
+    report("returns", n_days + 1, steps)
+
+    online = concat_online(
+        [online_day(world, clock, cal.from_ordinal(d)) for d in range(first - ONLINE_LOOKBACK_DAYS, last + 2)]
+    )
+    order_ids = ids.build("ONL", ids.day_text(online.day), ids.padded(online.seq, 6), n=online.size)
+    okey = order_key(online.day, online.seq).astype(np.uint64) | np.uint64(1 << 62)
+    online_payments, _ = attempts(config.seed, okey, online.tender, online.ts, config.payment_decline_rate)
+    report("online orders", n_days + 2, steps)
+
+    impressions = _concat_dicts([impressions_day(world, d) for d in range(first + 1, last + 1)])
+    purchases = _purchases(world, clock, window, sales, sales_ids, online, order_ids)
+    touches = journeys(world, purchases["kind"], purchases["key"], purchases["ts"], purchases["customer"])
+    report("marketing", n_days + 3, steps)
+
+    documents = Documents([])
+    sales_offset = documents.add(sales_ids)
+    returns_offset = documents.add(return_ids)
+    orders_offset = documents.add(order_ids)
+    store_moves, store_local = _store_movements(world, clock, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    mv, orders, adjustments, topup, level_now = inv.simulate_stores(world, clock, window, store_moves, store_local)
+    shipments = inv.plan_shipments(world, clock, orders)
+    shipment_ids = ids.build(
+        "SHP", ids.day_text(shipments.day), ids.padded(shipments.store + 1, 4), ids.padded(shipments.leg, 2), n=shipments.size
+    )
+    sources = _register_sources(documents, world, window, shipment_ids)
+    store_ledger = inv.store_ledger_rows(world, clock, window, mv, orders, shipments.order_leg, adjustments, topup, level_now, sources)
+    report("store inventory", n_days + 4, steps)
+    dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), _dc_online_picks(online, orders_offset)])
+    dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
+    report("DC inventory", n_days + 5, steps)
+    store_ops = _store_ops(world, clock, first - 1, last + 1)
+    report("done", steps, steps)
+    return Simulation(
+        config=config, world=world, month=month, window=window, clock=clock, sales=sales, sales_ids=sales_ids,
+        sales_tender=sales_tender, sales_payments=sales_payments, returns=returns, return_ids=return_ids, online=online,
+        order_ids=order_ids, online_payments=online_payments, ble=_concat_dicts(ble_parts),
+        zone_changes=_concat_dicts(change_parts), foot_traffic=_concat_dicts(foot_parts), impressions=impressions,
+        touches=touches, purchases=purchases, store_ledger=store_ledger, dc_ledger=dc_ledger, orders=orders,
+        shipments=shipments, shipment_ids=shipment_ids, documents=documents, store_ops=store_ops,
+    )  # fmt: skip
+
+
+def _register_sources(documents: Documents, world, window: inv.Window, shipment_ids: pl.Series) -> inv.SourceIndex:
+    c = world.config
+    last = cal.from_ordinal(window.last_day).strftime("%Y%m%d")
+    stores = np.arange(1, c.stores + 1)
+    dcs = np.arange(1, c.dcs + 1)
+    shipment = documents.add(shipment_ids)
+    dsd = documents.add(pl.Series([f"DSD{last}{s:04d}" for s in stores]))
+    store_rtv = documents.add(pl.Series([f"RTV{last}{s:04d}" for s in stores]))
+    cycle = documents.add(pl.Series(["CYCLE_COUNT"]))
+    supplier = documents.add(
+        pl.Series([f"PO{cal.from_ordinal(d):%Y%m%d}{x:03d}" for d in range(window.first_day, window.last_day + 1) for x in dcs])
+    )
+    dc_topup = documents.add(pl.Series([f"POM{last}{x:03d}" for x in dcs]))
+    dc_return = documents.add(pl.Series([f"RTS{last}{x:03d}" for x in dcs]))
+    return inv.SourceIndex(shipment, dsd, store_rtv, cycle, supplier, dc_topup, dc_return)
+
+
+def _sale_line_keys(sales: ReceiptBatch) -> np.ndarray:
+    return ((sales.key[sales.line_receipt] << np.uint64(LINE_BITS)) | sales.line_number.astype(np.uint64)).astype(np.int64)
+
+
+def _store_movements(world, clock: Clock, sales: ReceiptBatch, returns: Returns, online: OnlineBatch,
+                     sales_offset: int, returns_offset: int, orders_offset: int) -> tuple[inv.Ledger, np.ndarray]:  # fmt: skip
+    """Sales, returns and online store picks as store ledger movements (with their local times)."""
+    r = sales.line_receipt
+    # Lines of one receipt leave the shelf microseconds apart, in line order, ending at the receipt time.
+    shift = sales.n_lines[r] - sales.line_number
+    parts = [
+        inv.Ledger(sales.store[r], sales.line_product, sales.ts[r] - shift, -sales.line_qty, np.full(len(r), inv.SALE),
+                   inv.trace_key(inv.SALE, _sale_line_keys(sales)), sales_offset + r)  # fmt: skip
+    ]
+    local = [sales.ts_local[r] - shift]
+    o = returns.original
+    ret = returns.line_receipt
+    product = o.line_product[returns.line_index]
+    qty = o.line_qty[returns.line_index]
+    store = o.store[ret]
+    base_key = (o.key[o.line_receipt[returns.line_index]] << np.uint64(LINE_BITS)) | o.line_number[returns.line_index].astype(np.uint64)
+    m = np.bincount(ret, minlength=returns.size)[ret] if returns.size else np.zeros(0, dtype=np.int64)
+    ts = returns.ts[ret] - (m - returns.line_number)
+    ts_local = returns.ts_local[ret] - (m - returns.line_number)
+    src = returns_offset + ret
+    parts.append(inv.Ledger(store, product, ts, qty, np.full(len(ret), inv.RETURN), inv.trace_key(inv.RETURN, base_key.astype(np.int64)), src))
+    local.append(ts_local)
+    for disposition, kind, minutes in ((DAMAGED, inv.DAMAGED, 15), (RETURN_TO_VENDOR, inv.RTV, 30)):
+        sel = returns.disposition == disposition
+        delay = minutes * cal.US_PER_MINUTE
+        parts.append(inv.Ledger(store[sel], product[sel], ts[sel] + delay, -qty[sel], np.full(int(sel.sum()), kind),
+                                inv.trace_key(kind, base_key[sel].astype(np.int64)), src[sel]))  # fmt: skip
+        local.append(ts_local[sel] + delay)
+    assert RESTOCK not in (DAMAGED, RETURN_TO_VENDOR)
+    lo = online.line_order
+    picked = (online.picked[lo] > 0) & (online.mode[lo] != SHIP_FROM_DC)
+    store = online.node[lo][picked]
+    ts = online.picked[lo][picked] + online.line_number[picked]
+    key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
+    parts.append(inv.Ledger(store, online.line_product[picked], ts, -online.line_qty[picked], np.full(len(ts), inv.ONLINE_PICK),
+                            inv.trace_key(inv.ONLINE_PICK, key), orders_offset + lo[picked]))  # fmt: skip
+    local.append(clock.utc_to_local(world.store_zone[store], ts))
+    return inv.concat_ledgers(parts), np.concatenate(local)
+
+
+def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:
+    lo = online.line_order
+    picked = (online.picked[lo] > 0) & (online.mode[lo] == SHIP_FROM_DC)
+    key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
+    return inv.Ledger(online.node[lo][picked], online.line_product[picked], online.picked[lo][picked] + online.line_number[picked],
+                      -online.line_qty[picked], np.full(int(picked.sum()), inv.DC_ONLINE_PICK),
+                      inv.trace_key(inv.DC_ONLINE_PICK, key), orders_offset + lo[picked])  # fmt: skip
+
+
+def _purchases(world, clock: Clock, window: inv.Window, sales: ReceiptBatch, sales_ids: pl.Series,
+               online: OnlineBatch, order_ids: pl.Series) -> dict:  # fmt: skip
+    """Attributed purchases from the month start to JOURNEY_LOOKAHEAD_DAYS after its end."""
+    horizon = window.end_utc + JOURNEY_LOOKAHEAD_DAYS * cal.US_PER_DAY
+    in_store = (sales.day <= window.last_day) & sales.attributed & (sales.ts >= window.start_utc)
+    heads: list[ReceiptHeaders] = [
+        receipt_headers(world, clock, cal.from_ordinal(d)) for d in range(window.last_day + 1, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)
+    ]
+    h = {f: np.concatenate([getattr(x, f) for x in heads]) for f in ("key", "store", "day", "seq", "ts", "customer", "attributed")}
+    h_keep = h["attributed"] & (h["ts"] < horizon)
+    later_online = concat_online(
+        [online_day(world, clock, cal.from_ordinal(d), lifecycle=False)
+         for d in range(window.last_day + 2, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)]
+    )  # fmt: skip
+    o_keep = online.attributed & (online.ts >= window.start_utc)
+    l_keep = later_online.attributed & (later_online.ts < horizon)
+    receipt_ids = pl.concat([
+        sales_ids.filter(pl.Series(in_store)),
+        ids.receipt_ids(h["day"][h_keep], h["store"][h_keep], h["seq"][h_keep]),
+    ])  # fmt: skip
+    purchase_ids = pl.concat([
+        receipt_ids,
+        order_ids.filter(pl.Series(o_keep)),
+        ids.build("ONL", ids.day_text(later_online.day[l_keep]), ids.padded(later_online.seq[l_keep], 6), n=int(l_keep.sum())),
+    ])  # fmt: skip
+    n_receipts = int(in_store.sum() + h_keep.sum())
+    okeys = np.concatenate([order_key(online.day, online.seq)[o_keep], order_key(later_online.day, later_online.seq)[l_keep]])
+    return {
+        "kind": np.r_[np.zeros(n_receipts, dtype=np.int64), np.ones(len(okeys), dtype=np.int64)],
+        "key": np.r_[sales.key[in_store].astype(np.int64), h["key"][h_keep].astype(np.int64), okeys],
+        "ts": np.r_[sales.ts[in_store], h["ts"][h_keep], online.ts[o_keep], later_online.ts[l_keep]],
+        "customer": np.r_[sales.customer[in_store], h["customer"][h_keep], online.customer[o_keep], later_online.customer[l_keep]],
+        "id": purchase_ids,
+        "sale_index": np.r_[np.flatnonzero(in_store), np.full(int(h_keep.sum()) + len(okeys), -1)],
+        "order_index": np.r_[np.full(n_receipts, -1), np.flatnonzero(o_keep), np.full(int(l_keep.sum()), -1)],
+    }
+
+
+def _store_ops(world, clock: Clock, first: int, last: int) -> dict:
+    """Opening and closing instants per store; a 24/7 store only closes for Christmas Day."""
+    c = world.config
+    starts, ends, store_of = [], [], []
+    for ordinal in range(first, last + 1):
+        day = cal.from_ordinal(ordinal)
+        if cal.store_closed(day):
+            continue
+        state = world.stores_at(day.replace(day=1))
+        stores = np.arange(c.stores)
+        days = np.full(c.stores, ordinal)
+        starts.append(clock.local_to_utc(world.store_zone, days, state.open_hour.astype(np.int64) * cal.US_PER_HOUR))
+        close = state.close_hour.astype(np.int64)
+        ends.append(np.where(close == 24, clock.local_to_utc(world.store_zone, days + 1, np.zeros(c.stores, dtype=np.int64)),
+                             clock.local_to_utc(world.store_zone, days, close * cal.US_PER_HOUR)))  # fmt: skip
+        store_of.append(stores)
+    start, end, store = np.concatenate(starts), np.concatenate(ends), np.concatenate(store_of)
+    order = np.lexsort((start, store))
+    start, end, store = start[order], end[order], store[order]
+    same_store = np.r_[False, store[1:] == store[:-1]]
+    continues = same_store & (start == np.r_[0, end[:-1]])  # opening the instant it closed: no event
+    opened = ~continues
+    closed = ~np.r_[continues[1:], False]
+    ts = np.r_[start[opened], end[closed]]
+    st = np.r_[store[opened], store[closed]]
+    op = np.r_[np.zeros(int(opened.sum()), dtype=np.int64), np.ones(int(closed.sum()), dtype=np.int64)]
+    return {"ts": ts, "store": st, "op": op}
