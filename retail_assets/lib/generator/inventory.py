@@ -88,6 +88,9 @@ class Window:
     end_utc: int  # next month start (UTC)
     month_ordinal: int  # first day of the month
     next_month_ordinal: int
+    # False when only the start of the month is simulated (``simulate(through=...)``): no month-end
+    # top-up, every check is a regular one, and rows stop at ``end_utc``.
+    closes_month: bool = True
 
     @property
     def periods(self) -> int:
@@ -164,7 +167,7 @@ def simulate_stores(world, clock: Clock, window: Window, movements: Ledger, loca
         at_check[adj_sp] += adj_qty
         adjustments.append((np.full(len(adj_sp), day), adj_sp, adj_qty))
         end = at_check - tail[k]
-        if k < K - 2:
+        if k < K - 2 or not window.closes_month:
             need = outflow[k + 1]
             order = end - need < rp
             idx = np.flatnonzero(order)
@@ -310,7 +313,8 @@ def simulate_dcs(world, clock: Clock, window: Window, movements: Ledger, sources
     topup = np.zeros(D * P, dtype=np.int64)
     for k in range(K):
         if k == K - 1:
-            topup = level_next - balance
+            if window.closes_month:
+                topup = level_next - balance
             break
         before = balance - pre[k]
         after = before - post[k] - pre[k + 1]

@@ -12,6 +12,7 @@ the month-end top-ups (see ``inventory``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,12 +118,26 @@ def _concat_dicts(parts: list[dict]) -> dict:
             for k in parts[0]}  # fmt: skip
 
 
-def simulate(config: GeneratorConfig, month: dt.date, progress: Progress | None = None) -> Simulation:
-    """Simulate the calendar month containing ``month`` (UTC)."""
+def simulate(
+    config: GeneratorConfig, month: dt.date, progress: Progress | None = None, *, through: dt.date | None = None
+) -> Simulation:
+    """Simulate the calendar month containing ``month`` (UTC).
+
+    With ``through``, only the month's start is simulated: rows stop at the end of that UTC day and
+    are identical to the full month's rows up to there (used to check daily volumes cheaply).
+    """
     month = month.replace(day=1)
     report = progress or (lambda step, done, total: None)
     world = world_for(config)
     window = month_window(month)
+    if through is not None and cal.ordinal(through) + 3 < window.last_day:
+        # Three days of margin: decisions up to ``through`` only look two periods ahead.
+        window = dataclasses.replace(
+            window,
+            last_day=cal.ordinal(through) + 3,
+            end_utc=(cal.ordinal(through) + 1 + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY,
+            closes_month=False,
+        )
     first, last = window.first_day, window.last_day
     clock = Clock(world.zones, first - config.return_window_days - 4, last + JOURNEY_LOOKAHEAD_DAYS + 8)
     n_days = last - first + 1
