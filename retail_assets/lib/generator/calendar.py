@@ -233,7 +233,7 @@ def dim_date(first: dt.date = dt.date(2020, 1, 1), last: dt.date = dt.date(2030,
     return (
         pl.DataFrame({"date": dates})
         .with_columns(
-            (d.dt.year() * 10000 + d.dt.month() * 100 + d.dt.day()).cast(pl.Int32).alias("date_key"),
+            (d.dt.year().cast(pl.Int32) * 10000 + d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)).alias("date_key"),
             d.dt.year().cast(pl.Int32).alias("year"),
             d.dt.quarter().cast(pl.Int32).alias("quarter"),
             d.dt.month().cast(pl.Int32).alias("month"),
@@ -244,7 +244,7 @@ def dim_date(first: dt.date = dt.date(2020, 1, 1), last: dt.date = dt.date(2030,
             d.dt.week().cast(pl.Int32).alias("week_of_year"),
             (d.dt.weekday() >= 6).alias("is_weekend"),
             (d.dt.year() + (d.dt.month() >= 7).cast(pl.Int32)).cast(pl.Int32).alias("fiscal_year"),
-            (((d.dt.month() + 5) % 12) // 3 + 1).cast(pl.Int32).alias("fiscal_quarter"),
+            (((d.dt.month().cast(pl.Int32) + 5) % 12) // 3 + 1).alias("fiscal_quarter"),
             d.replace_strict(names, default=None, return_dtype=pl.String).alias("holiday_name"),
         )
     )
