@@ -91,9 +91,6 @@ class Window:
     # False when only the start of the month is simulated (``simulate(through=...)``): no month-end
     # top-up, every check is a regular one, and rows stop at ``end_utc``.
     closes_month: bool = True
-    # False when only the start of the month is simulated (``simulate(through=...)``): no month-end
-    # top-up, every check is a regular one, and rows stop at ``end_utc``.
-    closes_month: bool = True
 
     @property
     def periods(self) -> int:
