@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator.clock import Clock, local_day
@@ -131,25 +132,53 @@ def _dense(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(index, weights=values, minlength=size).astype(np.int64)
 
 
-def simulate_stores(world, clock: Clock, window: Window, movements: Ledger, local_ts: np.ndarray):
-    """Run the store replenishment over the window; returns (ledger, orders, top-ups)."""
+class StoreDemand:
+    """Units leaving each (store, product) per inventory period, accumulated day by day.
+
+    ``outflow[k]`` is what period k sells or picks, ``tail[k]`` the part after the nightly check,
+    ``returns[k]`` the net stock returns put back before the check.
+    """
+
+    def __init__(self, window: Window, stores: int, products: int):
+        self.window = window
+        self.products = products
+        shape = (window.periods, stores * products)
+        self.outflow = np.zeros(shape, dtype=np.int32)
+        self.tail = np.zeros(shape, dtype=np.int32)
+        self.returns = np.zeros(shape, dtype=np.int32)
+
+    def _periods(self, local_ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        period = local_day(local_ts, STORE_PERIOD_START) - self.window.first_day
+        since = local_ts - (self.window.first_day + period + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY
+        return period, since >= STORE_CHECK * HOUR
+
+    def _add(self, target: np.ndarray, period: np.ndarray, sp: np.ndarray, units: np.ndarray) -> None:
+        size = target.shape[1]
+        for k in np.unique(period):
+            if 0 <= k < len(target):
+                m = period == k
+                target[k] += np.bincount(sp[m], weights=units[m], minlength=size).astype(np.int32)
+
+    def add_outflow(self, store: np.ndarray, product: np.ndarray, local_ts: np.ndarray, units: np.ndarray) -> None:
+        period, after_check = self._periods(local_ts)
+        sp = store * self.products + product
+        self._add(self.outflow, period, sp, units)
+        self._add(self.tail, period[after_check], sp[after_check], units[after_check])
+
+    def add_returns(self, store: np.ndarray, product: np.ndarray, local_ts: np.ndarray, qty: np.ndarray) -> None:
+        period, _ = self._periods(local_ts)
+        self._add(self.returns, period, store * self.products + product, qty)
+
+    def in_window(self, local_ts: np.ndarray) -> np.ndarray:
+        period = local_day(local_ts, STORE_PERIOD_START) - self.window.first_day
+        return (period >= 0) & (period < self.window.periods)
+
+
+def simulate_stores(world, window: Window, demand: StoreDemand):
+    """Run the nightly replenishment checks over the window; returns (orders, cycle counts, top-ups, opening levels)."""
     c = world.config
     S, P, K = c.stores, c.products, window.periods
-    period = local_day(local_ts, STORE_PERIOD_START) - window.first_day
-    in_window = (period >= 0) & (period < K)
-    mv = movements.select(in_window)
-    period = period[in_window]
-    local_ts = local_ts[in_window]
-    sp = mv.node * P + mv.product
-    flat = period * (S * P) + sp
-    size = K * S * P
-    out = (mv.qty < 0) & np.isin(mv.kind, [SALE, ONLINE_PICK])
-    outflow = _dense(flat[out], -mv.qty[out], size).reshape(K, S * P)
-    tail_mask = out & ((local_ts - (window.first_day + period + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY) >= STORE_CHECK * HOUR)
-    tail = _dense(flat[tail_mask], -mv.qty[tail_mask], size).reshape(K, S * P)
-    returned = np.isin(mv.kind, [RETURN, DAMAGED, RTV])
-    returns_net = _dense(flat[returned], mv.qty[returned], size).reshape(K, S * P)
-
+    outflow, tail, returns_net = demand.outflow, demand.tail, demand.returns
     rp = world.store_reorder_point.ravel().astype(np.int64)
     par_now = (world.store_par * _launched(world, window.month_ordinal)[None, :]).ravel().astype(np.int64)
     par_next = (world.store_par * _launched(world, window.next_month_ordinal)[None, :]).ravel().astype(np.int64)
@@ -169,8 +198,7 @@ def simulate_stores(world, clock: Clock, window: Window, movements: Ledger, loca
         end = at_check - tail[k]
         if k < K - 2 or not window.closes_month:
             need = outflow[k + 1]
-            order = end - need < rp
-            idx = np.flatnonzero(order)
+            idx = np.flatnonzero(end - need < rp)
             qty = np.maximum(par_now[idx] - end[idx], need[idx] + rp[idx] - end[idx])
             projected = end[idx] - need[idx]
             deficit = (rp[idx] - projected) * 100 / np.maximum(rp[idx], 1)
@@ -187,7 +215,7 @@ def simulate_stores(world, clock: Clock, window: Window, movements: Ledger, loca
         on_hand=order_parts[3], reorder_point=order_parts[4], priority=order_parts[5],
     )  # fmt: skip
     adj_day, adj_sp, adj_qty = (np.concatenate(p) for p in zip(*adjustments, strict=True))
-    return mv, store_orders, (adj_day, adj_sp // P, adj_sp % P, adj_qty), topup, level_now
+    return store_orders, (adj_day, adj_sp // P, adj_sp % P, adj_qty), topup, level_now
 
 
 def _cycle_counts(world, day: int, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,28 +276,31 @@ def _day_node_product(day, node, product) -> np.ndarray:
 
 
 def _with_balances(ledger: Ledger, opening: np.ndarray, n_products: int, what: str) -> Ledger:
-    """Order rows by (node, product, time) and compute the balance after each movement."""
-    sp = ledger.node * n_products + ledger.product
-    # Inflows before outflows at the same instant, then the stable input order.
-    inflow_first = (ledger.qty < 0).astype(np.int64)
+    """The balance after each movement: per (node, product), in time order, from the opening level.
+
+    Rows keep their order; at the same instant inflows count before outflows.
+    """
+    sp = ledger.node.astype(np.int64) * n_products + ledger.product
     t0 = int(ledger.ts.min()) if ledger.size else 0
     rel = ledger.ts - t0
+    outflow = (ledger.qty < 0).astype(np.int64)
     if ledger.size and int(sp.max()) < (1 << 20) and int(rel.max()) < (1 << 42):
-        order = np.argsort((sp << 43) | (rel << 1) | inflow_first, kind="stable")
+        order = pl.Series((sp << 43) | (rel << 1) | outflow).arg_sort().to_numpy()
     else:
-        order = np.lexsort((inflow_first, ledger.ts, sp))
-    ledger = ledger.select(order)
-    sp = sp[order]
-    cum = np.cumsum(ledger.qty)
-    starts = np.flatnonzero(np.r_[True, sp[1:] != sp[:-1]])
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(sp)]))
-    before = cum[starts] - ledger.qty[starts]
-    ledger.balance = opening.ravel()[sp] + cum - before[group]
-    if ledger.size and ledger.balance.min() < 0:
-        bad = int(np.argmin(ledger.balance))
+        order = np.lexsort((outflow, ledger.ts, sp))
+    sp_sorted = sp[order]
+    qty = ledger.qty[order].astype(np.int64)
+    cum = np.cumsum(qty)
+    starts = np.flatnonzero(np.r_[True, sp_sorted[1:] != sp_sorted[:-1]])
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(sp_sorted)]))
+    balance = np.empty(ledger.size, dtype=np.int64)
+    balance[order] = opening.ravel()[sp_sorted] + cum - (cum[starts] - qty[starts])[group]
+    ledger.balance = balance
+    if ledger.size and balance.min() < 0:
+        bad = int(np.argmin(balance))
         raise RuntimeError(
             f"{what} inventory went negative (node {ledger.node[bad] + 1}, product {ledger.product[bad] + 1}, "
-            f"balance {ledger.balance[bad]}): the replenishment model is inconsistent"
+            f"balance {balance[bad]}): the replenishment model is inconsistent"
         )
     return ledger
 

@@ -37,7 +37,7 @@ CAMPAIGN_TYPES = (
 ALWAYS_ON = ("always_on", (SEARCH, DISPLAY, VIDEO), 31, 800)
 # Share of planned impressions actually served (auctions won); calibrates ~5,400 impressions a day
 # at the reference profile, journeys included (research/anchor-datagen-bench.md).
-FILL_RATE = 0.26
+FILL_RATE = 0.29
 CRM_MATCH_RATE = 0.05
 OUTSIDE_WINDOW_SHARE = 0.1
 DAY_US = cal.US_PER_DAY

@@ -26,7 +26,7 @@ from retail_assets.lib.generator.rng import cumulative, stream, stream_salt, uni
 
 # Receipts per nominal shopper: calibrates January to ~256 receipts per store-day at the
 # reference profile (what the reference generator produced, research/anchor-datagen-bench.md).
-RECEIPTS_PER_SHOPPER = 0.62
+RECEIPTS_PER_SHOPPER = 0.60
 
 QUICK, GROCERY, FAMILY, BULK = range(4)
 BASKET_LINES = np.array([[1, 4], [5, 17], [10, 28], [18, 45]])

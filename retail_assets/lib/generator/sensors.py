@@ -68,7 +68,7 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
         shop_index = np.where(has_entrance, k - 1, k)
         is_shop = shop_index < n_shopping
         seq[:, k] = np.where(k == n_zones - 1, CHECKOUT, np.where(is_shop & (k < n_zones), shopping_order[np.arange(n), np.minimum(shop_index, 2)], -1))
-    per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * 1.08))
+    per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * 0.85))
     per_zone = np.where(seq >= 0, per_zone, 0).astype(np.int64)
     total = per_zone.sum(axis=1)
     over = total > MAX_PINGS

@@ -145,18 +145,22 @@ def simulate(
 
     # In-store days: the straddling local day before the month, every local day of the month, and the
     # first hours of the next month's first day (night sales of 24/7 stores before its first delivery).
+    demand = inv.StoreDemand(window, config.stores, config.products)
     batches, ble_parts, change_parts, foot_parts = [], [], [], []
     for i, ordinal in enumerate(range(first, last + 1)):
         day = cal.from_ordinal(ordinal)
         batch = receipts_for_day(world, clock, day)
         batches.append(batch)
+        _add_sales_demand(demand, batch)
         sensed = ble_day(world, clock, day, batch)
         ble_parts.append(sensed["ble"])
         change_parts.append(sensed["zone_changes"])
         foot_parts.append(foot_traffic_day(world, clock, day))
         report("store days", i + 1, steps)
     batches.append(receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START))))
+    _add_sales_demand(demand, batches[-1])
     sales = concat_batches(batches)
+    del batches
     sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
     store_method = sales.tender
     sales_payments, sales_tender = attempts(config.seed, sales.key, store_method, sales.ts, config.payment_decline_rate)
@@ -183,7 +187,15 @@ def simulate(
     returns_offset = documents.add(return_ids)
     orders_offset = documents.add(order_ids)
     store_moves, store_local = _store_movements(world, clock, sales, returns, online, sales_offset, returns_offset, orders_offset)
-    mv, orders, adjustments, topup, level_now = inv.simulate_stores(world, clock, window, store_moves, store_local)
+    later = store_moves.kind != inv.SALE  # sales were counted day by day
+    for kinds, add in (((inv.ONLINE_PICK,), demand.add_outflow), ((inv.RETURN, inv.DAMAGED, inv.RTV), demand.add_returns)):
+        m = later & np.isin(store_moves.kind, kinds)
+        units = -store_moves.qty[m] if add == demand.add_outflow else store_moves.qty[m]
+        add(store_moves.node[m], store_moves.product[m], store_local[m], units)
+    mv = store_moves.select(demand.in_window(store_local))
+    del store_moves, store_local
+    orders, adjustments, topup, level_now = inv.simulate_stores(world, window, demand)
+    del demand
     shipments = inv.plan_shipments(world, clock, orders)
     shipment_ids = ids.build(
         "SHP", ids.day_text(shipments.day), ids.padded(shipments.store + 1, 4), ids.padded(shipments.leg, 2), n=shipments.size
@@ -221,6 +233,11 @@ def _register_sources(documents: Documents, world, window: inv.Window, shipment_
     dc_topup = documents.add(pl.Series([f"POM{last}{x:03d}" for x in dcs]))
     dc_return = documents.add(pl.Series([f"RTS{last}{x:03d}" for x in dcs]))
     return inv.SourceIndex(shipment, dsd, store_rtv, cycle, supplier, dc_topup, dc_return)
+
+
+def _add_sales_demand(demand: inv.StoreDemand, batch: ReceiptBatch) -> None:
+    r = batch.line_receipt
+    demand.add_outflow(batch.store[r], batch.line_product, batch.ts_local[r], batch.line_qty)
 
 
 def _sale_line_keys(sales: ReceiptBatch) -> np.ndarray:
