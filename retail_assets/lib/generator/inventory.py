@@ -153,10 +153,12 @@ class StoreDemand:
         return period, since >= STORE_CHECK * HOUR
 
     def _add(self, target: np.ndarray, period: np.ndarray, sp: np.ndarray, units: np.ndarray) -> None:
+        if not len(period):
+            return
         size = target.shape[1]
-        for k in np.unique(period):
-            if 0 <= k < len(target):
-                m = period == k
+        for k in range(max(int(period.min()), 0), min(int(period.max()), len(target) - 1) + 1):
+            m = period == k
+            if m.any():
                 target[k] += np.bincount(sp[m], weights=units[m], minlength=size).astype(np.int32)
 
     def add_outflow(self, store: np.ndarray, product: np.ndarray, local_ts: np.ndarray, units: np.ndarray) -> None:
@@ -248,27 +250,33 @@ def store_ledger_rows(
     # Regular deliveries: at 05:00 local the morning after the check.
     arrival_day = orders.day + 1
     ts = clock.local_to_utc(zone[orders.store], arrival_day, np.full(len(orders.day), int(STORE_PERIOD_START * HOUR)))
-    shipment_src = sources.shipment + order_leg
-    parts.append(Ledger(orders.store, orders.product, ts, orders.qty, np.full(len(ts), INBOUND),
-                        trace_key(INBOUND, _day_node_product(arrival_day, orders.store, orders.product)), shipment_src))  # fmt: skip
+    parts.append(_ledger(orders.store, orders.product, ts, orders.qty, INBOUND,
+                         _day_node_product(arrival_day, orders.store, orders.product), sources.shipment + order_leg))  # fmt: skip
     # Month-end direct store delivery (or return of overstock) on the last local day.
     idx = np.flatnonzero(topup != 0)
     t_store, t_product = idx // P, idx % P
     t_day = np.full(len(idx), window.last_day)
     ts = clock.local_to_utc(zone[t_store], t_day, np.full(len(idx), int(STORE_PERIOD_START * HOUR)))
-    kind = np.where(topup[idx] > 0, TOPUP, RTV)
-    parts.append(Ledger(t_store, t_product, ts, topup[idx], kind,
-                        trace_key(TOPUP, _day_node_product(t_day, t_store, t_product)),
-                        np.where(topup[idx] > 0, sources.dsd, sources.store_rtv) + t_store))  # fmt: skip
+    top = _ledger(t_store, t_product, ts, topup[idx], TOPUP, _day_node_product(t_day, t_store, t_product),
+                  np.where(topup[idx] > 0, sources.dsd, sources.store_rtv) + t_store)  # fmt: skip
+    top.kind = np.where(topup[idx] > 0, TOPUP, RTV).astype(np.int8)
+    parts.append(top)
     # Cycle counts just before the nightly check.
     a_day, a_store, a_product, a_qty = adjustments
     ts = clock.local_to_utc(zone[a_store], a_day, np.full(len(a_day), int(CYCLE_COUNT * HOUR)))
-    parts.append(Ledger(a_store, a_product, ts, a_qty, np.full(len(ts), ADJUSTMENT),
-                        trace_key(ADJUSTMENT, _day_node_product(a_day, a_store, a_product)), np.full(len(ts), sources.cycle_count, dtype=np.int64)))  # fmt: skip
-    ledger = concat_ledgers(parts)
-    ledger = ledger.select(ledger.ts < window.end_utc)
-    opening = level_now.reshape(S, P)
-    return _with_balances(ledger, opening, P, "store")
+    parts.append(_ledger(a_store, a_product, ts, a_qty, ADJUSTMENT, _day_node_product(a_day, a_store, a_product),
+                         np.full(len(ts), sources.cycle_count)))  # fmt: skip
+    ledger = concat_ledgers([p.select(p.ts < window.end_utc) if p is not mv else p for p in parts])
+    return _with_balances(ledger, level_now.reshape(S, P), P, "store")
+
+
+def _ledger(node, product, ts, qty, kind: int, key, source) -> Ledger:
+    """Ledger rows of one kind, in the ledger's compact dtypes."""
+    n = len(ts)
+    return Ledger(
+        np.asarray(node, dtype=np.int32), np.asarray(product, dtype=np.int32), np.asarray(ts, dtype=np.int64),
+        np.asarray(qty, dtype=np.int32), np.full(n, kind, dtype=np.int8), trace_key(kind, key), np.asarray(source, dtype=np.int32),
+    )  # fmt: skip
 
 
 def _day_node_product(day, node, product) -> np.ndarray:

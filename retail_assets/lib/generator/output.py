@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import polars as pl
 
 from retail_assets.lib.generator.calendar import dim_date
 from retail_assets.lib.generator.config import GeneratorConfig
-from retail_assets.lib.generator.simulate import simulate
 from retail_assets.lib.generator import FACT_TABLES
-from retail_assets.lib.generator.tables import month_tables
+from retail_assets.lib.generator.simulate import STAGES, Simulation, simulate
+from retail_assets.lib.generator.tables import build_table
 from retail_assets.lib.generator.world import world_for
 from retail_assets.lib.landing import LandingZone, batch_prefix
 from retail_assets.lib.specs import REGISTRY, polars_schema
@@ -58,28 +58,32 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
 
 
 class _Publisher:
-    """Encodes and publishes frames on background threads; polars releases the GIL while encoding."""
+    """Builds, encodes and publishes frames on background threads while the caller keeps simulating.
+
+    Polars and numpy release the GIL for their heavy work, so this uses the second core.
+    """
 
     def __init__(self, landing: LandingZone, workers: int = 2):
         self.landing = landing
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="landing-writer")
         self.pending: list[Future] = []
 
-    def submit(self, path: str, frame: pl.DataFrame) -> None:
-        self.pending.append(self.pool.submit(self._write, path, frame))
+    def submit(self, path: str, build: Callable[[], pl.DataFrame]) -> None:
+        self.pending.append(self.pool.submit(self._write, path, build))
 
-    def _write(self, path: str, frame: pl.DataFrame) -> int:
+    def _write(self, path: str, build: Callable[[], pl.DataFrame]) -> tuple[str, int, int]:
+        frame = build()
         data = parquet_bytes(frame)
         self.landing.write_bytes(path, data)
-        return len(data)
+        return path, frame.height, len(data)
 
-    def wait(self) -> int:
-        written = sum(f.result() for f in self.pending)
+    def wait(self) -> list[tuple[str, int, int]]:
+        done = [f.result() for f in self.pending]
         self.pending.clear()
-        return written
+        return done
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_month(
@@ -89,21 +93,27 @@ def write_month(
     progress: Progress | None = None,
     tables: Sequence[str] = FACT_TABLES,
 ) -> MonthReport:
-    """Simulate one month and land every fact table of it."""
+    """Simulate one month and land every fact table of it; tables are written as their stage completes."""
     started = time.perf_counter()
     month = month.replace(day=1)
     report = MonthReport(month)
-    sim = simulate(config, month, progress)
+    wanted = set(tables)
     publisher = _Publisher(landing)
+
+    def on_stage(stage: str, sim: Simulation) -> None:
+        for table in STAGES[stage]:
+            if table in wanted:
+                report.files[table] = landing_path(table, month)
+                publisher.submit(report.files[table], partial(build_table, sim, table))
+
     try:
-        for table, frame in month_tables(sim, tuple(tables)):
-            path = landing_path(table, month)
-            report.rows[table] = frame.height
-            report.files[table] = path
-            publisher.submit(path, frame)
-        report.bytes = publisher.wait()
+        simulate(config, month, progress, on_stage=on_stage)
+        for path, rows, size in publisher.wait():
+            report.rows[next(t for t, p in report.files.items() if p == path)] = rows
+            report.bytes += size
     finally:
         publisher.close()
+    report.rows = {t: report.rows[t] for t in FACT_TABLES if t in report.rows}
     report.seconds = time.perf_counter() - started
     return report
 
@@ -139,8 +149,8 @@ def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing
                 path = landing_path(table, month)
                 report.rows[table] = frame.height
                 report.files[table] = path
-                publisher.submit(path, frame)
-            report.bytes = publisher.wait()
+                publisher.submit(path, partial(lambda f: f, frame))
+            report.bytes = sum(size for _, _, size in publisher.wait())
             report.seconds = time.perf_counter() - started
             reports.append(report)
     finally:

@@ -22,7 +22,7 @@ import numpy as np
 from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator import dictionaries as dic
 from retail_assets.lib.generator.clock import Clock
-from retail_assets.lib.generator.rng import cumulative, stream, stream_salt, uniform
+from retail_assets.lib.generator.rng import cumulative, split_uniforms, stream, stream_salt, uniform
 
 # Receipts per nominal shopper: calibrates January to ~256 receipts per store-day at the
 # reference profile (what the reference generator produced, research/anchor-datagen-bench.md).
@@ -138,8 +138,9 @@ class ProductDay:
     bump: np.ndarray  # (products,) extra-quantity level from holiday demand: 0, 1 or 2
     tables: dict
 
-    def table(self, mix: np.ndarray) -> np.ndarray:
-        """Stacked cumulative product distributions, one per row of ``mix``, row r shifted by r."""
+    def table(self, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stacked cumulative product distributions, one per row of ``mix`` (row r shifted by r), and
+        a guide table: the first candidate position for each of 2 x len(table) equal slices."""
         key = mix.tobytes()
         if key not in self.tables:
             totals = np.bincount(self.dept, weights=self.weights, minlength=mix.shape[1])
@@ -149,7 +150,10 @@ class ProductDay:
             cum = np.cumsum(rows[:, self.dept] * within[None, :], axis=1)
             cum /= cum[:, -1:]
             cum[:, -1] = 1.0
-            self.tables[key] = (cum + np.arange(len(mix))[:, None]).ravel()
+            table = (cum + np.arange(len(mix))[:, None]).ravel()
+            slices = 2 * len(table)
+            guide = np.searchsorted(table, np.arange(slices) * (len(mix) / slices), side="right")
+            self.tables[key] = (table, guide)
         return self.tables[key]
 
 
@@ -168,24 +172,33 @@ def product_day(world, day: dt.date) -> ProductDay:
 
 
 def draw_products(world, day: dt.date, mix: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Product index per line: ``row`` picks the department mix (a row of ``mix``), ``u`` the product."""
-    table = product_day(world, day).table(mix)
+    """Product index per line: ``row`` picks the department mix (a row of ``mix``), ``u`` the product.
+
+    Inverse-CDF sampling; the guide table makes it a lookup plus a step or two instead of a binary search.
+    """
+    table, guide = product_day(world, day).table(mix)
     n_products = world.config.products
-    pos = np.searchsorted(table, row + u, side="right") - row * n_products
-    return np.clip(pos, 0, n_products - 1)
+    q = row + u
+    pos = guide[(q * (len(guide) / len(mix))).astype(np.int64)]
+    while True:
+        behind = table[pos] <= q
+        if not behind.any():
+            break
+        pos += behind
+    return (pos - row * n_products).astype(np.int32)
 
 
 def line_quantity(world, day: dt.date, product: np.ndarray, u_qty: np.ndarray, u_bump: np.ndarray) -> np.ndarray:
     food = world.prod_food[product]
     base = np.where(food, np.where(u_qty < 0.7, 1, np.where(u_qty < 0.9, 2, 3)), np.where(u_qty < 0.9, 1, 2))
     bump = product_day(world, day).bump[product]
-    return (base + np.floor(u_bump * (bump + 1)).astype(np.int64)).astype(np.int64)
+    return (base + (u_bump * (bump + 1)).astype(np.int32)).astype(np.int32)
 
 
 def tax_cents(ext: np.ndarray, rate_bps: np.ndarray, half_units: np.ndarray) -> np.ndarray:
     """round(ext x rate x taxability), half away from zero, in integer arithmetic."""
-    num = ext * rate_bps * half_units
-    return np.sign(num) * ((np.abs(num) * 2 + 20000) // 40000)
+    num = ext.astype(np.int64) * rate_bps * half_units
+    return (np.sign(num) * ((np.abs(num) * 2 + 20000) // 40000)).astype(ext.dtype)
 
 
 @lru_cache(maxsize=1024)
@@ -377,19 +390,19 @@ def build_receipts(
     tender = np.searchsorted(STORE_TENDER_CUM, u("tender"), side="right").clip(0, 3)
 
     # Lines.
-    line_receipt = np.repeat(np.arange(n), n_lines)
-    line_number = _ranks(n_lines) + 1
+    line_receipt = np.repeat(np.arange(n, dtype=np.int32), n_lines)
+    line_number = (_ranks(n_lines) + 1).astype(np.int32)
     line_start = np.concatenate([[0], np.cumsum(n_lines)[:-1]]).astype(np.int64)
     lkey = (key[line_receipt] << np.uint64(LINE_BITS)) | line_number.astype(np.uint64)
-    lu = lambda name: uniform(lkey, stream_salt(seed, name))  # noqa: E731
-    product = draw_products(world, day, DEPARTMENT_MIX, basket[line_receipt], lu("product"))
-    qty = line_quantity(world, day, product, lu("qty"), lu("bump"))
-    unit = world.prod_price[product]
+    u_product, u_qty, u_bump = split_uniforms(lkey, stream_salt(seed, "line"))
+    product = draw_products(world, day, DEPARTMENT_MIX, basket[line_receipt], u_product)
+    qty = line_quantity(world, day, product, u_qty, u_bump)
+    unit = world.prod_price32[product]
     gross_line = unit * qty
 
     # Promotion: at most one code per receipt, chosen among the codes valid this month and for
     # this basket size, weighted by their discount (reference spec §6.2).
-    gross = np.add.reduceat(gross_line, line_start) if n else np.zeros(0, dtype=np.int64)
+    gross = np.add.reduceat(gross_line, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
     p_promo = np.minimum(0.6, SEGMENT_PROMO_RATE[segment] * cal.promo_month_multiplier(day))
     wants = u("promo") < p_promo
     month_ok = np.array([p[3] is None or day.month in p[3] for p in PROMOTIONS])
@@ -404,22 +417,21 @@ def build_receipts(
     pct = PROMO_PCT[np.maximum(line_code, 0)]
     bogo = PROMO_BOGO[np.maximum(line_code, 0)]
     disc = np.where(bogo, ((qty // 2) * unit + 1) // 2, (gross_line * pct + 50) // 100)
-    line_discount = np.where(applies, disc, 0).astype(np.int64)
-    discount = np.add.reduceat(line_discount, line_start) if n else np.zeros(0, dtype=np.int64)
+    line_discount = np.where(applies, disc, 0).astype(np.int32)
+    discount = np.add.reduceat(line_discount, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
     code = np.where(discount > 0, code, -1)
 
     ext = gross_line - line_discount
     line_tax = tax_cents(ext, world.store_tax_bps[store][line_receipt].astype(np.int64), world.prod_tax_half_units[product])
-    subtotal = np.add.reduceat(ext, line_start) if n else np.zeros(0, dtype=np.int64)
-    tax = np.add.reduceat(line_tax, line_start) if n else np.zeros(0, dtype=np.int64)
-    items = np.add.reduceat(qty, line_start) if n else np.zeros(0, dtype=np.int64)
+    per_receipt = lambda v: np.add.reduceat(v, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)  # noqa: E731
+    subtotal, tax, items = per_receipt(ext), per_receipt(line_tax), per_receipt(qty)
     attributed = (customer > 0) & (u("attribution") < c.attribution_rate)
     return ReceiptBatch(
         key=key, store=store.astype(np.int64), day=days, seq=seq.astype(np.int64), hour=hour.astype(np.int64),
         ts_local=ts_local, ts=ts, customer=customer.astype(np.int64), segment=segment, basket=basket,
         n_lines=n_lines, line_start=line_start, tender=tender, promo=code, gross=gross, discount=discount,
         subtotal=subtotal, tax=tax, total=subtotal + tax, items=items, attributed=attributed,
-        line_receipt=line_receipt, line_number=line_number, line_product=product.astype(np.int64), line_qty=qty,
+        line_receipt=line_receipt, line_number=line_number, line_product=product, line_qty=qty,
         line_unit=unit, line_discount=line_discount, line_ext=ext, line_tax=line_tax,
     )  # fmt: skip
 

@@ -57,6 +57,15 @@ def uniform(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
     return (hash64(keys, salt) >> _S11).astype(np.float64) * _TO_UNIT
 
 
+def split_uniforms(keys: np.ndarray, salt: np.uint64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three uniforms from one hash: 32 bits of resolution for the first, 16 for the others."""
+    h = hash64(keys, salt)
+    u1 = (h & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32
+    u2 = ((h >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.float64) * 2.0**-16
+    u3 = (h >> np.uint64(48)).astype(np.float64) * 2.0**-16
+    return u1, u2, u3
+
+
 def choice_index(u: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
     """Index drawn from a cumulative distribution (last element 1.0) for each uniform ``u``."""
     return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)

@@ -39,6 +39,7 @@ from retail_assets.lib.generator.receipts import (
 from retail_assets.lib.generator.returns import DAMAGED, RESTOCK, RETURN_TO_VENDOR, Returns, returns_between
 from retail_assets.lib.generator.sensors import ble_day, foot_traffic_day
 from retail_assets.lib.generator.world import World, world_for
+from retail_assets.lib.specs import REGISTRY
 
 Progress = Callable[[str, int, int], None]
 JOURNEY_LOOKAHEAD_DAYS = 11
@@ -64,35 +65,42 @@ class Documents:
 
 @dataclass
 class Simulation:
-    """Everything simulated for one month, as arrays (UTC microsecond timestamps)."""
+    """Everything simulated for one month, as arrays (UTC microsecond timestamps).
+
+    Filled stage by stage (see STAGES); a stage's tables can be built as soon as it is reported.
+    """
 
     config: GeneratorConfig
     world: World
     month: dt.date
     window: inv.Window
     clock: Clock
-    sales: ReceiptBatch
-    sales_ids: pl.Series
-    sales_tender: np.ndarray
-    sales_payments: Attempts
-    returns: Returns
-    return_ids: pl.Series
-    online: OnlineBatch
-    order_ids: pl.Series
-    online_payments: Attempts
-    ble: dict
-    zone_changes: dict
-    foot_traffic: dict
-    impressions: dict
-    touches: dict
-    purchases: dict
-    store_ledger: inv.Ledger
-    dc_ledger: inv.Ledger
-    orders: inv.StoreOrders
-    shipments: inv.Shipments
-    shipment_ids: pl.Series
-    documents: Documents
-    store_ops: dict
+    # stage "store days"
+    sales: ReceiptBatch | None = None
+    sales_ids: pl.Series | None = None
+    sales_tender: np.ndarray | None = None
+    sales_payments: Attempts | None = None
+    ble: dict | None = None
+    zone_changes: dict | None = None
+    foot_traffic: dict | None = None
+    store_ops: dict | None = None
+    # stage "sales"
+    returns: Returns | None = None
+    return_ids: pl.Series | None = None
+    online: OnlineBatch | None = None
+    order_ids: pl.Series | None = None
+    online_payments: Attempts | None = None
+    impressions: dict | None = None
+    touches: dict | None = None
+    purchases: dict | None = None
+    credit: dict | None = None
+    # stage "inventory"
+    store_ledger: inv.Ledger | None = None
+    dc_ledger: inv.Ledger | None = None
+    orders: inv.StoreOrders | None = None
+    shipments: inv.Shipments | None = None
+    shipment_ids: pl.Series | None = None
+    documents: Documents | None = None
 
     @property
     def start_utc(self) -> int:
@@ -101,6 +109,23 @@ class Simulation:
     @property
     def end_utc(self) -> int:
         return self.window.end_utc
+
+
+# Stages of a simulation and the fact tables that can be built once each is done.
+STAGES: dict[str, tuple[str, ...]] = {
+    "store days": ("fact_ble_pings", "fact_customer_zone_changes", "fact_foot_traffic", "fact_store_ops"),
+    "sales": (
+        "fact_receipt_lines", "fact_receipts", "fact_payments", "fact_promo_lines", "fact_promotions", "fact_marketing",
+        "fact_online_order_headers", "fact_online_order_lines", "fact_marketing_attribution",
+    ),
+    "inventory": (
+        "fact_store_inventory_txn", "fact_dc_inventory_txn", "fact_truck_inventory", "fact_truck_moves",
+        "fact_reorders", "fact_stockouts",
+    ),
+}  # fmt: skip
+Stage = Callable[[str, Simulation], None]
+if sorted(t for tables in STAGES.values() for t in tables) != sorted(t.name for t in REGISTRY.facts):
+    raise RuntimeError("simulate.STAGES must list every fact table exactly once")
 
 
 def month_window(month: dt.date) -> inv.Window:
@@ -119,12 +144,19 @@ def _concat_dicts(parts: list[dict]) -> dict:
 
 
 def simulate(
-    config: GeneratorConfig, month: dt.date, progress: Progress | None = None, *, through: dt.date | None = None
+    config: GeneratorConfig,
+    month: dt.date,
+    progress: Progress | None = None,
+    *,
+    through: dt.date | None = None,
+    on_stage: Stage | None = None,
 ) -> Simulation:
     """Simulate the calendar month containing ``month`` (UTC).
 
-    With ``through``, only the month's start is simulated: rows stop at the end of that UTC day and
-    are identical to the full month's rows up to there (used to check daily volumes cheaply).
+    ``on_stage(name, sim)`` is called when a stage of STAGES is complete, so its tables can be
+    built and written while the rest is simulated. With ``through``, only the month's start is
+    simulated: rows stop at the end of that UTC day and are identical to the full month's rows up
+    to there (used to check daily volumes cheaply).
     """
     month = month.replace(day=1)
     report = progress or (lambda step, done, total: None)
@@ -140,8 +172,10 @@ def simulate(
         )
     first, last = window.first_day, window.last_day
     clock = Clock(world.zones, first - config.return_window_days - 4, last + JOURNEY_LOOKAHEAD_DAYS + 8)
+    sim = Simulation(config=config, world=world, month=month, window=window, clock=clock)
+    stage = on_stage or (lambda name, simulation: None)
     n_days = last - first + 1
-    steps = n_days + 6
+    steps = n_days + 5
 
     # In-store days: the straddling local day before the month, every local day of the month, and the
     # first hours of the next month's first day (night sales of 24/7 stores before its first delivery).
@@ -159,63 +193,64 @@ def simulate(
         report("store days", i + 1, steps)
     batches.append(receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START))))
     _add_sales_demand(demand, batches[-1])
-    sales = concat_batches(batches)
+    sim.ble, sim.zone_changes, sim.foot_traffic = (_concat_dicts(p) for p in (ble_parts, change_parts, foot_parts))
+    del ble_parts, change_parts, foot_parts
+    sim.store_ops = _store_ops(world, clock, first - 1, last + 1)
+    stage("store days", sim)
+    sales = sim.sales = concat_batches(batches)
     del batches
-    sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
-    store_method = sales.tender
-    sales_payments, sales_tender = attempts(config.seed, sales.key, store_method, sales.ts, config.payment_decline_rate)
+    sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
+    sim.sales_payments, sim.sales_tender = attempts(config.seed, sales.key, sales.tender, sales.ts, config.payment_decline_rate)
 
-    returns = returns_between(world, clock, first, last)
-    return_ids = ids.receipt_ids(returns.original.day, returns.original.store, returns.original.seq, prefix="RET")
-    report("returns", n_days + 1, steps)
-
-    online = concat_online(
+    returns = sim.returns = returns_between(world, clock, first, last)
+    sim.return_ids = ids.receipt_ids(returns.original.day, returns.original.store, returns.original.seq, prefix="RET")
+    online = sim.online = concat_online(
         [online_day(world, clock, cal.from_ordinal(d)) for d in range(first - ONLINE_LOOKBACK_DAYS, last + 2)]
     )
-    order_ids = ids.build("ONL", ids.day_text(online.day), ids.padded(online.seq, 6), n=online.size)
+    sim.order_ids = ids.build("ONL", ids.day_text(online.day), ids.padded(online.seq, 6), n=online.size)
     okey = order_key(online.day, online.seq).astype(np.uint64) | np.uint64(1 << 62)
-    online_payments, _ = attempts(config.seed, okey, online.tender, online.ts, config.payment_decline_rate)
-    report("online orders", n_days + 2, steps)
+    sim.online_payments, _ = attempts(config.seed, okey, online.tender, online.ts, config.payment_decline_rate)
+    sim.impressions = _concat_dicts([impressions_day(world, d) for d in range(first + 1, last + 1)])
+    sim.purchases = _purchases(world, clock, window, sales, sim.sales_ids, online, sim.order_ids)
+    sim.touches = journeys(world, sim.purchases["kind"], sim.purchases["key"], sim.purchases["ts"], sim.purchases["customer"])
+    sim.credit = credited_touches(sim.touches, len(sim.purchases["ts"]))
+    report("returns, online, marketing", n_days + 1, steps)
+    stage("sales", sim)
 
-    impressions = _concat_dicts([impressions_day(world, d) for d in range(first + 1, last + 1)])
-    purchases = _purchases(world, clock, window, sales, sales_ids, online, order_ids)
-    touches = journeys(world, purchases["kind"], purchases["key"], purchases["ts"], purchases["customer"])
-    report("marketing", n_days + 3, steps)
-
-    documents = Documents([])
-    sales_offset = documents.add(sales_ids)
-    returns_offset = documents.add(return_ids)
-    orders_offset = documents.add(order_ids)
-    store_moves, store_local = _store_movements(world, clock, sales, returns, online, sales_offset, returns_offset, orders_offset)
-    later = store_moves.kind != inv.SALE  # sales were counted day by day
-    for kinds, add in (((inv.ONLINE_PICK,), demand.add_outflow), ((inv.RETURN, inv.DAMAGED, inv.RTV), demand.add_returns)):
-        m = later & np.isin(store_moves.kind, kinds)
-        units = -store_moves.qty[m] if add == demand.add_outflow else store_moves.qty[m]
-        add(store_moves.node[m], store_moves.product[m], store_local[m], units)
-    mv = store_moves.select(demand.in_window(store_local))
-    del store_moves, store_local
+    documents = sim.documents = Documents([])
+    sales_offset = documents.add(sim.sales_ids)
+    returns_offset = documents.add(sim.return_ids)
+    orders_offset = documents.add(sim.order_ids)
+    mv = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
     orders, adjustments, topup, level_now = inv.simulate_stores(world, window, demand)
     del demand
-    shipments = inv.plan_shipments(world, clock, orders)
-    shipment_ids = ids.build(
+    sim.orders = orders
+    shipments = sim.shipments = inv.plan_shipments(world, clock, orders)
+    sim.shipment_ids = ids.build(
         "SHP", ids.day_text(shipments.day), ids.padded(shipments.store + 1, 4), ids.padded(shipments.leg, 2), n=shipments.size
     )
-    sources = _register_sources(documents, world, window, shipment_ids)
-    store_ledger = inv.store_ledger_rows(world, clock, window, mv, orders, shipments.order_leg, adjustments, topup, level_now, sources)
-    report("store inventory", n_days + 4, steps)
+    sources = _register_sources(documents, world, window, sim.shipment_ids)
+    sim.store_ledger = inv.store_ledger_rows(world, clock, window, mv, orders, shipments.order_leg, adjustments, topup, level_now, sources)
+    del mv
+    report("store inventory", n_days + 2, steps)
     dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), _dc_online_picks(online, orders_offset)])
-    dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
-    report("DC inventory", n_days + 5, steps)
-    store_ops = _store_ops(world, clock, first - 1, last + 1)
+    sim.dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
+    report("DC inventory", n_days + 3, steps)
+    stage("inventory", sim)
     report("done", steps, steps)
-    return Simulation(
-        config=config, world=world, month=month, window=window, clock=clock, sales=sales, sales_ids=sales_ids,
-        sales_tender=sales_tender, sales_payments=sales_payments, returns=returns, return_ids=return_ids, online=online,
-        order_ids=order_ids, online_payments=online_payments, ble=_concat_dicts(ble_parts),
-        zone_changes=_concat_dicts(change_parts), foot_traffic=_concat_dicts(foot_parts), impressions=impressions,
-        touches=touches, purchases=purchases, store_ledger=store_ledger, dc_ledger=dc_ledger, orders=orders,
-        shipments=shipments, shipment_ids=shipment_ids, documents=documents, store_ops=store_ops,
-    )  # fmt: skip
+    return sim
+
+
+def credited_touches(touches: dict, n_purchases: int) -> dict:
+    """Per purchase, the touch credited by last-touch-within-7-days (-1 when none) and whether it fell outside."""
+    credited = (touches["touch_no"] == 2) | touches["outside"]
+    idx = np.flatnonzero(credited)
+    purchase = touches["purchase"][idx]
+    touch = np.full(n_purchases, -1, dtype=np.int64)
+    outside = np.zeros(n_purchases, dtype=bool)
+    touch[purchase] = idx
+    outside[purchase] = touches["outside"][idx]
+    return {"touch": touch, "outside": outside}
 
 
 def _register_sources(documents: Documents, world, window: inv.Window, shipment_ids: pl.Series) -> inv.SourceIndex:
@@ -244,45 +279,56 @@ def _sale_line_keys(sales: ReceiptBatch) -> np.ndarray:
     return ((sales.key[sales.line_receipt] << np.uint64(LINE_BITS)) | sales.line_number.astype(np.uint64)).astype(np.int64)
 
 
-def _store_movements(world, clock: Clock, sales: ReceiptBatch, returns: Returns, online: OnlineBatch,
-                     sales_offset: int, returns_offset: int, orders_offset: int) -> tuple[inv.Ledger, np.ndarray]:  # fmt: skip
-    """Sales, returns and online store picks as store ledger movements (with their local times)."""
-    r = sales.line_receipt
+def _store_movements(world, clock: Clock, window: inv.Window, demand: inv.StoreDemand, sales: ReceiptBatch, returns: Returns,
+                     online: OnlineBatch, sales_offset: int, returns_offset: int, orders_offset: int) -> inv.Ledger:  # fmt: skip
+    """Sales, returns and online store picks of the window as store ledger movements.
+
+    Sales were already counted in ``demand`` day by day; returns and online picks are added here.
+    """
+    reset = (window.first_day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + int(inv.STORE_PERIOD_START * cal.US_PER_HOUR)
+    keep = (sales.ts_local >= reset) & (sales.ts < window.end_utc)
+    receipts = np.flatnonzero(keep).astype(np.int32)
+    counts = sales.n_lines[receipts]
+    r = np.repeat(receipts, counts)
+    li = np.repeat(sales.line_start[receipts], counts) + (np.arange(len(r)) - np.repeat(np.cumsum(counts) - counts, counts))
     # Lines of one receipt leave the shelf microseconds apart, in line order, ending at the receipt time.
-    shift = sales.n_lines[r] - sales.line_number
+    shift = sales.n_lines[r] - sales.line_number[li]
+    line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | sales.line_number[li].astype(np.uint64)).astype(np.int64)
     parts = [
-        inv.Ledger(sales.store[r], sales.line_product, sales.ts[r] - shift, -sales.line_qty, np.full(len(r), inv.SALE),
-                   inv.trace_key(inv.SALE, _sale_line_keys(sales)), sales_offset + r)  # fmt: skip
+        inv.Ledger(sales.store[r].astype(np.int32), sales.line_product[li], sales.ts[r] - shift, -sales.line_qty[li],
+                   np.full(len(r), inv.SALE, dtype=np.int8), inv.trace_key(inv.SALE, line_key), (sales_offset + r).astype(np.int32))  # fmt: skip
     ]
-    local = [sales.ts_local[r] - shift]
     o = returns.original
     ret = returns.line_receipt
     product = o.line_product[returns.line_index]
     qty = o.line_qty[returns.line_index]
-    store = o.store[ret]
-    base_key = (o.key[o.line_receipt[returns.line_index]] << np.uint64(LINE_BITS)) | o.line_number[returns.line_index].astype(np.uint64)
+    store = o.store[ret].astype(np.int32)
+    base_key = ((o.key[o.line_receipt[returns.line_index]] << np.uint64(LINE_BITS)) | o.line_number[returns.line_index].astype(np.uint64)).astype(np.int64)
     m = np.bincount(ret, minlength=returns.size)[ret] if returns.size else np.zeros(0, dtype=np.int64)
     ts = returns.ts[ret] - (m - returns.line_number)
     ts_local = returns.ts_local[ret] - (m - returns.line_number)
-    src = returns_offset + ret
-    parts.append(inv.Ledger(store, product, ts, qty, np.full(len(ret), inv.RETURN), inv.trace_key(inv.RETURN, base_key.astype(np.int64)), src))
-    local.append(ts_local)
+    src = (returns_offset + ret).astype(np.int32)
+    others = [(inv.Ledger(store, product, ts, qty, np.full(len(ret), inv.RETURN, dtype=np.int8), inv.trace_key(inv.RETURN, base_key), src), ts_local)]
     for disposition, kind, minutes in ((DAMAGED, inv.DAMAGED, 15), (RETURN_TO_VENDOR, inv.RTV, 30)):
         sel = returns.disposition == disposition
         delay = minutes * cal.US_PER_MINUTE
-        parts.append(inv.Ledger(store[sel], product[sel], ts[sel] + delay, -qty[sel], np.full(int(sel.sum()), kind),
-                                inv.trace_key(kind, base_key[sel].astype(np.int64)), src[sel]))  # fmt: skip
-        local.append(ts_local[sel] + delay)
-    assert RESTOCK not in (DAMAGED, RETURN_TO_VENDOR)
+        others.append((inv.Ledger(store[sel], product[sel], ts[sel] + delay, -qty[sel], np.full(int(sel.sum()), kind, dtype=np.int8),
+                                  inv.trace_key(kind, base_key[sel]), src[sel]), ts_local[sel] + delay))  # fmt: skip
     lo = online.line_order
     picked = (online.picked[lo] > 0) & (online.mode[lo] != SHIP_FROM_DC)
-    store = online.node[lo][picked]
+    store = online.node[lo][picked].astype(np.int32)
     ts = online.picked[lo][picked] + online.line_number[picked]
     key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
-    parts.append(inv.Ledger(store, online.line_product[picked], ts, -online.line_qty[picked], np.full(len(ts), inv.ONLINE_PICK),
-                            inv.trace_key(inv.ONLINE_PICK, key), orders_offset + lo[picked]))  # fmt: skip
-    local.append(clock.utc_to_local(world.store_zone[store], ts))
-    return inv.concat_ledgers(parts), np.concatenate(local)
+    others.append((inv.Ledger(store, online.line_product[picked].astype(np.int32), ts, -online.line_qty[picked].astype(np.int32),
+                              np.full(len(ts), inv.ONLINE_PICK, dtype=np.int8), inv.trace_key(inv.ONLINE_PICK, key),
+                              (orders_offset + lo[picked]).astype(np.int32)), clock.utc_to_local(world.store_zone[store], ts)))  # fmt: skip
+    for ledger, local in others:
+        if ledger.kind.size and ledger.kind[0] == inv.ONLINE_PICK:
+            demand.add_outflow(ledger.node, ledger.product, local, -ledger.qty)
+        else:
+            demand.add_returns(ledger.node, ledger.product, local, ledger.qty)
+        parts.append(ledger.select(demand.in_window(local) & (ledger.ts < window.end_utc)))
+    return inv.concat_ledgers(parts)
 
 
 def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:

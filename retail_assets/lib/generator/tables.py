@@ -46,22 +46,6 @@ def _in_month(sim: Simulation, ts: np.ndarray) -> np.ndarray:
 # ---- receipts ------------------------------------------------------------------------------
 
 
-def _attribution(sim: Simulation) -> dict:
-    """Credited touch per purchase (index into sim.purchases)."""
-    t = sim.touches
-    n = len(sim.purchases["ts"])
-    credited = (t["touch_no"] == 2) | t["outside"]
-    idx = np.flatnonzero(credited)
-    purchase = t["purchase"][idx]
-    out = {
-        "touch": np.full(n, -1, dtype=np.int64),
-        "outside": np.zeros(n, dtype=bool),
-    }
-    out["touch"][purchase] = idx
-    out["outside"][purchase] = t["outside"][idx]
-    return out
-
-
 def _touch_ids(sim: Simulation) -> pl.Series:
     t = sim.touches
     return ids.build("IMT", sim.purchases["id"].gather(pl.Series(t["purchase"])), pl.lit("-"), ids.padded(t["touch_no"], 1),
@@ -674,8 +658,12 @@ if set(BUILDERS) != set(FACT_TABLES):
     raise RuntimeError(f"fact specs without a generator builder: {sorted(set(FACT_TABLES) ^ set(BUILDERS))}")
 
 
+def build_table(sim: Simulation, table: str) -> pl.DataFrame:
+    """One fact table of the simulated month (its stage in simulate.STAGES must be complete)."""
+    return BUILDERS[table](sim, sim.credit)
+
+
 def month_tables(sim: Simulation, tables: tuple[str, ...] = FACT_TABLES):
     """Yield (table, frame) for each fact of the simulated month, in spec order."""
-    credit = _attribution(sim)
     for table in tables:
-        yield table, BUILDERS[table](sim, credit)
+        yield table, build_table(sim, table)

@@ -325,6 +325,7 @@ class World:
         sale = np.clip(sale, 29, msrp)
         self.prod_msrp = msrp
         self.prod_price = sale
+        self.prod_price32 = sale.astype(np.int32)
         self.prod_cost = np.minimum((sale * rng.uniform(0.5, 0.85, c.products)).astype(np.int64), sale - 1)
         self.prod_weight = np.array(pick("weight"))
         dept_names = np.array(dic.DEPARTMENTS)[self.prod_dept]
