@@ -156,6 +156,10 @@ class StoreDemand:
         if not len(period):
             return
         size = target.shape[1]
+        if len(period) < 200_000:  # few rows (returns, online picks): add them in place
+            ok = (period >= 0) & (period < len(target))
+            np.add.at(target, (period[ok], sp[ok]), units[ok].astype(np.int32))
+            return
         for k in range(max(int(period.min()), 0), min(int(period.max()), len(target) - 1) + 1):
             m = period == k
             if m.any():
@@ -299,10 +303,14 @@ def _with_balances(ledger: Ledger, opening: np.ndarray, n_products: int, what: s
     sp_sorted = sp[order]
     qty = ledger.qty[order].astype(np.int64)
     cum = np.cumsum(qty)
-    starts = np.flatnonzero(np.r_[True, sp_sorted[1:] != sp_sorted[:-1]])
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(sp_sorted)]))
+    # Index of each row's group start, carried forward: the running total before the group.
+    first = np.zeros(len(sp_sorted), dtype=np.int64)
+    if len(sp_sorted):
+        new_group = np.flatnonzero(np.r_[True, sp_sorted[1:] != sp_sorted[:-1]])
+        first[new_group] = new_group
+        np.maximum.accumulate(first, out=first)
     balance = np.empty(ledger.size, dtype=np.int64)
-    balance[order] = opening.ravel()[sp_sorted] + cum - (cum[starts] - qty[starts])[group]
+    balance[order] = opening.ravel()[sp_sorted] + cum - (cum[first] - qty[first])
     ledger.balance = balance
     if ledger.size and balance.min() < 0:
         bad = int(np.argmin(balance))

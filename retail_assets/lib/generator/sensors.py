@@ -73,7 +73,8 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
     total = per_zone.sum(axis=1)
     over = total > MAX_PINGS
     if over.any():
-        per_zone[over] = np.maximum(1, per_zone[over] * MAX_PINGS // total[over, None]) * (seq[over] >= 0)
+        # Scale to at most MAX_PINGS - 4 before the one-ping floor per zone, so the total stays <= MAX_PINGS.
+        per_zone[over] = np.maximum(1, per_zone[over] * (MAX_PINGS - 4) // total[over, None]) * (seq[over] >= 0)
         total = per_zone.sum(axis=1)
 
     # Visit window: ends at the till; starts up to an hour earlier, never before the store opened.
@@ -82,30 +83,28 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
     start_local = np.maximum(sales.ts_local - (minutes * cal.US_PER_MINUTE).astype(np.int64), np.where(state.hours[sales.store] == 0, 0, open_local))
     span = sales.ts_local - start_local
 
-    visit = np.repeat(np.arange(n), total)
-    ping_no = np.arange(len(visit)) - np.repeat(np.cumsum(total) - total, total)
-    zone_cum = np.cumsum(per_zone, axis=1)
-    zone_pos = (ping_no[:, None] >= zone_cum[visit]).sum(axis=1)
-    zone = seq[visit, zone_pos]
+    visit = np.repeat(np.arange(n, dtype=np.int32), total)
+    ping_no = (np.arange(len(visit)) - np.repeat(np.cumsum(total) - total, total)).astype(np.int32)
+    # Pings are ordered by visit, then by zone in walking order.
+    zone = np.repeat(seq.ravel(), per_zone.ravel()).astype(np.int8)
     offset = ((ping_no + rng.random(len(visit))) / total[visit] * span[visit]).astype(np.int64)
-    ts_local = start_local[visit] + offset
-    ts = sales.ts[visit] - (sales.ts_local[visit] - ts_local)
+    ts = sales.ts[visit] - (sales.ts_local[visit] - start_local[visit]) + offset
 
     app_user = (sales.customer > 0) & (rng.random(n) < c.app_user_share)
-    key = (sales.key[visit] << np.uint64(6)) | ping_no.astype(np.uint64)
+    visit_key = sales.key[visit].astype(np.int64)
     pings = {
-        "key": key.astype(np.int64),
+        "key": (visit_key << 6) | ping_no,
         "ts": ts,
-        "store": sales.store[visit],
+        "store": sales.store[visit].astype(np.int32),
         "zone": zone,
-        "visit_key": sales.key[visit].astype(np.int64),
-        "customer": np.where(app_user[visit], sales.customer[visit], 0),
-        "rssi": rng.integers(-80, -29, len(visit)),
+        "visit_key": visit_key,
+        "customer": np.where(app_user, sales.customer, 0).astype(np.int32)[visit],
+        "rssi": rng.integers(-80, -29, len(visit), dtype=np.int8),
     }
-    first_of_zone = np.r_[True, (visit[1:] != visit[:-1]) | (zone[1:] != zone[:-1])] & (ping_no > 0)
-    prev = np.flatnonzero(first_of_zone) - 1
-    changes = {k: v[first_of_zone] for k, v in pings.items() if k in ("key", "ts", "store", "visit_key", "customer")}
-    changes["from_zone"] = zone[prev]
+    first_of_zone = np.zeros(len(visit), dtype=bool)
+    first_of_zone[1:] = (visit[1:] == visit[:-1]) & (zone[1:] != zone[:-1])
+    changes = {k: pings[k][first_of_zone] for k in ("key", "ts", "store", "visit_key", "customer")}
+    changes["from_zone"] = zone[np.flatnonzero(first_of_zone) - 1]
     changes["to_zone"] = zone[first_of_zone]
     return {"ble": pings, "zone_changes": changes}
 

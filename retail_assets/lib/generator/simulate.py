@@ -286,16 +286,15 @@ def _store_movements(world, clock: Clock, window: inv.Window, demand: inv.StoreD
     Sales were already counted in ``demand`` day by day; returns and online picks are added here.
     """
     reset = (window.first_day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + int(inv.STORE_PERIOD_START * cal.US_PER_HOUR)
-    keep = (sales.ts_local >= reset) & (sales.ts < window.end_utc)
-    receipts = np.flatnonzero(keep).astype(np.int32)
-    counts = sales.n_lines[receipts]
-    r = np.repeat(receipts, counts)
-    li = np.repeat(sales.line_start[receipts], counts) + (np.arange(len(r)) - np.repeat(np.cumsum(counts) - counts, counts))
+    in_window = (sales.ts_local >= reset) & (sales.ts < window.end_utc)
+    lines = in_window[sales.line_receipt]
+    r = sales.line_receipt[lines]
+    number = sales.line_number[lines]
     # Lines of one receipt leave the shelf microseconds apart, in line order, ending at the receipt time.
-    shift = sales.n_lines[r] - sales.line_number[li]
-    line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | sales.line_number[li].astype(np.uint64)).astype(np.int64)
+    shift = sales.n_lines[r] - number
+    line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | number.astype(np.uint64)).astype(np.int64)
     parts = [
-        inv.Ledger(sales.store[r].astype(np.int32), sales.line_product[li], sales.ts[r] - shift, -sales.line_qty[li],
+        inv.Ledger(sales.store[r].astype(np.int32), sales.line_product[lines], sales.ts[r] - shift, -sales.line_qty[lines],
                    np.full(len(r), inv.SALE, dtype=np.int8), inv.trace_key(inv.SALE, line_key), (sales_offset + r).astype(np.int32))  # fmt: skip
     ]
     o = returns.original
