@@ -75,7 +75,9 @@ def main() -> int:
     print(f"profile {config.profile}, month {month:%Y-%m}, {os.cpu_count()} cores, landing {root}")
     print(f"fact rows            {rows:>14,}")
     print(f"facts wall time      {facts_wall:>14.1f} s   (cpu {facts_cpu:.1f} s)")
-    print(f"fact rows/s          {rows / facts_wall:>14,.0f}   ({rows / facts_wall / REFERENCE_ROWS_PER_SECOND:.0f}x the reference's 7,500)")
+    print(
+        f"fact rows/s          {rows / facts_wall:>14,.0f}   ({rows / facts_wall / REFERENCE_ROWS_PER_SECOND:.0f}x the reference's 7,500)"
+    )
     print(f"dimension snapshot   {dims_wall:>14.1f} s")
     print(f"peak RSS             {peak:>14.2f} GB")
     print(f"parquet written      {report.bytes / 1e6:>14.1f} MB")
@@ -88,7 +90,9 @@ def main() -> int:
         ref = REFERENCE_PER_DAY.get(table)
         ratio = f"{per_day / ref:6.2f}" if ref else ""
         print(f"{table:32s} {report.rows[table]:>12,} {per_day:>10,.0f} {ref or '':>10} {ratio}")
-    print(f"{'all facts':32s} {rows:>12,} {rows / days.days:>10,.0f} {REFERENCE_ROWS_PER_DAY:>10,} {rows / days.days / REFERENCE_ROWS_PER_DAY:6.2f}")
+    print(
+        f"{'all facts':32s} {rows:>12,} {rows / days.days:>10,.0f} {REFERENCE_ROWS_PER_DAY:>10,} {rows / days.days / REFERENCE_ROWS_PER_DAY:6.2f}"
+    )
     receipts = pl.read_parquet(root / landing_path("fact_receipts", month), columns=["receipt_type"])
     lines = report.rows["fact_receipt_lines"]
     print(f"lines per receipt: {lines / receipts.height:.2f} (reference 11.7)")

@@ -62,7 +62,9 @@ def test_bronze_ingests_a_generated_month_without_drift_or_quarantine(resources,
     checks = result.get_asset_check_evaluations()
     assert len(checks) == len(GENERATED_TABLES)
     assert all(c.passed for c in checks), [c.asset_key.to_user_string() for c in checks if not c.passed]
-    bronze_events = [e.materialization for e in result.get_asset_materialization_events() if e.materialization.asset_key.path[0] == "bronze"]
+    bronze_events = [
+        e.materialization for e in result.get_asset_materialization_events() if e.materialization.asset_key.path[0] == "bronze"
+    ]
     assert len(bronze_events) == len(GENERATED_TABLES)
     for event in bronze_events:
         assert event.metadata["quarantined_rows"].value == 0, event.asset_key

@@ -7,6 +7,7 @@ January impression) are checked for January and February rows, whose neighbours 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import polars as pl
 import pytest
@@ -80,9 +81,12 @@ def test_references_between_facts_resolve(generated):
     receipts = generated.fact("fact_receipts")
     lines = generated.fact("fact_receipt_lines", CHECKED)
     assert lines.join(receipts, on="receipt_id", how="anti").height == 0
-    assert receipts.filter(pl.col("event_ts") >= dt.datetime(2024, 1, 1, tzinfo=UTC)).join(
-        generated.fact("fact_receipt_lines"), on="receipt_id", how="anti"
-    ).height == 0
+    assert (
+        receipts.filter(pl.col("event_ts") >= dt.datetime(2024, 1, 1, tzinfo=UTC))
+        .join(generated.fact("fact_receipt_lines"), on="receipt_id", how="anti")
+        .height
+        == 0
+    )
     payments = generated.fact("fact_payments", CHECKED)
     orders = generated.fact("fact_online_order_headers")
     assert payments.filter(pl.col("receipt_id").is_not_null()).join(receipts, on="receipt_id", how="anti").height == 0
@@ -150,8 +154,20 @@ def test_promotions_match_their_lines(generated):
     assert joined.height == promos.height
     assert (joined["discount_cents"] == joined["d"]).all() and (joined["product_count"] == joined["n"]).all()
     assert (joined["product_ids"].list.sort() == joined["p"]).all()
-    pct = {"SAVE10": 10, "SAVE15": 15, "SAVE20": 20, "SAVE25": 25, "CLEARANCE30": 30, "CLEARANCE50": 50, "BFRIDAY30": 30,
-           "BFRIDAY40": 40, "SUMMER25": 25, "BACKTOSCHOOL": 20, "HOLIDAY20": 20, "NEWYEAR15": 15}  # fmt: skip
+    pct = {
+        "SAVE10": 10,
+        "SAVE15": 15,
+        "SAVE20": 20,
+        "SAVE25": 25,
+        "CLEARANCE30": 30,
+        "CLEARANCE50": 50,
+        "BFRIDAY30": 30,
+        "BFRIDAY40": 40,
+        "SUMMER25": 25,
+        "BACKTOSCHOOL": 20,
+        "HOLIDAY20": 20,
+        "NEWYEAR15": 15,
+    }
     with_code = sale_lines.with_columns(
         pl.when(pl.col("promo_code") == "BOGO50")
         .then((pl.col("quantity") // 2 * pl.col("unit_price_cents") + 1) // 2)
@@ -236,7 +252,11 @@ def test_inventory_follows_sales_shipments_and_returns(generated):
     assert (matched["quantity"] == matched["quantity_right"]).all()
     load = generated.fact("fact_truck_inventory", CHECKED).filter(pl.col("action") == "LOAD")
     outbound = generated.fact("fact_dc_inventory_txn", CHECKED).filter(pl.col("txn_type") == "OUTBOUND_SHIPMENT")
-    assert outbound.join(load, left_on=["source", "product_id", "event_ts"], right_on=["shipment_id", "product_id", "event_ts"]).height == outbound.height == load.height
+    assert (
+        outbound.join(load, left_on=["source", "product_id", "event_ts"], right_on=["shipment_id", "product_id", "event_ts"]).height
+        == outbound.height
+        == load.height
+    )
     returned = generated.fact("fact_receipt_lines", CHECKED).filter(pl.col("quantity") < 0)
     assert txns.filter(pl.col("txn_type") == "RETURN").height == returned.height
 
@@ -245,8 +265,10 @@ def test_reorders_route_to_the_nearest_distribution_centre(generated):
     reorders = generated.fact("fact_reorders")
     geos = generated.dim("dim_geographies").select("geography_id", "latitude", "longitude")
     stores = generated.dim("dim_stores").join(geos, on="geography_id").select("store_id", "latitude", "longitude")
-    dcs = generated.dim("dim_distribution_centers").join(geos, on="geography_id").select(
-        "dc_id", pl.col("latitude").alias("dlat"), pl.col("longitude").alias("dlon")
+    dcs = (
+        generated.dim("dim_distribution_centers")
+        .join(geos, on="geography_id")
+        .select("dc_id", pl.col("latitude").alias("dlat"), pl.col("longitude").alias("dlon"))
     )
     distance = stores.join(dcs, how="cross").with_columns(
         ((pl.col("latitude") - pl.col("dlat")) ** 2 + ((pl.col("longitude") - pl.col("dlon")) * 0.8) ** 2).alias("d2")
@@ -277,8 +299,14 @@ def test_sensors_follow_visits(generated):
     customers = generated.dim("dim_customers").select("customer_id", "ble_id")
     assert (known.join(customers, on="customer_id")["customer_ble_id"] == known.join(customers, on="customer_id")["ble_id"]).all()
     assert (changes["from_zone"] != changes["to_zone"]).all()
-    assert changes.join(pings.select("customer_ble_id", "event_ts", "zone"), left_on=["customer_ble_id", "event_ts", "to_zone"],
-                        right_on=["customer_ble_id", "event_ts", "zone"]).height == changes.height  # fmt: skip
+    assert (
+        changes.join(
+            pings.select("customer_ble_id", "event_ts", "zone"),
+            left_on=["customer_ble_id", "event_ts", "to_zone"],
+            right_on=["customer_ble_id", "event_ts", "zone"],
+        ).height
+        == changes.height
+    )
     traffic = generated.fact("fact_foot_traffic")
     assert (traffic["event_ts"].dt.minute() == 0).all() and (traffic["customer_count"] >= 0).all()
 
@@ -339,6 +367,8 @@ def test_dimension_snapshots_change_a_little_each_month(generated, tiny_config):
     assert 0 < moved.height < jan.height * 0.05
     assert (moved["geography_id"] != moved["geography_id_right"]).any()
     world = world_for(tiny_config)
-    snapshots = [world.dim_stores(dt.date(2024, m, 1)) for m in range(1, 13)] + [world.dim_stores(dt.date(2025, m, 1)) for m in range(1, 13)]
-    changed = sum(not a.equals(b) for a, b in zip(snapshots, snapshots[1:], strict=False))
+    snapshots = [world.dim_stores(dt.date(2024, m, 1)) for m in range(1, 13)] + [
+        world.dim_stores(dt.date(2025, m, 1)) for m in range(1, 13)
+    ]
+    changed = sum(not a.equals(b) for a, b in itertools.pairwise(snapshots))
     assert 0 < changed < len(snapshots) - 1

@@ -55,7 +55,9 @@ def test_same_seed_profile_and_month_give_identical_bytes_and_months_are_indepen
 
 
 def test_cli_generates_a_range_with_a_progress_bar(tmp_path, capsys):
-    assert main(["generate", "--profile", "tiny", "--month", "2024-01", "--to", "2024-02", "--landing", str(tmp_path), "--workers", "1"]) == 0
+    assert (
+        main(["generate", "--profile", "tiny", "--month", "2024-01", "--to", "2024-02", "--landing", str(tmp_path), "--workers", "1"]) == 0
+    )
     out = capsys.readouterr()
     assert "2024-02" in out.out and "fact rows" in out.out
     assert "[" in out.err and "2024-02" in out.err

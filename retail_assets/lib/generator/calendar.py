@@ -131,18 +131,65 @@ SEASON = np.array([1.0, 0.97, 1.03, 1.05, 1.08, 1.07, 1.08, 1.10, 1.02, 1.05, 1.
 WEEKDAY = np.array([0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.1])
 # Relative shoppers per clock hour, weekdays and weekends; night hours matter for 24/7 stores.
 HOURLY_WEEKDAY = np.array(
-    [0.04, 0.03, 0.02, 0.02, 0.03, 0.08, 0.2, 0.35, 0.5, 0.6, 0.7, 0.85,
-     1.0, 0.95, 0.75, 0.75, 0.9, 1.2, 1.35, 1.15, 0.85, 0.65, 0.35, 0.12]
-)  # fmt: skip
+    [
+        0.04,
+        0.03,
+        0.02,
+        0.02,
+        0.03,
+        0.08,
+        0.2,
+        0.35,
+        0.5,
+        0.6,
+        0.7,
+        0.85,
+        1.0,
+        0.95,
+        0.75,
+        0.75,
+        0.9,
+        1.2,
+        1.35,
+        1.15,
+        0.85,
+        0.65,
+        0.35,
+        0.12,
+    ]
+)
 HOURLY_WEEKEND = np.array(
-    [0.05, 0.04, 0.03, 0.02, 0.02, 0.05, 0.12, 0.25, 0.45, 0.7, 0.95, 1.1,
-     1.25, 1.3, 1.25, 1.15, 1.05, 1.0, 0.95, 0.8, 0.65, 0.5, 0.3, 0.12]
-)  # fmt: skip
+    [
+        0.05,
+        0.04,
+        0.03,
+        0.02,
+        0.02,
+        0.05,
+        0.12,
+        0.25,
+        0.45,
+        0.7,
+        0.95,
+        1.1,
+        1.25,
+        1.3,
+        1.25,
+        1.15,
+        1.05,
+        1.0,
+        0.95,
+        0.8,
+        0.65,
+        0.5,
+        0.3,
+        0.12,
+    ]
+)
 # Online orders and impressions follow people's day: evenings are busy.
 HOURLY_ONLINE = np.array(
-    [0.35, 0.2, 0.12, 0.08, 0.07, 0.1, 0.2, 0.4, 0.6, 0.75, 0.85, 0.9,
-     1.0, 0.95, 0.9, 0.9, 0.95, 1.0, 1.1, 1.3, 1.45, 1.4, 1.1, 0.7]
-)  # fmt: skip
+    [0.35, 0.2, 0.12, 0.08, 0.07, 0.1, 0.2, 0.4, 0.6, 0.75, 0.85, 0.9, 1.0, 0.95, 0.9, 0.9, 0.95, 1.0, 1.1, 1.3, 1.45, 1.4, 1.1, 0.7]
+)
 
 
 def season(day: dt.date) -> float:
@@ -181,9 +228,20 @@ def online_multiplier(day: dt.date) -> float:
 
 # Product demand overlay by tag (reference spec §5 holiday product overlay, for any year).
 TAGS = (
-    "thanksgiving", "baking", "blackfriday", "christmas", "grill", "halloween", "valentine", "easter",
-    "back_to_school", "newyear", "summer", "winter", "spring",
-)  # fmt: skip
+    "thanksgiving",
+    "baking",
+    "blackfriday",
+    "christmas",
+    "grill",
+    "halloween",
+    "valentine",
+    "easter",
+    "back_to_school",
+    "newyear",
+    "summer",
+    "winter",
+    "spring",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -193,9 +251,7 @@ def tag_multipliers(day: dt.date) -> tuple[float, ...]:
     thanksgiving = nth_weekday(y, 11, 3, 4)
     christmas_lead = dt.date(y, 12, 11) <= day <= dt.date(y, 12, 24)
     thanks_window = thanksgiving - dt.timedelta(days=10) <= day <= thanksgiving + dt.timedelta(days=1)
-    grill_days = any(
-        abs((day - a).days) <= 2 for a in (nth_weekday(y, 5, 0, -1), dt.date(y, 7, 4), nth_weekday(y, 9, 0, 1))
-    )
+    grill_days = any(abs((day - a).days) <= 2 for a in (nth_weekday(y, 5, 0, -1), dt.date(y, 7, 4), nth_weekday(y, 9, 0, 1)))
     values = {
         "thanksgiving": 3.5 if thanks_window else 1.0,
         "baking": 1.8 if thanks_window or christmas_lead else 1.0,
@@ -218,8 +274,7 @@ def promo_month_multiplier(day: dt.date) -> float:
     return (1.3, 1.2, 0.9, 1.0, 1.0, 1.1, 1.3, 1.4, 1.1, 1.0, 2.0, 1.6)[day.month - 1]
 
 
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")  # fmt: skip
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -230,21 +285,18 @@ def dim_date(first: dt.date = dt.date(2020, 1, 1), last: dt.date = dt.date(2030,
     for year in range(first.year, last.year + 1):
         names.update(holidays(year))
     d = pl.col("date")
-    return (
-        pl.DataFrame({"date": dates})
-        .with_columns(
-            (d.dt.year().cast(pl.Int32) * 10000 + d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)).alias("date_key"),
-            d.dt.year().cast(pl.Int32).alias("year"),
-            d.dt.quarter().cast(pl.Int32).alias("quarter"),
-            d.dt.month().cast(pl.Int32).alias("month"),
-            d.dt.month().replace_strict(dict(enumerate(MONTH_NAMES, 1)), return_dtype=pl.String).alias("month_name"),
-            d.dt.day().cast(pl.Int32).alias("day"),
-            d.dt.weekday().cast(pl.Int32).alias("day_of_week"),
-            d.dt.weekday().replace_strict(dict(enumerate(DAY_NAMES, 1)), return_dtype=pl.String).alias("day_name"),
-            d.dt.week().cast(pl.Int32).alias("week_of_year"),
-            (d.dt.weekday() >= 6).alias("is_weekend"),
-            (d.dt.year() + (d.dt.month() >= 7).cast(pl.Int32)).cast(pl.Int32).alias("fiscal_year"),
-            (((d.dt.month().cast(pl.Int32) + 5) % 12) // 3 + 1).alias("fiscal_quarter"),
-            d.replace_strict(names, default=None, return_dtype=pl.String).alias("holiday_name"),
-        )
+    return pl.DataFrame({"date": dates}).with_columns(
+        (d.dt.year().cast(pl.Int32) * 10000 + d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)).alias("date_key"),
+        d.dt.year().cast(pl.Int32).alias("year"),
+        d.dt.quarter().cast(pl.Int32).alias("quarter"),
+        d.dt.month().cast(pl.Int32).alias("month"),
+        d.dt.month().replace_strict(dict(enumerate(MONTH_NAMES, 1)), return_dtype=pl.String).alias("month_name"),
+        d.dt.day().cast(pl.Int32).alias("day"),
+        d.dt.weekday().cast(pl.Int32).alias("day_of_week"),
+        d.dt.weekday().replace_strict(dict(enumerate(DAY_NAMES, 1)), return_dtype=pl.String).alias("day_name"),
+        d.dt.week().cast(pl.Int32).alias("week_of_year"),
+        (d.dt.weekday() >= 6).alias("is_weekend"),
+        (d.dt.year() + (d.dt.month() >= 7).cast(pl.Int32)).cast(pl.Int32).alias("fiscal_year"),
+        (((d.dt.month().cast(pl.Int32) + 5) % 12) // 3 + 1).alias("fiscal_quarter"),
+        d.replace_strict(names, default=None, return_dtype=pl.String).alias("holiday_name"),
     )

@@ -56,14 +56,6 @@ class Clock:
             raise ValueError("instant outside the clock's window")
         return np.asarray(utc_us) + self.utc_offset[np.asarray(zone), k]
 
-    def local_time(self, zone: np.ndarray, day: np.ndarray, hour: float) -> np.ndarray:
-        """UTC microseconds of a fixed local clock time (hours after midnight, may exceed 24) on ``day``."""
-        day = np.asarray(day)
-        extra_days = int(hour // 24)
-        us = int(round((hour - 24 * extra_days) * cal.US_PER_HOUR))
-        d = day + extra_days
-        return self.local_to_utc(zone, d, np.full(len(d), us, dtype=np.int64))
-
 
 def local_day(local_us: np.ndarray, shift_hours: float = 0.0) -> np.ndarray:
     """Day ordinal of naive local microseconds, after shifting the clock back by ``shift_hours``."""

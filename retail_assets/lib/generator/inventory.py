@@ -40,8 +40,7 @@ DC_ARRIVAL = 22.0  # supplier deliveries
 
 # Store ledger kinds (also the top bits of the trace key).
 SALE, RETURN, DAMAGED, RTV, ONLINE_PICK, INBOUND, TOPUP, ADJUSTMENT = range(8)
-STORE_TXN_TYPE = ("SALE", "RETURN", "DAMAGED", "OUTBOUND_SHIPMENT", "ONLINE_PICK", "INBOUND_SHIPMENT", "INBOUND_SHIPMENT",
-                  "ADJUSTMENT")  # fmt: skip
+STORE_TXN_TYPE = ("SALE", "RETURN", "DAMAGED", "OUTBOUND_SHIPMENT", "ONLINE_PICK", "INBOUND_SHIPMENT", "INBOUND_SHIPMENT", "ADJUSTMENT")
 # DC ledger kinds.
 DC_LOAD, DC_SUPPLY, DC_TOPUP, DC_ONLINE_PICK, DC_ADJUSTMENT = range(5)
 DC_TXN_TYPE = ("OUTBOUND_SHIPMENT", "INBOUND_SHIPMENT", "INBOUND_SHIPMENT", "ONLINE_PICK", "ADJUSTMENT")
@@ -217,9 +216,14 @@ def simulate_stores(world, window: Window, demand: StoreDemand):
             balance = level_next
     order_parts = [np.concatenate(part) for part in zip(*orders, strict=True)] if orders else [np.zeros(0, np.int64)] * 6
     store_orders = StoreOrders(
-        day=order_parts[0], store=order_parts[1] // P, product=order_parts[1] % P, qty=order_parts[2],
-        on_hand=order_parts[3], reorder_point=order_parts[4], priority=order_parts[5],
-    )  # fmt: skip
+        day=order_parts[0],
+        store=order_parts[1] // P,
+        product=order_parts[1] % P,
+        qty=order_parts[2],
+        on_hand=order_parts[3],
+        reorder_point=order_parts[4],
+        priority=order_parts[5],
+    )
     adj_day, adj_sp, adj_qty = (np.concatenate(p) for p in zip(*adjustments, strict=True))
     return store_orders, (adj_day, adj_sp // P, adj_sp % P, adj_qty), topup, level_now
 
@@ -236,15 +240,27 @@ def _cycle_counts(world, day: int, available: np.ndarray) -> tuple[np.ndarray, n
     product = (uniform(key.astype(np.uint64), stream_salt(c.seed, "cycle_product")) * P).astype(np.int64)
     sp = np.unique(store * P + product)
     sp = sp[_launched(world, day)[sp % P]]
-    delta = CYCLE_DELTAS[np.searchsorted(CYCLE_CUM, uniform(sp.astype(np.uint64) ^ np.uint64(day << 40), stream_salt(c.seed, "cycle_delta")), side="right").clip(0, 4)]
+    delta = CYCLE_DELTAS[
+        np.searchsorted(
+            CYCLE_CUM, uniform(sp.astype(np.uint64) ^ np.uint64(day << 40), stream_salt(c.seed, "cycle_delta")), side="right"
+        ).clip(0, 4)
+    ]
     delta = np.maximum(delta, -np.maximum(available[sp], 0))
     keep = delta != 0
     return sp[keep], delta[keep]
 
 
 def store_ledger_rows(
-    world, clock: Clock, window: Window, mv: Ledger, orders: StoreOrders, order_leg: np.ndarray, adjustments, topup,
-    level_now, sources: SourceIndex,
+    world,
+    clock: Clock,
+    window: Window,
+    mv: Ledger,
+    orders: StoreOrders,
+    order_leg: np.ndarray,
+    adjustments,
+    topup,
+    level_now,
+    sources: SourceIndex,
 ) -> Ledger:
     """All store movements of the window (until the month's end) with balances."""
     c = world.config
@@ -254,22 +270,41 @@ def store_ledger_rows(
     # Regular deliveries: at 05:00 local the morning after the check.
     arrival_day = orders.day + 1
     ts = clock.local_to_utc(zone[orders.store], arrival_day, np.full(len(orders.day), int(STORE_PERIOD_START * HOUR)))
-    parts.append(_ledger(orders.store, orders.product, ts, orders.qty, INBOUND,
-                         _day_node_product(arrival_day, orders.store, orders.product), sources.shipment + order_leg))  # fmt: skip
+    parts.append(
+        _ledger(
+            orders.store,
+            orders.product,
+            ts,
+            orders.qty,
+            INBOUND,
+            _day_node_product(arrival_day, orders.store, orders.product),
+            sources.shipment + order_leg,
+        )
+    )
     # Month-end direct store delivery (or return of overstock) on the last local day.
     idx = np.flatnonzero(topup != 0)
     t_store, t_product = idx // P, idx % P
     t_day = np.full(len(idx), window.last_day)
     ts = clock.local_to_utc(zone[t_store], t_day, np.full(len(idx), int(STORE_PERIOD_START * HOUR)))
-    top = _ledger(t_store, t_product, ts, topup[idx], TOPUP, _day_node_product(t_day, t_store, t_product),
-                  np.where(topup[idx] > 0, sources.dsd, sources.store_rtv) + t_store)  # fmt: skip
+    top = _ledger(
+        t_store,
+        t_product,
+        ts,
+        topup[idx],
+        TOPUP,
+        _day_node_product(t_day, t_store, t_product),
+        np.where(topup[idx] > 0, sources.dsd, sources.store_rtv) + t_store,
+    )
     top.kind = np.where(topup[idx] > 0, TOPUP, RTV).astype(np.int8)
     parts.append(top)
     # Cycle counts just before the nightly check.
     a_day, a_store, a_product, a_qty = adjustments
     ts = clock.local_to_utc(zone[a_store], a_day, np.full(len(a_day), int(CYCLE_COUNT * HOUR)))
-    parts.append(_ledger(a_store, a_product, ts, a_qty, ADJUSTMENT, _day_node_product(a_day, a_store, a_product),
-                         np.full(len(ts), sources.cycle_count)))  # fmt: skip
+    parts.append(
+        _ledger(
+            a_store, a_product, ts, a_qty, ADJUSTMENT, _day_node_product(a_day, a_store, a_product), np.full(len(ts), sources.cycle_count)
+        )
+    )
     ledger = concat_ledgers([p.select(p.ts < window.end_utc) if p is not mv else p for p in parts])
     return _with_balances(ledger, level_now.reshape(S, P), P, "store")
 
@@ -278,9 +313,14 @@ def _ledger(node, product, ts, qty, kind: int, key, source) -> Ledger:
     """Ledger rows of one kind, in the ledger's compact dtypes."""
     n = len(ts)
     return Ledger(
-        np.asarray(node, dtype=np.int32), np.asarray(product, dtype=np.int32), np.asarray(ts, dtype=np.int64),
-        np.asarray(qty, dtype=np.int32), np.full(n, kind, dtype=np.int8), trace_key(kind, key), np.asarray(source, dtype=np.int32),
-    )  # fmt: skip
+        np.asarray(node, dtype=np.int32),
+        np.asarray(product, dtype=np.int32),
+        np.asarray(ts, dtype=np.int64),
+        np.asarray(qty, dtype=np.int32),
+        np.full(n, kind, dtype=np.int8),
+        trace_key(kind, key),
+        np.asarray(source, dtype=np.int32),
+    )
 
 
 def _day_node_product(day, node, product) -> np.ndarray:
@@ -376,16 +416,33 @@ def simulate_dcs(world, clock: Clock, window: Window, movements: Ledger, sources
         s_day, s_idx, s_qty = (np.concatenate(p) for p in zip(*supply, strict=True))
         s_dc, s_product = s_idx // P, s_idx % P
         ts = clock.local_to_utc(zone[s_dc], s_day, np.full(len(s_day), int(DC_ARRIVAL * HOUR)))
-        parts.append(Ledger(s_dc, s_product, ts, s_qty, np.full(len(ts), DC_SUPPLY),
-                            trace_key(DC_SUPPLY, _day_node_product(s_day, s_dc, s_product)),
-                            sources.supplier + (s_day - window.first_day) * D + s_dc))  # fmt: skip
+        parts.append(
+            Ledger(
+                s_dc,
+                s_product,
+                ts,
+                s_qty,
+                np.full(len(ts), DC_SUPPLY),
+                trace_key(DC_SUPPLY, _day_node_product(s_day, s_dc, s_product)),
+                sources.supplier + (s_day - window.first_day) * D + s_dc,
+            )
+        )
     idx = np.flatnonzero(topup != 0)
     t_dc, t_product = idx // P, idx % P
     t_day = np.full(len(idx), window.last_day)
     ts = clock.local_to_utc(zone[t_dc], t_day, np.full(len(idx), int(DC_PERIOD_START * HOUR)))
     kind = np.where(topup[idx] > 0, DC_TOPUP, DC_ADJUSTMENT)
-    parts.append(Ledger(t_dc, t_product, ts, topup[idx], kind, trace_key(DC_TOPUP, _day_node_product(t_day, t_dc, t_product)),
-                        np.where(topup[idx] > 0, sources.dc_topup, sources.dc_return) + t_dc))  # fmt: skip
+    parts.append(
+        Ledger(
+            t_dc,
+            t_product,
+            ts,
+            topup[idx],
+            kind,
+            trace_key(DC_TOPUP, _day_node_product(t_day, t_dc, t_product)),
+            np.where(topup[idx] > 0, sources.dc_topup, sources.dc_return) + t_dc,
+        )
+    )
     ledger = concat_ledgers(parts)
     ledger = ledger.select(ledger.ts < window.end_utc)
     return _with_balances(ledger, level_now.reshape(D, P), P, "DC")
@@ -442,9 +499,11 @@ def plan_shipments(world, clock: Clock, orders: StoreOrders) -> Shipments:
     l_day, l_store, l_leg = day[first], store[first], leg_no[first]
     dc = world.store_dc[l_store]
     trucks = [world.dc_trucks[d] for d in dc]
-    truck = np.array([t[(int(dd) + int(s) + int(g)) % len(t)] for t, dd, s, g in zip(trucks, l_day, l_store, l_leg, strict=True)], dtype=np.int64)
+    truck = np.array(
+        [t[(int(dd) + int(s) + int(g)) % len(t)] for t, dd, s, g in zip(trucks, l_day, l_store, l_leg, strict=True)], dtype=np.int64
+    )
     key = ((l_day << 32) | (l_store << 8) | l_leg).astype(np.uint64)
-    u = lambda name: uniform(key, stream_salt(c.seed, name))  # noqa: E731
+    u = lambda name: uniform(key, stream_salt(c.seed, name))
     zone = world.store_zone[l_store]
     unloading = clock.local_to_utc(zone, l_day + 1, np.full(n, int(STORE_PERIOD_START * HOUR)))
     arrived = unloading - ((10 + 30 * u("arrive")) * MINUTE).astype(np.int64)
@@ -456,10 +515,24 @@ def plan_shipments(world, clock: Clock, orders: StoreOrders) -> Shipments:
     order_leg = np.empty(len(order), dtype=np.int64)
     order_leg[order] = leg_index
     return Shipments(
-        day=l_day, store=l_store, leg=l_leg, dc=dc, truck=truck, units=units, scheduled=scheduled, loading=loading,
-        in_transit=in_transit, arrived=arrived, unloading=unloading, completed=completed, estimated_unload=estimated,
-        line_leg=leg_index, line_product=orders.product[order], line_qty=qty, order_leg=order_leg,
-    )  # fmt: skip
+        day=l_day,
+        store=l_store,
+        leg=l_leg,
+        dc=dc,
+        truck=truck,
+        units=units,
+        scheduled=scheduled,
+        loading=loading,
+        in_transit=in_transit,
+        arrived=arrived,
+        unloading=unloading,
+        completed=completed,
+        estimated_unload=estimated,
+        line_leg=leg_index,
+        line_product=orders.product[order],
+        line_qty=qty,
+        order_leg=order_leg,
+    )
 
 
 def dc_load_movements(shipments: Shipments, sources: SourceIndex) -> Ledger:
@@ -467,6 +540,11 @@ def dc_load_movements(shipments: Shipments, sources: SourceIndex) -> Ledger:
     leg = shipments.line_leg
     key = (shipments.day[leg] << 38) | (shipments.store[leg] << 26) | (shipments.leg[leg] << 20) | shipments.line_product
     return Ledger(
-        node=shipments.dc[leg], product=shipments.line_product, ts=shipments.loading[leg], qty=-shipments.line_qty,
-        kind=np.full(len(leg), DC_LOAD), trace=trace_key(DC_LOAD, key), source=sources.shipment + leg,
-    )  # fmt: skip
+        node=shipments.dc[leg],
+        product=shipments.line_product,
+        ts=shipments.loading[leg],
+        qty=-shipments.line_qty,
+        kind=np.full(len(leg), DC_LOAD),
+        trace=trace_key(DC_LOAD, key),
+        source=sources.shipment + leg,
+    )

@@ -22,8 +22,9 @@ from retail_assets.lib.generator.rng import cumulative, stream, stream_salt, uni
 CHANNELS = ("FACEBOOK", "GOOGLE", "INSTAGRAM", "YOUTUBE", "EMAIL", "DISPLAY", "SEARCH", "SOCIAL", "VIDEO")
 FACEBOOK, GOOGLE, INSTAGRAM, YOUTUBE, EMAIL, DISPLAY, SEARCH, SOCIAL, VIDEO = range(9)
 # USD per impression (reference spec §2.3), by channel.
-CHANNEL_COST = np.array([[0.25, 3.00], [1.00, 5.00], [0.20, 3.00], [1.50, 5.25], [0.10, 0.25], [0.50, 2.00],
-                         [1.00, 5.00], [0.75, 3.00], [1.50, 5.25]])  # fmt: skip
+CHANNEL_COST = np.array(
+    [[0.25, 3.00], [1.00, 5.00], [0.20, 3.00], [1.50, 5.25], [0.10, 0.25], [0.50, 2.00], [1.00, 5.00], [0.75, 3.00], [1.50, 5.25]]
+)
 DEVICES = ("MOBILE", "DESKTOP", "TABLET")
 DEVICE_CUM = cumulative([0.6, 0.3, 0.1])
 DEVICE_COST = np.array([1.0, 1.5, 1.2])
@@ -140,7 +141,7 @@ def journeys(world, kind: np.ndarray, key: np.ndarray, ts: np.ndarray, customer:
     """
     c = world.config
     pkey = (np.asarray(key, dtype=np.uint64) << np.uint64(1)) | np.asarray(kind, dtype=np.uint64)
-    u = lambda name: uniform(pkey, stream_salt(c.seed, name))  # noqa: E731
+    u = lambda name: uniform(pkey, stream_salt(c.seed, name))
     outside = u("journey_outside") < OUTSIDE_WINDOW_SHARE
     early = np.where(outside, 8 + 2 * u("touch1"), 3 + 4 * u("touch1")) * DAY_US
     late = (60 + u("touch2") * (2 * 86_400 - 60)) * 1_000_000
@@ -150,7 +151,7 @@ def journeys(world, kind: np.ndarray, key: np.ndarray, ts: np.ndarray, customer:
     touch_no = np.arange(len(purchase)) - np.repeat(np.cumsum(touches) - touches, touches) + 1
     touch_ts = ts[purchase] - np.where(touch_no == 1, early[purchase], late[purchase]).astype(np.int64)
     tkey = (pkey[purchase] << np.uint64(2)) | touch_no.astype(np.uint64)
-    tu = lambda name: uniform(tkey, stream_salt(c.seed, name))  # noqa: E731
+    tu = lambda name: uniform(tkey, stream_salt(c.seed, name))
     day = touch_ts // DAY_US - cal.EPOCH_1970_DAYS
     campaign, channel = [], np.zeros(len(purchase), dtype=np.int64)
     pick_c, pick_ch = tu("touch_campaign"), tu("touch_channel")

@@ -157,7 +157,7 @@ def online_day(world, clock: Clock, day: dt.date, *, lifecycle: bool = True) -> 
     ext = gross_line - line_discount
     tax_store = home
     line_tax = tax_cents(ext, world.store_tax_bps[tax_store][line_order].astype(np.int64), world.prod_tax_half_units[product])
-    reduce = lambda v: np.add.reduceat(v, line_start) if n else np.zeros(0, dtype=np.int64)  # noqa: E731
+    reduce = lambda v: np.add.reduceat(v, line_start) if n else np.zeros(0, dtype=np.int64)
     items = reduce(qty)
 
     picked = np.zeros(n, dtype=np.int64)
@@ -183,13 +183,35 @@ def online_day(world, clock: Clock, day: dt.date, *, lifecycle: bool = True) -> 
         pickup = picked[bopis] + (rng.uniform(2, 48, int(bopis.sum())) * HOUR).astype(np.int64)
         delivered[bopis] = next_open(world, clock, node[bopis], pickup, delay[bopis])
     return OnlineBatch(
-        day=np.full(n, ordinal, dtype=np.int64), seq=np.arange(n, dtype=np.int64), ts=ts, customer=customer.astype(np.int64),
-        mode=mode, node=node.astype(np.int64), tax_store=tax_store.astype(np.int64), tender=tender, cancelled=cancelled,
-        attributed=attributed, n_lines=n_lines, line_start=line_start, gross=reduce(gross_line), discount=reduce(line_discount),
-        subtotal=reduce(ext), tax=reduce(line_tax), items=items, picked=picked, shipped=shipped, delivered=delivered,
-        line_order=line_order, line_number=line_number, line_product=product.astype(np.int64), line_qty=qty,
-        line_unit=unit, line_discount=line_discount, line_ext=ext, line_promo=line_promo,
-    )  # fmt: skip
+        day=np.full(n, ordinal, dtype=np.int64),
+        seq=np.arange(n, dtype=np.int64),
+        ts=ts,
+        customer=customer.astype(np.int64),
+        mode=mode,
+        node=node.astype(np.int64),
+        tax_store=tax_store.astype(np.int64),
+        tender=tender,
+        cancelled=cancelled,
+        attributed=attributed,
+        n_lines=n_lines,
+        line_start=line_start,
+        gross=reduce(gross_line),
+        discount=reduce(line_discount),
+        subtotal=reduce(ext),
+        tax=reduce(line_tax),
+        items=items,
+        picked=picked,
+        shipped=shipped,
+        delivered=delivered,
+        line_order=line_order,
+        line_number=line_number,
+        line_product=product.astype(np.int64),
+        line_qty=qty,
+        line_unit=unit,
+        line_discount=line_discount,
+        line_ext=ext,
+        line_promo=line_promo,
+    )
 
 
 def concat_online(batches: list[OnlineBatch]) -> OnlineBatch:

@@ -19,9 +19,9 @@ from functools import lru_cache, partial
 
 import polars as pl
 
+from retail_assets.lib.generator import FACT_TABLES
 from retail_assets.lib.generator.calendar import dim_date
 from retail_assets.lib.generator.config import GeneratorConfig
-from retail_assets.lib.generator import FACT_TABLES
 from retail_assets.lib.generator.simulate import STAGES, Simulation, simulate
 from retail_assets.lib.generator.tables import build_table
 from retail_assets.lib.generator.world import world_for

@@ -14,12 +14,26 @@ import numpy as np
 from retail_assets.lib.generator.receipts import CASH, CHECK, CREDIT, DEBIT, MOBILE, OTHER, PAYPAL
 from retail_assets.lib.generator.rng import stream_salt, uniform
 
-PROCESSING_MS = {CASH: (500, 2000), CREDIT: (1500, 4000), DEBIT: (1200, 3500), MOBILE: (800, 2500),
-                 PAYPAL: (2000, 5000), OTHER: (1000, 3000), CHECK: (3000, 8000)}  # fmt: skip
+PROCESSING_MS = {
+    CASH: (500, 2000),
+    CREDIT: (1500, 4000),
+    DEBIT: (1200, 3500),
+    MOBILE: (800, 2500),
+    PAYPAL: (2000, 5000),
+    OTHER: (1000, 3000),
+    CHECK: (3000, 8000),
+}
 DECLINE_FACTOR = {CREDIT: 1.0, DEBIT: 0.8, CASH: 0.0, MOBILE: 1.2, PAYPAL: 1.1, OTHER: 0.5, CHECK: 1.5}
 RETRY_WITH = {CREDIT: DEBIT, DEBIT: CREDIT, MOBILE: CREDIT, PAYPAL: CREDIT, OTHER: CREDIT, CHECK: CREDIT, CASH: CASH}
-DECLINE_REASONS = ("INSUFFICIENT_FUNDS", "CARD_EXPIRED", "INVALID_CVV", "NETWORK_ERROR", "FRAUD_SUSPECTED",
-                   "CARD_BLOCKED", "LIMIT_EXCEEDED")  # fmt: skip
+DECLINE_REASONS = (
+    "INSUFFICIENT_FUNDS",
+    "CARD_EXPIRED",
+    "INVALID_CVV",
+    "NETWORK_ERROR",
+    "FRAUD_SUSPECTED",
+    "CARD_BLOCKED",
+    "LIMIT_EXCEEDED",
+)
 
 _LO = np.array([PROCESSING_MS[m][0] for m in range(7)])
 _HI = np.array([PROCESSING_MS[m][1] for m in range(7)])
@@ -40,10 +54,12 @@ class Attempts:
     processing_ms: np.ndarray
 
 
-def attempts(seed: int, key: np.ndarray, first_method: np.ndarray, start_ts: np.ndarray, decline_rate: float) -> tuple[Attempts, np.ndarray]:
+def attempts(
+    seed: int, key: np.ndarray, first_method: np.ndarray, start_ts: np.ndarray, decline_rate: float
+) -> tuple[Attempts, np.ndarray]:
     """Attempts for purchases starting at ``start_ts``; returns them and the approved method per purchase."""
     key = np.asarray(key, dtype=np.uint64)
-    u = lambda name: uniform(key, stream_salt(seed, name))  # noqa: E731
+    u = lambda name: uniform(key, stream_salt(seed, name))
     declined = u("declined") < decline_rate * _FACTOR[first_method]
     approved_method = np.where(declined, _RETRY[first_method], first_method)
     ms1 = (_LO[first_method] + u("ms1") * (_HI[first_method] - _LO[first_method])).astype(np.int64)
@@ -60,6 +76,7 @@ def attempts(seed: int, key: np.ndarray, first_method: np.ndarray, start_ts: np.
     ts_final = start_ts + np.where(declined, ms1 * 1000 + retry_gap, 0) + ms2 * 1000
     ms = np.concatenate([ms1[first], ms2])
     order = np.lexsort((attempt, owner))
-    out = Attempts(owner[order], attempt[order], method[order], ok[order], reason[order],
-                   np.concatenate([ts_first, ts_final])[order], ms[order])  # fmt: skip
+    out = Attempts(
+        owner[order], attempt[order], method[order], ok[order], reason[order], np.concatenate([ts_first, ts_final])[order], ms[order]
+    )
     return out, approved_method

@@ -81,9 +81,7 @@ PROMO_CODES = tuple(p[0] for p in PROMOTIONS)
 PROMO_PCT = np.array([p[1] for p in PROMOTIONS])
 PROMO_MIN = np.array([p[2] for p in PROMOTIONS])
 PROMO_BOGO = np.array([p[5] for p in PROMOTIONS])
-PROMO_DEPT = np.array(
-    [[p[4] is None or d in p[4] for d in dic.DEPARTMENTS] for p in PROMOTIONS], dtype=bool
-)  # (codes, departments)
+PROMO_DEPT = np.array([[p[4] is None or d in p[4] for d in dic.DEPARTMENTS] for p in PROMOTIONS], dtype=bool)  # (codes, departments)
 SEGMENT_PROMO_RATE = np.array([0.30, 0.08, 0.10, 0.15, 0.06])
 
 LINE_BITS = 6  # up to 63 lines per receipt
@@ -298,9 +296,29 @@ class ReceiptBatch:
         new_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         receipt_fields = {
             f: getattr(self, f)[index]
-            for f in ("key", "store", "day", "seq", "hour", "ts_local", "ts", "customer", "segment", "basket", "n_lines",
-                      "tender", "promo", "gross", "discount", "subtotal", "tax", "total", "items", "attributed")
-        }  # fmt: skip
+            for f in (
+                "key",
+                "store",
+                "day",
+                "seq",
+                "hour",
+                "ts_local",
+                "ts",
+                "customer",
+                "segment",
+                "basket",
+                "n_lines",
+                "tender",
+                "promo",
+                "gross",
+                "discount",
+                "subtotal",
+                "tax",
+                "total",
+                "items",
+                "attributed",
+            )
+        }
         line_fields = {
             f: getattr(self, f)[line_index]
             for f in ("line_number", "line_product", "line_qty", "line_unit", "line_discount", "line_ext", "line_tax")
@@ -367,7 +385,7 @@ def build_receipts(
     n = len(store)
     days = np.full(n, ordinal, dtype=np.int64)
     key = receipt_key(days, store, seq)
-    u = lambda name: uniform(key, stream_salt(seed, name))  # noqa: E731
+    u = lambda name: uniform(key, stream_salt(seed, name))
 
     # Time within the hour: ordered by sequence, never on the exact hour boundary.
     hour_us = cal.US_PER_HOUR - 2000
@@ -379,7 +397,13 @@ def build_receipts(
     # Customer: a loyal shopper of this store (its home pool), a visitor, or unknown.
     customer = _customers(world, day, key, store)
     known = customer > 0
-    segment = np.where(known, np.searchsorted(np.cumsum(SEGMENT_SHARE), uniform(customer.astype(np.uint64), stream_salt(seed, "segment")), side="right").clip(0, 3), 4)
+    segment = np.where(
+        known,
+        np.searchsorted(np.cumsum(SEGMENT_SHARE), uniform(customer.astype(np.uint64), stream_salt(seed, "segment")), side="right").clip(
+            0, 3
+        ),
+        4,
+    )
 
     fmt = world.stores_at(day.replace(day=1)).store_format[store]
     basket = (u("basket")[:, None] >= BASKET_CUM[segment]).sum(axis=1).clip(0, 3)
@@ -423,17 +447,40 @@ def build_receipts(
 
     ext = gross_line - line_discount
     line_tax = tax_cents(ext, world.store_tax_bps[store][line_receipt].astype(np.int64), world.prod_tax_half_units[product])
-    per_receipt = lambda v: np.add.reduceat(v, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)  # noqa: E731
+    per_receipt = lambda v: np.add.reduceat(v, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
     subtotal, tax, items = per_receipt(ext), per_receipt(line_tax), per_receipt(qty)
     attributed = (customer > 0) & (u("attribution") < c.attribution_rate)
     return ReceiptBatch(
-        key=key, store=store.astype(np.int64), day=days, seq=seq.astype(np.int64), hour=hour.astype(np.int64),
-        ts_local=ts_local, ts=ts, customer=customer.astype(np.int64), segment=segment, basket=basket,
-        n_lines=n_lines, line_start=line_start, tender=tender, promo=code, gross=gross, discount=discount,
-        subtotal=subtotal, tax=tax, total=subtotal + tax, items=items, attributed=attributed,
-        line_receipt=line_receipt, line_number=line_number, line_product=product, line_qty=qty,
-        line_unit=unit, line_discount=line_discount, line_ext=ext, line_tax=line_tax,
-    )  # fmt: skip
+        key=key,
+        store=store.astype(np.int64),
+        day=days,
+        seq=seq.astype(np.int64),
+        hour=hour.astype(np.int64),
+        ts_local=ts_local,
+        ts=ts,
+        customer=customer.astype(np.int64),
+        segment=segment,
+        basket=basket,
+        n_lines=n_lines,
+        line_start=line_start,
+        tender=tender,
+        promo=code,
+        gross=gross,
+        discount=discount,
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
+        items=items,
+        attributed=attributed,
+        line_receipt=line_receipt,
+        line_number=line_number,
+        line_product=product,
+        line_qty=qty,
+        line_unit=unit,
+        line_discount=line_discount,
+        line_ext=ext,
+        line_tax=line_tax,
+    )
 
 
 def receipts_for_day(world, clock: Clock, day: dt.date, hours: tuple[int, int] = (0, 24)) -> ReceiptBatch:
@@ -488,7 +535,7 @@ def receipt_headers(world, clock: Clock, day: dt.date) -> ReceiptHeaders:
     ordinal = cal.ordinal(day)
     days = np.full(len(store), ordinal, dtype=np.int64)
     key = receipt_key(days, store, seq)
-    u = lambda name: uniform(key, stream_salt(c.seed, name))  # noqa: E731
+    u = lambda name: uniform(key, stream_salt(c.seed, name))
     hour_us = cal.US_PER_HOUR - 2000
     offset = 1000 + ((rank + u("ts")) / n_in_hour * hour_us).astype(np.int64)
     ts = clock.local_to_utc(world.store_zone[store], days, hour.astype(np.int64) * cal.US_PER_HOUR + offset)
@@ -500,7 +547,7 @@ def receipt_headers(world, clock: Clock, day: dt.date) -> ReceiptHeaders:
 def _customers(world, day: dt.date, key: np.ndarray, store: np.ndarray) -> np.ndarray:
     """Customer id per receipt, 0 when the shopper is not identified."""
     c = world.config
-    u = lambda name: uniform(key, stream_salt(c.seed, name))  # noqa: E731
+    u = lambda name: uniform(key, stream_salt(c.seed, name))
     customers = world.customers_at(day.replace(day=1))
     known = u("known") < c.known_customer_share
     u_pool = u("pool")

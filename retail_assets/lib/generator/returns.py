@@ -82,7 +82,7 @@ def _assemble(world, clock: Clock, original: ReceiptBatch, ret_day: np.ndarray) 
     c = world.config
     n = original.size
     key = original.key
-    u = lambda name: uniform(key, stream_salt(c.seed, name))  # noqa: E731
+    u = lambda name: uniform(key, stream_salt(c.seed, name))
     # Returns desk hours, inside the store's hours of the return day.
     open_h = np.zeros(n)
     close_h = np.zeros(n)
@@ -105,7 +105,5 @@ def _assemble(world, clock: Clock, original: ReceiptBatch, ret_day: np.ndarray) 
     product = original.line_product[line_index]
     lkey = (key[line_receipt] << np.uint64(6)) | within.astype(np.uint64)
     ud = uniform(lkey, stream_salt(c.seed, "disposition"))
-    disposition = np.where(
-        world.prod_food[product], DAMAGED, np.where(ud < 0.6, RESTOCK, np.where(ud < 0.9, RETURN_TO_VENDOR, DAMAGED))
-    )
+    disposition = np.where(world.prod_food[product], DAMAGED, np.where(ud < 0.6, RESTOCK, np.where(ud < 0.9, RETURN_TO_VENDOR, DAMAGED)))
     return Returns(original, ret_day, ts, ts_local, line_index, line_receipt, within + 1, disposition)

@@ -67,7 +67,9 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
     for k in range(1, 4):
         shop_index = np.where(has_entrance, k - 1, k)
         is_shop = shop_index < n_shopping
-        seq[:, k] = np.where(k == n_zones - 1, CHECKOUT, np.where(is_shop & (k < n_zones), shopping_order[np.arange(n), np.minimum(shop_index, 2)], -1))
+        seq[:, k] = np.where(
+            k == n_zones - 1, CHECKOUT, np.where(is_shop & (k < n_zones), shopping_order[np.arange(n), np.minimum(shop_index, 2)], -1)
+        )
     per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * 0.85))
     per_zone = np.where(seq >= 0, per_zone, 0).astype(np.int64)
     total = per_zone.sum(axis=1)
@@ -80,7 +82,9 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
     # Visit window: ends at the till; starts up to an hour earlier, never before the store opened.
     minutes = np.minimum(75, 6 + 1.2 * sales.n_lines + rng.uniform(0, 10, n))
     open_local = (sales.day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + state.open_hour[sales.store].astype(np.int64) * cal.US_PER_HOUR
-    start_local = np.maximum(sales.ts_local - (minutes * cal.US_PER_MINUTE).astype(np.int64), np.where(state.hours[sales.store] == 0, 0, open_local))
+    start_local = np.maximum(
+        sales.ts_local - (minutes * cal.US_PER_MINUTE).astype(np.int64), np.where(state.hours[sales.store] == 0, 0, open_local)
+    )
     span = sales.ts_local - start_local
 
     visit = np.repeat(np.arange(n, dtype=np.int32), total)

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import polars as pl
@@ -26,7 +27,7 @@ from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.config import GeneratorConfig
 from retail_assets.lib.generator.marketing import impressions_day, journeys
-from retail_assets.lib.generator.online import OnlineBatch, SHIP_FROM_DC, concat_online, online_day, order_key
+from retail_assets.lib.generator.online import SHIP_FROM_DC, OnlineBatch, concat_online, online_day, order_key
 from retail_assets.lib.generator.payments import Attempts, attempts
 from retail_assets.lib.generator.receipts import (
     LINE_BITS,
@@ -36,7 +37,7 @@ from retail_assets.lib.generator.receipts import (
     receipt_headers,
     receipts_for_day,
 )
-from retail_assets.lib.generator.returns import DAMAGED, RESTOCK, RETURN_TO_VENDOR, Returns, returns_between
+from retail_assets.lib.generator.returns import DAMAGED, RETURN_TO_VENDOR, Returns, returns_between
 from retail_assets.lib.generator.sensors import ble_day, foot_traffic_day
 from retail_assets.lib.generator.world import World, world_for
 from retail_assets.lib.specs import REGISTRY
@@ -115,14 +116,25 @@ class Simulation:
 STAGES: dict[str, tuple[str, ...]] = {
     "store days": ("fact_ble_pings", "fact_customer_zone_changes", "fact_foot_traffic", "fact_store_ops"),
     "sales": (
-        "fact_receipt_lines", "fact_receipts", "fact_payments", "fact_promo_lines", "fact_promotions", "fact_marketing",
-        "fact_online_order_headers", "fact_online_order_lines", "fact_marketing_attribution",
+        "fact_receipt_lines",
+        "fact_receipts",
+        "fact_payments",
+        "fact_promo_lines",
+        "fact_promotions",
+        "fact_marketing",
+        "fact_online_order_headers",
+        "fact_online_order_lines",
+        "fact_marketing_attribution",
     ),
     "inventory": (
-        "fact_store_inventory_txn", "fact_dc_inventory_txn", "fact_truck_inventory", "fact_truck_moves",
-        "fact_reorders", "fact_stockouts",
+        "fact_store_inventory_txn",
+        "fact_dc_inventory_txn",
+        "fact_truck_inventory",
+        "fact_truck_moves",
+        "fact_reorders",
+        "fact_stockouts",
     ),
-}  # fmt: skip
+}
 Stage = Callable[[str, Simulation], None]
 if sorted(t for tables in STAGES.values() for t in tables) != sorted(t.name for t in REGISTRY.facts):
     raise RuntimeError("simulate.STAGES must list every fact table exactly once")
@@ -139,8 +151,10 @@ def _concat_dicts(parts: list[dict]) -> dict:
     parts = [p for p in parts if p]
     if not parts:
         return {}
-    return {k: (np.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], np.ndarray) else sum((p[k] for p in parts), []))
-            for k in parts[0]}  # fmt: skip
+    return {
+        k: np.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], np.ndarray) else list(chain.from_iterable(p[k] for p in parts))
+        for k in parts[0]
+    }
 
 
 def simulate(
@@ -279,8 +293,18 @@ def _sale_line_keys(sales: ReceiptBatch) -> np.ndarray:
     return ((sales.key[sales.line_receipt] << np.uint64(LINE_BITS)) | sales.line_number.astype(np.uint64)).astype(np.int64)
 
 
-def _store_movements(world, clock: Clock, window: inv.Window, demand: inv.StoreDemand, sales: ReceiptBatch, returns: Returns,
-                     online: OnlineBatch, sales_offset: int, returns_offset: int, orders_offset: int) -> inv.Ledger:  # fmt: skip
+def _store_movements(
+    world,
+    clock: Clock,
+    window: inv.Window,
+    demand: inv.StoreDemand,
+    sales: ReceiptBatch,
+    returns: Returns,
+    online: OnlineBatch,
+    sales_offset: int,
+    returns_offset: int,
+    orders_offset: int,
+) -> inv.Ledger:
     """Sales, returns and online store picks of the window as store ledger movements.
 
     Sales were already counted in ``demand`` day by day; returns and online picks are added here.
@@ -294,33 +318,70 @@ def _store_movements(world, clock: Clock, window: inv.Window, demand: inv.StoreD
     shift = sales.n_lines[r] - number
     line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | number.astype(np.uint64)).astype(np.int64)
     parts = [
-        inv.Ledger(sales.store[r].astype(np.int32), sales.line_product[lines], sales.ts[r] - shift, -sales.line_qty[lines],
-                   np.full(len(r), inv.SALE, dtype=np.int8), inv.trace_key(inv.SALE, line_key), (sales_offset + r).astype(np.int32))  # fmt: skip
+        inv.Ledger(
+            sales.store[r].astype(np.int32),
+            sales.line_product[lines],
+            sales.ts[r] - shift,
+            -sales.line_qty[lines],
+            np.full(len(r), inv.SALE, dtype=np.int8),
+            inv.trace_key(inv.SALE, line_key),
+            (sales_offset + r).astype(np.int32),
+        )
     ]
     o = returns.original
     ret = returns.line_receipt
     product = o.line_product[returns.line_index]
     qty = o.line_qty[returns.line_index]
     store = o.store[ret].astype(np.int32)
-    base_key = ((o.key[o.line_receipt[returns.line_index]] << np.uint64(LINE_BITS)) | o.line_number[returns.line_index].astype(np.uint64)).astype(np.int64)
+    base_key = (
+        (o.key[o.line_receipt[returns.line_index]] << np.uint64(LINE_BITS)) | o.line_number[returns.line_index].astype(np.uint64)
+    ).astype(np.int64)
     m = np.bincount(ret, minlength=returns.size)[ret] if returns.size else np.zeros(0, dtype=np.int64)
     ts = returns.ts[ret] - (m - returns.line_number)
     ts_local = returns.ts_local[ret] - (m - returns.line_number)
     src = (returns_offset + ret).astype(np.int32)
-    others = [(inv.Ledger(store, product, ts, qty, np.full(len(ret), inv.RETURN, dtype=np.int8), inv.trace_key(inv.RETURN, base_key), src), ts_local)]
+    others = [
+        (
+            inv.Ledger(store, product, ts, qty, np.full(len(ret), inv.RETURN, dtype=np.int8), inv.trace_key(inv.RETURN, base_key), src),
+            ts_local,
+        )
+    ]
     for disposition, kind, minutes in ((DAMAGED, inv.DAMAGED, 15), (RETURN_TO_VENDOR, inv.RTV, 30)):
         sel = returns.disposition == disposition
         delay = minutes * cal.US_PER_MINUTE
-        others.append((inv.Ledger(store[sel], product[sel], ts[sel] + delay, -qty[sel], np.full(int(sel.sum()), kind, dtype=np.int8),
-                                  inv.trace_key(kind, base_key[sel]), src[sel]), ts_local[sel] + delay))  # fmt: skip
+        others.append(
+            (
+                inv.Ledger(
+                    store[sel],
+                    product[sel],
+                    ts[sel] + delay,
+                    -qty[sel],
+                    np.full(int(sel.sum()), kind, dtype=np.int8),
+                    inv.trace_key(kind, base_key[sel]),
+                    src[sel],
+                ),
+                ts_local[sel] + delay,
+            )
+        )
     lo = online.line_order
     picked = (online.picked[lo] > 0) & (online.mode[lo] != SHIP_FROM_DC)
     store = online.node[lo][picked].astype(np.int32)
     ts = online.picked[lo][picked] + online.line_number[picked]
     key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
-    others.append((inv.Ledger(store, online.line_product[picked].astype(np.int32), ts, -online.line_qty[picked].astype(np.int32),
-                              np.full(len(ts), inv.ONLINE_PICK, dtype=np.int8), inv.trace_key(inv.ONLINE_PICK, key),
-                              (orders_offset + lo[picked]).astype(np.int32)), clock.utc_to_local(world.store_zone[store], ts)))  # fmt: skip
+    others.append(
+        (
+            inv.Ledger(
+                store,
+                online.line_product[picked].astype(np.int32),
+                ts,
+                -online.line_qty[picked].astype(np.int32),
+                np.full(len(ts), inv.ONLINE_PICK, dtype=np.int8),
+                inv.trace_key(inv.ONLINE_PICK, key),
+                (orders_offset + lo[picked]).astype(np.int32),
+            ),
+            clock.utc_to_local(world.store_zone[store], ts),
+        )
+    )
     for ledger, local in others:
         if ledger.kind.size and ledger.kind[0] == inv.ONLINE_PICK:
             demand.add_outflow(ledger.node, ledger.product, local, -ledger.qty)
@@ -334,13 +395,20 @@ def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:
     lo = online.line_order
     picked = (online.picked[lo] > 0) & (online.mode[lo] == SHIP_FROM_DC)
     key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
-    return inv.Ledger(online.node[lo][picked], online.line_product[picked], online.picked[lo][picked] + online.line_number[picked],
-                      -online.line_qty[picked], np.full(int(picked.sum()), inv.DC_ONLINE_PICK),
-                      inv.trace_key(inv.DC_ONLINE_PICK, key), orders_offset + lo[picked])  # fmt: skip
+    return inv.Ledger(
+        online.node[lo][picked],
+        online.line_product[picked],
+        online.picked[lo][picked] + online.line_number[picked],
+        -online.line_qty[picked],
+        np.full(int(picked.sum()), inv.DC_ONLINE_PICK),
+        inv.trace_key(inv.DC_ONLINE_PICK, key),
+        orders_offset + lo[picked],
+    )
 
 
-def _purchases(world, clock: Clock, window: inv.Window, sales: ReceiptBatch, sales_ids: pl.Series,
-               online: OnlineBatch, order_ids: pl.Series) -> dict:  # fmt: skip
+def _purchases(
+    world, clock: Clock, window: inv.Window, sales: ReceiptBatch, sales_ids: pl.Series, online: OnlineBatch, order_ids: pl.Series
+) -> dict:
     """Attributed purchases from the month start to JOURNEY_LOOKAHEAD_DAYS after its end."""
     horizon = window.end_utc + JOURNEY_LOOKAHEAD_DAYS * cal.US_PER_DAY
     in_store = (sales.day <= window.last_day) & sales.attributed & (sales.ts >= window.start_utc)
@@ -350,20 +418,26 @@ def _purchases(world, clock: Clock, window: inv.Window, sales: ReceiptBatch, sal
     h = {f: np.concatenate([getattr(x, f) for x in heads]) for f in ("key", "store", "day", "seq", "ts", "customer", "attributed")}
     h_keep = h["attributed"] & (h["ts"] < horizon)
     later_online = concat_online(
-        [online_day(world, clock, cal.from_ordinal(d), lifecycle=False)
-         for d in range(window.last_day + 2, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)]
-    )  # fmt: skip
+        [
+            online_day(world, clock, cal.from_ordinal(d), lifecycle=False)
+            for d in range(window.last_day + 2, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)
+        ]
+    )
     o_keep = online.attributed & (online.ts >= window.start_utc)
     l_keep = later_online.attributed & (later_online.ts < horizon)
-    receipt_ids = pl.concat([
-        sales_ids.filter(pl.Series(in_store)),
-        ids.receipt_ids(h["day"][h_keep], h["store"][h_keep], h["seq"][h_keep]),
-    ])  # fmt: skip
-    purchase_ids = pl.concat([
-        receipt_ids,
-        order_ids.filter(pl.Series(o_keep)),
-        ids.build("ONL", ids.day_text(later_online.day[l_keep]), ids.padded(later_online.seq[l_keep], 6), n=int(l_keep.sum())),
-    ])  # fmt: skip
+    receipt_ids = pl.concat(
+        [
+            sales_ids.filter(pl.Series(in_store)),
+            ids.receipt_ids(h["day"][h_keep], h["store"][h_keep], h["seq"][h_keep]),
+        ]
+    )
+    purchase_ids = pl.concat(
+        [
+            receipt_ids,
+            order_ids.filter(pl.Series(o_keep)),
+            ids.build("ONL", ids.day_text(later_online.day[l_keep]), ids.padded(later_online.seq[l_keep], 6), n=int(l_keep.sum())),
+        ]
+    )
     n_receipts = int(in_store.sum() + h_keep.sum())
     okeys = np.concatenate([order_key(online.day, online.seq)[o_keep], order_key(later_online.day, later_online.seq)[l_keep]])
     return {
@@ -390,8 +464,13 @@ def _store_ops(world, clock: Clock, first: int, last: int) -> dict:
         days = np.full(c.stores, ordinal)
         starts.append(clock.local_to_utc(world.store_zone, days, state.open_hour.astype(np.int64) * cal.US_PER_HOUR))
         close = state.close_hour.astype(np.int64)
-        ends.append(np.where(close == 24, clock.local_to_utc(world.store_zone, days + 1, np.zeros(c.stores, dtype=np.int64)),
-                             clock.local_to_utc(world.store_zone, days, close * cal.US_PER_HOUR)))  # fmt: skip
+        ends.append(
+            np.where(
+                close == 24,
+                clock.local_to_utc(world.store_zone, days + 1, np.zeros(c.stores, dtype=np.int64)),
+                clock.local_to_utc(world.store_zone, days, close * cal.US_PER_HOUR),
+            )
+        )
         store_of.append(stores)
     start, end, store = np.concatenate(starts), np.concatenate(ends), np.concatenate(store_of)
     order = np.lexsort((start, store))

@@ -14,9 +14,10 @@ import polars as pl
 from retail_assets.lib.generator import FACT_TABLES, ids
 from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator.marketing import CHANNELS, DEVICES
-from retail_assets.lib.generator.online import BOPIS, PROMO_CODES as ONLINE_PROMO_CODES, SHIP_FROM_DC, order_key
+from retail_assets.lib.generator.online import BOPIS, SHIP_FROM_DC, order_key
+from retail_assets.lib.generator.online import PROMO_CODES as ONLINE_PROMO_CODES
 from retail_assets.lib.generator.payments import DECLINE_REASONS, attempts
-from retail_assets.lib.generator.receipts import PAYMENT_METHODS, PROMO_BOGO, PROMO_CODES, ReceiptBatch
+from retail_assets.lib.generator.receipts import PAYMENT_METHODS, PROMO_BOGO, PROMO_CODES
 from retail_assets.lib.generator.sensors import BLE_ZONES, FOOT_ZONES
 from retail_assets.lib.generator.simulate import Simulation
 from retail_assets.lib.specs import REGISTRY, polars_schema
@@ -48,8 +49,9 @@ def _in_month(sim: Simulation, ts: np.ndarray) -> np.ndarray:
 
 def _touch_ids(sim: Simulation) -> pl.Series:
     t = sim.touches
-    return ids.build("IMT", sim.purchases["id"].gather(pl.Series(t["purchase"])), pl.lit("-"), ids.padded(t["touch_no"], 1),
-                     n=len(t["purchase"]))  # fmt: skip
+    return ids.build(
+        "IMT", sim.purchases["id"].gather(pl.Series(t["purchase"])), pl.lit("-"), ids.padded(t["touch_no"], 1), n=len(t["purchase"])
+    )
 
 
 def _campaign_of_sales(sim: Simulation, credit: dict) -> pl.Series:
@@ -92,7 +94,7 @@ def _return_money(sim: Simulation) -> dict[str, np.ndarray]:
     r = sim.returns
     o = r.original
     li = r.line_index
-    sums = lambda v: np.bincount(r.line_receipt, weights=v, minlength=r.size).astype(np.int64)  # noqa: E731
+    sums = lambda v: np.bincount(r.line_receipt, weights=v, minlength=r.size).astype(np.int64)
     return {
         "gross": -sums(o.line_unit[li] * o.line_qty[li]),
         "discount": -sums(o.line_discount[li]),
@@ -478,9 +480,7 @@ def fact_store_ops(sim: Simulation) -> pl.DataFrame:
 
 
 def _creatives(campaign: pl.Series, channel: np.ndarray, creative: np.ndarray) -> pl.Series:
-    return ids.build(
-        "CRV", campaign.str.slice(3), ids.lookup(CHANNELS, channel).str.slice(0, 3), ids.padded(creative, 2), n=len(channel)
-    )
+    return ids.build("CRV", campaign.str.slice(3), ids.lookup(CHANNELS, channel).str.slice(0, 3), ids.padded(creative, 2), n=len(channel))
 
 
 def fact_marketing(sim: Simulation) -> pl.DataFrame:
@@ -528,8 +528,12 @@ def fact_online_order_headers(sim: Simulation, credit: dict) -> pl.DataFrame:
     campaigns = pl.Series([None] * o.size, dtype=pl.String)
     ok = (p["order_index"] >= 0) & (credit["touch"] >= 0) & ~credit["outside"]
     if ok.any():
-        campaigns = campaigns.scatter(p["order_index"][ok], pl.Series(sim.touches["campaign"], dtype=pl.String).gather(pl.Series(credit["touch"][ok])))
-    _, tender = attempts(sim.config.seed, order_key(o.day, o.seq).astype(np.uint64) | np.uint64(1 << 62), o.tender, o.ts, sim.config.payment_decline_rate)
+        campaigns = campaigns.scatter(
+            p["order_index"][ok], pl.Series(sim.touches["campaign"], dtype=pl.String).gather(pl.Series(credit["touch"][ok]))
+        )
+    _, tender = attempts(
+        sim.config.seed, order_key(o.day, o.seq).astype(np.uint64) | np.uint64(1 << 62), o.tender, o.ts, sim.config.payment_decline_rate
+    )
     return shape(
         "fact_online_order_headers",
         {
@@ -558,7 +562,7 @@ def fact_online_order_lines(sim: Simulation) -> pl.DataFrame:
     lo = o.line_order
     keep = _in_month(sim, o.ts)[lo]
     status = np.where(o.cancelled[lo], 1, 0)
-    stamp = lambda v: ids.utc(v).replace(ids.utc(np.zeros(1, dtype=np.int64))[0], None)  # noqa: E731
+    stamp = lambda v: ids.utc(v).replace(ids.utc(np.zeros(1, dtype=np.int64))[0], None)
     picked = np.where(o.picked[lo] > 0, o.picked[lo] + o.line_number, 0)
     return shape(
         "fact_online_order_lines",
@@ -592,7 +596,7 @@ def fact_marketing_attribution(sim: Simulation, credit: dict) -> pl.DataFrame:
     s, o = sim.sales, sim.online
     si, oi = p["sale_index"][idx], p["order_index"][idx]
     is_sale = si >= 0
-    pick = lambda sale_values, order_values: np.where(is_sale, sale_values[np.maximum(si, 0)], order_values[np.maximum(oi, 0)])  # noqa: E731
+    pick = lambda sale_values, order_values: np.where(is_sale, sale_values[np.maximum(si, 0)], order_values[np.maximum(oi, 0)])
     subtotal = pick(s.subtotal, o.subtotal)
     tax = pick(s.tax, o.tax)
     touch_ids = _touch_ids(sim).gather(pl.Series(touch))

@@ -128,9 +128,7 @@ class World:
         self.geo_lon = np.array([cities[i][4] for i in picked])
         self.geo_metro = metro[picked]
         self.geo_region = region[picked]
-        self.geo_district = np.array(
-            [f"{s} {'Metro' if m else 'Regional'}" for s, m in zip(self.geo_state, self.geo_metro, strict=True)]
-        )
+        self.geo_district = np.array([f"{s} {'Metro' if m else 'Regional'}" for s, m in zip(self.geo_state, self.geo_metro, strict=True)])
         self.geo_weight = weight[picked] * rng.uniform(0.8, 1.2, c.geographies)
         self.zones = sorted({dic.TIME_ZONE_OF_STATE[s] for s in self.geo_state})
         self.geo_zone = np.array([self.zones.index(dic.TIME_ZONE_OF_STATE[s]) for s in self.geo_state], dtype=np.int32)
@@ -240,10 +238,8 @@ class World:
         assigned = int(fleet * c.truck_dc_assignment_rate)
         refrigerated = round(assigned * c.dc_refrigerated_trucks / fleet) if fleet else 0
         rows: list[tuple[bool, int, int]] = []  # (refrigerated, fleet code, dc index or -1)
-        dc_cursor = 0
-        for i in range(assigned):
-            rows.append((i < refrigerated, 0, dc_cursor % c.dcs))
-            dc_cursor += 1
+        # Assigned round-robin over the DCs, refrigerated trucks first (reference spec §4.4).
+        rows += [(i < refrigerated, 0, i % c.dcs) for i in range(assigned)]
         rows += [(True, 1, -1)] * max(c.dc_refrigerated_trucks - refrigerated, 0)
         rows += [(False, 1, -1)] * max(c.dc_dry_trucks - (assigned - refrigerated), 0)
         rows += [(True, 2, -1)] * c.supplier_refrigerated_trucks + [(False, 2, -1)] * c.supplier_dry_trucks
@@ -268,18 +264,14 @@ class World:
         counts = np.floor(shares / shares.sum() * c.products).astype(int)
         counts[np.argsort(-(shares / shares.sum() * c.products - counts))[: c.products - counts.sum()]] += 1
         sizes = (("", 1.0, 1.5), ("2-Pack", 1.9, 0.6), ("3-Pack", 2.7, 0.4), ("Bulk", 3.5, 0.3))
-        columns: dict[str, list] = {k: [] for k in ("name", "brand", "company", "dept", "category", "subcategory",
-                                                    "price", "weight", "tags", "refrigerated")}  # fmt: skip
+        columns: dict[str, list] = {
+            k: [] for k in ("name", "brand", "company", "dept", "category", "subcategory", "price", "weight", "tags", "refrigerated")
+        }
         for dept_index, dept in enumerate(dic.DEPARTMENTS):
             need = counts[dept_index]
             if need == 0:
                 continue
-            items = [
-                (cat, sub, item)
-                for cat, subs in dic.CATALOG[dept].items()
-                for sub, entries in subs.items()
-                for item in entries
-            ]
+            items = [(cat, sub, item) for cat, subs in dic.CATALOG[dept].items() for sub, entries in subs.items() for item in entries]
             brands = (*dic.BRANDS[dept], dic.STORE_BRAND)
             variants = dic.FOOD_VARIANTS if dept in dic.FOOD_DEPARTMENTS else dic.GOODS_VARIANTS
             n_combos = len(items) * len(brands) * len(variants) * len(sizes)
@@ -307,7 +299,7 @@ class World:
                 columns["tags"].append(tags)
                 columns["refrigerated"].append(cat in dic.REFRIGERATED_CATEGORIES)
         order = rng.permutation(c.products)
-        pick = lambda key: [columns[key][i] for i in order]  # noqa: E731
+        pick = lambda key: [columns[key][i] for i in order]
         self.prod_name = np.array(pick("name"), dtype=object)
         self.prod_brand = np.array(pick("brand"), dtype=object)
         self.prod_company = np.array(pick("company"), dtype=object)
@@ -469,9 +461,7 @@ class World:
                 "z": _lut(self.geo_zip).gather(geo),
             }
         )
-        return df.select(
-            pl.format("{} {}{} {}, {}, {} {}", "n", "p", "s", "t", "c", "st", "z").alias("address")
-        ).to_series()
+        return df.select(pl.format("{} {}{} {}, {}, {} {}", "n", "p", "s", "t", "c", "st", "z").alias("address")).to_series()
 
     def dim_geographies(self) -> pl.DataFrame:
         return _shape(
@@ -598,7 +588,10 @@ class World:
                 pl.col("_check").cast(pl.String).str.zfill(3),
             ).alias("loyalty_card"),
             pl.format(
-                "({}) {}-{}", pl.col("_area").cast(pl.String), pl.col("_exchange").cast(pl.String), pl.col("_line").cast(pl.String).str.zfill(4)
+                "({}) {}-{}",
+                pl.col("_area").cast(pl.String),
+                pl.col("_exchange").cast(pl.String),
+                pl.col("_line").cast(pl.String).str.zfill(4),
             ).alias("phone"),
             pl.lit(self.customer_ble_ids),
             pl.lit(self.customer_ad_ids),
@@ -641,5 +634,3 @@ def ids_key(*parts: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
     for part, width in zip(parts, widths, strict=True):
         key = (key << np.uint64(width)) | np.asarray(part).astype(np.uint64)
     return key
-
-
