@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 
@@ -28,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--to", type=_month, help="Last month of a range, YYYY-MM.")
     parser.add_argument("--landing", help="Landing directory (default: the configured landing zone).")
     parser.add_argument("--seed", type=int, help="Override the profile's seed.")
-    parser.add_argument("--workers", type=int, help="Months generated in parallel processes (default: cores).")
+    parser.add_argument("--workers", type=int, help="Months generated in parallel processes (default: one per core for large profiles).")
     parser.add_argument("--no-dimensions", action="store_true", help="Only facts; skip the dimension snapshots.")
     parser.set_defaults(handler=run)
 
@@ -62,7 +61,7 @@ class ProgressBar:
 def run(args: argparse.Namespace) -> int:
     from retail_assets.defs.resources import build_resources
     from retail_assets.lib.generator.config import GeneratorConfigError, load_config
-    from retail_assets.lib.generator.output import write_dimensions, write_months
+    from retail_assets.lib.generator.output import default_workers, write_dimensions, write_months
     from retail_assets.lib.landing import LandingZone
     from retail_assets.lib.partitions import month_range
     from retail_assets.lib.settings import Settings, SettingsError
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     months = month_range(first, last)
-    workers = args.workers or min(len(months), os.cpu_count() or 1)
+    workers = args.workers or default_workers(config, len(months))
     landing.ensure_root()
     started = time.perf_counter()
     bar = ProgressBar()

@@ -7,7 +7,6 @@ backfill of many months runs them in parallel processes) and ``landing/<dim>`` f
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
 
@@ -15,7 +14,7 @@ from retail_assets.defs.landing import landing_key
 from retail_assets.lib.checks import column_schema
 from retail_assets.lib.generator import DIMENSION_TABLES, FACT_TABLES
 from retail_assets.lib.generator.config import GeneratorConfigError, load_config
-from retail_assets.lib.generator.output import FILE_NAME, MonthReport, write_dimensions, write_months
+from retail_assets.lib.generator.output import FILE_NAME, MonthReport, default_workers, write_dimensions, write_months
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.partitions import MONTHLY, month_of, month_range, months_of, partition_key
 from retail_assets.lib.settings import Settings
@@ -80,7 +79,7 @@ def generated_facts(context: dg.AssetExecutionContext, config: GeneratorRunConfi
     """
     settings = _config(config)
     months = months_of(context)
-    workers = config.workers or min(len(months), os.cpu_count() or 1)
+    workers = config.workers or default_workers(settings, len(months))
     landing.ensure_root()
     context.log.info(f"generating {len(months)} month(s) at profile {settings.profile!r} with {workers} worker(s)")
 

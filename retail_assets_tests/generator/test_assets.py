@@ -71,3 +71,14 @@ def test_bronze_ingests_a_generated_month_without_drift_or_quarantine(resources,
         assert event.metadata["landed_rows"].value == event.metadata["dagster/row_count"].value > 0, event.asset_key
     lake = resources["lake"]
     assert lake.read("bronze/dim_customers")["snapshot_month"].unique().to_list() == [dt.date(2024, 1, 1)]
+
+
+def test_the_whole_code_location_loads_with_the_generator_on(monkeypatch):
+    monkeypatch.setenv("RETAIL_GENERATOR", "on")
+    from retail_assets.definitions import defs
+
+    definitions = defs()
+    dg.Definitions.validate_loadable(definitions)
+    graph = definitions.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["landing", "fact_receipts"])).is_materializable
+    assert dg.AssetKey(["landing", "fact_receipts"]) in graph.get(dg.AssetKey(["bronze", "fact_receipts"])).parent_keys

@@ -66,3 +66,16 @@ def test_cli_generates_a_range_with_a_progress_bar(tmp_path, capsys):
         assert (tmp_path / f"batch/dim_customers/{month}/generated.parquet").is_file()
     assert main(["generate", "--profile", "nope", "--month", "2024-01", "--landing", str(tmp_path)]) == 2
     assert "unknown generator profile 'nope'" in capsys.readouterr().err
+
+
+def test_streaming_producers_get_facts_for_any_window(tiny_config, generated):
+    from retail_assets.lib.generator.facts import facts_between
+
+    start = dt.datetime(2024, 1, 31, 22, tzinfo=dt.UTC)  # spans the month boundary
+    window = facts_between(tiny_config, start, start + dt.timedelta(hours=4), ("fact_receipts", "fact_ble_pings"))
+    for table, frame in window.items():
+        expected = generated.fact(table).filter(pl.col("event_ts").is_between(start, start + dt.timedelta(hours=4), closed="left"))
+        assert expected["event_ts"].dt.month().n_unique() == 2, f"{table}: the window should hold rows of both months"
+        assert frame.sort("event_ts", "trace_id" if table == "fact_ble_pings" else "receipt_id").equals(
+            expected.sort("event_ts", "trace_id" if table == "fact_ble_pings" else "receipt_id")
+        )

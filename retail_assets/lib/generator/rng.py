@@ -66,11 +66,6 @@ def split_uniforms(keys: np.ndarray, salt: np.uint64) -> tuple[np.ndarray, np.nd
     return u1, u2, u3
 
 
-def choice_index(u: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
-    """Index drawn from a cumulative distribution (last element 1.0) for each uniform ``u``."""
-    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
-
-
 def cumulative(weights) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     c = np.cumsum(w / w.sum())

@@ -626,11 +626,3 @@ def _shape(table: str, data) -> pl.DataFrame:
 def world_for(config: GeneratorConfig) -> World:
     """One World per configuration and process."""
     return World(config)
-
-
-def ids_key(*parts: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
-    """Pack non-negative integer arrays into one uint64 key (first part in the high bits)."""
-    key = np.zeros(len(parts[0]), dtype=np.uint64)
-    for part, width in zip(parts, widths, strict=True):
-        key = (key << np.uint64(width)) | np.asarray(part).astype(np.uint64)
-    return key
