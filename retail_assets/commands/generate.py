@@ -71,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"--to {last:%Y-%m} is before --month {first:%Y-%m}", file=sys.stderr)
         return 2
     try:
-        config = load_config(args.profile, seed=args.seed)
-        landing = LandingZone(root_uri=args.landing) if args.landing else build_resources(Settings.from_env())["landing"]
+        settings = Settings.from_env()
+        config = load_config(args.profile or settings.generator_profile, seed=args.seed)
+        landing = LandingZone(root_uri=args.landing) if args.landing else build_resources(settings)["landing"]
     except (GeneratorConfigError, SettingsError) as exc:
         print(str(exc), file=sys.stderr)
         return 2

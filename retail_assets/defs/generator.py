@@ -32,9 +32,9 @@ class GeneratorRunConfig(dg.Config):
     workers: int | None = None
 
 
-def _config(run: GeneratorRunConfig):
+def _generator_config(run: GeneratorRunConfig):
     try:
-        return load_config(run.profile, seed=run.seed)
+        return load_config(run.profile or Settings.from_env().generator_profile, seed=run.seed)
     except GeneratorConfigError as exc:
         raise dg.Failure(description=str(exc)) from exc
 
@@ -77,11 +77,11 @@ def generated_facts(context: dg.AssetExecutionContext, config: GeneratorRunConfi
     A month depends on no other month's files: the straddling days, the sales that returns refer
     to and the month-start stock levels are re-derived, so months run in parallel processes.
     """
-    settings = _config(config)
+    generator = _generator_config(config)
     months = months_of(context)
-    workers = config.workers or default_workers(settings, len(months))
+    workers = config.workers or default_workers(generator, len(months))
     landing.ensure_root()
-    context.log.info(f"generating {len(months)} month(s) at profile {settings.profile!r} with {workers} worker(s)")
+    context.log.info(f"generating {len(months)} month(s) at profile {generator.profile!r} with {workers} worker(s)")
 
     def on_month(report: MonthReport) -> None:
         for table in FACT_TABLES:
@@ -93,7 +93,7 @@ def generated_facts(context: dg.AssetExecutionContext, config: GeneratorRunConfi
             f"({report.total_rows / max(report.seconds, 1e-9):,.0f} rows/s)"
         )
 
-    write_months(settings, months, landing, workers=workers, on_month=on_month)
+    write_months(generator, months, landing, workers=workers, on_month=on_month)
     for table in FACT_TABLES:
         yield dg.MaterializeResult(asset_key=landing_key(table))
 
@@ -120,10 +120,10 @@ def generated_dimensions(context: dg.AssetExecutionContext, config: GeneratorRun
     Stores change hours or format and customers move from month to month (a small, deterministic
     share), so Silver's SCD2 history sees real changes between snapshots.
     """
-    settings = _config(config)
+    generator = _generator_config(config)
     months = _dimension_months(context)
     landing.ensure_root()
-    reports = write_dimensions(settings, months, landing)
+    reports = write_dimensions(generator, months, landing)
     latest = reports[-1]
     for table in DIMENSION_TABLES:
         yield dg.MaterializeResult(

@@ -49,7 +49,8 @@ class Settings:
     # Names of the environment variables that are set (values are never held here).
     present: frozenset[str]
     generator_enabled: bool = True
-    generator_profile: str = "demo"
+    # RETAIL_PROFILE when set; otherwise the generator config file's profile, else "demo".
+    generator_profile: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,7 +71,7 @@ class Settings:
             data_dir=data_dir,
             present=present,
             generator_enabled=switch in _ON,
-            generator_profile=(env.get(PROFILE) or "demo").strip().lower(),
+            generator_profile=(env.get(PROFILE) or "").strip().lower() or None,
         )
         if environment is Environment.AZURE:
             missing = [k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME) if k not in present]

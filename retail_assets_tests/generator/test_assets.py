@@ -42,7 +42,7 @@ def test_generator_replaces_the_landing_specs_of_generated_tables(monkeypatch):
 
 
 def test_switch_and_profile_come_from_the_environment():
-    assert Settings.from_env({}).generator_enabled and Settings.from_env({}).generator_profile == "demo"
+    assert Settings.from_env({}).generator_enabled and Settings.from_env({}).generator_profile is None
     assert not Settings.from_env({"RETAIL_GENERATOR": "off"}).generator_enabled
     assert Settings.from_env({"RETAIL_PROFILE": "Tiny"}).generator_profile == "tiny"
     with pytest.raises(SettingsError, match="RETAIL_GENERATOR='maybe'"):

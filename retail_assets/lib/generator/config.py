@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-PROFILE_ENV = "RETAIL_PROFILE"
+from retail_assets.lib import settings
+
+PROFILE_ENV = settings.PROFILE
 CONFIG_FILE_ENV = "RETAIL_GENERATOR_CONFIG"
 FIELD_ENV_PREFIX = "RETAIL_GEN_"
 DEFAULT_PROFILE = "demo"

@@ -138,6 +138,10 @@ def _dim_date() -> pl.DataFrame:
     return dim_date().select([pl.col(n).cast(t) for n, t in schema.items()])
 
 
+def _identity(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame
+
+
 def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing: LandingZone) -> list[MonthReport]:
     """Land a full snapshot of every dimension for each month."""
     reports = []
@@ -150,7 +154,7 @@ def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing
                 path = landing_path(table, month)
                 report.rows[table] = frame.height
                 report.files[table] = path
-                publisher.submit(path, partial(lambda f: f, frame))
+                publisher.submit(path, partial(_identity, frame))
             report.bytes = sum(size for _, _, size in publisher.wait())
             report.seconds = time.perf_counter() - started
             reports.append(report)

@@ -85,9 +85,7 @@ def fact_receipts(sim: Simulation, credit: dict) -> pl.DataFrame:
             "campaign_id": _campaign_of_sales(sim, credit),
         }
     ).filter(pl.Series(keep))
-    return pl.concat([shape("fact_receipts", sales), shape("fact_receipts", _return_receipts(sim))]).pipe(
-        lambda f: shape("fact_receipts", f)
-    )
+    return pl.concat([shape("fact_receipts", sales), shape("fact_receipts", _return_receipts(sim))])
 
 
 def _return_money(sim: Simulation) -> dict[str, np.ndarray]:

@@ -218,16 +218,18 @@ class World:
             if not change.any():
                 continue
             u = uniform(key, stream_salt(c.seed, "store_change_kind"))
-            u2 = uniform(key, stream_salt(c.seed, "store_change_value"))
+            u_value = uniform(key, stream_salt(c.seed, "store_change_value"))
+            u_format = uniform(key, stream_salt(c.seed, "store_change_format"))
+            u_traffic = uniform(key, stream_salt(c.seed, "store_change_traffic"))
             for s in np.flatnonzero(change):
                 if u[s] < 0.6:  # new opening hours
                     choices = [h for h in range(len(HOURS_LABELS)) if h != hours[s]]
-                    hours[s] = choices[int(u2[s] * len(choices))]
+                    hours[s] = choices[int(u_value[s] * len(choices))]
                 else:  # remodel: one traffic class up or down, and a format that suits it
-                    volume[s] = int(np.clip(volume[s] + (1 if u2[s] < 0.5 else -1), 0, 4))
-                    fmt[s] = self._draw_format(volume[s], bool(self.store_urban[s]), float(u2[s] * 7 % 1))
+                    volume[s] = int(np.clip(volume[s] + (1 if u_value[s] < 0.5 else -1), 0, 4))
+                    fmt[s] = self._draw_format(volume[s], bool(self.store_urban[s]), float(u_format[s]))
                     lo, hi = TRAFFIC_RANGE[volume[s]]
-                    traffic[s] = round(lo + (hi - lo) * float(u2[s] * 13 % 1), 3)
+                    traffic[s] = round(lo + (hi - lo) * float(u_traffic[s]), 3)
         return StoreState(volume, fmt, hours, traffic)
 
     # ---- trucks ---------------------------------------------------------------------------
