@@ -2,7 +2,8 @@
 
 The simulation works a month at a time (inventory state is re-derived at month boundaries), so a
 window is served by simulating the months it overlaps and keeping the rows whose time column
-falls inside it. The last months simulated are cached per process.
+falls inside it. The last month simulated is cached per process (a reference-profile month holds
+~3 GB of frames), so consecutive windows of one month cost one simulation.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def month_facts(config: GeneratorConfig, month: dt.date, tables: tuple[str, ...]
     return dict(month_tables(simulate(config, month.replace(day=1)), tables))
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
 def _cached_month(config: GeneratorConfig, month: dt.date) -> dict[str, pl.DataFrame]:
     return month_facts(config, month)
 

@@ -73,7 +73,7 @@ def campaign_started(world, ordinal: int) -> Campaign | None:
 
 def campaigns_on(world, ordinal: int) -> list[Campaign]:
     """Campaigns serving on a day: the month's always-on campaign first, then by start."""
-    cache = world.__dict__.setdefault("_campaigns", {})
+    cache = world.day_cache("campaigns")
     if ordinal not in cache:
         day = cal.from_ordinal(ordinal)
         first = day.replace(day=1)

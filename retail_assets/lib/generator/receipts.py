@@ -156,7 +156,7 @@ class ProductDay:
 
 
 def product_day(world, day: dt.date) -> ProductDay:
-    cache = world.__dict__.setdefault("_product_days", {})
+    cache = world.day_cache("product_days")
     if day not in cache:
         launched = world.prod_launch_ordinal <= cal.ordinal(day)
         tag_mult = np.ones(world.config.products)
@@ -216,7 +216,7 @@ def _weather(seed: int, n_geos: int, day: dt.date) -> np.ndarray:
 
 def day_counts(world, day: dt.date) -> np.ndarray:
     """Receipts per (store, local hour) on ``day``; zero while a store is closed."""
-    cache = world.__dict__.setdefault("_day_counts", {})
+    cache = world.day_cache("day_counts")
     if day not in cache:
         cache[day] = _day_counts(world, day)
     return cache[day]

@@ -289,10 +289,6 @@ def _add_sales_demand(demand: inv.StoreDemand, batch: ReceiptBatch) -> None:
     demand.add_outflow(batch.store[r], batch.line_product, batch.ts_local[r], batch.line_qty)
 
 
-def _sale_line_keys(sales: ReceiptBatch) -> np.ndarray:
-    return ((sales.key[sales.line_receipt] << np.uint64(LINE_BITS)) | sales.line_number.astype(np.uint64)).astype(np.int64)
-
-
 def _store_movements(
     world,
     clock: Clock,

@@ -32,7 +32,6 @@ HYPER, SUPER, STANDARD, NEIGHBORHOOD, EXPRESS = range(5)
 TRAFFIC_RANGE = np.array([[2.5, 3.0], [1.8, 2.4], [0.8, 1.2], [0.4, 0.7], [0.25, 0.35]])
 URBAN_REGIONS = frozenset({"Northeast", "West"})
 
-N_DEPARTMENTS = len(dic.DEPARTMENTS)
 TAG_BITS = {tag: 1 << i for i, tag in enumerate(cal.TAGS)}
 
 
@@ -203,6 +202,14 @@ class World:
             table = {HSTD: 0.6, HEXT: 0.2, HLTD: 0.2}
         keys = list(table)
         return keys[min(int(np.searchsorted(cumulative(list(table.values())), u, side="right")), len(keys) - 1)]
+
+    def day_cache(self, name: str) -> dict:
+        """A per-day memo (receipt counts, product tables, campaigns), bounded to ~100 days so a
+        long-running producer does not grow without limit."""
+        cache = self.__dict__.setdefault(f"_cache_{name}", {})
+        if len(cache) > 100:
+            cache.clear()
+        return cache
 
     @lru_cache(maxsize=64)  # noqa: B019 - one World per config, cached for the process
     def stores_at(self, month: dt.date) -> StoreState:
