@@ -16,6 +16,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from itertools import chain
 
 import numpy as np
@@ -195,16 +197,15 @@ def simulate(
     # first hours of the next month's first day (night sales of 24/7 stores before its first delivery).
     demand = inv.StoreDemand(window, config.stores, config.products)
     batches, ble_parts, change_parts, foot_parts = [], [], [], []
-    for i, ordinal in enumerate(range(first, last + 1)):
-        day = cal.from_ordinal(ordinal)
-        batch = receipts_for_day(world, clock, day)
-        batches.append(batch)
-        _add_sales_demand(demand, batch)
-        sensed = ble_day(world, clock, day, batch)
-        ble_parts.append(sensed["ble"])
-        change_parts.append(sensed["zone_changes"])
-        foot_parts.append(foot_traffic_day(world, clock, day))
-        report("store days", i + 1, steps)
+    # Days are independent: two threads share the work (numpy releases the GIL); results keep day order.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-day") as pool:
+        for i, (batch, sensed, foot) in enumerate(pool.map(partial(_store_day, world, clock), range(first, last + 1))):
+            batches.append(batch)
+            _add_sales_demand(demand, batch)
+            ble_parts.append(sensed["ble"])
+            change_parts.append(sensed["zone_changes"])
+            foot_parts.append(foot)
+            report("store days", i + 1, steps)
     batches.append(receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START))))
     _add_sales_demand(demand, batches[-1])
     sim.ble, sim.zone_changes, sim.foot_traffic = (_concat_dicts(p) for p in (ble_parts, change_parts, foot_parts))
@@ -282,6 +283,12 @@ def _register_sources(documents: Documents, world, window: inv.Window, shipment_
     dc_topup = documents.add(pl.Series([f"POM{last}{x:03d}" for x in dcs]))
     dc_return = documents.add(pl.Series([f"RTS{last}{x:03d}" for x in dcs]))
     return inv.SourceIndex(shipment, dsd, store_rtv, cycle, supplier, dc_topup, dc_return)
+
+
+def _store_day(world, clock: Clock, ordinal: int) -> tuple[ReceiptBatch, dict, dict]:
+    day = cal.from_ordinal(ordinal)
+    batch = receipts_for_day(world, clock, day)
+    return batch, ble_day(world, clock, day, batch), foot_traffic_day(world, clock, day)
 
 
 def _add_sales_demand(demand: inv.StoreDemand, batch: ReceiptBatch) -> None:
