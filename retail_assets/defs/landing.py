@@ -1,15 +1,18 @@
 """The landing zone as source assets: what Bronze reads, shown upstream of it in the graph.
 
-These are external assets (Dagster does not produce them): files arrive from the generator,
-the event stream, or a retailer's own exports. They make the lineage visible and give the UI
-a place to see what feeds each Bronze table.
+These are external assets (Dagster does not produce them): files arrive from the event stream
+or a retailer's own exports. They make the lineage visible and give the UI a place to see what
+feeds each Bronze table. When the generator is on (``RETAIL_GENERATOR``, ``defs/generator.py``),
+the batch tables it produces are its assets instead, so they are left out here.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
+from retail_assets.lib.generator import GENERATED_TABLES
 from retail_assets.lib.partitions import MONTHLY
+from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 
 GROUP = "landing"
@@ -55,4 +58,5 @@ def landing_specs(exclude: frozenset[str] = frozenset()) -> list[dg.AssetSpec]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=landing_specs())
+    generated = GENERATED_TABLES if Settings.from_env().generator_enabled else frozenset()
+    return dg.Definitions(assets=landing_specs(exclude=generated))

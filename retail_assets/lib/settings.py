@@ -1,7 +1,8 @@
 """Where the platform runs: one place decides local vs Azure, from environment variables.
 
 Local (the default) needs nothing: the lake, landing zone and DuckDB file live under
-``RETAIL_DATA_DIR`` (``./data``). Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
+``RETAIL_DATA_DIR`` (``./data``). The synthetic data generator is on unless ``RETAIL_GENERATOR=off``
+(for users who land their own data); ``RETAIL_PROFILE`` picks its size (tiny, demo, reference). Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
 credentials below. Secrets are only ever read from the environment, through ``dagster.EnvVar``,
 so they never appear in run config, logs or metadata.
 """
@@ -36,6 +37,9 @@ ENDPOINT = "AZURE_STORAGE_ENDPOINT"
 CLIENT_ID = "AZURE_CLIENT_ID"
 CLIENT_SECRET = "AZURE_CLIENT_SECRET"
 TENANT_ID = "AZURE_TENANT_ID"
+GENERATOR = "RETAIL_GENERATOR"
+PROFILE = "RETAIL_PROFILE"
+_ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ class Settings:
     data_dir: Path
     # Names of the environment variables that are set (values are never held here).
     present: frozenset[str]
+    generator_enabled: bool = True
+    # RETAIL_PROFILE when set; otherwise the generator config file's profile, else "demo".
+    generator_profile: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,7 +63,16 @@ class Settings:
         data_dir = Path(env.get(DATA_DIR) or "data").expanduser().resolve()
         present = frozenset(k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME, ACCOUNT_KEY, SAS_TOKEN, ENDPOINT,
                                         CLIENT_ID, CLIENT_SECRET, TENANT_ID) if env.get(k))
-        settings = cls(environment=environment, data_dir=data_dir, present=present)
+        switch = env.get(GENERATOR, "on").strip().lower()
+        if switch not in _ON + _OFF:
+            raise SettingsError(f"{GENERATOR}={switch!r} is not on or off")
+        settings = cls(
+            environment=environment,
+            data_dir=data_dir,
+            present=present,
+            generator_enabled=switch in _ON,
+            generator_profile=(env.get(PROFILE) or "").strip().lower() or None,
+        )
         if environment is Environment.AZURE:
             missing = [k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME) if k not in present]
             if missing:

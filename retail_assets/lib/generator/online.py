@@ -1,0 +1,231 @@
+"""Online orders: created through the day, fulfilled from the nearest DC or the home store.
+
+Each UTC day's orders come from that day's random stream. An order is shipped from a DC, shipped
+from a store, or picked up in store (BOPIS); it is picked, shipped and delivered at realistic
+times (store picks and pickups only while the store is open). Picks take stock from the node
+(ONLINE_PICK inventory rows). 2 % are cancelled: no money, no payment, no pick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from retail_assets.lib.generator import calendar as cal
+from retail_assets.lib.generator.clock import Clock, local_day
+from retail_assets.lib.generator.receipts import CREDIT, DEBIT, ONLINE_MIX, OTHER, PAYPAL, draw_products, tax_cents
+from retail_assets.lib.generator.rng import cumulative, stream
+
+SHIP_FROM_DC, SHIP_FROM_STORE, BOPIS = range(3)
+MODE_CUM = cumulative([0.6, 0.3, 0.1])
+TENDERS = np.array([CREDIT, DEBIT, PAYPAL, OTHER])
+TENDER_CUM = cumulative([0.6, 0.25, 0.1, 0.05])
+PROMO_CODES = ("PROMO5", "PROMO10", "PROMO20")
+PROMO_PCT = np.array([5, 10, 20])
+CANCEL_RATE = 0.02
+MIN = cal.US_PER_MINUTE
+HOUR = cal.US_PER_HOUR
+# Orders by UTC hour: the US evening peak falls around 00:00-03:00 UTC.
+UTC_CURVE = np.roll(cal.HOURLY_ONLINE, 5)
+
+
+@dataclass
+class OnlineBatch:
+    """Online orders (one entry per order) and their lines."""
+
+    day: np.ndarray
+    seq: np.ndarray
+    ts: np.ndarray
+    customer: np.ndarray
+    mode: np.ndarray
+    node: np.ndarray  # dc index or store index
+    tax_store: np.ndarray
+    tender: np.ndarray
+    cancelled: np.ndarray
+    attributed: np.ndarray
+    n_lines: np.ndarray
+    line_start: np.ndarray
+    gross: np.ndarray
+    discount: np.ndarray
+    subtotal: np.ndarray
+    tax: np.ndarray
+    items: np.ndarray
+    picked: np.ndarray  # per order, UTC us (0 when cancelled)
+    shipped: np.ndarray  # 0 when not shipped (BOPIS, cancelled)
+    delivered: np.ndarray
+    line_order: np.ndarray
+    line_number: np.ndarray
+    line_product: np.ndarray
+    line_qty: np.ndarray
+    line_unit: np.ndarray
+    line_discount: np.ndarray
+    line_ext: np.ndarray
+    line_promo: np.ndarray  # index into PROMO_CODES, -1 when none
+
+    @property
+    def size(self) -> int:
+        return len(self.day)
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.subtotal + self.tax
+
+
+def order_key(day: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    return (np.asarray(day, dtype=np.int64) << 20) | np.asarray(seq, dtype=np.int64)
+
+
+def next_open(world, clock: Clock, store: np.ndarray, utc_us: np.ndarray, delay_us: np.ndarray) -> np.ndarray:
+    """``utc_us`` if the store is open then, else its next opening plus ``delay_us``."""
+    zone = world.store_zone[store]
+    out = utc_us.copy()
+    pending = np.ones(len(out), dtype=bool)
+    for _ in range(4):
+        if not pending.any():
+            break
+        idx = np.flatnonzero(pending)
+        local = clock.utc_to_local(zone[idx], out[idx])
+        day = local_day(local)
+        hour = (local - (day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY) / HOUR
+        open_h = np.zeros(len(idx))
+        close_h = np.zeros(len(idx))
+        closed = np.zeros(len(idx), dtype=bool)
+        for d in np.unique(day):
+            date = cal.from_ordinal(d)
+            state = world.stores_at(date.replace(day=1))
+            m = day == d
+            open_h[m] = state.open_hour[store[idx[m]]]
+            close_h[m] = state.close_hour[store[idx[m]]]
+            closed[m] = cal.store_closed(date)
+        ok = ~closed & (hour >= open_h) & (hour < close_h)
+        before = ~closed & (hour < open_h)
+        target_day = np.where(before, day, day + 1)
+        moved = ~ok
+        if moved.any():
+            tgt = target_day[moved]
+            moved_store = store[idx[moved]]
+            open_next = np.zeros(len(tgt), dtype=np.int64)
+            for d in np.unique(tgt):
+                m = tgt == d
+                open_next[m] = world.stores_at(cal.from_ordinal(d).replace(day=1)).open_hour[moved_store[m]]
+            out[idx[moved]] = clock.local_to_utc(zone[idx[moved]], tgt, open_next * HOUR + delay_us[idx[moved]])
+        pending[idx[ok]] = False
+    return out
+
+
+def _local_day_time(world, clock: Clock, store: np.ndarray, utc_us: np.ndarray, plus_days: np.ndarray, hours: np.ndarray):
+    """UTC of (local day of ``utc_us`` + ``plus_days``) at local ``hours``, in the store's zone."""
+    zone = world.store_zone[store]
+    day = local_day(clock.utc_to_local(zone, utc_us)) + plus_days
+    return clock.local_to_utc(zone, day, (hours * HOUR).astype(np.int64))
+
+
+def online_day(world, clock: Clock, day: dt.date, *, lifecycle: bool = True) -> OnlineBatch:
+    """The orders created on UTC ``day``; without ``lifecycle`` only what ad journeys need."""
+    c = world.config
+    ordinal = cal.ordinal(day)
+    rng = stream(c.seed, "online", ordinal)
+    n = int(rng.poisson(c.online_orders_per_day * cal.online_multiplier(day)))
+    hour = np.searchsorted(cumulative(UTC_CURVE), rng.random(n), side="right").clip(0, 23)
+    ts = np.sort((ordinal + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + hour * HOUR + (rng.random(n) * HOUR).astype(np.int64))
+    customer = rng.integers(0, c.customers, n) + 1
+    state = world.customers_at(day.replace(day=1))
+    mode = np.searchsorted(MODE_CUM, rng.random(n), side="right").clip(0, 2)
+    home = state.home_store[customer - 1]
+    node = np.where(mode == SHIP_FROM_DC, world.geo_nearest_dc[state.geography[customer - 1]], home)
+    tender = TENDERS[np.searchsorted(TENDER_CUM, rng.random(n), side="right").clip(0, 3)]
+    cancelled = rng.random(n) < CANCEL_RATE
+    attributed = ~cancelled & (rng.random(n) < c.attribution_rate)
+    bucket = np.searchsorted([0.6, 0.9], rng.random(n), side="right")
+    lo, hi = np.array([1, 2, 5])[bucket], np.array([3, 5, 8])[bucket]
+    n_lines = rng.integers(lo, hi + 1)
+    line_start = np.concatenate([[0], np.cumsum(n_lines)[:-1]]).astype(np.int64)
+    line_order = np.repeat(np.arange(n), n_lines)
+    line_number = np.arange(len(line_order)) - np.repeat(line_start, n_lines) + 1
+    product = draw_products(world, day, ONLINE_MIX[None, :], np.zeros(len(line_order), dtype=np.int64), rng.random(len(line_order)))
+    uq = rng.random(len(line_order))
+    qty = np.where(uq < 0.7, 1, np.where(uq < 0.95, 2, 3))
+    unit = world.prod_price[product]
+    has_promo = rng.random(n) < 0.25
+    promo = np.where(has_promo, np.searchsorted(cumulative([0.5, 0.35, 0.15]), rng.random(n), side="right").clip(0, 2), -1)
+    line_promo = np.where(rng.random(len(line_order)) < 0.5, promo[line_order], -1)
+    line_promo = np.where(cancelled[line_order], -1, line_promo)
+    gross_line = np.where(cancelled[line_order], 0, unit * qty)
+    line_discount = np.where(line_promo >= 0, (gross_line * PROMO_PCT[np.maximum(line_promo, 0)] + 50) // 100, 0)
+    ext = gross_line - line_discount
+    tax_store = home
+    line_tax = tax_cents(ext, world.store_tax_bps[tax_store][line_order].astype(np.int64), world.prod_tax_half_units[product])
+    reduce = lambda v: np.add.reduceat(v, line_start) if n else np.zeros(0, dtype=np.int64)
+    items = reduce(qty)
+
+    picked = np.zeros(n, dtype=np.int64)
+    shipped = np.zeros(n, dtype=np.int64)
+    delivered = np.zeros(n, dtype=np.int64)
+    if lifecycle and n:
+        active = ~cancelled
+        dc_mode = active & (mode == SHIP_FROM_DC)
+        store_mode = active & (mode == SHIP_FROM_STORE)
+        bopis = active & (mode == BOPIS)
+        wait = (rng.uniform(30, 240, n) * MIN).astype(np.int64)
+        delay = (rng.uniform(15, 60, n) * MIN).astype(np.int64)
+        transit = rng.integers(1, 4, n)
+        drop_hour = rng.uniform(10, 20, n)
+        picked[dc_mode] = ts[dc_mode] + wait[dc_mode]
+        in_store = store_mode | bopis
+        picked[in_store] = next_open(world, clock, node[in_store], ts[in_store] + wait[in_store], delay[in_store])
+        handling = (rng.uniform(60, 420, n) * MIN).astype(np.int64)
+        ships = dc_mode | store_mode
+        shipped[ships] = picked[ships] + handling[ships]
+        transit = np.where(store_mode, np.minimum(transit, 2), transit)
+        delivered[ships] = _local_day_time(world, clock, home[ships], shipped[ships], transit[ships], drop_hour[ships])
+        pickup = picked[bopis] + (rng.uniform(2, 48, int(bopis.sum())) * HOUR).astype(np.int64)
+        delivered[bopis] = next_open(world, clock, node[bopis], pickup, delay[bopis])
+    return OnlineBatch(
+        day=np.full(n, ordinal, dtype=np.int64),
+        seq=np.arange(n, dtype=np.int64),
+        ts=ts,
+        customer=customer.astype(np.int64),
+        mode=mode,
+        node=node.astype(np.int64),
+        tax_store=tax_store.astype(np.int64),
+        tender=tender,
+        cancelled=cancelled,
+        attributed=attributed,
+        n_lines=n_lines,
+        line_start=line_start,
+        gross=reduce(gross_line),
+        discount=reduce(line_discount),
+        subtotal=reduce(ext),
+        tax=reduce(line_tax),
+        items=items,
+        picked=picked,
+        shipped=shipped,
+        delivered=delivered,
+        line_order=line_order,
+        line_number=line_number,
+        line_product=product.astype(np.int64),
+        line_qty=qty,
+        line_unit=unit,
+        line_discount=line_discount,
+        line_ext=ext,
+        line_promo=line_promo,
+    )
+
+
+def concat_online(batches: list[OnlineBatch]) -> OnlineBatch:
+    batches = [b for b in batches if b.size]
+    if not batches:
+        return OnlineBatch(**{f: np.zeros(0, dtype=np.int64) for f in OnlineBatch.__dataclass_fields__})
+    out = {}
+    line_offsets = np.cumsum([0] + [len(b.line_order) for b in batches[:-1]])
+    order_offsets = np.cumsum([0] + [b.size for b in batches[:-1]])
+    for f in OnlineBatch.__dataclass_fields__:
+        parts = [getattr(b, f) for b in batches]
+        if f == "line_start":
+            parts = [p + o for p, o in zip(parts, line_offsets, strict=True)]
+        elif f == "line_order":
+            parts = [p + o for p, o in zip(parts, order_offsets, strict=True)]
+        out[f] = np.concatenate(parts)
+    return OnlineBatch(**out)

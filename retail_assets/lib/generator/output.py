@@ -1,0 +1,212 @@
+"""Write generated months to the landing zone: ``batch/<table>/<YYYY-MM>/generated.parquet``.
+
+One file per table and month, always under the same name, so re-generating a month replaces its
+files (atomically, through ``LandingZone.write_bytes``) and never leaves stale parts behind.
+Dimensions land as a full snapshot per month. Frames are encoded to Parquet (zstd) on a small
+thread pool while the next table is being built; months can fan out over processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+
+import polars as pl
+
+from retail_assets.lib.generator import FACT_TABLES
+from retail_assets.lib.generator.calendar import dim_date
+from retail_assets.lib.generator.config import GeneratorConfig
+from retail_assets.lib.generator.simulate import STAGES, Simulation, simulate
+from retail_assets.lib.generator.tables import build_table
+from retail_assets.lib.generator.world import world_for
+from retail_assets.lib.landing import LandingZone, batch_prefix
+from retail_assets.lib.specs import REGISTRY, polars_schema
+
+FILE_NAME = "generated.parquet"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class MonthReport:
+    """What was written for one month."""
+
+    month: dt.date
+    rows: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def landing_path(table: str, month: dt.date) -> str:
+    return batch_prefix(table, month) + FILE_NAME
+
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", compression_level=3, statistics=False)
+    return buffer.getvalue()
+
+
+class _Publisher:
+    """Builds, encodes and publishes frames on background threads while the caller keeps simulating.
+
+    Polars and numpy release the GIL for their heavy work, so this uses the second core.
+    """
+
+    def __init__(self, landing: LandingZone, workers: int = 2):
+        self.landing = landing
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="landing-writer")
+        self.pending: list[Future] = []
+
+    def submit(self, path: str, build: Callable[[], pl.DataFrame]) -> None:
+        self.pending.append(self.pool.submit(self._write, path, build))
+
+    def _write(self, path: str, build: Callable[[], pl.DataFrame]) -> tuple[str, int, int]:
+        frame = build()
+        data = parquet_bytes(frame)
+        self.landing.write_bytes(path, data)
+        return path, frame.height, len(data)
+
+    def wait(self) -> list[tuple[str, int, int]]:
+        done = [f.result() for f in self.pending]
+        self.pending.clear()
+        return done
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def write_month(
+    config: GeneratorConfig,
+    month: dt.date,
+    landing: LandingZone,
+    progress: Progress | None = None,
+    tables: Sequence[str] = FACT_TABLES,
+) -> MonthReport:
+    """Simulate one month and land every fact table of it; tables are written as their stage completes."""
+    started = time.perf_counter()
+    month = month.replace(day=1)
+    report = MonthReport(month)
+    wanted = set(tables)
+    publisher = _Publisher(landing)
+
+    def on_stage(stage: str, sim: Simulation) -> None:
+        for table in STAGES[stage]:
+            if table in wanted:
+                report.files[table] = landing_path(table, month)
+                publisher.submit(report.files[table], partial(build_table, sim, table))
+
+    try:
+        simulate(config, month, progress, on_stage=on_stage)
+        for path, rows, size in publisher.wait():
+            report.rows[next(t for t, p in report.files.items() if p == path)] = rows
+            report.bytes += size
+    finally:
+        publisher.close()
+    report.rows = {t: report.rows[t] for t in FACT_TABLES if t in report.rows}
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def dimension_frames(config: GeneratorConfig, month: dt.date) -> Iterable[tuple[str, pl.DataFrame]]:
+    """Every dimension as of ``month`` (stores and customers change month to month)."""
+    world = world_for(config)
+    month = month.replace(day=1)
+    yield "dim_geographies", world.dim_geographies()
+    yield "dim_distribution_centers", world.dim_distribution_centers()
+    yield "dim_stores", world.dim_stores(month)
+    yield "dim_trucks", world.dim_trucks()
+    yield "dim_customers", world.dim_customers(month)
+    yield "dim_products", world.dim_products()
+    yield "dim_date", _dim_date()
+
+
+@lru_cache(maxsize=1)
+def _dim_date() -> pl.DataFrame:
+    schema = polars_schema(REGISTRY.table("dim_date").columns)
+    return dim_date().select([pl.col(n).cast(t) for n, t in schema.items()])
+
+
+def _identity(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame
+
+
+def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing: LandingZone) -> list[MonthReport]:
+    """Land a full snapshot of every dimension for each month."""
+    reports = []
+    publisher = _Publisher(landing)
+    try:
+        for month in months:
+            started = time.perf_counter()
+            report = MonthReport(month.replace(day=1))
+            for table, frame in dimension_frames(config, month):
+                path = landing_path(table, month)
+                report.rows[table] = frame.height
+                report.files[table] = path
+                publisher.submit(path, partial(_identity, frame))
+            report.bytes = sum(size for _, _, size in publisher.wait())
+            report.seconds = time.perf_counter() - started
+            reports.append(report)
+    finally:
+        publisher.close()
+    return reports
+
+
+def default_workers(config: GeneratorConfig, months: int) -> int:
+    """Processes for ``months``: one per core for large profiles; small months are done faster in
+    this process than a spawned process takes to start (~4 s of imports)."""
+    if months <= 1 or config.stores * config.customers_per_store_day < 10_000:
+        return 1
+    return min(months, os.cpu_count() or 1)
+
+
+def _month_in_process(args: tuple[GeneratorConfig, dt.date, dict]) -> MonthReport:
+    config, month, landing_fields = args
+    return write_month(config, month, LandingZone(**landing_fields))
+
+
+def write_months(
+    config: GeneratorConfig,
+    months: Sequence[dt.date],
+    landing: LandingZone,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+    on_month: Callable[[MonthReport], None] | None = None,
+) -> list[MonthReport]:
+    """Generate and land several months; with ``workers`` > 1 months run in parallel processes.
+
+    Months are independent, so the output is the same whatever the order or parallelism.
+    Processes are spawned (never forked: polars is multi-threaded).
+    """
+    months = [m.replace(day=1) for m in months]
+    if workers <= 1 or len(months) <= 1:
+        reports = []
+        for month in months:
+            step = (lambda s, d, t, _m=month: progress(f"{_m:%Y-%m} {s}", d, t)) if progress else None
+            report = write_month(config, month, landing, step)
+            reports.append(report)
+            if on_month:
+                on_month(report)
+        return reports
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(months)), mp_context=context) as pool:
+        reports = []
+        # Resources do not pickle; each process rebuilds the landing zone from its settings.
+        fields = {name: getattr(landing, name) for name in LandingZone.model_fields}
+        for report in pool.map(_month_in_process, [(config, m, fields) for m in months]):
+            reports.append(report)
+            if on_month:
+                on_month(report)
+    return reports

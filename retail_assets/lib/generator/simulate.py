@@ -1,0 +1,488 @@
+"""One month of the simulated retailer, in memory: every fact of a month, independent of other months.
+
+:func:`simulate` runs the simulation for a calendar month (UTC) and returns its state as arrays;
+``tables.month_tables`` turns that into frames shaped exactly like the specs. Nothing is written
+here, so the streaming producer can drive events from the same simulation.
+
+What a month needs from its neighbours is re-derived, never read: the local day straddling the
+UTC month start (its evening is this month, its morning the previous one), the sales that returns
+refer to, next month's purchases whose ad impressions fall in this month, and the stock levels at
+the month-end top-ups (see ``inventory``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from itertools import chain
+
+import numpy as np
+import polars as pl
+
+from retail_assets.lib.generator import calendar as cal
+from retail_assets.lib.generator import ids
+from retail_assets.lib.generator import inventory as inv
+from retail_assets.lib.generator.clock import Clock
+from retail_assets.lib.generator.config import GeneratorConfig
+from retail_assets.lib.generator.marketing import impressions_day, journeys
+from retail_assets.lib.generator.online import SHIP_FROM_DC, OnlineBatch, concat_online, online_day, order_key
+from retail_assets.lib.generator.payments import Attempts, attempts
+from retail_assets.lib.generator.receipts import (
+    LINE_BITS,
+    ReceiptBatch,
+    ReceiptHeaders,
+    concat_batches,
+    receipt_headers,
+    receipts_for_day,
+)
+from retail_assets.lib.generator.returns import DAMAGED, RETURN_TO_VENDOR, Returns, returns_between
+from retail_assets.lib.generator.sensors import ble_day, foot_traffic_day
+from retail_assets.lib.generator.world import World, world_for
+from retail_assets.lib.specs import REGISTRY
+
+Progress = Callable[[str, int, int], None]
+JOURNEY_LOOKAHEAD_DAYS = 11
+ONLINE_LOOKBACK_DAYS = 3
+
+
+@dataclass
+class Documents:
+    """The month's business-document ids (receipts, returns, orders, shipments, ...) in one text table."""
+
+    parts: list[pl.Series]
+    size: int = 0
+
+    def add(self, values: pl.Series) -> int:
+        offset = self.size
+        self.parts.append(values.cast(pl.String))
+        self.size += len(values)
+        return offset
+
+    def table(self) -> pl.Series:
+        return pl.concat(self.parts) if self.parts else pl.Series([], dtype=pl.String)
+
+
+@dataclass
+class Simulation:
+    """Everything simulated for one month, as arrays (UTC microsecond timestamps).
+
+    Filled stage by stage (see STAGES); a stage's tables can be built as soon as it is reported.
+    """
+
+    config: GeneratorConfig
+    world: World
+    month: dt.date
+    window: inv.Window
+    clock: Clock
+    # stage "store days"
+    sales: ReceiptBatch | None = None
+    sales_ids: pl.Series | None = None
+    sales_tender: np.ndarray | None = None
+    sales_payments: Attempts | None = None
+    ble: dict | None = None
+    zone_changes: dict | None = None
+    foot_traffic: dict | None = None
+    store_ops: dict | None = None
+    # stage "sales"
+    returns: Returns | None = None
+    return_ids: pl.Series | None = None
+    online: OnlineBatch | None = None
+    order_ids: pl.Series | None = None
+    online_payments: Attempts | None = None
+    impressions: dict | None = None
+    touches: dict | None = None
+    purchases: dict | None = None
+    credit: dict | None = None
+    # stage "inventory"
+    store_ledger: inv.Ledger | None = None
+    dc_ledger: inv.Ledger | None = None
+    orders: inv.StoreOrders | None = None
+    shipments: inv.Shipments | None = None
+    shipment_ids: pl.Series | None = None
+    documents: Documents | None = None
+
+    @property
+    def start_utc(self) -> int:
+        return self.window.start_utc
+
+    @property
+    def end_utc(self) -> int:
+        return self.window.end_utc
+
+
+# Stages of a simulation and the fact tables that can be built once each is done.
+STAGES: dict[str, tuple[str, ...]] = {
+    "store days": ("fact_ble_pings", "fact_customer_zone_changes", "fact_foot_traffic", "fact_store_ops"),
+    "sales": (
+        "fact_receipt_lines",
+        "fact_receipts",
+        "fact_payments",
+        "fact_promo_lines",
+        "fact_promotions",
+        "fact_marketing",
+        "fact_online_order_headers",
+        "fact_online_order_lines",
+        "fact_marketing_attribution",
+    ),
+    "inventory": (
+        "fact_store_inventory_txn",
+        "fact_dc_inventory_txn",
+        "fact_truck_inventory",
+        "fact_truck_moves",
+        "fact_reorders",
+        "fact_stockouts",
+    ),
+}
+Stage = Callable[[str, Simulation], None]
+if sorted(t for tables in STAGES.values() for t in tables) != sorted(t.name for t in REGISTRY.facts):
+    raise RuntimeError("simulate.STAGES must list every fact table exactly once")
+
+
+def month_window(month: dt.date) -> inv.Window:
+    first, nxt = cal.month_bounds(month)
+    start = (cal.ordinal(first) + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY
+    end = (cal.ordinal(nxt) + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY
+    return inv.Window(cal.ordinal(first) - 1, cal.ordinal(nxt) - 1, start, end, cal.ordinal(first), cal.ordinal(nxt))
+
+
+def _concat_dicts(parts: list[dict]) -> dict:
+    parts = [p for p in parts if p]
+    if not parts:
+        return {}
+    return {
+        k: np.concatenate([p[k] for p in parts]) if isinstance(parts[0][k], np.ndarray) else list(chain.from_iterable(p[k] for p in parts))
+        for k in parts[0]
+    }
+
+
+def simulate(
+    config: GeneratorConfig,
+    month: dt.date,
+    progress: Progress | None = None,
+    *,
+    through: dt.date | None = None,
+    on_stage: Stage | None = None,
+) -> Simulation:
+    """Simulate the calendar month containing ``month`` (UTC).
+
+    ``on_stage(name, sim)`` is called when a stage of STAGES is complete, so its tables can be
+    built and written while the rest is simulated. With ``through``, only the month's start is
+    simulated: rows stop at the end of that UTC day and are identical to the full month's rows up
+    to there (used to check daily volumes cheaply).
+    """
+    month = month.replace(day=1)
+    report = progress or (lambda step, done, total: None)
+    world = world_for(config)
+    window = month_window(month)
+    if through is not None and cal.ordinal(through) + 3 < window.last_day:
+        # Three days of margin: decisions up to ``through`` only look two periods ahead.
+        window = dataclasses.replace(
+            window,
+            last_day=cal.ordinal(through) + 3,
+            end_utc=(cal.ordinal(through) + 1 + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY,
+            closes_month=False,
+        )
+    first, last = window.first_day, window.last_day
+    clock = Clock(world.zones, first - config.return_window_days - 4, last + JOURNEY_LOOKAHEAD_DAYS + 8)
+    sim = Simulation(config=config, world=world, month=month, window=window, clock=clock)
+    stage = on_stage or (lambda name, simulation: None)
+    n_days = last - first + 1
+    steps = n_days + 5
+
+    # In-store days: the straddling local day before the month, every local day of the month, and the
+    # first hours of the next month's first day (night sales of 24/7 stores before its first delivery).
+    demand = inv.StoreDemand(window, config.stores, config.products)
+    batches, ble_parts, change_parts, foot_parts = [], [], [], []
+    # Days are independent: two threads share the work (numpy releases the GIL); results keep day order.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-day") as pool:
+        for i, (batch, sensed, foot) in enumerate(pool.map(partial(_store_day, world, clock), range(first, last + 1))):
+            batches.append(batch)
+            _add_sales_demand(demand, batch)
+            ble_parts.append(sensed["ble"])
+            change_parts.append(sensed["zone_changes"])
+            foot_parts.append(foot)
+            report("store days", i + 1, steps)
+    batches.append(receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START))))
+    _add_sales_demand(demand, batches[-1])
+    sim.ble, sim.zone_changes, sim.foot_traffic = (_concat_dicts(p) for p in (ble_parts, change_parts, foot_parts))
+    del ble_parts, change_parts, foot_parts
+    sim.store_ops = _store_ops(world, clock, first - 1, last + 1)
+    stage("store days", sim)
+    sales = sim.sales = concat_batches(batches)
+    del batches
+    sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
+    sim.sales_payments, sim.sales_tender = attempts(config.seed, sales.key, sales.tender, sales.ts, config.payment_decline_rate)
+
+    returns = sim.returns = returns_between(world, clock, first, last)
+    sim.return_ids = ids.receipt_ids(returns.original.day, returns.original.store, returns.original.seq, prefix="RET")
+    online = sim.online = concat_online(
+        [online_day(world, clock, cal.from_ordinal(d)) for d in range(first - ONLINE_LOOKBACK_DAYS, last + 2)]
+    )
+    sim.order_ids = ids.build("ONL", ids.day_text(online.day), ids.padded(online.seq, 6), n=online.size)
+    okey = order_key(online.day, online.seq).astype(np.uint64) | np.uint64(1 << 62)
+    sim.online_payments, _ = attempts(config.seed, okey, online.tender, online.ts, config.payment_decline_rate)
+    sim.impressions = _concat_dicts([impressions_day(world, d) for d in range(first + 1, last + 1)])
+    sim.purchases = _purchases(world, clock, window, sales, sim.sales_ids, online, sim.order_ids)
+    sim.touches = journeys(world, sim.purchases["kind"], sim.purchases["key"], sim.purchases["ts"], sim.purchases["customer"])
+    sim.credit = credited_touches(sim.touches, len(sim.purchases["ts"]))
+    report("returns, online, marketing", n_days + 1, steps)
+    stage("sales", sim)
+
+    documents = sim.documents = Documents([])
+    sales_offset = documents.add(sim.sales_ids)
+    returns_offset = documents.add(sim.return_ids)
+    orders_offset = documents.add(sim.order_ids)
+    mv = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    orders, adjustments, topup, level_now = inv.simulate_stores(world, window, demand)
+    del demand
+    sim.orders = orders
+    shipments = sim.shipments = inv.plan_shipments(world, clock, orders)
+    sim.shipment_ids = ids.build(
+        "SHP", ids.day_text(shipments.day), ids.padded(shipments.store + 1, 4), ids.padded(shipments.leg, 2), n=shipments.size
+    )
+    sources = _register_sources(documents, world, window, sim.shipment_ids)
+    sim.store_ledger = inv.store_ledger_rows(world, clock, window, mv, orders, shipments.order_leg, adjustments, topup, level_now, sources)
+    del mv
+    report("store inventory", n_days + 2, steps)
+    dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), _dc_online_picks(online, orders_offset)])
+    sim.dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
+    report("DC inventory", n_days + 3, steps)
+    stage("inventory", sim)
+    report("done", steps, steps)
+    return sim
+
+
+def credited_touches(touches: dict, n_purchases: int) -> dict:
+    """Per purchase, the touch credited by last-touch-within-7-days (-1 when none) and whether it fell outside."""
+    credited = (touches["touch_no"] == 2) | touches["outside"]
+    idx = np.flatnonzero(credited)
+    purchase = touches["purchase"][idx]
+    touch = np.full(n_purchases, -1, dtype=np.int64)
+    outside = np.zeros(n_purchases, dtype=bool)
+    touch[purchase] = idx
+    outside[purchase] = touches["outside"][idx]
+    return {"touch": touch, "outside": outside}
+
+
+def _register_sources(documents: Documents, world, window: inv.Window, shipment_ids: pl.Series) -> inv.SourceIndex:
+    c = world.config
+    last = cal.from_ordinal(window.last_day).strftime("%Y%m%d")
+    stores = np.arange(1, c.stores + 1)
+    dcs = np.arange(1, c.dcs + 1)
+    shipment = documents.add(shipment_ids)
+    dsd = documents.add(pl.Series([f"DSD{last}{s:04d}" for s in stores]))
+    store_rtv = documents.add(pl.Series([f"RTV{last}{s:04d}" for s in stores]))
+    cycle = documents.add(pl.Series(["CYCLE_COUNT"]))
+    supplier = documents.add(
+        pl.Series([f"PO{cal.from_ordinal(d):%Y%m%d}{x:03d}" for d in range(window.first_day, window.last_day + 1) for x in dcs])
+    )
+    dc_topup = documents.add(pl.Series([f"POM{last}{x:03d}" for x in dcs]))
+    dc_return = documents.add(pl.Series([f"RTS{last}{x:03d}" for x in dcs]))
+    return inv.SourceIndex(shipment, dsd, store_rtv, cycle, supplier, dc_topup, dc_return)
+
+
+def _store_day(world, clock: Clock, ordinal: int) -> tuple[ReceiptBatch, dict, dict]:
+    day = cal.from_ordinal(ordinal)
+    batch = receipts_for_day(world, clock, day)
+    return batch, ble_day(world, clock, day, batch), foot_traffic_day(world, clock, day)
+
+
+def _add_sales_demand(demand: inv.StoreDemand, batch: ReceiptBatch) -> None:
+    r = batch.line_receipt
+    demand.add_outflow(batch.store[r], batch.line_product, batch.ts_local[r], batch.line_qty)
+
+
+def _store_movements(
+    world,
+    clock: Clock,
+    window: inv.Window,
+    demand: inv.StoreDemand,
+    sales: ReceiptBatch,
+    returns: Returns,
+    online: OnlineBatch,
+    sales_offset: int,
+    returns_offset: int,
+    orders_offset: int,
+) -> inv.Ledger:
+    """Sales, returns and online store picks of the window as store ledger movements.
+
+    Sales were already counted in ``demand`` day by day; returns and online picks are added here.
+    """
+    reset = (window.first_day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + int(inv.STORE_PERIOD_START * cal.US_PER_HOUR)
+    in_window = (sales.ts_local >= reset) & (sales.ts < window.end_utc)
+    lines = in_window[sales.line_receipt]
+    r = sales.line_receipt[lines]
+    number = sales.line_number[lines]
+    # Lines of one receipt leave the shelf microseconds apart, in line order, ending at the receipt time.
+    shift = sales.n_lines[r] - number
+    line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | number.astype(np.uint64)).astype(np.int64)
+    parts = [
+        inv.Ledger(
+            sales.store[r].astype(np.int32),
+            sales.line_product[lines],
+            sales.ts[r] - shift,
+            -sales.line_qty[lines],
+            np.full(len(r), inv.SALE, dtype=np.int8),
+            inv.trace_key(inv.SALE, line_key),
+            (sales_offset + r).astype(np.int32),
+        )
+    ]
+    o = returns.original
+    ret = returns.line_receipt
+    product = o.line_product[returns.line_index]
+    qty = o.line_qty[returns.line_index]
+    store = o.store[ret].astype(np.int32)
+    base_key = (
+        (o.key[o.line_receipt[returns.line_index]] << np.uint64(LINE_BITS)) | o.line_number[returns.line_index].astype(np.uint64)
+    ).astype(np.int64)
+    m = np.bincount(ret, minlength=returns.size)[ret] if returns.size else np.zeros(0, dtype=np.int64)
+    ts = returns.ts[ret] - (m - returns.line_number)
+    ts_local = returns.ts_local[ret] - (m - returns.line_number)
+    src = (returns_offset + ret).astype(np.int32)
+    others = [
+        (
+            inv.Ledger(store, product, ts, qty, np.full(len(ret), inv.RETURN, dtype=np.int8), inv.trace_key(inv.RETURN, base_key), src),
+            ts_local,
+        )
+    ]
+    for disposition, kind, minutes in ((DAMAGED, inv.DAMAGED, 15), (RETURN_TO_VENDOR, inv.RTV, 30)):
+        sel = returns.disposition == disposition
+        delay = minutes * cal.US_PER_MINUTE
+        others.append(
+            (
+                inv.Ledger(
+                    store[sel],
+                    product[sel],
+                    ts[sel] + delay,
+                    -qty[sel],
+                    np.full(int(sel.sum()), kind, dtype=np.int8),
+                    inv.trace_key(kind, base_key[sel]),
+                    src[sel],
+                ),
+                ts_local[sel] + delay,
+            )
+        )
+    lo = online.line_order
+    picked = (online.picked[lo] > 0) & (online.mode[lo] != SHIP_FROM_DC)
+    store = online.node[lo][picked].astype(np.int32)
+    ts = online.picked[lo][picked] + online.line_number[picked]
+    key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
+    others.append(
+        (
+            inv.Ledger(
+                store,
+                online.line_product[picked].astype(np.int32),
+                ts,
+                -online.line_qty[picked].astype(np.int32),
+                np.full(len(ts), inv.ONLINE_PICK, dtype=np.int8),
+                inv.trace_key(inv.ONLINE_PICK, key),
+                (orders_offset + lo[picked]).astype(np.int32),
+            ),
+            clock.utc_to_local(world.store_zone[store], ts),
+        )
+    )
+    for ledger, local in others:
+        if ledger.kind.size and ledger.kind[0] == inv.ONLINE_PICK:
+            demand.add_outflow(ledger.node, ledger.product, local, -ledger.qty)
+        else:
+            demand.add_returns(ledger.node, ledger.product, local, ledger.qty)
+        parts.append(ledger.select(demand.in_window(local) & (ledger.ts < window.end_utc)))
+    return inv.concat_ledgers(parts)
+
+
+def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:
+    lo = online.line_order
+    picked = (online.picked[lo] > 0) & (online.mode[lo] == SHIP_FROM_DC)
+    key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
+    return inv.Ledger(
+        online.node[lo][picked],
+        online.line_product[picked],
+        online.picked[lo][picked] + online.line_number[picked],
+        -online.line_qty[picked],
+        np.full(int(picked.sum()), inv.DC_ONLINE_PICK),
+        inv.trace_key(inv.DC_ONLINE_PICK, key),
+        orders_offset + lo[picked],
+    )
+
+
+def _purchases(
+    world, clock: Clock, window: inv.Window, sales: ReceiptBatch, sales_ids: pl.Series, online: OnlineBatch, order_ids: pl.Series
+) -> dict:
+    """Attributed purchases from the month start to JOURNEY_LOOKAHEAD_DAYS after its end."""
+    horizon = window.end_utc + JOURNEY_LOOKAHEAD_DAYS * cal.US_PER_DAY
+    in_store = (sales.day <= window.last_day) & sales.attributed & (sales.ts >= window.start_utc)
+    heads: list[ReceiptHeaders] = [
+        receipt_headers(world, clock, cal.from_ordinal(d)) for d in range(window.last_day + 1, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)
+    ]
+    h = {f: np.concatenate([getattr(x, f) for x in heads]) for f in ("key", "store", "day", "seq", "ts", "customer", "attributed")}
+    h_keep = h["attributed"] & (h["ts"] < horizon)
+    later_online = concat_online(
+        [
+            online_day(world, clock, cal.from_ordinal(d), lifecycle=False)
+            for d in range(window.last_day + 2, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)
+        ]
+    )
+    o_keep = online.attributed & (online.ts >= window.start_utc)
+    l_keep = later_online.attributed & (later_online.ts < horizon)
+    receipt_ids = pl.concat(
+        [
+            sales_ids.filter(pl.Series(in_store)),
+            ids.receipt_ids(h["day"][h_keep], h["store"][h_keep], h["seq"][h_keep]),
+        ]
+    )
+    purchase_ids = pl.concat(
+        [
+            receipt_ids,
+            order_ids.filter(pl.Series(o_keep)),
+            ids.build("ONL", ids.day_text(later_online.day[l_keep]), ids.padded(later_online.seq[l_keep], 6), n=int(l_keep.sum())),
+        ]
+    )
+    n_receipts = int(in_store.sum() + h_keep.sum())
+    okeys = np.concatenate([order_key(online.day, online.seq)[o_keep], order_key(later_online.day, later_online.seq)[l_keep]])
+    return {
+        "kind": np.r_[np.zeros(n_receipts, dtype=np.int64), np.ones(len(okeys), dtype=np.int64)],
+        "key": np.r_[sales.key[in_store].astype(np.int64), h["key"][h_keep].astype(np.int64), okeys],
+        "ts": np.r_[sales.ts[in_store], h["ts"][h_keep], online.ts[o_keep], later_online.ts[l_keep]],
+        "customer": np.r_[sales.customer[in_store], h["customer"][h_keep], online.customer[o_keep], later_online.customer[l_keep]],
+        "id": purchase_ids,
+        "sale_index": np.r_[np.flatnonzero(in_store), np.full(int(h_keep.sum()) + len(okeys), -1)],
+        "order_index": np.r_[np.full(n_receipts, -1), np.flatnonzero(o_keep), np.full(int(l_keep.sum()), -1)],
+    }
+
+
+def _store_ops(world, clock: Clock, first: int, last: int) -> dict:
+    """Opening and closing instants per store; a 24/7 store only closes for Christmas Day."""
+    c = world.config
+    starts, ends, store_of = [], [], []
+    for ordinal in range(first, last + 1):
+        day = cal.from_ordinal(ordinal)
+        if cal.store_closed(day):
+            continue
+        state = world.stores_at(day.replace(day=1))
+        stores = np.arange(c.stores)
+        days = np.full(c.stores, ordinal)
+        starts.append(clock.local_to_utc(world.store_zone, days, state.open_hour.astype(np.int64) * cal.US_PER_HOUR))
+        close = state.close_hour.astype(np.int64)
+        ends.append(
+            np.where(
+                close == 24,
+                clock.local_to_utc(world.store_zone, days + 1, np.zeros(c.stores, dtype=np.int64)),
+                clock.local_to_utc(world.store_zone, days, close * cal.US_PER_HOUR),
+            )
+        )
+        store_of.append(stores)
+    start, end, store = np.concatenate(starts), np.concatenate(ends), np.concatenate(store_of)
+    order = np.lexsort((start, store))
+    start, end, store = start[order], end[order], store[order]
+    same_store = np.r_[False, store[1:] == store[:-1]]
+    continues = same_store & (start == np.r_[0, end[:-1]])  # opening the instant it closed: no event
+    opened = ~continues
+    closed = ~np.r_[continues[1:], False]
+    ts = np.r_[start[opened], end[closed]]
+    st = np.r_[store[opened], store[closed]]
+    op = np.r_[np.zeros(int(opened.sum()), dtype=np.int64), np.ones(int(closed.sum()), dtype=np.int64)]
+    return {"ts": ts, "store": st, "op": op}

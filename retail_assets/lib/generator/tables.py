@@ -1,0 +1,671 @@
+"""A simulated month as frames shaped exactly like the fact specs (names, order, dtypes).
+
+Each builder keeps the rows whose time column falls in the month (UTC); rows of the straddling days
+that belong to the neighbouring months are produced by those months, identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+
+from retail_assets.lib.generator import FACT_TABLES, ids
+from retail_assets.lib.generator import inventory as inv
+from retail_assets.lib.generator.marketing import CHANNELS, DEVICES
+from retail_assets.lib.generator.online import BOPIS, SHIP_FROM_DC, order_key
+from retail_assets.lib.generator.online import PROMO_CODES as ONLINE_PROMO_CODES
+from retail_assets.lib.generator.payments import DECLINE_REASONS, attempts
+from retail_assets.lib.generator.receipts import PAYMENT_METHODS, PROMO_BOGO, PROMO_CODES
+from retail_assets.lib.generator.sensors import BLE_ZONES, FOOT_ZONES
+from retail_assets.lib.generator.simulate import Simulation
+from retail_assets.lib.specs import REGISTRY, polars_schema
+
+FULFILLMENT_MODES = ("SHIP_FROM_DC", "SHIP_FROM_STORE", "BOPIS")
+NODE_TYPES = ("DC", "STORE")
+STOCKOUT_DC_BIT = np.int64(1) << np.int64(52)
+
+
+def shape(table: str, data: dict | pl.DataFrame) -> pl.DataFrame:
+    """Exactly the spec's columns, in spec order, with the spec's dtypes."""
+    schema = polars_schema(REGISTRY.table(table).columns)
+    frame = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data)
+    missing = [n for n in schema if n not in frame.columns]
+    frame = frame.with_columns([pl.lit(None, dtype=schema[n]).alias(n) for n in missing])
+    return frame.select([pl.col(n).cast(t) for n, t in schema.items()])
+
+
+def _nullable(values: np.ndarray, zero=0) -> pl.Series:
+    return pl.Series(np.asarray(values, dtype=np.int64)).replace(zero, None)
+
+
+def _in_month(sim: Simulation, ts: np.ndarray) -> np.ndarray:
+    return (ts >= sim.start_utc) & (ts < sim.end_utc)
+
+
+# ---- receipts ------------------------------------------------------------------------------
+
+
+def _touch_ids(sim: Simulation) -> pl.Series:
+    t = sim.touches
+    return ids.build(
+        "IMT", sim.purchases["id"].gather(pl.Series(t["purchase"])), pl.lit("-"), ids.padded(t["touch_no"], 1), n=len(t["purchase"])
+    )
+
+
+def _campaign_of_sales(sim: Simulation, credit: dict) -> pl.Series:
+    """Campaign credited to each sale in sim.sales (null when not attributed within the window)."""
+    p = sim.purchases
+    campaigns = pl.Series(sim.touches["campaign"], dtype=pl.String)
+    values = pl.Series([None] * sim.sales.size, dtype=pl.String)
+    ok = (p["sale_index"] >= 0) & (credit["touch"] >= 0) & ~credit["outside"]
+    if ok.any():
+        values = values.scatter(p["sale_index"][ok], campaigns.gather(pl.Series(credit["touch"][ok])))
+    return values
+
+
+def fact_receipts(sim: Simulation, credit: dict) -> pl.DataFrame:
+    s = sim.sales
+    keep = _in_month(sim, s.ts)
+    sales = pl.DataFrame(
+        {
+            "receipt_id": sim.sales_ids,
+            "event_ts": ids.utc(s.ts),
+            "store_id": s.store + 1,
+            "customer_id": _nullable(s.customer),
+            "receipt_type": pl.Series(["SALE"] * s.size, dtype=pl.String),
+            "payment_method": ids.lookup(PAYMENT_METHODS, sim.sales_tender),
+            "item_count": s.items,
+            "gross_subtotal_cents": s.gross,
+            "discount_cents": s.discount,
+            "subtotal_cents": s.subtotal,
+            "tax_cents": s.tax,
+            "total_cents": s.total,
+            "campaign_id": _campaign_of_sales(sim, credit),
+        }
+    ).filter(pl.Series(keep))
+    return pl.concat([shape("fact_receipts", sales), shape("fact_receipts", _return_receipts(sim))])
+
+
+def _return_money(sim: Simulation) -> dict[str, np.ndarray]:
+    r = sim.returns
+    o = r.original
+    li = r.line_index
+    sums = lambda v: np.bincount(r.line_receipt, weights=v, minlength=r.size).astype(np.int64)
+    return {
+        "gross": -sums(o.line_unit[li] * o.line_qty[li]),
+        "discount": -sums(o.line_discount[li]),
+        "subtotal": -sums(o.line_ext[li]),
+        "tax": -sums(o.line_tax[li]),
+        "items": -sums(o.line_qty[li]),
+    }
+
+
+def _return_receipts(sim: Simulation) -> pl.DataFrame:
+    r = sim.returns
+    o = r.original
+    keep = _in_month(sim, r.ts)
+    money = _return_money(sim)
+    _, tender = attempts(sim.config.seed, o.key, o.tender, o.ts, sim.config.payment_decline_rate)
+    return pl.DataFrame(
+        {
+            "receipt_id": sim.return_ids,
+            "event_ts": ids.utc(r.ts),
+            "store_id": o.store + 1,
+            "customer_id": _nullable(o.customer),
+            "receipt_type": pl.Series(["RETURN"] * r.size, dtype=pl.String),
+            "return_for_receipt_id": ids.receipt_ids(o.day, o.store, o.seq),
+            "payment_method": ids.lookup(PAYMENT_METHODS, tender),
+            "item_count": money["items"],
+            "gross_subtotal_cents": money["gross"],
+            "discount_cents": money["discount"],
+            "subtotal_cents": money["subtotal"],
+            "tax_cents": money["tax"],
+            "total_cents": money["subtotal"] + money["tax"],
+        }
+    ).filter(pl.Series(keep))
+
+
+def _promo_text(codes: np.ndarray, vocabulary) -> pl.Series:
+    """Text of vocabulary codes; -1 becomes null."""
+    index = pl.Series(np.asarray(codes, dtype=np.int64)).replace(-1, None)
+    return pl.Series(list(vocabulary), dtype=pl.String).gather(index)
+
+
+def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
+    s = sim.sales
+    r = s.line_receipt
+    keep = _in_month(sim, s.ts)[r]
+    code = np.where(s.line_discount > 0, s.promo[r], -1)
+    sales = pl.DataFrame(
+        {
+            "receipt_id": sim.sales_ids.gather(pl.Series(r)),
+            "line_number": s.line_number,
+            "event_ts": ids.utc(s.ts[r]),
+            "product_id": s.line_product + 1,
+            "quantity": s.line_qty,
+            "unit_price_cents": s.line_unit,
+            "discount_cents": s.line_discount,
+            "ext_price_cents": s.line_ext,
+            "promo_code": _promo_text(code, PROMO_CODES),
+        }
+    ).filter(pl.Series(keep))
+    ret = sim.returns
+    o = ret.original
+    li = ret.line_index
+    rkeep = _in_month(sim, ret.ts)[ret.line_receipt]
+    rcode = np.where(o.line_discount[li] > 0, o.promo[o.line_receipt[li]], -1)
+    returns = pl.DataFrame(
+        {
+            "receipt_id": sim.return_ids.gather(pl.Series(ret.line_receipt)),
+            "line_number": ret.line_number,
+            "event_ts": ids.utc(ret.ts[ret.line_receipt]),
+            "product_id": o.line_product[li] + 1,
+            "quantity": -o.line_qty[li],
+            "unit_price_cents": o.line_unit[li],
+            "discount_cents": -o.line_discount[li],
+            "ext_price_cents": -o.line_ext[li],
+            "promo_code": _promo_text(rcode, PROMO_CODES),
+        }
+    ).filter(pl.Series(rkeep))
+    return pl.concat([shape("fact_receipt_lines", sales), shape("fact_receipt_lines", returns)])
+
+
+def fact_payments(sim: Simulation) -> pl.DataFrame:
+    s, a = sim.sales, sim.sales_payments
+    keep = _in_month(sim, a.ts)
+    receipt = sim.sales_ids.gather(pl.Series(a.owner))
+    store = pl.DataFrame(
+        {
+            "transaction_id": ids.build("TXN", receipt.str.slice(3), ids.padded(a.attempt, 1), n=len(a.owner)),
+            "event_ts": ids.utc(a.ts),
+            "receipt_id": receipt,
+            "payment_method": ids.lookup(PAYMENT_METHODS, a.method),
+            "amount_cents": s.total[a.owner],
+            "processing_time_ms": a.processing_ms,
+            "status": ids.lookup(("DECLINED", "APPROVED"), a.approved.astype(np.int64)),
+            "decline_reason": _promo_text(a.reason, DECLINE_REASONS),
+            "store_id": s.store[a.owner] + 1,
+            "customer_id": _nullable(s.customer[a.owner]),
+        }
+    ).filter(pl.Series(keep))
+    o, b = sim.online, sim.online_payments
+    okeep = _in_month(sim, b.ts) & ~o.cancelled[b.owner]
+    order = sim.order_ids.gather(pl.Series(b.owner))
+    online = pl.DataFrame(
+        {
+            "transaction_id": ids.build("TXO", order.str.slice(3), ids.padded(b.attempt, 1), n=len(b.owner)),
+            "event_ts": ids.utc(b.ts),
+            "order_id": order,
+            "payment_method": ids.lookup(PAYMENT_METHODS, b.method),
+            "amount_cents": o.total[b.owner],
+            "processing_time_ms": b.processing_ms,
+            "status": ids.lookup(("DECLINED", "APPROVED"), b.approved.astype(np.int64)),
+            "decline_reason": _promo_text(b.reason, DECLINE_REASONS),
+            "customer_id": o.customer[b.owner],
+        }
+    ).filter(pl.Series(okeep))
+    return pl.concat([shape("fact_payments", store), shape("fact_payments", online)])
+
+
+def fact_promotions(sim: Simulation) -> pl.DataFrame:
+    s = sim.sales
+    r = s.line_receipt
+    discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
+    lines = pl.DataFrame({"receipt": r[discounted], "product_id": s.line_product[discounted] + 1})
+    per_receipt = lines.group_by("receipt", maintain_order=True).agg(pl.col("product_id").alias("product_ids"), pl.len().alias("n"))
+    receipt = per_receipt["receipt"].to_numpy()
+    return shape(
+        "fact_promotions",
+        {
+            "receipt_id": sim.sales_ids.gather(pl.Series(receipt)),
+            "promo_code": ids.lookup(PROMO_CODES, s.promo[receipt]),
+            "event_ts": ids.utc(s.ts[receipt]),
+            "discount_cents": s.discount[receipt],
+            "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[s.promo[receipt]].astype(np.int64)),
+            "product_count": per_receipt["n"],
+            "product_ids": per_receipt["product_ids"],
+            "store_id": s.store[receipt] + 1,
+            "customer_id": _nullable(s.customer[receipt]),
+        },
+    )
+
+
+def fact_promo_lines(sim: Simulation) -> pl.DataFrame:
+    s = sim.sales
+    r = s.line_receipt
+    discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
+    rr = r[discounted]
+    return shape(
+        "fact_promo_lines",
+        {
+            "receipt_id": sim.sales_ids.gather(pl.Series(rr)),
+            "line_number": s.line_number[discounted],
+            "promo_code": ids.lookup(PROMO_CODES, s.promo[rr]),
+            "event_ts": ids.utc(s.ts[rr]),
+            "product_id": s.line_product[discounted] + 1,
+            "quantity": s.line_qty[discounted],
+            "discount_cents": s.line_discount[discounted],
+        },
+    )
+
+
+# ---- inventory and logistics ----------------------------------------------------------------
+
+
+def _ledger_frame(sim: Simulation, ledger: inv.Ledger, table: str, node_column: str, types) -> pl.DataFrame:
+    keep = ledger.ts >= sim.start_utc
+    lg = ledger.select(keep)
+    source = pl.Series(lg.source)
+    documents = sim.documents.table()
+    return shape(
+        table,
+        {
+            "trace_id": ids.trace_ids(table, lg.trace),
+            "event_ts": ids.utc(lg.ts),
+            node_column: lg.node + 1,
+            "product_id": lg.product + 1,
+            "quantity": lg.qty,
+            "txn_type": ids.lookup(types, lg.kind),
+            "source": documents.gather(source.replace(-1, None)),
+            "balance": lg.balance,
+        },
+    )
+
+
+def fact_store_inventory_txn(sim: Simulation) -> pl.DataFrame:
+    return _ledger_frame(sim, sim.store_ledger, "fact_store_inventory_txn", "store_id", inv.STORE_TXN_TYPE)
+
+
+def fact_dc_inventory_txn(sim: Simulation) -> pl.DataFrame:
+    return _ledger_frame(sim, sim.dc_ledger, "fact_dc_inventory_txn", "dc_id", inv.DC_TXN_TYPE)
+
+
+def fact_stockouts(sim: Simulation) -> pl.DataFrame:
+    frames = []
+    for ledger, zones, hour, column, dc_bit in (
+        (sim.store_ledger, sim.world.store_zone, inv.STORE_PERIOD_START, "store_id", 0),
+        (sim.dc_ledger, sim.world.dc_zone, inv.DC_PERIOD_START, "dc_id", STOCKOUT_DC_BIT),
+    ):
+        local = sim.clock.utc_to_local(zones[ledger.node], ledger.ts)
+        idx = inv.stockouts(ledger, local, hour)
+        idx = idx[_in_month(sim, ledger.ts[idx])]
+        period = inv.local_day(local[idx], hour)
+        key = dc_bit | (period << 36) | (ledger.node[idx] << 20) | ledger.product[idx]
+        frames.append(
+            shape(
+                "fact_stockouts",
+                {
+                    "trace_id": ids.trace_ids("fact_stockouts", key),
+                    "event_ts": ids.utc(ledger.ts[idx]),
+                    column: ledger.node[idx] + 1,
+                    "product_id": ledger.product[idx] + 1,
+                    "last_known_quantity": -ledger.qty[idx],
+                },
+            )
+        )
+    return pl.concat(frames).sort("event_ts", maintain_order=True)
+
+
+def fact_reorders(sim: Simulation) -> pl.DataFrame:
+    o = sim.orders
+    ts = sim.clock.local_to_utc(sim.world.store_zone[o.store], o.day, np.full(len(o.day), int(inv.STORE_CHECK * inv.HOUR)))
+    keep = _in_month(sim, ts)
+    key = (o.day << 32) | (o.store << 18) | o.product
+    return shape(
+        "fact_reorders",
+        {
+            "trace_id": ids.trace_ids("fact_reorders", key),
+            "event_ts": ids.utc(ts),
+            "store_id": o.store + 1,
+            "dc_id": sim.world.store_dc[o.store] + 1,
+            "product_id": o.product + 1,
+            "current_quantity": o.on_hand,
+            "reorder_quantity": o.qty,
+            "reorder_point": o.reorder_point,
+            "priority": ids.lookup(("NORMAL", "HIGH", "URGENT"), o.priority),
+        },
+    ).filter(pl.Series(keep))
+
+
+TRUCK_STATUSES = ("SCHEDULED", "LOADING", "IN_TRANSIT", "ARRIVED", "UNLOADING", "COMPLETED")
+
+
+def fact_truck_moves(sim: Simulation) -> pl.DataFrame:
+    sh = sim.shipments
+    n = sh.size
+    times = np.stack([sh.scheduled, sh.loading, sh.in_transit, sh.arrived, sh.unloading, sh.completed], axis=1).ravel()
+    leg = np.repeat(np.arange(n), 6)
+    status = np.tile(np.arange(6), n)
+    actual = (sh.completed - sh.arrived) // inv.MINUTE
+    minutes = np.where(status == 3, sh.estimated_unload[leg], np.where(status == 5, actual[leg], -1))
+    keep = _in_month(sim, times)
+    return shape(
+        "fact_truck_moves",
+        {
+            "shipment_id": sim.shipment_ids.gather(pl.Series(leg)),
+            "status": ids.lookup(TRUCK_STATUSES, status),
+            "event_ts": ids.utc(times),
+            "truck_id": sh.truck[leg] + 1,
+            "dc_id": sh.dc[leg] + 1,
+            "store_id": sh.store[leg] + 1,
+            "eta": ids.utc(sh.arrived[leg]),
+            "etd": ids.utc(sh.completed[leg]),
+            "unload_duration_minutes": _nullable(minutes, -1),
+        },
+    ).filter(pl.Series(keep))
+
+
+def fact_truck_inventory(sim: Simulation) -> pl.DataFrame:
+    sh = sim.shipments
+    leg = sh.line_leg
+    frames = []
+    for action, ts, location_type, location in (
+        ("LOAD", sh.loading[leg], "DC", sh.dc[leg]),
+        ("UNLOAD", sh.unloading[leg], "STORE", sh.store[leg]),
+    ):
+        keep = _in_month(sim, ts)
+        frames.append(
+            shape(
+                "fact_truck_inventory",
+                {
+                    "shipment_id": sim.shipment_ids.gather(pl.Series(leg)),
+                    "product_id": sh.line_product + 1,
+                    "action": pl.Series([action] * len(leg), dtype=pl.String),
+                    "event_ts": ids.utc(ts),
+                    "truck_id": sh.truck[leg] + 1,
+                    "quantity": sh.line_qty,
+                    "location_type": pl.Series([location_type] * len(leg), dtype=pl.String),
+                    "location_id": location + 1,
+                },
+            ).filter(pl.Series(keep))
+        )
+    return pl.concat(frames)
+
+
+# ---- sensors --------------------------------------------------------------------------------
+
+
+def _store_zone_lut(sim: Simulation, prefix: str, zones) -> pl.Series:
+    n = sim.config.stores
+    return pl.Series([f"{prefix}_{s:03d}_{z}" for s in range(1, n + 1) for z in zones], dtype=pl.String)
+
+
+def fact_foot_traffic(sim: Simulation) -> pl.DataFrame:
+    f = sim.foot_traffic
+    keep = _in_month(sim, f["ts"])
+    store, zone = f["store"][keep], f["zone"][keep]
+    return shape(
+        "fact_foot_traffic",
+        {
+            "trace_id": ids.trace_ids("fact_foot_traffic", f["key"][keep]),
+            "event_ts": ids.utc(f["ts"][keep]),
+            "store_id": store + 1,
+            "sensor_id": _store_zone_lut(sim, "SENSOR", FOOT_ZONES).gather(pl.Series(store * 5 + zone)),
+            "zone": ids.lookup(FOOT_ZONES, zone),
+            "customer_count": f["count"][keep],
+            "dwell_seconds": f["dwell"][keep],
+        },
+    )
+
+
+def _device_ids(sim: Simulation, customer: np.ndarray, visit_key: np.ndarray) -> pl.Series:
+    """A customer's ble_id for app users; an anonymous id per visit otherwise."""
+    known = customer > 0
+    anon_visits, anon_index = np.unique(visit_key[~known], return_inverse=True)
+    anon = pl.Series(anon_visits, dtype=pl.Int64).cast(pl.String)
+    anon = pl.select(pl.concat_str(pl.lit("ANON-"), pl.lit(anon))).to_series()
+    out = np.empty(len(customer), dtype=np.int64)
+    ble = sim.world.customer_ble_ids
+    # Known devices first, then anonymous: one gather over both vocabularies.
+    out[known] = customer[known] - 1
+    out[~known] = len(ble) + anon_index
+    return pl.concat([ble, anon]).gather(pl.Series(out))
+
+
+def fact_ble_pings(sim: Simulation) -> pl.DataFrame:
+    b = sim.ble
+    keep = _in_month(sim, b["ts"])
+    store, zone, customer = b["store"][keep], b["zone"][keep], b["customer"][keep]
+    return shape(
+        "fact_ble_pings",
+        {
+            "trace_id": ids.trace_ids("fact_ble_pings", b["key"][keep]),
+            "event_ts": ids.utc(b["ts"][keep]),
+            "store_id": store + 1,
+            "beacon_id": _store_zone_lut(sim, "BEACON", BLE_ZONES).gather(pl.Series(store * 5 + zone)),
+            "customer_ble_id": _device_ids(sim, customer, b["visit_key"][keep]),
+            "customer_id": _nullable(customer),
+            "rssi": b["rssi"][keep],
+            "zone": ids.lookup(BLE_ZONES, zone),
+        },
+    )
+
+
+def fact_customer_zone_changes(sim: Simulation) -> pl.DataFrame:
+    z = sim.zone_changes
+    keep = _in_month(sim, z["ts"])
+    return shape(
+        "fact_customer_zone_changes",
+        {
+            "trace_id": ids.trace_ids("fact_customer_zone_changes", z["key"][keep]),
+            "event_ts": ids.utc(z["ts"][keep]),
+            "store_id": z["store"][keep] + 1,
+            "customer_ble_id": _device_ids(sim, z["customer"][keep], z["visit_key"][keep]),
+            "from_zone": ids.lookup(BLE_ZONES, z["from_zone"][keep]),
+            "to_zone": ids.lookup(BLE_ZONES, z["to_zone"][keep]),
+        },
+    )
+
+
+def fact_store_ops(sim: Simulation) -> pl.DataFrame:
+    o = sim.store_ops
+    keep = _in_month(sim, o["ts"])
+    key = ((o["ts"] // inv.MINUTE) << 13) | (o["store"] << 1) | o["op"]
+    return shape(
+        "fact_store_ops",
+        {
+            "trace_id": ids.trace_ids("fact_store_ops", key[keep]),
+            "event_ts": ids.utc(o["ts"][keep]),
+            "store_id": o["store"][keep] + 1,
+            "operation_type": ids.lookup(("opened", "closed"), o["op"][keep]),
+        },
+    ).sort("event_ts", "store_id")
+
+
+# ---- marketing and online -------------------------------------------------------------------
+
+
+def _creatives(campaign: pl.Series, channel: np.ndarray, creative: np.ndarray) -> pl.Series:
+    return ids.build("CRV", campaign.str.slice(3), ids.lookup(CHANNELS, channel).str.slice(0, 3), ids.padded(creative, 2), n=len(channel))
+
+
+def fact_marketing(sim: Simulation) -> pl.DataFrame:
+    m = sim.impressions
+    campaign = pl.Series(m.get("campaign", []), dtype=pl.String)
+    ad_ids = sim.world.customer_ad_ids
+    served = shape(
+        "fact_marketing",
+        {
+            "impression_id": ids.build("IMP", ids.day_text(m["day"]), ids.padded(m["seq"], 7), n=len(m["day"])),
+            "event_ts": ids.utc(m["ts"]),
+            "channel": ids.lookup(CHANNELS, m["channel"]),
+            "campaign_id": campaign,
+            "creative_id": _creatives(campaign, m["channel"], m["creative"]),
+            "customer_ad_id": ad_ids.gather(pl.Series(m["ad_customer"] - 1)),
+            "customer_id": _nullable(m["customer"]),
+            "cost_cents": m["cost"],
+            "device": ids.lookup(DEVICES, m["device"]),
+        },
+    ).filter(pl.Series(_in_month(sim, m["ts"])))
+    t = sim.touches
+    keep = _in_month(sim, t["ts"])
+    tcampaign = pl.Series(t["campaign"], dtype=pl.String)
+    touches = shape(
+        "fact_marketing",
+        {
+            "impression_id": _touch_ids(sim),
+            "event_ts": ids.utc(t["ts"]),
+            "channel": ids.lookup(CHANNELS, t["channel"]),
+            "campaign_id": tcampaign,
+            "creative_id": _creatives(tcampaign, t["channel"], t["creative"]),
+            "customer_ad_id": ad_ids.gather(pl.Series(t["customer"] - 1)),
+            "customer_id": t["customer"],
+            "cost_cents": t["cost"],
+            "device": ids.lookup(DEVICES, t["device"]),
+        },
+    ).filter(pl.Series(keep))
+    return pl.concat([served, touches])
+
+
+def fact_online_order_headers(sim: Simulation, credit: dict) -> pl.DataFrame:
+    o = sim.online
+    keep = _in_month(sim, o.ts)
+    p = sim.purchases
+    campaigns = pl.Series([None] * o.size, dtype=pl.String)
+    ok = (p["order_index"] >= 0) & (credit["touch"] >= 0) & ~credit["outside"]
+    if ok.any():
+        campaigns = campaigns.scatter(
+            p["order_index"][ok], pl.Series(sim.touches["campaign"], dtype=pl.String).gather(pl.Series(credit["touch"][ok]))
+        )
+    _, tender = attempts(
+        sim.config.seed, order_key(o.day, o.seq).astype(np.uint64) | np.uint64(1 << 62), o.tender, o.ts, sim.config.payment_decline_rate
+    )
+    return shape(
+        "fact_online_order_headers",
+        {
+            "order_id": sim.order_ids,
+            "event_ts": ids.utc(o.ts),
+            "customer_id": o.customer,
+            "fulfillment_mode": ids.lookup(FULFILLMENT_MODES, o.mode),
+            "node_type": ids.lookup(NODE_TYPES, (o.mode != SHIP_FROM_DC).astype(np.int64)),
+            "node_id": o.node + 1,
+            "item_count": np.where(o.cancelled, 0, o.items),
+            "gross_subtotal_cents": o.gross,
+            "discount_cents": o.discount,
+            "subtotal_cents": o.subtotal,
+            "tax_cents": o.tax,
+            "total_cents": o.total,
+            "payment_method": ids.lookup(PAYMENT_METHODS, tender),
+            "order_status": ids.lookup(("DELIVERED", "CANCELLED"), o.cancelled.astype(np.int64)),
+            "completed_ts": ids.utc(o.delivered).replace(ids.utc(np.zeros(1, dtype=np.int64))[0], None),
+            "campaign_id": campaigns,
+        },
+    ).filter(pl.Series(keep))
+
+
+def fact_online_order_lines(sim: Simulation) -> pl.DataFrame:
+    o = sim.online
+    lo = o.line_order
+    keep = _in_month(sim, o.ts)[lo]
+    status = np.where(o.cancelled[lo], 1, 0)
+    stamp = lambda v: ids.utc(v).replace(ids.utc(np.zeros(1, dtype=np.int64))[0], None)
+    picked = np.where(o.picked[lo] > 0, o.picked[lo] + o.line_number, 0)
+    return shape(
+        "fact_online_order_lines",
+        {
+            "order_id": sim.order_ids.gather(pl.Series(lo)),
+            "line_number": o.line_number,
+            "event_ts": ids.utc(o.ts[lo]),
+            "product_id": o.line_product + 1,
+            "quantity": o.line_qty,
+            "unit_price_cents": o.line_unit,
+            "discount_cents": o.line_discount,
+            "ext_price_cents": o.line_ext,
+            "promo_code": _promo_text(o.line_promo, ONLINE_PROMO_CODES),
+            "fulfillment_status": ids.lookup(("DELIVERED", "CANCELLED"), status),
+            "fulfillment_mode": ids.lookup(FULFILLMENT_MODES, o.mode[lo]),
+            "node_type": ids.lookup(NODE_TYPES, (o.mode[lo] != SHIP_FROM_DC).astype(np.int64)),
+            "node_id": o.node[lo] + 1,
+            "picked_ts": stamp(picked),
+            "shipped_ts": stamp(np.where(o.mode[lo] == BOPIS, 0, o.shipped[lo])),
+            "delivered_ts": stamp(o.delivered[lo]),
+        },
+    ).filter(pl.Series(keep))
+
+
+def fact_marketing_attribution(sim: Simulation, credit: dict) -> pl.DataFrame:
+    p, t = sim.purchases, sim.touches
+    in_month = _in_month(sim, p["ts"]) & ((p["sale_index"] >= 0) | (p["order_index"] >= 0)) & (credit["touch"] >= 0)
+    idx = np.flatnonzero(in_month)
+    touch = credit["touch"][idx]
+    outside = credit["outside"][idx]
+    s, o = sim.sales, sim.online
+    si, oi = p["sale_index"][idx], p["order_index"][idx]
+    is_sale = si >= 0
+    pick = lambda sale_values, order_values: np.where(is_sale, sale_values[np.maximum(si, 0)], order_values[np.maximum(oi, 0)])
+    subtotal = pick(s.subtotal, o.subtotal)
+    tax = pick(s.tax, o.tax)
+    touch_ids = _touch_ids(sim).gather(pl.Series(touch))
+    touch_ts = t["ts"][touch]
+    lag = (p["ts"][idx] - touch_ts) // 1_000_000
+    purchase_ids = p["id"].gather(pl.Series(idx))
+    frame = pl.DataFrame(
+        {
+            "purchase": purchase_ids,
+            "is_sale": is_sale,
+            "outside": outside,
+            "touch_id": touch_ids,
+            "touch_ts": ids.utc(touch_ts),
+            "lag": lag,
+        }
+    ).select(
+        pl.concat_str(pl.lit("ATT"), "purchase").alias("attribution_id"),
+        pl.when("is_sale").then("purchase").alias("receipt_id"),
+        pl.when(~pl.col("is_sale")).then("purchase").alias("order_id"),
+        pl.when(~pl.col("outside")).then("touch_id").alias("impression_id"),
+        pl.when(~pl.col("outside")).then("touch_ts").alias("touch_ts"),
+        pl.when(~pl.col("outside")).then("lag").alias("lag_seconds"),
+    )
+    return shape(
+        "fact_marketing_attribution",
+        frame.with_columns(
+            event_ts=ids.utc(p["ts"][idx]),
+            customer_id=pl.Series(p["customer"][idx]),
+            campaign_id=pl.Series(t["campaign"], dtype=pl.String).gather(pl.Series(touch)),
+            channel=ids.lookup(CHANNELS, t["channel"][touch]),
+            attribution_model=pl.lit("LAST_TOUCH_7D"),
+            status=ids.lookup(("ATTRIBUTED", "OUTSIDE_WINDOW"), outside.astype(np.int64)),
+            attributed_revenue_cents=pl.Series(subtotal),
+            discount_cents=pl.Series(pick(s.discount, o.discount)),
+            tax_cents=pl.Series(tax),
+            payment_cents=pl.Series(subtotal + tax),
+        ),
+    )
+
+
+BUILDERS: dict[str, Callable[[Simulation, dict], pl.DataFrame]] = {
+    "fact_receipts": fact_receipts,
+    "fact_receipt_lines": lambda sim, credit: fact_receipt_lines(sim),
+    "fact_payments": lambda sim, credit: fact_payments(sim),
+    "fact_store_inventory_txn": lambda sim, credit: fact_store_inventory_txn(sim),
+    "fact_dc_inventory_txn": lambda sim, credit: fact_dc_inventory_txn(sim),
+    "fact_truck_moves": lambda sim, credit: fact_truck_moves(sim),
+    "fact_truck_inventory": lambda sim, credit: fact_truck_inventory(sim),
+    "fact_foot_traffic": lambda sim, credit: fact_foot_traffic(sim),
+    "fact_ble_pings": lambda sim, credit: fact_ble_pings(sim),
+    "fact_customer_zone_changes": lambda sim, credit: fact_customer_zone_changes(sim),
+    "fact_marketing": lambda sim, credit: fact_marketing(sim),
+    "fact_online_order_headers": fact_online_order_headers,
+    "fact_online_order_lines": lambda sim, credit: fact_online_order_lines(sim),
+    "fact_store_ops": lambda sim, credit: fact_store_ops(sim),
+    "fact_stockouts": lambda sim, credit: fact_stockouts(sim),
+    "fact_promotions": lambda sim, credit: fact_promotions(sim),
+    "fact_promo_lines": lambda sim, credit: fact_promo_lines(sim),
+    "fact_reorders": lambda sim, credit: fact_reorders(sim),
+    "fact_marketing_attribution": fact_marketing_attribution,
+}
+if set(BUILDERS) != set(FACT_TABLES):
+    raise RuntimeError(f"fact specs without a generator builder: {sorted(set(FACT_TABLES) ^ set(BUILDERS))}")
+
+
+def build_table(sim: Simulation, table: str) -> pl.DataFrame:
+    """One fact table of the simulated month (its stage in simulate.STAGES must be complete)."""
+    return BUILDERS[table](sim, sim.credit)
+
+
+def month_tables(sim: Simulation, tables: tuple[str, ...] = FACT_TABLES):
+    """Yield (table, frame) for each fact of the simulated month, in spec order."""
+    for table in tables:
+        yield table, build_table(sim, table)

@@ -1,0 +1,49 @@
+"""Profiles, file and environment overrides, and the errors users see."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retail_assets.lib.generator.config import PROFILES, GeneratorConfigError, load_config
+
+
+def test_profiles_load_and_reference_matches_the_reference_volumes():
+    for name in PROFILES:
+        assert load_config(name, environ={}).profile == name
+    ref = load_config("reference", environ={})
+    assert (ref.stores, ref.dcs, ref.geographies, ref.customers, ref.products, ref.trucks) == (86, 20, 20, 403_000, 10_000, 50)
+    assert (ref.customers_per_store_day, ref.online_orders_per_day, ref.marketing_impressions_per_day) == (427, 653, 8950)
+
+
+def test_profile_comes_from_argument_then_environment_then_default():
+    assert load_config(environ={}).profile == "demo"
+    assert load_config(environ={"RETAIL_PROFILE": "tiny"}).profile == "tiny"
+    assert load_config("reference", environ={"RETAIL_PROFILE": "tiny"}).profile == "reference"
+
+
+def test_file_then_environment_then_arguments_override(tmp_path):
+    path = tmp_path / "gen.json"
+    path.write_text(json.dumps({"profile": "tiny", "stores": 5, "seed": 7}))
+    config = load_config(config_file=path, environ={"RETAIL_GEN_SEED": "9"})
+    assert (config.profile, config.stores, config.seed) == ("tiny", 5, 9)
+    assert load_config(config_file=path, environ={"RETAIL_GEN_SEED": "9"}, seed=11).seed == 11
+    toml = tmp_path / "gen.toml"
+    toml.write_text('profile = "tiny"\nproducts = 300\n')
+    assert load_config(environ={"RETAIL_GENERATOR_CONFIG": str(toml)}).products == 300
+
+
+def test_errors_name_field_value_and_source(tmp_path):
+    with pytest.raises(GeneratorConfigError, match=r"stores='abc' \(environment variable RETAIL_GEN_STORES\)"):
+        load_config("tiny", environ={"RETAIL_GEN_STORES": "abc"})
+    with pytest.raises(GeneratorConfigError, match="unknown generator profile 'huge'"):
+        load_config("huge", environ={})
+    with pytest.raises(GeneratorConfigError, match="unknown generator setting.*storez from argument"):
+        load_config("tiny", environ={}, storez=3)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(GeneratorConfigError, match="bad.json: not valid json"):
+        load_config(config_file=bad, environ={})
+    with pytest.raises(GeneratorConfigError, match="first_month must be the first day"):
+        load_config("tiny", environ={}, first_month="2024-01-15")
