@@ -10,7 +10,11 @@ import argparse
 import datetime as dt
 import os
 import sys
+import time
+from collections import defaultdict
 from pathlib import Path
+
+import dagster as dg
 
 
 def _month(text: str) -> dt.date:
@@ -30,8 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if "DAGSTER_HOME" not in os.environ and Path("dagster.yaml").is_file():
         os.environ["DAGSTER_HOME"] = str(Path.cwd())
-    import dagster as dg
-
     from retail_assets.defs.jobs import MAIN_JOB
     from retail_assets.definitions import defs
     from retail_assets.lib.partitions import partition_key
@@ -50,11 +52,49 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     instance = dg.DagsterInstance.get() if "DAGSTER_HOME" in os.environ else dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance,
+        tags=tags,
+        raise_on_error=False,
+        # Dagster's event stream is in the UI; the terminal gets warnings, errors and a summary.
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     months = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}..{last:%Y-%m}"
-    if result.success:
-        print(f"{MAIN_JOB} {months}: success (run {result.run_id})")
-        return 0
-    print(f"{MAIN_JOB} {months}: FAILED in steps {failed} (run {result.run_id}); see the run in the Dagster UI", file=sys.stderr)
-    return 1
+    status = "success" if result.success else "FAILED"
+    print(f"{MAIN_JOB} {months}: {status} in {time.monotonic() - started:.1f} s (run {result.run_id})")
+    for line in summarize(result.all_events):
+        print(f"  {line}")
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        print(f"failed steps: {failed}; see the run in the Dagster UI", file=sys.stderr)
+        return 1
+    print("Browse it: DAGSTER_HOME=$PWD python3 -m uv run dagster dev  (http://127.0.0.1:3000)")
+    return 0
+
+
+def summarize(events) -> list[str]:
+    """Rows materialized per layer and check outcomes, from a run's events."""
+    layers: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    assets_per_layer: dict[str, set] = defaultdict(set)
+    passed, failed, warned = 0, [], []
+    for event in events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            layer = materialization.asset_key.path[0]
+            assets_per_layer[layer].add(materialization.asset_key)
+            rows = materialization.metadata.get("dagster/row_count")
+            layers[layer][0] += int(rows.value) if rows is not None else 0
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.event_specific_data
+            label = f"{check.asset_key.to_user_string()} {check.check_name}" + (f" ({check.partition})" if check.partition else "")
+            if check.passed:
+                passed += 1
+            elif check.severity == dg.AssetCheckSeverity.WARN:
+                warned.append(label)
+            else:
+                failed.append(label)
+    lines = [f"{layer:<10} {len(assets_per_layer[layer]):>3} assets {counts[0]:>14,} rows" for layer, counts in layers.items()]
+    lines.append(f"checks     {passed} passed, {len(failed)} failed, {len(warned)} warnings")
+    lines += [f"  failed:  {label}" for label in failed] + [f"  warning: {label}" for label in warned[:20]]
+    return lines
