@@ -14,12 +14,15 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from retail_assets.defs.landing import landing_key
 from retail_assets.lib.bronze import (
+    BatchIngest,
     BronzeLoad,
     LandingFileError,
     NoLandedData,
+    ingest_event_batch,
     load_dimension,
     load_event_month,
     load_fact_month,
@@ -205,6 +208,86 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
     return _fact
 
 
+# Every writer of Bronze event tables (these assets, the Event Hubs and Capture ingestion jobs) runs in
+# this pool. dagster.yaml gives pools a default limit of 1: an incremental ingest reads the month to
+# deduplicate and then commits, and Delta does not detect two such writers of one month.
+BRONZE_EVENTS_POOL = "bronze_events"
+
+
+class EventBatchConfig(dg.Config):
+    """Which landed event files a run ingests."""
+
+    files: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Landing paths events/<event_type>/<YYYY-MM-DD>/<batch>.jsonl to ingest, all of this asset's event type "
+            "and of the run's month; only their rows are replaced (idempotent). Empty: rebuild the month from every "
+            "landed file (what a backfill does)."
+        ),
+    )
+
+
+def batch_metadata(ingest: BatchIngest, lake: LakeStore, month_rows: int) -> dict[str, Any]:
+    load = ingest.load
+    metadata = _load_metadata(load, lake, ingest.version if ingest.version is not None else -1)
+    metadata.update(
+        {
+            "dagster/row_count": month_rows,
+            "batch_rows": load.rows.height,
+            "already_ingested": ingest.skipped,
+            "duplicates_of_earlier_events": ingest.duplicates_of_earlier,
+            "conflicts_with_earlier_events": ingest.conflicts_with_earlier,
+        }
+    )
+    return metadata
+
+
+def month_row_count(lake: LakeStore, table: str, month: dt.date) -> int:
+    return lake.scan(table, [month]).select(pl.len()).collect().item() if lake.exists(table) else 0
+
+
+def ingest_batch(
+    lake: LakeStore, landing: LandingZone, event_type: str, month: dt.date, files: list[str], commit_metadata: dict[str, str]
+) -> tuple[BatchIngest, dict[str, Any]]:
+    """Ingest named files of one event type and month; the ingest result and its materialization metadata."""
+    ingest = ingest_event_batch(
+        lake, landing, event_type, month, files, dt.datetime.now(dt.UTC), commit_metadata=commit_metadata
+    )
+    _assert_reconciles(ingest.load)
+    drift = frame_parity(ingest.load.rows, bronze_columns(event_type))
+    if not drift.ok:
+        raise RuntimeError(f"bronze/{event_type} {month:%Y-%m}: frame does not match the Bronze spec ({drift.describe()})")
+    return ingest, batch_metadata(ingest, lake, month_row_count(lake, f"{LAYER}/{event_type}", month))
+
+
+def _run_batch(
+    context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone, event_type: str, files: list[str]
+) -> Iterator[Any]:
+    months = months_of(context)
+    if len(months) != 1:
+        raise dg.Failure(
+            description=(
+                f"bronze/{event_type}: a run that names files must target one month partition, not {describe_months(months)}"
+            ),
+            metadata={"table": event_type, "files": dg.MetadataValue.json(files[:100])},
+        )
+    month = months[0]
+    try:
+        ingest, metadata = ingest_batch(lake, landing, event_type, month, files, _commit_metadata(context, describe_months([month])))
+    except INPUT_ERRORS as exc:
+        raise dg.Failure(description=str(exc), metadata={"table": event_type, "partition": partition_key(month)}) from exc
+    load = ingest.load
+    context.log.info(
+        f"bronze/{event_type} {month:%Y-%m}: {len(files)} files, {load.landed_rows} landed, {load.rows.height} written, "
+        f"{load.quarantine.height} quarantined, {load.duplicates_dropped} duplicates dropped"
+        + (" (already ingested: nothing committed)" if ingest.skipped else "")
+    )
+    yield dg.MaterializeResult(metadata=metadata)
+    yield from emit_check_results(
+        context, SCHEMA_PARITY, {month: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(files)} files")}
+    )
+
+
 def build_event_asset(event_type: str) -> dg.AssetsDefinition:
     event = REGISTRY.event(event_type)
     key = bronze_key(event_type)
@@ -220,13 +303,19 @@ def build_event_asset(event_type: str) -> dg.AssetsDefinition:
         description=(
             f"{event.description}\n\nBronze: one row per {event_type} event landed under events/{event_type}/<date>/, "
             "the envelope and the flattened payload typed against the spec, deduplicated on trace_id. Malformed, "
-            f"mistyped, misfiled and conflicting events are quarantined in {quarantine_table(event_type)}."
+            f"mistyped, misfiled and conflicting events are quarantined in {quarantine_table(event_type)}. "
+            "A run either rebuilds its months from every landed file or, when its config names files (the streaming "
+            "sensors do), ingests exactly those files idempotently."
         ),
         metadata={"dagster/column_schema": column_schema(bronze_columns(event_type)), "lake_table": f"{LAYER}/{event_type}"},
         check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION)],
+        pool=BRONZE_EVENTS_POOL,
     )
-    def _event(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
-        yield from _run_monthly(context, lake, event_type, lambda m, at: load_event_month(landing, event_type, m, at))
+    def _event(context: dg.AssetExecutionContext, config: EventBatchConfig, lake: LakeStore, landing: LandingZone):
+        if config.files:
+            yield from _run_batch(context, lake, landing, event_type, config.files)
+        else:
+            yield from _run_monthly(context, lake, event_type, lambda m, at: load_event_month(landing, event_type, m, at))
 
     return _event
 

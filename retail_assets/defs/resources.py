@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from dagster_deltalake import AzureConfig, LocalConfig
 from dagster_deltalake.config import ClientConfig
@@ -9,13 +11,40 @@ from dagster_deltalake.config import ClientConfig
 from retail_assets.lib import settings as s
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.streaming.capture import CaptureFiles
+from retail_assets.lib.streaming.eventhubs import EventHubs
 
 
 def _env(name: str, settings: s.Settings) -> dg.EnvVar | None:
     return dg.EnvVar(name) if name in settings.present else None
 
 
+def streaming_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
+    """Event Hubs and Capture, when configured; connection strings only through ``dg.EnvVar``."""
+    found: dict[str, dg.ConfigurableResource] = {}
+    if settings.eventhubs_enabled:
+        found["eventhubs"] = EventHubs(
+            connection_string=dg.EnvVar(s.EVENTHUB_CONNECTION_STRING),
+            eventhub_name=dg.EnvVar(s.EVENTHUB_NAME),
+            consumer_group=os.environ.get(s.EVENTHUB_CONSUMER_GROUP, "$Default"),
+            checkpoint_connection_string=dg.EnvVar(s.CHECKPOINT_CONNECTION_STRING),
+            checkpoint_container=os.environ.get(s.CHECKPOINT_CONTAINER, "eventhub-checkpoints"),
+        )
+    if settings.capture_enabled:
+        found["capture"] = CaptureFiles(
+            root_uri=dg.EnvVar(s.CAPTURE_URI),
+            account_name=_env(s.ACCOUNT_NAME, settings),
+            account_key=_env(s.ACCOUNT_KEY, settings),
+            endpoint=_env(s.ENDPOINT, settings),
+        )
+    return found
+
+
 def build_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
+    return {**_storage_resources(settings), **streaming_resources(settings)}
+
+
+def _storage_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
     if settings.environment is s.Environment.LOCAL:
         return {
             "lake": LakeStore(root_uri=str(settings.lake_dir), storage=LocalConfig()),

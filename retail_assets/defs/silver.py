@@ -55,6 +55,7 @@ from retail_assets.lib.silver.pipeline import (
 from retail_assets.lib.silver.rules import referenced_dimensions
 from retail_assets.lib.silver.stream import MAPPING_NOTES
 from retail_assets.lib.specs import REGISTRY, silver_columns
+from retail_assets.lib.streaming.automation import follows_upstream_months
 
 LAYER = "silver"
 PRIMARY_KEY_UNIQUE = "primary_key_unique"
@@ -282,6 +283,8 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
         description=_fact_description(table),
         metadata={"dagster/column_schema": column_schema(silver_columns(table)), "lake_table": silver_table(table)},
         check_specs=_check_specs(table, key, partitioned=True),
+        # New Bronze data of a month (a streamed batch, a late event) updates that month.
+        automation_condition=follows_upstream_months(dg.AssetSelection.groups("bronze")),
     )
     def _fact(context: dg.AssetExecutionContext, lake: LakeStore):
         yield from _run_fact_months(context, lake, table)

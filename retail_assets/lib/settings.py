@@ -2,7 +2,9 @@
 
 Local (the default) needs nothing: the lake, landing zone and DuckDB file live under
 ``RETAIL_DATA_DIR`` (``./data``). The synthetic data generator is on unless ``RETAIL_GENERATOR=off``
-(for users who land their own data); ``RETAIL_PROFILE`` picks its size (tiny, demo, reference). Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
+(for users who land their own data); ``RETAIL_PROFILE`` picks its size (tiny, demo, reference).
+Streaming reads landing event files by default; Event Hubs (``RETAIL_EVENTHUB_*``, checkpoints in
+``RETAIL_CHECKPOINT_*``) and Capture files (``RETAIL_CAPTURE_URI``) are added when set. Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
 credentials below. Secrets are only ever read from the environment, through ``dagster.EnvVar``,
 so they never appear in run config, logs or metadata.
 """
@@ -37,6 +39,12 @@ ENDPOINT = "AZURE_STORAGE_ENDPOINT"
 CLIENT_ID = "AZURE_CLIENT_ID"
 CLIENT_SECRET = "AZURE_CLIENT_SECRET"
 TENANT_ID = "AZURE_TENANT_ID"
+EVENTHUB_CONNECTION_STRING = "RETAIL_EVENTHUB_CONNECTION_STRING"
+EVENTHUB_NAME = "RETAIL_EVENTHUB_NAME"
+EVENTHUB_CONSUMER_GROUP = "RETAIL_EVENTHUB_CONSUMER_GROUP"
+CHECKPOINT_CONNECTION_STRING = "RETAIL_CHECKPOINT_CONNECTION_STRING"
+CHECKPOINT_CONTAINER = "RETAIL_CHECKPOINT_CONTAINER"
+CAPTURE_URI = "RETAIL_CAPTURE_URI"
 GENERATOR = "RETAIL_GENERATOR"
 PROFILE = "RETAIL_PROFILE"
 _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
@@ -62,7 +70,9 @@ class Settings:
             raise SettingsError(f"{ENV}={raw!r} is not one of {[e.value for e in Environment]}") from None
         data_dir = Path(env.get(DATA_DIR) or "data").expanduser().resolve()
         present = frozenset(k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME, ACCOUNT_KEY, SAS_TOKEN, ENDPOINT,
-                                        CLIENT_ID, CLIENT_SECRET, TENANT_ID) if env.get(k))
+                                        CLIENT_ID, CLIENT_SECRET, TENANT_ID, EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME,
+                                        EVENTHUB_CONSUMER_GROUP, CHECKPOINT_CONNECTION_STRING, CHECKPOINT_CONTAINER,
+                                        CAPTURE_URI) if env.get(k))
         switch = env.get(GENERATOR, "on").strip().lower()
         if switch not in _ON + _OFF:
             raise SettingsError(f"{GENERATOR}={switch!r} is not on or off")
@@ -73,11 +83,24 @@ class Settings:
             generator_enabled=switch in _ON,
             generator_profile=(env.get(PROFILE) or "").strip().lower() or None,
         )
+        hub = {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} & present
+        if hub and len(hub) < 3:
+            missing = sorted({EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} - present)
+            raise SettingsError(f"Event Hubs ingestion needs these environment variables too: {missing}")
         if environment is Environment.AZURE:
             missing = [k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME) if k not in present]
             if missing:
                 raise SettingsError(f"{ENV}=azure needs these environment variables: {missing}")
         return settings
+
+    @property
+    def eventhubs_enabled(self) -> bool:
+        """Event Hubs source and sink: a hub, its connection string and a checkpoint store are set."""
+        return {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} <= self.present
+
+    @property
+    def capture_enabled(self) -> bool:
+        return CAPTURE_URI in self.present
 
     @property
     def lake_dir(self) -> Path:

@@ -89,7 +89,7 @@ RECEIPT_CREATED = EventSpec(
     retention_days=TRANSACTIONS,
     payload=(
         _id("store_id", "Store."),
-        _id("customer_id", "Customer."),
+        _id("customer_id", "Customer; NULL for an anonymous shopper.", nullable=True),
         _str("receipt_id", "Receipt id."),
         _dollars("subtotal", "Net subtotal after discounts, dollars."),
         _dollars("tax", "Tax, dollars."),
@@ -135,7 +135,7 @@ PAYMENT_PROCESSED = EventSpec(
         _str("status", "APPROVED or DECLINED.", allowed=PAYMENT_STATUSES),
         _str("decline_reason", "Why it was declined.", nullable=True, allowed=DECLINE_REASONS),
         _id("store_id", "Store, for in-store payments.", nullable=True),
-        _id("customer_id", "Customer."),
+        _id("customer_id", "Customer; NULL for an anonymous in-store shopper.", nullable=True),
     ),
 )
 
@@ -311,7 +311,7 @@ PROMOTION_APPLIED = EventSpec(
         _count("product_count", "Discounted lines.", positive=True),
         col("product_ids", D.LIST_INT64, "Discounted products."),
         _id("store_id", "Store."),
-        _id("customer_id", "Customer."),
+        _id("customer_id", "Customer; NULL for an anonymous shopper.", nullable=True),
     ),
 )
 
