@@ -17,7 +17,8 @@ What it implements (plain TCP on 127.0.0.1, connection string with ``UseDevelopm
 - Sends to ``<hub>`` or ``<hub>/Partitions/<n>``, single messages or batches (message format
   0x80013700). All events of one send land in one partition: the one in the address, else the one
   of the partition key, else round robin. **Partition-key hash:** the first 8 bytes of the SHA-256 of
-  the UTF-8 key (big-endian) modulo the partition count. It is stable (same key, same partition, in every run) but it is *not* Event Hubs'
+  the UTF-8 key (big-endian) modulo the partition count. It is stable (same key, same partition, in every
+  run) but it is *not* Event Hubs'
   own hash, so which partition a key lands on differs from Azure. Each stored event gets the
   service annotations ``x-opt-sequence-number`` (from 0 per partition), ``x-opt-offset`` (the byte
   position in the partition, as a string), ``x-opt-enqueued-time`` (ms, never decreasing per
@@ -53,6 +54,15 @@ import azure.eventhub
 
 TESTED_WITH = "5.15.1"
 
+
+def _private_api_moved(detail: str) -> RuntimeError:
+    return RuntimeError(
+        f"The Event Hubs AMQP test double uses azure-eventhub's private codec (azure.eventhub._pyamqp), which changed "
+        f"in the installed azure-eventhub {azure.eventhub.__version__}: {detail}. It was written against {TESTED_WITH} "
+        f"(pinned by uv.lock): update retail_assets_tests/streaming/amqp_server.py or pin azure-eventhub=={TESTED_WITH}."
+    )
+
+
 try:
     from azure.eventhub._pyamqp import _decode, _encode
     from azure.eventhub._pyamqp import performatives as pf
@@ -62,20 +72,21 @@ try:
     from azure.eventhub._pyamqp.message import Message, Properties
     from azure.eventhub._pyamqp.outcomes import Accepted, Rejected
     from azure.eventhub._pyamqp.types import TYPE, VALUE, AMQPTypes
+except ImportError as exc:  # pragma: no cover - only when the private API moved
+    raise _private_api_moved(repr(exc)) from exc
 
-    _DECODE = _decode._DECODE_BY_CONSTRUCTOR
-    _CODES = {pf.OpenFrame: 0x10, pf.BeginFrame: 0x11, pf.AttachFrame: 0x12, pf.FlowFrame: 0x13, pf.TransferFrame: 0x14,
-              pf.DispositionFrame: 0x15, pf.DetachFrame: 0x16, pf.EndFrame: 0x17, pf.CloseFrame: 0x18}
-    assert all(frame._code == code for frame, code in _CODES.items()), "performative codes"
-    assert len(pf.AttachFrame._fields) == 14 and pf.TransferFrame._fields[-1] == "payload", "performative fields"
-    assert callable(_decode.decode_frame) and callable(_decode.decode_payload) and callable(_encode.encode_payload)
-    assert callable(_encode.encode_frame) and callable(_encode.encode_value) and len(_DECODE) == 256
-except (ImportError, AttributeError, AssertionError) as exc:  # pragma: no cover - only when the private API moved
-    raise RuntimeError(
-        f"The Event Hubs AMQP test double uses azure-eventhub's private codec (azure.eventhub._pyamqp), which "
-        f"changed in the installed azure-eventhub {azure.eventhub.__version__} ({exc!r}); it was written against "
-        f"{TESTED_WITH}. Update retail_assets_tests/streaming/amqp_server.py or pin azure-eventhub=={TESTED_WITH}."
-    ) from exc
+_DECODE = getattr(_decode, "_DECODE_BY_CONSTRUCTOR", None)
+_EXPECTED = {
+    "performative codes": [getattr(f, "_code", None) for f in (pf.OpenFrame, pf.BeginFrame, pf.AttachFrame, pf.FlowFrame,
+                           pf.TransferFrame, pf.DispositionFrame, pf.DetachFrame, pf.EndFrame, pf.CloseFrame)]
+    == list(range(0x10, 0x19)),
+    "attach and transfer fields": len(pf.AttachFrame._fields) == 14 and pf.TransferFrame._fields[-1] == "payload",
+    "codec functions": all(callable(getattr(m, n, None)) for m, n in ((_decode, "decode_frame"), (_decode, "decode_payload"),
+                           (_encode, "encode_frame"), (_encode, "encode_payload"), (_encode, "encode_value"))),
+    "decoder table": isinstance(_DECODE, list) and len(_DECODE) == 256,
+}
+if not all(_EXPECTED.values()):  # pragma: no cover - only when the private API moved
+    raise _private_api_moved("unexpected " + ", ".join(k for k, ok in _EXPECTED.items() if not ok))
 
 BATCH_FORMAT = 0x80013700
 LINK_CREDIT = 1000
@@ -117,23 +128,27 @@ class Partition:
 
     def append(self, message: memoryview, envelope_key: str | None) -> StoredEvent:
         sections = _sections(message)
-        pairs = [(k, raw) for code, s in sections if code == SECTION_ANNOTATIONS for k, raw in _map_items(s[3:]) if k not in SERVICE_KEYS]
+        annotations = [section for code, section in sections if code == SECTION_ANNOTATIONS]
+        pairs = [(k, raw) for section in annotations for k, raw in _map_items(section[3:]) if k not in SERVICE_KEYS]
         own = [_value(raw) for k, raw in pairs if k == b"x-opt-partition-key"]
         key = own[0].decode() if own and isinstance(own[0], bytes) else envelope_key
         if key is not None and not own:
             pairs.append((b"x-opt-partition-key", _pair(b"x-opt-partition-key", {TYPE: AMQPTypes.string, VALUE: key})))
         enqueued = max(int(time.time() * 1000), self.times[-1] if self.times else 0)
         sequence, offset = len(self.events), self.next_offset
-        pairs += [
-            (b"", _pair(b"x-opt-sequence-number", {TYPE: AMQPTypes.long, VALUE: sequence})),
-            (b"", _pair(b"x-opt-offset", {TYPE: AMQPTypes.string, VALUE: str(offset)})),
-            (b"", _pair(b"x-opt-enqueued-time", {TYPE: AMQPTypes.timestamp, VALUE: enqueued})),
-        ]
+        service = {
+            b"x-opt-sequence-number": {TYPE: AMQPTypes.long, VALUE: sequence},
+            b"x-opt-offset": {TYPE: AMQPTypes.string, VALUE: str(offset)},
+            b"x-opt-enqueued-time": {TYPE: AMQPTypes.timestamp, VALUE: enqueued},
+        }
+        pairs += [(k, _pair(k, v)) for k, v in service.items()]
         body = b"".join(raw for _, raw in pairs)
-        annotations = b"\x00\x53\x72\xd1" + struct.pack(">II", len(body) + 4, 2 * len(pairs)) + body
+        annotated = b"\x00\x53\x72\xd1" + struct.pack(">II", len(body) + 4, 2 * len(pairs)) + body
+        # Sections in the order AMQP requires: header, (delivery annotations dropped), annotations, the rest.
         head = b"".join(bytes(s) for code, s in sections if code == SECTION_HEADER)
-        rest = b"".join(bytes(s) for code, s in sections if code not in (SECTION_HEADER, SECTION_DELIVERY_ANNOTATIONS, SECTION_ANNOTATIONS))
-        event = StoredEvent(sequence, offset, enqueued, key, head + annotations + rest)
+        dropped = (SECTION_HEADER, SECTION_DELIVERY_ANNOTATIONS, SECTION_ANNOTATIONS)
+        rest = b"".join(bytes(s) for code, s in sections if code not in dropped)
+        event = StoredEvent(sequence, offset, enqueued, key, head + annotated + rest)
         self.events.append(event)
         self.offsets.append(offset)
         self.times.append(enqueued)
@@ -182,7 +197,6 @@ class EventHubsDouble:
         self._rejections = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="eventhubs-double", daemon=True)
-        self._connections: set[asyncio.Task] = set()
         self._server: asyncio.base_events.Server | None = None
         self.port = 0
 
@@ -199,9 +213,10 @@ class EventHubsDouble:
     def stop(self) -> None:
         async def shutdown():
             self._server.close()
-            for task in list(self._connections):
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -243,12 +258,8 @@ class EventHubsDouble:
     # ---- the service side (event loop thread) -------------------------------------------------
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._connections.add(task)
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # cancelled: the double is stopping
             await _Connection(self, reader, writer).run()
-        finally:
-            self._connections.discard(task)
 
     def store(self, address: str, partition_id: str | None, payload: memoryview, message_format: int) -> None:
         hub = self.hubs.get(address)
@@ -494,7 +505,8 @@ class _Connection:
 
     def _open(self, fields: list) -> None:
         self.peer_max_frame = fields[2] or 2**32 - 1
-        self._send(0, pf.OpenFrame("eventhubs-test-double", None, self.server.max_frame_size, 65535, None, None, None, None, None, None))
+        max_frame = self.server.max_frame_size
+        self._send(0, pf.OpenFrame("eventhubs-test-double", None, max_frame, 65535, None, None, None, None, None, None))
         if fields[4]:
             self.heartbeat = asyncio.create_task(self._beat(fields[4] / 2000))
 
@@ -515,7 +527,8 @@ class _Connection:
                 try:
                     link.partition, link.position = self._partition_source(address, (source[7] or {}) if len(source) > 7 else {})
                 except (KeyError, ValueError) as exc:
-                    error = AMQPError(condition=b"amqp:not-found" if isinstance(exc, KeyError) else b"amqp:invalid-field", description=str(exc))
+                    condition = b"amqp:not-found" if isinstance(exc, KeyError) else b"amqp:invalid-field"
+                    error = AMQPError(condition=condition, description=str(exc))
             session.outbound[handle] = link
         else:
             link = _InLink(handle, address)
@@ -525,11 +538,9 @@ class _Connection:
                 if link.address not in self.server.hubs:
                     error = AMQPError(condition=b"amqp:not-found", description=f"no event hub {link.address!r}")
             session.inbound[handle] = link
-        src = Source(address=source[0] if client_receives else (source[0] or b"client"))
-        tgt = Target(address=target[0] or b"client")
         self._send(session.channel, pf.AttachFrame(
-            name, handle, not client_receives, fields[3], fields[4], src, tgt, None, False,
-            0 if client_receives else None, self.server.max_message_size, None, None, None,
+            name, handle, not client_receives, fields[3], fields[4], Source(address=source[0]), Target(address=target[0]),
+            None, False, 0 if client_receives else None, self.server.max_message_size, None, None, None,
         ))
         if error is not None:
             self._send(session.channel, pf.DetachFrame(handle, True, error))
@@ -556,7 +567,8 @@ class _Connection:
     def _grant(self, session: _Session, link: _InLink) -> None:
         link.credit = LINK_CREDIT
         self._send(session.channel, pf.FlowFrame(
-            session.next_incoming, WINDOW, session.next_outgoing, WINDOW, link.handle, link.delivery_count, LINK_CREDIT, None, None, None, None,
+            session.next_incoming, WINDOW, session.next_outgoing, WINDOW,
+            link.handle, link.delivery_count, LINK_CREDIT, None, None, None, None,
         ))
 
     def _flow(self, session: _Session, fields: list) -> None:

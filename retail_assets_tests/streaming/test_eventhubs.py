@@ -38,7 +38,10 @@ GROUP = "$Default"
 
 
 def storage_connection_string(azurite: Azurite) -> str:
-    return f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};BlobEndpoint={azurite.endpoint};"
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
+        f"BlobEndpoint={azurite.endpoint};"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +196,8 @@ def test_sink_retries_transient_send_failures_with_backoff(configure, double, wi
 
 def test_stream_command_sends_through_the_environment_configuration(configure, double, capsys):
     eventhubs = configure(2)
-    argv = ["stream", "--sink", "eventhubs", "--profile", "tiny", "--start", "2024-01-30T00:00", "--rate", "2000", "--duration", "1"]
-    assert cli(argv) == 0
+    argv = ["stream", "--sink", "eventhubs", "--profile", "tiny", "--start", "2024-01-30T00:00", "--rate", "2000"]
+    assert cli([*argv, "--duration", "1"]) == 0
     sent = int(capsys.readouterr().out.split()[0].replace(",", ""))
     hub = eventhubs.process_config_and_initialize().eventhub_name
     assert sent > 0 and sum(len(double.events(hub, p)) for p in (0, 1)) == sent
@@ -218,7 +221,8 @@ def test_sensor_ranges_ingest_exactly_once_across_failure_restart_and_replay(
     result = tick(eventhubs, instance, None)
     expected = [(p, 0, last) for p, last in sorted(ends.items())]
     assert len(expected) == 2 and ranges(result) == expected
-    assert sorted(r.run_key for r in result.run_requests) == [f"eventhubs:{hub.eventhub_name}:{GROUP}:{p}:{a}-{b}" for p, a, b in expected]
+    keys = [f"eventhubs:{hub.eventhub_name}:{GROUP}:{p}:{first}-{last}" for p, first, last in expected]
+    assert sorted(r.run_key for r in result.run_requests) == keys
     assert hub.checkpoints() == {}
 
     # Partition 0's first run fails at the Bronze commit: its checkpoint must not move.
@@ -241,7 +245,8 @@ def test_sensor_ranges_ingest_exactly_once_across_failure_restart_and_replay(
     new_ends = last_sequence_numbers(double, hub.eventhub_name)
     continuing = tick(eventhubs, instance, retried.cursor)
     restarted = tick(eventhubs, instance, None)
-    assert ranges(restarted) == ranges(continuing) == [(p, ends[p] + 1, new_ends[p]) for p in sorted(new_ends) if new_ends[p] > ends[p]]
+    grown = [(p, ends[p] + 1, new_ends[p]) for p in sorted(new_ends) if new_ends[p] > ends[p]]
+    assert grown and ranges(restarted) == ranges(continuing) == grown
     assert sorted(r.run_key for r in restarted.run_requests) == sorted(r.run_key for r in continuing.run_requests)
     for request in restarted.run_requests:
         assert execute(request, resources, instance).success
@@ -281,7 +286,8 @@ def test_sdk_consumer_and_platform_resume_from_each_others_checkpoints(configure
             if hub.checkpoints() == ends:
                 checkpointed.set()
 
-    worker = threading.Thread(target=client.receive_batch, kwargs=dict(on_event_batch=on_batch, starting_position="-1", max_wait_time=0.25))
+    receive = dict(on_event_batch=on_batch, starting_position="-1", max_wait_time=0.25)
+    worker = threading.Thread(target=client.receive_batch, kwargs=receive)
     worker.start()
     checkpointed.wait(timeout=20)
     client.close()
