@@ -691,3 +691,23 @@ def running_double(**kwargs):
         yield double
     finally:
         double.stop()
+
+
+def main() -> None:
+    """Serve the double in its own process (benchmarks): prints the connection string, stops at end of stdin."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--hub", default="bench")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--max-message-size", type=int, default=1024 * 1024)
+    args = parser.parse_args()
+    with running_double(max_message_size=args.max_message_size) as double:
+        double.create_hub(args.hub, args.partitions)
+        print(double.connection_string, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

@@ -131,15 +131,16 @@ def first_delivered(eventhubs: EventHubs, partition: str, position, inclusive: b
 
 
 def test_real_producer_batches_within_the_limit_and_each_key_keeps_one_partition_in_order(configure, double, window_events):
+    window = window_events.head(3000)
     eventhubs = configure(2).process_config_and_initialize()
-    stats = send(eventhubs, window_events)
-    keys = set(window_events.get_column("partition_key"))
+    stats = send(eventhubs, window)
+    keys = set(window.get_column("partition_key"))
     assert {k.split("_")[0] for k in keys} == {"store", "dc", "marketing"}
-    assert stats.events == window_events.height and stats.batches > len(keys), "busy keys need several batches"
+    assert stats.events == window.height and stats.batches > len(keys), "busy keys need several batches"
     assert 0.75 * MAX_MESSAGE < double.largest_send <= MAX_MESSAGE, "batches are filled up to the hub's limit, never over"
 
     ends = last_sequence_numbers(double, eventhubs.eventhub_name)
-    assert sorted(ends) == ["0", "1"] and sum(ends.values()) + 2 == window_events.height
+    assert sorted(ends) == ["0", "1"] and sum(ends.values()) + 2 == window.height
     received = {p: eventhubs.read_range(p, 0, last) for p, last in ends.items()}
     assert all([e.sequence_number for e in events] == list(range(len(events))) for events in received.values())
 
@@ -149,7 +150,7 @@ def test_real_producer_batches_within_the_limit_and_each_key_keeps_one_partition
             partitions_of[event.partition_key].add(partition)
             bodies[event.partition_key].append(event.body.decode())
     assert dict(partitions_of) == {k: {str(partition_for_key(k, 2))} for k in keys}, "a key never changes partition"
-    sent = window_events.group_by("partition_key", maintain_order=True).agg("body")
+    sent = window.group_by("partition_key", maintain_order=True).agg("body")
     assert dict(zip(sent["partition_key"], sent["body"].to_list(), strict=True)) == bodies, "each key: every event once, in order"
 
     last = ends["0"]
@@ -194,6 +195,19 @@ def test_sink_retries_transient_send_failures_with_backoff(configure, double, wi
     assert len(stored) == sink.stats.events == 300, "nothing lost, nothing sent twice"
 
 
+def test_single_events_are_routed_like_batches(configure, double):
+    from azure.eventhub import EventData
+
+    eventhubs = configure(2).process_config_and_initialize()
+    with eventhubs.producer() as producer:
+        producer.send_event(EventData("keyed"), partition_key="dc_1")
+        producer.send_event(EventData("addressed"), partition_id="1")
+    stored = {p: [(e.sequence_number, e.partition_key) for e in double.events(eventhubs.eventhub_name, p)] for p in (0, 1)}
+    keyed = partition_for_key("dc_1", 2)
+    assert stored[keyed][0] == (0, "dc_1") and (len(stored[1]) - 1, None) in stored[1]
+    assert sum(map(len, stored.values())) == 2
+
+
 def test_stream_command_sends_through_the_environment_configuration(configure, double, capsys):
     eventhubs = configure(2)
     argv = ["stream", "--sink", "eventhubs", "--profile", "tiny", "--start", "2024-01-30T00:00", "--rate", "2000"]
@@ -213,8 +227,11 @@ def test_sensor_ranges_ingest_exactly_once_across_failure_restart_and_replay(
     eventhubs = configure(2)
     hub = eventhubs.process_config_and_initialize()
     resources = {"eventhubs": eventhubs, "lake": lake, "landing": landing}
-    february = pl.col("ingest_timestamp") >= dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
-    first_part, second_part = window_events.filter(~february), window_events.filter(february)  # then mid-stream
+    # January's last day, then (mid-stream) February's first hours: two Bronze months.
+    january = pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    first_part = window_events.filter(january & (pl.col("ingest_timestamp") >= dt.datetime(2024, 1, 31, tzinfo=dt.UTC)))
+    second_part = window_events.filter(~january)
+    sent = pl.concat([first_part, second_part])
     send(hub, first_part)
 
     ends = last_sequence_numbers(double, hub.eventhub_name)
@@ -251,8 +268,8 @@ def test_sensor_ranges_ingest_exactly_once_across_failure_restart_and_replay(
     for request in restarted.run_requests:
         assert execute(request, resources, instance).success
     trace_ids = bronze_trace_ids(lake)
-    assert trace_ids.len() == trace_ids.n_unique() == window_events.height
-    assert set(trace_ids) == set(window_events.get_column("trace_id"))
+    assert trace_ids.len() == trace_ids.n_unique() == sent.height
+    assert set(trace_ids) == set(sent.get_column("trace_id"))
     assert tick(eventhubs, instance, restarted.cursor).run_requests == []
 
     # Replaying a range changes nothing: no Delta commit, and the checkpoint stays where it is.
