@@ -17,9 +17,9 @@ What it implements (plain TCP on 127.0.0.1, connection string with ``UseDevelopm
 - Sends to ``<hub>`` or ``<hub>/Partitions/<n>``, single messages or batches (message format
   0x80013700). All events of one send land in one partition: the one in the address, else the one
   of the partition key, else round robin. **Partition-key hash:** the first 8 bytes of the SHA-256 of
-  the UTF-8 key (big-endian) modulo the partition count. It is stable (same key, same partition, in every
-  run) but it is *not* Event Hubs'
-  own hash, so which partition a key lands on differs from Azure. Each stored event gets the
+  the UTF-8 key (big-endian) modulo the partition count. It is stable (same key, same partition, in
+  every run) but it is *not* Event Hubs' own hash, so which partition a key lands on differs from
+  Azure. Each stored event gets the
   service annotations ``x-opt-sequence-number`` (from 0 per partition), ``x-opt-offset`` (the byte
   position in the partition, as a string), ``x-opt-enqueued-time`` (ms, never decreasing per
   partition); ``x-opt-partition-key`` is kept. A send larger than ``max_message_size`` is rejected
@@ -28,6 +28,10 @@ What it implements (plain TCP on 127.0.0.1, connection string with ``UseDevelopm
   selector filter on offset (also ``-1`` and ``@latest``), sequence number or enqueued time, ``>=`` and
   ``>``, deliver pre-settled and never more than the link credit the client granted.
 - Large transfers are split and reassembled across frames (``more``) within each side's frame size.
+- For tests: ``events()`` shows what a partition holds; ``reject_next_sends()`` injects transient
+  ``amqp:internal-error`` rejections; ``detach_receivers_after()`` drops a receive link mid-stream
+  (``amqp:link:detach-forced``). ``python -m retail_assets_tests.streaming.amqp_server`` serves one
+  hub in its own process (``benchmarks/stream.py eventhubs``).
 
 What it does not do: retention (events stay in memory until the double stops), epochs and
 ownership (``owner_level`` is ignored), throttling and quotas, session flow-control windows
