@@ -2,6 +2,7 @@
 
     uv run python benchmarks/stream.py ingest --events 1000000        # sensor → runs → Bronze, in process
     uv run python benchmarks/stream.py latency --rate 2000 --seconds 120  # dagster dev running, p50/p95
+    uv run python benchmarks/stream.py eventhubs --events 50000       # real client ↔ AMQP test double (loopback)
 
 ``ingest`` lands ``--events`` demo-profile events with the producer (as fast as it goes), then
 drives the real landing sensor and executes each run it requests (in this process, on a
@@ -10,6 +11,11 @@ sensor is idle; it prints events/s from the first tick to the last Bronze commit
 times and peak RSS. ``latency`` starts ``dagster dev`` (webserver + daemon) on a temporary
 instance, materializes the dimensions, streams receipts at ``--rate`` for ``--seconds`` and polls
 ``silver/fact_receipts`` (or ``--table``) for each receipt: latency = first seen − sent.
+``eventhubs`` starts the Event Hubs AMQP test double (``retail_assets_tests/streaming/amqp_server.py``)
+in its own process on loopback, sends ``--events`` demo-profile events through the platform's sink
+(the real ``azure-eventhub`` producer) and reads them back with ``EventHubs.read_range`` (the real
+consumer), partition by partition. It measures the client and the platform code against a local
+in-memory double: **not** Event Hubs performance (no network, TLS, service or throttling).
 """
 
 from __future__ import annotations
@@ -175,6 +181,62 @@ def latency(args) -> None:
             print(f"kept {root}")
 
 
+class TimedSink:
+    """Wraps a sink and adds up the wall time spent in it (batching, encoding, sending)."""
+
+    def __init__(self, sink):
+        self.sink, self.seconds = sink, 0.0
+
+    def _timed(self, method, *args):
+        started = time.perf_counter()
+        try:
+            return method(*args)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def send(self, events) -> None:
+        self._timed(self.sink.send, events)
+
+    def flush(self) -> None:
+        self._timed(self.sink.flush)
+
+    def close(self) -> None:
+        self._timed(self.sink.close)
+
+
+def eventhubs(args) -> None:
+    from retail_assets.lib.generator.config import load_config
+    from retail_assets.lib.streaming.eventhubs import EventHubs
+    from retail_assets.lib.streaming.producer import produce
+    from retail_assets.lib.streaming.sinks import EventHubsSink
+
+    double = subprocess.Popen(
+        [sys.executable, "-m", "retail_assets_tests.streaming.amqp_server", "--hub", "bench", "--partitions", str(args.partitions)],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        connection = double.stdout.readline().strip()
+        hub = EventHubs(connection_string=connection, eventhub_name="bench", checkpoint_connection_string="unused")
+        sink = TimedSink(EventHubsSink(hub.producer()))
+        report = produce(load_config(args.profile), sink, rate=0, duration=3600, max_events=args.events,
+                         start=dt.datetime(2024, 1, 10, tzinfo=dt.UTC))
+        stats = sink.sink.stats
+        print(f"LOOPBACK TEST DOUBLE, not Event Hubs: produce {report.events:,} events in {report.seconds:.1f} s = "
+              f"{report.rate:,.0f} events/s with the simulation; in the sink {sink.seconds:.1f} s = "
+              f"{stats.events / sink.seconds:,.0f} events/s (real producer, {stats.batches} batches of ≤ 1 MiB, "
+              f"{stats.bytes / 1e6:.0f} MB)")
+        started = time.perf_counter()
+        state = hub.partition_state()
+        read = sum(len(hub.read_range(p, first, last)) for p, (first, last, empty) in sorted(state.items()) if not empty)
+        elapsed = time.perf_counter() - started
+        print(f"LOOPBACK TEST DOUBLE, not Event Hubs: read_range {read:,} events from {len(state)} partitions in "
+              f"{elapsed:.1f} s = {read / elapsed:,.0f} events/s (real consumer, one partition after another); "
+              f"peak RSS {_rss_gb():.2f} GB")
+    finally:
+        double.stdin.close()
+        double.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -192,8 +254,12 @@ def main() -> int:
     b.add_argument("--drain", type=float, default=90, help="Seconds to wait for the last receipts.")
     b.add_argument("--port", type=int, default=3071)
     b.add_argument("--keep", action="store_true")
+    c = sub.add_parser("eventhubs")
+    c.add_argument("--events", type=int, default=50_000)
+    c.add_argument("--partitions", type=int, default=4)
+    c.add_argument("--profile", default="demo")
     args = parser.parse_args()
-    ingest(args) if args.mode == "ingest" else latency(args)
+    {"ingest": ingest, "latency": latency, "eventhubs": eventhubs}[args.mode](args)
     return 0
 
 

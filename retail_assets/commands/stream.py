@@ -57,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        sink = EventHubsSink(resources["eventhubs"].producer())
-        target = f"event hub {resources['eventhubs'].eventhub_name}"
+        # Outside a Dagster run nothing resolves the resources' EnvVar fields: resolve them here.
+        eventhubs = resources["eventhubs"].process_config_and_initialize()
+        sink = EventHubsSink(eventhubs.producer())
+        target = f"event hub {eventhubs.eventhub_name}"
     else:
-        landing = LandingZone(root_uri=args.landing) if args.landing else resources["landing"]
+        landing = LandingZone(root_uri=args.landing) if args.landing else resources["landing"].process_config_and_initialize()
         landing.ensure_root()
         sink = LandingSink(landing, max_seconds=args.flush_seconds)
         target = landing.root_uri

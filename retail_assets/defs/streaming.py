@@ -169,8 +169,10 @@ def ingest_eventhubs_range(
     ]
     routed = route(messages, batch, at=dt.datetime.now(dt.UTC))
     yield from ingest_routed(context, lake, landing, [(routed, batch)])
-    eventhubs.update_checkpoint(config.partition, events[-1].sequence_number, events[-1].offset)
-    context.log.info(f"partition {config.partition}: checkpoint at sequence {events[-1].sequence_number}")
+    if eventhubs.update_checkpoint(config.partition, events[-1].sequence_number, events[-1].offset):
+        context.log.info(f"partition {config.partition}: checkpoint at sequence {events[-1].sequence_number}")
+    else:
+        context.log.info(f"partition {config.partition}: checkpoint already past {events[-1].sequence_number} (a replayed range)")
     yield dg.Output(None)
 
 

@@ -100,8 +100,14 @@ class EventHubs(dg.ConfigurableResource):
         finally:
             store.close()
 
-    def update_checkpoint(self, partition: str, sequence_number: int, offset: str) -> None:
-        """Record that everything up to ``sequence_number`` is durably in Bronze (call only after the commit)."""
+    def update_checkpoint(self, partition: str, sequence_number: int, offset: str) -> bool:
+        """Record that everything up to ``sequence_number`` is durably in Bronze (call only after the commit).
+
+        Never moves a checkpoint backwards: replaying an older range (idempotent in Bronze) leaves the
+        partition's checkpoint where it is. Returns whether the checkpoint moved.
+        """
+        if self.checkpoints().get(partition, -1) >= sequence_number:
+            return False
         store = self.checkpoint_store()
         try:
             store.update_checkpoint(
@@ -116,11 +122,13 @@ class EventHubs(dg.ConfigurableResource):
             )
         finally:
             store.close()
+        return True
 
     # ---- reading an exact range (what a run does) ------------------------------------------
 
     def read_range(self, partition: str, first: int, last: int, *, stall_seconds: float = 60.0) -> list[ReceivedEvent]:
-        """Events ``first``..``last`` (sequence numbers, inclusive) of one partition, all of them or an error."""
+        """Events ``first``..``last`` (sequence numbers, inclusive) of one partition, all of them or an error
+        (when no event of the range arrived for ``stall_seconds``)."""
         received: dict[int, ReceivedEvent] = {}
         done = threading.Event()
         failure: list[BaseException] = []
@@ -128,11 +136,15 @@ class EventHubs(dg.ConfigurableResource):
         client = self.consumer()
 
         def on_batch(_context, events) -> None:
+            if done.is_set():
+                return
             for event in events:
                 seq = event.sequence_number
                 if first <= seq <= last:
+                    key = event.partition_key
                     received[seq] = ReceivedEvent(
-                        seq, str(event.offset), event.enqueued_time, b"".join(event.body), event.partition_key
+                        seq, str(event.offset), event.enqueued_time, b"".join(event.body),
+                        key.decode() if isinstance(key, bytes) else key,
                     )
                     progress[0] = time.monotonic()
                 if seq >= last:
@@ -149,27 +161,28 @@ class EventHubs(dg.ConfigurableResource):
                 partition_id=partition,
                 starting_position=first,
                 starting_position_inclusive=True,
-                max_batch_size=1000,
-                max_wait_time=1.0,
+                # A batch is handed over when full or after max_wait_time: sized to the range and with a
+                # short wait, the last events of a range are not held back.
+                max_batch_size=min(1000, last - first + 1),
+                max_wait_time=0.25,
                 prefetch=2000,
             ),
             daemon=True,
         )
         worker.start()
         try:
-            while not done.wait(0.2):
-                if not worker.is_alive():
-                    break
-                if time.monotonic() - progress[0] > stall_seconds:
+            while not done.wait(0.1):
+                if not worker.is_alive() or time.monotonic() - progress[0] > stall_seconds:
                     break
         finally:
-            client.close()
-            worker.join(timeout=10)
-        missing = [s for s in (first, last) if s not in received]
-        if len(received) != last - first + 1 or missing:
+            done.set()
+            # Closing joins the client's keep-alive thread (up to a second); what was read is in hand.
+            threading.Thread(target=client.close, name="eventhubs-close", daemon=True).start()
+        got = dict(received)
+        if len(got) != last - first + 1:
             cause = f" ({failure[0]!r})" if failure else ""
             raise EventHubsError(
-                f"event hub {self.eventhub_name}, partition {partition}: read {len(received)} of the "
+                f"event hub {self.eventhub_name}, partition {partition}: read {len(got)} of the "
                 f"{last - first + 1} events {first}..{last}{cause}; nothing was acknowledged, the range will be retried"
             )
-        return [received[s] for s in range(first, last + 1)]
+        return [got[s] for s in range(first, last + 1)]
