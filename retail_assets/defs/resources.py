@@ -5,8 +5,10 @@ from __future__ import annotations
 import dagster as dg
 from dagster_deltalake import AzureConfig, LocalConfig
 from dagster_deltalake.config import ClientConfig
+from dagster_duckdb import DuckDBResource
 
 from retail_assets.lib import settings as s
+from retail_assets.lib.gold.delivery import AlertSink
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
 
@@ -15,11 +17,20 @@ def _env(name: str, settings: s.Settings) -> dg.EnvVar | None:
     return dg.EnvVar(name) if name in settings.present else None
 
 
+def serving_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
+    """The DuckDB serving file (local in every environment) and the alert sink."""
+    return {
+        "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
+        "alert_sink": AlertSink(webhook_url=_env(s.ALERTS_WEBHOOK_URL, settings)),
+    }
+
+
 def build_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
     if settings.environment is s.Environment.LOCAL:
         return {
             "lake": LakeStore(root_uri=str(settings.lake_dir), storage=LocalConfig()),
             "landing": LandingZone(root_uri=str(settings.landing_dir)),
+            **serving_resources(settings),
         }
     service_principal = {s.CLIENT_ID, s.CLIENT_SECRET, s.TENANT_ID} <= settings.present
     storage = AzureConfig(
@@ -46,6 +57,7 @@ def build_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
             sas_token=_env(s.SAS_TOKEN, settings),
             endpoint=endpoint,
         ),
+        **serving_resources(settings),
     }
 
 

@@ -36,6 +36,8 @@ ENDPOINT = "AZURE_STORAGE_ENDPOINT"
 CLIENT_ID = "AZURE_CLIENT_ID"
 CLIENT_SECRET = "AZURE_CLIENT_SECRET"
 TENANT_ID = "AZURE_TENANT_ID"
+# Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
+ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Settings:
             raise SettingsError(f"{ENV}={raw!r} is not one of {[e.value for e in Environment]}") from None
         data_dir = Path(env.get(DATA_DIR) or "data").expanduser().resolve()
         present = frozenset(k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME, ACCOUNT_KEY, SAS_TOKEN, ENDPOINT,
-                                        CLIENT_ID, CLIENT_SECRET, TENANT_ID) if env.get(k))
+                                        CLIENT_ID, CLIENT_SECRET, TENANT_ID, ALERTS_WEBHOOK_URL) if env.get(k))
         settings = cls(environment=environment, data_dir=data_dir, present=present)
         if environment is Environment.AZURE:
             missing = [k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME) if k not in present]
