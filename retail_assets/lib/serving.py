@@ -59,17 +59,21 @@ def _ddl(name: str, columns: Sequence[ColumnSpec], *, temporary: bool = False) -
 
 
 def _columns_of(con: duckdb.DuckDBPyConnection, name: str, temporary: bool = False) -> list[tuple[str, str]]:
-    schema = "temp" if temporary else "main"
+    database = "'temp'" if temporary else "current_database()"
     return con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, name],
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        f"WHERE database_name = {database} AND schema_name = 'main' AND table_name = ? ORDER BY column_index",
+        [name],
     ).fetchall()
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]).fetchall()[0][0]
-    )
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = ?",
+        [name],
+    ).fetchall()
+    return bool(found[0][0])
 
 
 def _describe(con: duckdb.DuckDBPyConnection, name: str, description: str, columns: Sequence[ColumnSpec]) -> None:
@@ -155,7 +159,7 @@ def publish_gold(con: duckdb.DuckDBPyConnection, lake: LakeStore, table: GoldTab
     publish_months(con, table.name, columns, frame, months, description=f"{table.description} Grain: {table.grain}.")
     if table.kind == "snapshot":
         con.execute(
-            f"CREATE OR REPLACE VIEW {quote(latest_view(table))} AS SELECT * EXCLUDE ({PARTITION_COLUMN}) FROM "
+            f"CREATE OR REPLACE VIEW {quote(latest_view(table))} AS SELECT * FROM "
             f"{quote(table.name)} WHERE {PARTITION_COLUMN} = (SELECT max({PARTITION_COLUMN}) FROM {quote(table.name)})"
         )
     rows = con.execute(
