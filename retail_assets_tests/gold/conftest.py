@@ -1,4 +1,4 @@
-"""The Gold scenario run once per module: Silver in a lake, then every Gold and serving asset for Jan–Feb in one run."""
+"""The Gold scenario run once per session: Silver in a lake, then every Gold and serving asset for Jan–Feb in one run."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def gold_and_serving_keys() -> list[str]:
     return [k.to_user_string() for a in [*build_gold_assets(), *build_serving_assets()] for k in a.keys]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gold_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoldRun]:
     root = tmp_path_factory.mktemp("gold")
     lake = LakeStore(root_uri=str(root / "lake"))

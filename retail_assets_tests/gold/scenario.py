@@ -68,12 +68,16 @@ FACTS: dict[str, list[dict]] = {
              txn_type="INBOUND_SHIPMENT"),
         dict(trace_id="i5", event_ts=at(2, 3, 10), store_id=1, product_id=2, quantity=-2, balance=None),
         dict(trace_id="i6", event_ts=at(2, 4, 10), store_id=1, product_id=1, quantity=2, balance=None, txn_type="RETURN"),
+        dict(trace_id="i7", event_ts=at(1, 12, 10), store_id=2, product_id=3, quantity=-1, balance=3),
     ],
     "fact_dc_inventory_txn": [
         dict(trace_id="d1", event_ts=at(1, 5), quantity=500, balance=500),
         dict(trace_id="d2", event_ts=at(2, 6), quantity=-40, balance=None, txn_type="OUTBOUND_SHIPMENT", source="S9"),
     ],
-    "fact_stockouts": [dict(trace_id="s1", event_ts=at(1, 10, 9), store_id=1, product_id=2, last_known_quantity=1)],
+    "fact_stockouts": [
+        dict(trace_id="s1", event_ts=at(1, 10, 9), store_id=1, product_id=2, last_known_quantity=1),
+        dict(trace_id="s2", event_ts=at(1, 12, 11), store_id=2, product_id=3, last_known_quantity=1),
+    ],
     "fact_reorders": [
         dict(trace_id="r1", event_ts=at(1, 11, 4), store_id=1, product_id=2, current_quantity=0, reorder_point=10,
              reorder_quantity=24),
@@ -87,8 +91,8 @@ FACTS: dict[str, list[dict]] = {
 def _calendar(first: dt.date, last: dt.date) -> pl.DataFrame:
     days = pl.date_range(first, last, eager=True)
     return pl.DataFrame({"date": days}).with_columns(
-        (pl.col("date").dt.year() * 10_000 + pl.col("date").dt.month() * 100 + pl.col("date").dt.day()).cast(pl.Int32)
-        .alias("date_key"),
+        (pl.col("date").dt.year().cast(pl.Int32) * 10_000 + pl.col("date").dt.month().cast(pl.Int32) * 100
+         + pl.col("date").dt.day().cast(pl.Int32)).alias("date_key"),
         pl.col("date").dt.year().cast(pl.Int32).alias("year"),
         pl.col("date").dt.quarter().cast(pl.Int32).alias("quarter"),
         pl.col("date").dt.month().cast(pl.Int32).alias("month"),

@@ -6,8 +6,7 @@ import polars as pl
 import pytest
 
 from retail_assets.lib.gold.builders import BUILDERS
-from retail_assets.lib.gold.inventory import units_clamped
-from retail_assets.lib.gold.pipeline import build_month
+from retail_assets.lib.gold.pipeline import build_month, build_with_metrics
 from retail_assets.lib.gold.specs import gold_table
 from retail_assets_tests.gold.silver_rows import FEB, JAN, at, inputs, silver
 
@@ -55,7 +54,7 @@ def test_positions_start_from_the_previous_snapshot_and_apply_the_month() -> Non
     # Not moved in February: the January position stays, with its as_of.
     assert (by_pair[(1, 2)]["on_hand"], by_pair[(1, 2)]["as_of"], by_pair[(1, 2)]["movements_this_month"]) == (5, at(1, 21), 0)
     assert set(rows["month_start"]) == {FEB}
-    assert units_clamped(inp, POSITIONS.name) == 3
+    assert build_with_metrics(inp, POSITIONS)[1] == {"units_clamped": 3}
 
 
 def test_positions_do_not_depend_on_row_order_and_reconcile() -> None:

@@ -48,7 +48,7 @@ def test_alert_checks_warn_and_name_the_entities(gold_run: GoldRun) -> None:
     assert truck.metadata["shipment_ids"].value == ["S1", "S3"]
     assert truck.metadata["alerts"].value == 2
     stockout = evaluations[("gold/stockouts_daily", alert_check_name(rules.STOCKOUT), "2024-01-01")]
-    assert (stockout.metadata["store_ids"].value, stockout.metadata["product_ids"].value) == ([1], [2])
+    assert (stockout.metadata["store_ids"].value, stockout.metadata["product_ids"].value) == ([1, 2], [2, 3])
     zone = evaluations[("gold/zone_dwell_minute", alert_check_name(rules.OVERCROWDED_ZONE), "2024-01-01")]
     assert (zone.metadata["store_ids"].value, zone.metadata["zones"].value) == ([2], ["CHECKOUT"])
     assert evaluations[("gold/sales_minute_store", alert_check_name(rules.HIGH_VALUE_RECEIPT), "2024-01-01")].metadata[
@@ -61,6 +61,7 @@ def test_alert_checks_warn_and_name_the_entities(gold_run: GoldRun) -> None:
         "high_value_receipt:BIG",
         "overcrowded_zone:2:CHECKOUT:2024-01-10T09:00Z",
         "stockout:s1",
+        "stockout:s2",
         "truck_dwell_over_sla:S1",
         "truck_dwell_over_sla:S3",
         "urgent_reorder:r1",
@@ -84,7 +85,7 @@ def test_rerunning_a_month_changes_nothing(gold_run: GoldRun) -> None:
     for table in tables:
         assert _gold(gold_run, table, FEB).equals(before[table]), table
     with duckdb.connect(str(gold_run.duckdb_path), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(6,)]
+        assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(7,)]
         months = con.execute("SELECT month_start, count(*) FROM inventory_position_current GROUP BY 1 ORDER BY 1").fetchall()
     assert [m for m, _ in months] == [JAN, FEB]
 

@@ -13,6 +13,9 @@ from retail_assets.lib.partitions import month_start
 from retail_assets.lib.specs import PARTITION_COLUMN
 
 DAY = "1d"
+# A transform may add columns named __metric_<name>: their sums are reported as materialization
+# metadata (e.g. the units the inventory floor added) and the columns are not written.
+METRIC_PREFIX = "__metric_"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from retail_assets.lib.gold.frames import GoldInputs, count_rows, hours_between, total, utc_day, with_calendar
+from retail_assets.lib.gold.frames import (
+    METRIC_PREFIX,
+    GoldInputs,
+    count_rows,
+    hours_between,
+    total,
+    utc_day,
+    with_calendar,
+)
 from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.specs import PARTITION_COLUMN
 
@@ -19,7 +27,14 @@ def _position_schema(node: str) -> dict[str, pl.DataType]:
             "last_txn_type": pl.String, "movements_this_month": pl.Int64}
 
 
-def moved_positions(movements: pl.LazyFrame, start: pl.LazyFrame, node: str) -> pl.LazyFrame:
+def last_movement(movements: pl.LazyFrame, pair: list[str]) -> pl.LazyFrame:
+    """Each pair's last movement by (event_ts, trace_id), found by hashing rather than sorting every movement."""
+    last_time = movements.group_by(pair).agg(pl.col("event_ts").max().alias("__last_ts"))
+    at_last = movements.join(last_time, on=pair).filter(pl.col("event_ts") == pl.col("__last_ts")).drop("__last_ts")
+    return at_last.group_by(pair).agg(pl.all().get(pl.col("trace_id").arg_max()))
+
+
+def moved_positions(movements: pl.LazyFrame, start: pl.LazyFrame, node: str) -> pl.DataFrame:
     """End-of-month position of every (node, product) that moved, from its start position and the movements.
 
     ``start`` holds (node, product_id, on_hand) before the month. Movements are ordered by
@@ -27,36 +42,47 @@ def moved_positions(movements: pl.LazyFrame, start: pl.LazyFrame, node: str) -> 
     balance (or the start position when no movement carries one) is the base, the later signed
     quantities are added, and the running sum is floored at 0 after every movement. With partial
     sums P_k = base + d_1 + ... + d_k, the floored value after the last movement is
-    P_n − min(0, min_k P_k). ``units_clamped`` says how many units the floor added.
+    P_n − min(0, min_k P_k); ``units_clamped`` says how many units the floor added.
     """
     pair = [node, "product_id"]
-    order = ["event_ts", "trace_id"]
-    segment = pl.col("balance").is_not_null().cum_sum().over(pair, order_by=order)
+    moves = movements.select(*pair, "event_ts", "trace_id", "quantity", "balance", "txn_type").collect().lazy()
+    carried = last_movement(moves.filter(pl.col("balance").is_not_null()), pair).select(
+        *pair, pl.col("event_ts").alias("__k_ts"), pl.col("trace_id").alias("__k_trace"), pl.col("balance").alias("__carried")
+    )
+    after_carried = (
+        pl.col("__k_ts").is_null()
+        | (pl.col("event_ts") > pl.col("__k_ts"))
+        | ((pl.col("event_ts") == pl.col("__k_ts")) & (pl.col("trace_id") > pl.col("__k_trace")))
+    )
+    # Usually few rows: streamed movements after the last carried balance.
     tail = (
-        movements.with_columns(segment.alias("__segment"))
-        .filter(pl.col("__segment") == pl.col("__segment").max().over(pair))
-        .with_columns(pl.when(pl.col("balance").is_null()).then(pl.col("quantity").cast(pl.Int64)).otherwise(0).alias("__delta"))
-        .with_columns(pl.col("__delta").cum_sum().over(pair, order_by=order).alias("__partial"))
+        moves.join(carried, on=pair, how="left")
+        .filter(after_carried)
+        .group_by(pair)
+        .agg(
+            pl.col("quantity").cast(pl.Int64).sum().alias("__moved"),
+            pl.col("quantity").cast(pl.Int64).sort_by(["event_ts", "trace_id"]).cum_sum().min().alias("__lowest_partial"),
+        )
     )
-    ends = tail.group_by(pair).agg(
-        pl.col("__segment").first().alias("__last_segment"),
-        pl.col("balance").drop_nulls().first().alias("__carried"),
-        pl.col("__delta").sum().alias("__moved"),
-        pl.col("__partial").min().alias("__lowest_partial"),
+    latest = last_movement(moves, pair).select(*pair, pl.col("event_ts").alias("as_of"), pl.col("txn_type").alias("last_txn_type"))
+    counts = moves.group_by(pair).agg(pl.len().cast(pl.Int64).alias("movements_this_month"))
+    base = pl.coalesce("__carried", "__start", pl.lit(0, dtype=pl.Int64))
+    lowest = pl.min_horizontal(pl.lit(0), base + pl.col("__lowest_partial").fill_null(0))
+    return (
+        latest.join(counts, on=pair)
+        .join(carried, on=pair, how="left")
+        .join(tail, on=pair, how="left")
+        .join(start.select(*pair, pl.col("on_hand").alias("__start")), on=pair, how="left")
+        .select(
+            *pair,
+            "as_of",
+            "last_txn_type",
+            "movements_this_month",
+            (base + pl.col("__moved").fill_null(0) - lowest).alias("on_hand"),
+            (-lowest).alias(f"{METRIC_PREFIX}units_clamped"),
+        )
+        .collect()
     )
-    base = pl.when(pl.col("__last_segment") > 0).then(pl.col("__carried")).otherwise(pl.col("__start").fill_null(0))
-    lowest = pl.min_horizontal(pl.lit(0), base + pl.col("__lowest_partial"))
-    running = ends.join(start.select(*pair, pl.col("on_hand").alias("__start")), on=pair, how="left").select(
-        *pair,
-        (base + pl.col("__moved") - lowest).alias("on_hand"),
-        (-lowest).alias("units_clamped"),
-    )
-    latest = movements.group_by(pair).agg(
-        pl.col("event_ts").max().alias("as_of"),
-        pl.col("txn_type").sort_by(order).last().alias("last_txn_type"),
-        pl.len().cast(pl.Int64).alias("movements_this_month"),
-    )
-    return latest.join(running, on=pair, how="inner")
 
 
 def positions(inp: GoldInputs, table: str) -> pl.LazyFrame:
@@ -65,19 +91,13 @@ def positions(inp: GoldInputs, table: str) -> pl.LazyFrame:
     pair = [node, "product_id"]
     previous = (inp.previous if inp.previous is not None else pl.DataFrame(schema=_position_schema(node))).lazy()
     moved = moved_positions(inp.this_month(fact), previous, node)
-    unchanged = previous.join(moved.select(pair), on=pair, how="anti").with_columns(
-        pl.lit(0, dtype=pl.Int64).alias("movements_this_month")
+    unchanged = previous.join(moved.lazy().select(pair), on=pair, how="anti").with_columns(
+        pl.lit(0, dtype=pl.Int64).alias("movements_this_month"), pl.lit(0, dtype=pl.Int64).alias(f"{METRIC_PREFIX}units_clamped")
     )
-    columns = [*pair, *POSITION_COLUMNS]
-    return pl.concat([unchanged.select(columns), moved.select(columns)]).with_columns(
+    columns = [*pair, *POSITION_COLUMNS, f"{METRIC_PREFIX}units_clamped"]
+    return pl.concat([unchanged.select(columns), moved.lazy().select(columns)]).with_columns(
         pl.lit(inp.month).alias(PARTITION_COLUMN)
     )
-
-
-def units_clamped(inp: GoldInputs, table: str) -> int:
-    fact, node = NODES[table]
-    previous = (inp.previous if inp.previous is not None else pl.DataFrame(schema=_position_schema(node))).lazy()
-    return total(moved_positions(inp.this_month(fact), previous, node), pl.col("units_clamped"))
 
 
 def reconcile_positions(inp: GoldInputs, gold: pl.LazyFrame, table: str) -> list[Balance]:
@@ -86,14 +106,15 @@ def reconcile_positions(inp: GoldInputs, gold: pl.LazyFrame, table: str) -> list
     movements = inp.this_month(fact)
     previous = inp.previous.lazy() if inp.previous is not None else pl.LazyFrame(schema=_position_schema(node))
     new_pairs = movements.select(pair).unique().join(previous.select(pair), on=pair, how="anti")
-    last = movements.group_by(pair).agg(pl.col("balance").sort_by(["event_ts", "trace_id"]).last())
-    carried = last.filter(pl.col("balance").is_not_null()).join(gold.select(*pair, "on_hand"), on=pair, how="left")
+    latest = last_movement(movements.select(*pair, "event_ts", "trace_id", "balance"), pair).join(
+        gold.select(*pair, "on_hand"), on=pair, how="left"
+    )
     return [
         Balance("rows", count_rows(gold), count_rows(previous) + count_rows(new_pairs)),
         Balance("movements", total(gold, pl.col("movements_this_month")), count_rows(movements)),
         Balance(
             "pairs_off_their_latest_balance",
-            count_rows(carried.filter(pl.col("on_hand").ne_missing(pl.col("balance")))),
+            count_rows(latest.filter(pl.col("balance").is_not_null() & (pl.col("on_hand") != pl.col("balance")))),
             0,
         ),
     ]

@@ -20,8 +20,7 @@ from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.checks import frame_parity
 from retail_assets.lib.conform import SchemaDrift
 from retail_assets.lib.gold.builders import BUILDERS
-from retail_assets.lib.gold.frames import GoldInputs
-from retail_assets.lib.gold.inventory import NODES, units_clamped
+from retail_assets.lib.gold.frames import METRIC_PREFIX, GoldInputs
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.gold.specs import gold_table
@@ -152,7 +151,13 @@ def validate_output(rows: pl.DataFrame, table: GoldTable, month: dt.date) -> Non
 
 def build_month(inputs: GoldInputs, table: GoldTable) -> pl.DataFrame:
     """The Gold rows of one month, in spec column order, sorted by the grain (validated, not written)."""
+    return build_with_metrics(inputs, table)[0]
+
+
+def build_with_metrics(inputs: GoldInputs, table: GoldTable) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The Gold rows of one month and the sums of the transform's ``__metric_*`` columns."""
     rows = BUILDERS[table.name].build(inputs).collect()
+    metrics = {c.removeprefix(METRIC_PREFIX): int(rows[c].sum()) for c in rows.columns if c.startswith(METRIC_PREFIX)}
     order = [c.name for c in gold_columns(table)]
     missing = [c for c in order if c not in rows.columns]
     if missing:
@@ -164,7 +169,7 @@ def build_month(inputs: GoldInputs, table: GoldTable) -> pl.DataFrame:
         )
     rows = rows.select(order).sort(list(table.key), nulls_last=True)
     validate_output(rows, table, inputs.month)
-    return rows
+    return rows, metrics
 
 
 @dataclass(frozen=True)
@@ -196,10 +201,9 @@ def materialize_gold_month(
     if table.kind == "snapshot" and previous is None:
         previous = previous_snapshot(lake, table, month)
     inputs = read_inputs(lake, table, month, previous=previous, thresholds=thresholds)
-    rows = build_month(inputs, table)
+    rows, extra = build_with_metrics(inputs, table)
     report = lake.overwrite_months(gold_path(name), rows, [month], commit_metadata=commit_metadata)
     written = lake.scan(gold_path(name), [month])
-    extra = {"units_clamped": units_clamped(inputs, name)} if name in NODES else {}
     return GoldMonth(
         table=table,
         month=month,
