@@ -79,7 +79,12 @@ CHECK_DESCRIPTIONS = {
 
 
 def check_names(table: GoldTable) -> list[str]:
-    return [SCHEMA_PARITY, GRAIN_UNIQUE, RECONCILES_WITH_SILVER, *(alert_check_name(a) for a in hosted_alerts(table.name))]
+    return [
+        SCHEMA_PARITY,
+        GRAIN_UNIQUE,
+        RECONCILES_WITH_SILVER,
+        *(alert_check_name(a) for a in hosted_alerts(table.name)),
+    ]
 
 
 def _check_specs(table: GoldTable, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -95,7 +100,9 @@ def _check_specs(table: GoldTable, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         },
     }
     return [
-        check_spec(name, key, partitioned=True, description=descriptions[name], blocking=name in (SCHEMA_PARITY, GRAIN_UNIQUE))
+        check_spec(
+            name, key, partitioned=True, description=descriptions[name], blocking=name in (SCHEMA_PARITY, GRAIN_UNIQUE)
+        )
         for name in check_names(table)
     ]
 
@@ -104,12 +111,16 @@ def _months(first: int, last: int) -> dg.TimeWindowPartitionMapping:
     # Beta parameter, used on purpose: the first month has no previous one, the latest no next one.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.TimeWindowPartitionMapping(start_offset=first, end_offset=last, allow_nonexistent_upstream_partitions=True)
+        return dg.TimeWindowPartitionMapping(
+            start_offset=first, end_offset=last, allow_nonexistent_upstream_partitions=True
+        )
 
 
 def _deps(table: GoldTable, key: dg.AssetKey) -> list[dg.AssetDep]:
     deps = [
-        dg.AssetDep(silver_asset_key(s.table), partition_mapping=None if s.window == (0, 0) else _months(s.first, s.last))
+        dg.AssetDep(
+            silver_asset_key(s.table), partition_mapping=None if s.window == (0, 0) else _months(s.first, s.last)
+        )
         for s in table.inputs
     ]
     if table.kind == "snapshot":
@@ -133,7 +144,9 @@ def _failure(exc: Exception, table: str, partition: str) -> dg.Failure:
                 extra_columns=list(exc.drift.extra),
                 mistyped_columns=dg.MetadataValue.json({c: list(t) for c, t in exc.drift.mistyped.items()}),
             )
-        metadata.update({k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in exc.details.items()})
+        metadata.update(
+            {k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in exc.details.items()}
+        )
     return dg.Failure(description=str(exc), metadata=metadata)
 
 
@@ -198,7 +211,9 @@ def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldT
             )
         except (GoldValidationError, MissingGoldInput) as exc:
             for earlier, metadata in done.items():
-                yield dg.AssetMaterialization(asset_key=context.assets_def.key, partition=partition_key(earlier), metadata=metadata)
+                yield dg.AssetMaterialization(
+                    asset_key=context.assets_def.key, partition=partition_key(earlier), metadata=metadata
+                )
             raise _failure(exc, table.name, partition_key(month)) from exc
         if table.kind == "snapshot":
             previous = (month, written.rows.drop("month_start"))
@@ -217,7 +232,9 @@ def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldT
         for alert in hosted_alerts(table.name):
             raised = ALERT_RULES[alert](written.inputs).collect().sort("occurred_at", "alert_id")
             outcomes[alert_check_name(alert)][month] = _alert_outcome(alert, raised, month)
-        context.log.info(f"gold/{table.name} {month:%Y-%m}: {written.rows.height} rows (Delta version {written.version})")
+        context.log.info(
+            f"gold/{table.name} {month:%Y-%m}: {written.rows.height} rows (Delta version {written.version})"
+        )
     yield dg.MaterializeResult()
     for name, by_month in outcomes.items():
         yield from emit_check_results(context, name, by_month)

@@ -17,10 +17,10 @@ from dagster_duckdb import DuckDBResource
 
 from retail_assets.defs.gold import gold_asset_key
 from retail_assets.defs.silver import silver_asset_key
+from retail_assets.lib.checks import column_schema
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
-from retail_assets.lib.checks import column_schema
 from retail_assets.lib.partitions import MONTHLY, months_of, partition_key
 from retail_assets.lib.serving import (
     SERVED_DIMENSIONS,
@@ -64,7 +64,9 @@ def build_gold_serving_asset(table: GoldTable) -> dg.AssetsDefinition:
         with duckdb.get_connection() as con:
             published = publish_gold(con, lake, table, months)
         for month, rows in published.items():
-            context.add_asset_metadata({"dagster/row_count": rows, "duckdb_table": table.name}, partition_key=partition_key(month))
+            context.add_asset_metadata(
+                {"dagster/row_count": rows, "duckdb_table": table.name}, partition_key=partition_key(month)
+            )
         context.log.info(f"serving/{table.name}: published {published}")
         return dg.MaterializeResult()
 
@@ -72,8 +74,10 @@ def build_gold_serving_asset(table: GoldTable) -> dg.AssetsDefinition:
 
 
 def build_dimension_serving_asset(served: ServedDimension) -> dg.AssetsDefinition:
-    what = "every SCD2 version" if served.history else (
-        "the current version of each key" if served.source.history == "scd2" else "every key"
+    what = (
+        "every SCD2 version"
+        if served.history
+        else ("the current version of each key" if served.source.history == "scd2" else "every key")
     )
 
     @dg.asset(

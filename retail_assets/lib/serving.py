@@ -152,7 +152,9 @@ def latest_view(table: GoldTable) -> str:
     return f"{table.name}_latest"
 
 
-def publish_gold(con: duckdb.DuckDBPyConnection, lake: LakeStore, table: GoldTable, months: Sequence[dt.date]) -> dict[dt.date, int]:
+def publish_gold(
+    con: duckdb.DuckDBPyConnection, lake: LakeStore, table: GoldTable, months: Sequence[dt.date]
+) -> dict[dt.date, int]:
     """Publish ``months`` of ``gold/<table>``; returns the rows published per month (counted in DuckDB)."""
     frame = lake.read(gold_path(table.name), months)
     columns = gold_columns(table)

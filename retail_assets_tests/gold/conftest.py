@@ -31,8 +31,9 @@ class GoldRun:
     def resources(self) -> dict:
         return {"lake": self.lake, "duckdb": DuckDBResource(database=str(self.duckdb_path))}
 
-    def materialize(self, keys: Sequence[str], *, tags: dict | None = None, partition: str | None = None,
-                    **kwargs) -> dg.ExecuteInProcessResult:
+    def materialize(
+        self, keys: Sequence[str], *, tags: dict | None = None, partition: str | None = None, **kwargs
+    ) -> dg.ExecuteInProcessResult:
         return materialize(self.resources, self.instance, keys, tags=tags, partition=partition, **kwargs)
 
 
@@ -40,8 +41,15 @@ def all_assets() -> list[dg.AssetsDefinition]:
     return [*build_silver_assets(), *build_gold_assets(), *build_serving_assets()]
 
 
-def materialize(resources: dict, instance: dg.DagsterInstance, keys: Sequence[str], *, tags: dict | None = None,
-                partition: str | None = None, **kwargs) -> dg.ExecuteInProcessResult:
+def materialize(
+    resources: dict,
+    instance: dg.DagsterInstance,
+    keys: Sequence[str],
+    *,
+    tags: dict | None = None,
+    partition: str | None = None,
+    **kwargs,
+) -> dg.ExecuteInProcessResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         return dg.materialize(

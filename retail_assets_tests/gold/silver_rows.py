@@ -27,7 +27,9 @@ def silver(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """A Silver fact (spec columns + month_start) holding ``rows``, each a default row with the given overrides."""
     full = [row(table, **r) for r in rows]
     frame = pl.DataFrame(full, schema=polars_schema(REGISTRY.table(table).columns), orient="row")
-    return frame.with_columns(month_start("event_ts").alias("month_start")).select([c.name for c in silver_columns(table)])
+    return frame.with_columns(month_start("event_ts").alias("month_start")).select(
+        [c.name for c in silver_columns(table)]
+    )
 
 
 def empty(table: str) -> pl.DataFrame:

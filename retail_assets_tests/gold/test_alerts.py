@@ -20,11 +20,16 @@ def _ids(frame: pl.LazyFrame) -> list[str]:
 
 
 def test_high_value_receipt_is_strictly_above_the_threshold_default_1000_dollars() -> None:
-    receipts = [dict(receipt_id="A", total_cents=100_000), dict(receipt_id="B", total_cents=100_001),
-                dict(receipt_id="C", total_cents=25_000)]
+    receipts = [
+        dict(receipt_id="A", total_cents=100_000),
+        dict(receipt_id="B", total_cents=100_001),
+        dict(receipt_id="C", total_cents=25_000),
+    ]
     assert _ids(ALERT_RULES[rules.HIGH_VALUE_RECEIPT](inputs(JAN, fact_receipts=receipts))) == ["high_value_receipt:B"]
     reference_rule = AlertThresholds(high_value_receipt_cents=20_000)  # the reference's rule code: $200
-    alerted = ALERT_RULES[rules.HIGH_VALUE_RECEIPT](inputs(JAN, thresholds=reference_rule, fact_receipts=receipts)).collect()
+    alerted = ALERT_RULES[rules.HIGH_VALUE_RECEIPT](
+        inputs(JAN, thresholds=reference_rule, fact_receipts=receipts)
+    ).collect()
     assert sorted(alerted["alert_id"]) == ["high_value_receipt:A", "high_value_receipt:B", "high_value_receipt:C"]
     assert "receipt C at store 1: total $250.00 is above $200.00" in alerted["message"].to_list()
 
@@ -49,25 +54,37 @@ def test_truck_dwell_over_sla_departed_late_and_still_at_the_dock() -> None:
 
 
 def test_campaign_over_budget_uses_the_campaigns_own_budget_when_configured() -> None:
-    impressions = [dict(impression_id=f"I{i}", campaign_id=c, cost_cents=cents, event_ts=at(1, 10, i))
-                   for i, (c, cents) in enumerate([("C1", 300), ("C1", 300), ("C2", 500), ("C3", 100)])]
+    impressions = [
+        dict(impression_id=f"I{i}", campaign_id=c, cost_cents=cents, event_ts=at(1, 10, i))
+        for i, (c, cents) in enumerate([("C1", 300), ("C1", 300), ("C2", 500), ("C3", 100)])
+    ]
     config = AlertThresholds(campaign_daily_budget_cents=550, campaign_daily_budgets_cents={"C3": 50})
-    found = ALERT_RULES[rules.CAMPAIGN_OVER_BUDGET](inputs(JAN, thresholds=config, fact_marketing=impressions)).collect()
+    found = ALERT_RULES[rules.CAMPAIGN_OVER_BUDGET](
+        inputs(JAN, thresholds=config, fact_marketing=impressions)
+    ).collect()
     assert sorted(found["alert_id"]) == ["campaign_over_budget:C1:2024-01-10", "campaign_over_budget:C3:2024-01-10"]
     assert sorted(zip(found["campaign_id"], found["threshold_value"], strict=True)) == [("C1", 550.0), ("C3", 50.0)]
 
 
 def test_stockout_urgent_reorder_and_overcrowded_zone() -> None:
-    stock = inputs(JAN, fact_stockouts=[dict(trace_id="SO1"), dict(trace_id="SO2", store_id=None, dc_id=3, product_id=7)])
+    stock = inputs(
+        JAN, fact_stockouts=[dict(trace_id="SO1"), dict(trace_id="SO2", store_id=None, dc_id=3, product_id=7)]
+    )
     messages = ALERT_RULES[rules.STOCKOUT](stock).collect()["message"].to_list()
-    assert sorted(messages) == ["product 1 ran out at store 1 (last movement took 2 units)",
-                                "product 7 ran out at DC 3 (last movement took 2 units)"]
+    assert sorted(messages) == [
+        "product 1 ran out at store 1 (last movement took 2 units)",
+        "product 7 ran out at DC 3 (last movement took 2 units)",
+    ]
     reorders = inputs(JAN, fact_reorders=[dict(trace_id="R1"), dict(trace_id="R2", priority="HIGH")])
     assert _ids(ALERT_RULES[rules.URGENT_REORDER](reorders)) == ["urgent_reorder:R1"]
     readings = [
         dict(trace_id="a", event_ts=at(1, 10, 9, 1), zone="CHECKOUT", customer_count=30, dwell_seconds=60),
-        dict(trace_id="b", event_ts=at(1, 10, 9, 4), zone="CHECKOUT", customer_count=21, dwell_seconds=60),  # 51 in 09:00-09:05
-        dict(trace_id="c", event_ts=at(1, 10, 9, 6), zone="CHECKOUT", customer_count=30, dwell_seconds=60),  # next window: 30
+        dict(
+            trace_id="b", event_ts=at(1, 10, 9, 4), zone="CHECKOUT", customer_count=21, dwell_seconds=60
+        ),  # 51 in 09:00-09:05
+        dict(
+            trace_id="c", event_ts=at(1, 10, 9, 6), zone="CHECKOUT", customer_count=30, dwell_seconds=60
+        ),  # next window: 30
         dict(trace_id="d", event_ts=at(1, 10, 9), zone="AISLES_A", customer_count=2, dwell_seconds=601),
     ]
     crowded = ALERT_RULES[rules.OVERCROWDED_ZONE](inputs(JAN, fact_foot_traffic=readings)).collect()
@@ -90,12 +107,22 @@ def test_alerts_table_is_deterministic_and_reconciles() -> None:
     again = build_month(month, gold_table("alerts"))
     assert first.equals(again)
     assert first["alert_id"].is_unique().all()
-    assert set(first["alert_type"]) == {rules.STOCKOUT, rules.HIGH_VALUE_RECEIPT, rules.TRUCK_DWELL_OVER_SLA,
-                                        rules.URGENT_REORDER}
+    assert set(first["alert_type"]) == {
+        rules.STOCKOUT,
+        rules.HIGH_VALUE_RECEIPT,
+        rules.TRUCK_DWELL_OVER_SLA,
+        rules.URGENT_REORDER,
+    }
     assert alerts_table(month).collect().height == first.height
     assert all(b.holds for b in BUILDERS["alerts"].reconcile(month, first.lazy()))
 
 
 def test_dollars_are_exact() -> None:
     cents = pl.Series([0, 5, 100_001, -250, 123_456_789_012])
-    assert pl.select(dollars(pl.lit(cents))).to_series().to_list() == ["0.00", "0.05", "1000.01", "-2.50", "1234567890.12"]
+    assert pl.select(dollars(pl.lit(cents))).to_series().to_list() == [
+        "0.00",
+        "0.05",
+        "1000.01",
+        "-2.50",
+        "1234567890.12",
+    ]

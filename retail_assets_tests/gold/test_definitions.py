@@ -20,13 +20,34 @@ from retail_assets.lib.specs import ColumnSpec, DType
 REPO = Path(__file__).resolve().parents[2]
 # Reference spec §11: every table it names, and seed 002's marts.
 REFERENCE_TABLES = {
-    "sales_minute_store", "top_products_15m", "inventory_position_current", "dc_inventory_position_current",
-    "truck_dwell_daily", "online_sales_daily", "fulfillment_daily", "zone_dwell_minute", "ble_presence_minute",
-    "marketing_cost_daily", "campaign_revenue_daily", "tender_mix_daily", "stockouts_daily", "reorders_daily",
-    "promo_performance_daily", "store_ops_daily", "stockout_duration_daily", "reorder_cycle_daily",
-    "promotion_effectiveness_daily", "store_performance_daily", "campaign_performance_daily",
+    "sales_minute_store",
+    "top_products_15m",
+    "inventory_position_current",
+    "dc_inventory_position_current",
+    "truck_dwell_daily",
+    "online_sales_daily",
+    "fulfillment_daily",
+    "zone_dwell_minute",
+    "ble_presence_minute",
+    "marketing_cost_daily",
+    "campaign_revenue_daily",
+    "tender_mix_daily",
+    "stockouts_daily",
+    "reorders_daily",
+    "promo_performance_daily",
+    "store_ops_daily",
+    "stockout_duration_daily",
+    "reorder_cycle_daily",
+    "promotion_effectiveness_daily",
+    "store_performance_daily",
+    "campaign_performance_daily",
 }
-SEED_002_MARTS = {"daily_sales_by_channel", "customer_lifetime_value", "product_returns_daily", "payments_refunds_daily"}
+SEED_002_MARTS = {
+    "daily_sales_by_channel",
+    "customer_lifetime_value",
+    "product_returns_daily",
+    "payments_refunds_daily",
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +71,10 @@ def test_every_reference_table_and_mart_is_a_monthly_gold_asset(definitions: dg.
 def test_checks_block_on_schema_and_grain_and_warn_on_alerts(definitions: dg.Definitions) -> None:
     graph = definitions.resolve_asset_graph()
     for table in GOLD_TABLES:
-        specs = {graph.get_check_spec(k).name: graph.get_check_spec(k) for k in graph.get(dg.AssetKey(["gold", table.name])).check_keys}
+        specs = {
+            graph.get_check_spec(k).name: graph.get_check_spec(k)
+            for k in graph.get(dg.AssetKey(["gold", table.name])).check_keys
+        }
         assert set(specs) == set(check_names(table))
         assert {n for n, s in specs.items() if s.blocking} == {"schema_parity", "grain_unique"}
         assert all(s.partitions_def == MONTHLY for s in specs.values())
@@ -89,7 +113,11 @@ def test_every_duckdb_writer_is_in_the_duckdb_pool_of_one_slot(definitions: dg.D
 def test_the_main_job_and_the_alert_sensor(definitions: dg.Definitions) -> None:
     job = definitions.resolve_job_def("retail_lakehouse")
     executable = job.asset_layer.executable_asset_keys
-    assert {dg.AssetKey(["gold", "alerts"]), dg.AssetKey(["serving", "alerts"]), dg.AssetKey(["serving", "dim_date"])} <= executable
+    assert {
+        dg.AssetKey(["gold", "alerts"]),
+        dg.AssetKey(["serving", "alerts"]),
+        dg.AssetKey(["serving", "dim_date"]),
+    } <= executable
     sensor = definitions.resolve_sensor_def("deliver_alerts")
     assert {"lake", "alert_sink"} <= sensor.required_resource_keys
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

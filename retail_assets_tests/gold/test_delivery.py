@@ -30,7 +30,7 @@ class Webhook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if hook.failing:
                     self.send_response(503)
@@ -60,7 +60,9 @@ def webhook() -> Iterator[Webhook]:
 
 
 def _alerts(month, receipts: list[str]) -> pl.DataFrame:
-    rows = [dict(receipt_id=r, total_cents=200_000 + i, event_ts=at(month.month, 10, 9, i)) for i, r in enumerate(receipts)]
+    rows = [
+        dict(receipt_id=r, total_cents=200_000 + i, event_ts=at(month.month, 10, 9, i)) for i, r in enumerate(receipts)
+    ]
     return build_month(inputs(month, fact_receipts=rows), gold_table("alerts"))
 
 
@@ -73,12 +75,15 @@ INSTANCE = dg.DagsterInstance.ephemeral()
 
 def _tick(lake: LakeStore, sink: AlertSink, cursor: str | None) -> dg.SensorResult:
     """One evaluation of the real sensor; a None cursor is a sensor that lost its state (a reset or new deployment)."""
-    with dg.build_sensor_context(cursor=cursor, resources={"lake": lake, "alert_sink": sink}, instance=INSTANCE) as context:
+    with dg.build_sensor_context(
+        cursor=cursor, resources={"lake": lake, "alert_sink": sink}, instance=INSTANCE
+    ) as context:
         return deliver_alerts(context)
 
 
-def test_each_alert_is_delivered_once_across_ticks_restarts_and_reruns(lake: LakeStore, webhook: Webhook,
-                                                                       capfd: pytest.CaptureFixture) -> None:
+def test_each_alert_is_delivered_once_across_ticks_restarts_and_reruns(
+    lake: LakeStore, webhook: Webhook, capfd: pytest.CaptureFixture
+) -> None:
     sink = AlertSink(webhook_url=webhook.url)
     assert "not been materialized" in _tick(lake, sink, None).skip_reason.skip_message
     _publish(lake, JAN, ["A", "B", "C"])
@@ -88,7 +93,9 @@ def test_each_alert_is_delivered_once_across_ticks_restarts_and_reruns(lake: Lak
     assert "ALERT high_value_receipt at 2024-01-10 09:00:00 UTC: receipt A at store 1: total $2000.00" in logged
     payload = webhook.batches[0][0]
     assert (payload["occurred_at"], payload["month_start"], payload["observed_value"]) == (
-        "2024-01-10T09:00:00.000000Z", "2024-01-01", 200_000.0,
+        "2024-01-10T09:00:00.000000Z",
+        "2024-01-01",
+        200_000.0,
     )
     # Nothing changed: the cursor alone says so.
     assert "unchanged" in _tick(lake, sink, first.cursor).skip_reason.skip_message
@@ -100,14 +107,19 @@ def test_each_alert_is_delivered_once_across_ticks_restarts_and_reruns(lake: Lak
     # A new alert in another month: only it is sent.
     _publish(lake, FEB, ["D"])
     _tick(lake, sink, rerun.cursor)
-    assert webhook.delivered == ["high_value_receipt:A", "high_value_receipt:B", "high_value_receipt:C",
-                                 "high_value_receipt:D"]
+    assert webhook.delivered == [
+        "high_value_receipt:A",
+        "high_value_receipt:B",
+        "high_value_receipt:C",
+        "high_value_receipt:D",
+    ]
     assert lake.read(LEDGER).height == 4
     assert lake.read(LEDGER)["sinks"].unique().to_list() == ["log,webhook"]
 
 
-def test_a_failing_webhook_leaves_alerts_pending_and_never_leaks_its_url(lake: LakeStore, webhook: Webhook,
-                                                                        capfd: pytest.CaptureFixture) -> None:
+def test_a_failing_webhook_leaves_alerts_pending_and_never_leaks_its_url(
+    lake: LakeStore, webhook: Webhook, capfd: pytest.CaptureFixture
+) -> None:
     sink = AlertSink(webhook_url=webhook.url)
     _publish(lake, JAN, ["A"])
     webhook.failing = True

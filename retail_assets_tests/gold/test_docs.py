@@ -46,11 +46,19 @@ def test_the_docs_have_the_seed_002_queries() -> None:
 def test_sales_by_channel(served) -> None:
     rows = _run(served, "sales by channel")
     assert [(r["date"], r["channel"]) for r in rows] == [
-        (dt.date(2024, 2, 4), "STORE"), (dt.date(2024, 2, 3), "STORE"), (dt.date(2024, 1, 12), "STORE"),
-        (dt.date(2024, 1, 10), "ONLINE"), (dt.date(2024, 1, 10), "STORE"),
+        (dt.date(2024, 2, 4), "STORE"),
+        (dt.date(2024, 2, 3), "STORE"),
+        (dt.date(2024, 1, 12), "STORE"),
+        (dt.date(2024, 1, 10), "ONLINE"),
+        (dt.date(2024, 1, 10), "STORE"),
     ]
     store = rows[-1]
-    assert (store["orders"], float(store["net_sales"]), store["returns"], float(store["return_rate_pct"])) == (3, 17.36, 1, 33.33)
+    assert (store["orders"], float(store["net_sales"]), store["returns"], float(store["return_rate_pct"])) == (
+        3,
+        17.36,
+        1,
+        33.33,
+    )
     assert (rows[0]["day_name"], float(rows[0]["net_sales"])) == ("Sunday", -9.8)
 
 
@@ -58,13 +66,20 @@ def test_customer_lifetime_value(served) -> None:
     rows = _run(served, "customer lifetime value")
     assert [(r["customer_id"], float(r["lifetime_value"])) for r in rows] == [(3, 1500.0), (1, 21.6), (2, 20.0)]
     ada = rows[1]
-    assert (ada["customer"], float(ada["refunds"]), ada["orders"], float(ada["avg_order_value"])) == ("Ada Lovelace", 9.8, 2, 15.7)
+    assert (ada["customer"], float(ada["refunds"]), ada["orders"], float(ada["avg_order_value"])) == (
+        "Ada Lovelace",
+        9.8,
+        2,
+        15.7,
+    )
 
 
 def test_product_returns(served) -> None:
     rows = _run(served, "product returns")
     assert [(r["product_id"], r["units_sold"], r["units_returned"], float(r["return_rate_pct"])) for r in rows] == [
-        (1, 3, 3, 100.0), (2, 3, 1, 33.33), (3, 1, 0, 0.0),
+        (1, 3, 3, 100.0),
+        (2, 3, 1, 33.33),
+        (3, 1, 0, 0.0),
     ]
     assert rows[2]["product_name"] == "TV" and float(rows[2]["sales"]) == 1400.0
 

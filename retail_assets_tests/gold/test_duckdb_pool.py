@@ -48,7 +48,7 @@ def test_a_second_process_cannot_open_a_duckdb_file_being_written(tmp_path: Path
             except duckdb.IOException as exc:
                 print("LOCKED", exc)
         """)
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert "LOCKED" in out.stdout and "Could not set lock" in out.stdout, out.stdout + out.stderr
 
 
@@ -68,8 +68,19 @@ def home(tmp_path: Path) -> Path:
 
 def _materialize(month: str, home: Path, data: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "retail_assets.definitions",
-         "--select", "serving/sales_minute_store", "--partition", month],
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "retail_assets.definitions",
+            "--select",
+            "serving/sales_minute_store",
+            "--partition",
+            month,
+        ],
         cwd=REPO,
         env={**os.environ, "DAGSTER_HOME": str(home), "RETAIL_DATA_DIR": str(data)},
         stdout=subprocess.PIPE,

@@ -29,8 +29,15 @@ def _previous() -> pl.DataFrame:
 
 def _february_movements() -> list[dict]:
     def move(trace: str, when, product: int, quantity: int, balance: int | None, kind: str = "SALE") -> dict:
-        return dict(trace_id=trace, event_ts=when, store_id=1, product_id=product, quantity=quantity, balance=balance,
-                    txn_type=kind)
+        return dict(
+            trace_id=trace,
+            event_ts=when,
+            store_id=1,
+            product_id=product,
+            quantity=quantity,
+            balance=balance,
+            txn_type=kind,
+        )
 
     return [
         move("a", at(2, 1, 9), 1, -3, None),  # 10 - 3 = 7 (streamed: no balance)
@@ -48,11 +55,17 @@ def test_positions_start_from_the_previous_snapshot_and_apply_the_month() -> Non
     by_pair = {(r["store_id"], r["product_id"]): r for r in rows.iter_rows(named=True)}
     assert by_pair[(1, 1)]["on_hand"] == 4
     assert (by_pair[(1, 1)]["as_of"], by_pair[(1, 1)]["last_txn_type"], by_pair[(1, 1)]["movements_this_month"]) == (
-        at(2, 3, 9), "RETURN", 4,
+        at(2, 3, 9),
+        "RETURN",
+        4,
     )
     assert by_pair[(1, 3)]["on_hand"] == 3
     # Not moved in February: the January position stays, with its as_of.
-    assert (by_pair[(1, 2)]["on_hand"], by_pair[(1, 2)]["as_of"], by_pair[(1, 2)]["movements_this_month"]) == (5, at(1, 21), 0)
+    assert (by_pair[(1, 2)]["on_hand"], by_pair[(1, 2)]["as_of"], by_pair[(1, 2)]["movements_this_month"]) == (
+        5,
+        at(1, 21),
+        0,
+    )
     assert set(rows["month_start"]) == {FEB}
     assert build_with_metrics(inp, POSITIONS)[1] == {"units_clamped": 3}
 
@@ -70,8 +83,13 @@ def test_positions_do_not_depend_on_row_order_and_reconcile() -> None:
 
 def test_a_carried_balance_is_the_position_whatever_came_before() -> None:
     rows = build_month(
-        inputs(JAN, fact_store_inventory_txn=[dict(trace_id="x", quantity=-2, balance=40), dict(trace_id="y", quantity=-1,
-                                                                                                 balance=39, event_ts=at(1, 11))]),
+        inputs(
+            JAN,
+            fact_store_inventory_txn=[
+                dict(trace_id="x", quantity=-2, balance=40),
+                dict(trace_id="y", quantity=-1, balance=39, event_ts=at(1, 11)),
+            ],
+        ),
         POSITIONS,
     )
     assert rows.select("store_id", "product_id", "on_hand").rows() == [(1, 1, 39)]
@@ -79,8 +97,13 @@ def test_a_carried_balance_is_the_position_whatever_came_before() -> None:
 
 def test_dc_positions_come_from_dc_movements() -> None:
     rows = build_month(
-        inputs(JAN, fact_dc_inventory_txn=[dict(trace_id="x", quantity=300, balance=None),
-                                           dict(trace_id="y", quantity=-40, balance=None, event_ts=at(1, 12))]),
+        inputs(
+            JAN,
+            fact_dc_inventory_txn=[
+                dict(trace_id="x", quantity=300, balance=None),
+                dict(trace_id="y", quantity=-40, balance=None, event_ts=at(1, 12)),
+            ],
+        ),
         gold_table("dc_inventory_position_current"),
     )
     assert rows.select("dc_id", "product_id", "on_hand").rows() == [(1, 1, 260)]
@@ -121,9 +144,13 @@ def test_reorder_cycle_ends_at_the_first_inbound_shipment_of_the_product() -> No
     ]
     moves = [
         dict(trace_id="m1", event_ts=at(1, 11, 9), store_id=1, product_id=1, quantity=5, txn_type="RETURN"),
-        dict(trace_id="m2", event_ts=at(1, 12, 10), store_id=1, product_id=1, quantity=100, txn_type="INBOUND_SHIPMENT"),
+        dict(
+            trace_id="m2", event_ts=at(1, 12, 10), store_id=1, product_id=1, quantity=100, txn_type="INBOUND_SHIPMENT"
+        ),
     ]
-    rows = build_month(inputs(JAN, fact_reorders=reorders, fact_store_inventory_txn=moves), gold_table("reorder_cycle_daily"))
+    rows = build_month(
+        inputs(JAN, fact_reorders=reorders, fact_store_inventory_txn=moves), gold_table("reorder_cycle_daily")
+    )
     (only,) = rows.iter_rows(named=True)
     assert (only["reorders"], only["received"], only["open_reorders"], only["units_ordered"]) == (2, 1, 1, 150)
     assert only["avg_hours_to_receive"] == pytest.approx(54)

@@ -49,10 +49,24 @@ def test_truck_dwell_counts_each_shipment_once_and_follows_it_into_next_month() 
 
 def test_fulfillment_lead_times_by_order_day() -> None:
     lines = [
-        dict(order_id="O1", line_number=1, event_ts=at(1, 10, 8), fulfillment_status="DELIVERED", quantity=2,
-             shipped_ts=at(1, 10, 20), delivered_ts=at(1, 12, 8)),
-        dict(order_id="O1", line_number=2, event_ts=at(1, 10, 8), fulfillment_status="DELIVERED", quantity=1,
-             shipped_ts=at(1, 11, 8), delivered_ts=at(1, 13, 8)),
+        dict(
+            order_id="O1",
+            line_number=1,
+            event_ts=at(1, 10, 8),
+            fulfillment_status="DELIVERED",
+            quantity=2,
+            shipped_ts=at(1, 10, 20),
+            delivered_ts=at(1, 12, 8),
+        ),
+        dict(
+            order_id="O1",
+            line_number=2,
+            event_ts=at(1, 10, 8),
+            fulfillment_status="DELIVERED",
+            quantity=1,
+            shipped_ts=at(1, 11, 8),
+            delivered_ts=at(1, 13, 8),
+        ),
         dict(order_id="O2", line_number=1, event_ts=at(1, 10, 9), fulfillment_status="CREATED", quantity=1),
     ]
     rows = {r["fulfillment_status"]: r for r in _rows("fulfillment_daily", fact_online_order_lines=lines)}
@@ -80,21 +94,34 @@ def test_zone_dwell_and_ble_presence_per_minute() -> None:
 
 
 def test_stockouts_reorders_store_ops_and_promotions_per_day() -> None:
-    stockouts = [dict(trace_id="s1", product_id=1), dict(trace_id="s2", product_id=1), dict(trace_id="s3", product_id=2),
-                 dict(trace_id="s4", store_id=None, dc_id=1)]
+    stockouts = [
+        dict(trace_id="s1", product_id=1),
+        dict(trace_id="s2", product_id=1),
+        dict(trace_id="s3", product_id=2),
+        dict(trace_id="s4", store_id=None, dc_id=1),
+    ]
     rows = {(r["store_id"], r["dc_id"]): r for r in _rows("stockouts_daily", fact_stockouts=stockouts)}
     assert (rows[(1, None)]["stockout_count"], rows[(1, None)]["products_affected"]) == (3, 2)
     assert rows[(None, 1)]["stockout_count"] == 1
-    reorders = [dict(trace_id="r1", reorder_quantity=100), dict(trace_id="r2", product_id=2, reorder_quantity=50),
-                dict(trace_id="r3", priority="NORMAL")]
+    reorders = [
+        dict(trace_id="r1", reorder_quantity=100),
+        dict(trace_id="r2", product_id=2, reorder_quantity=50),
+        dict(trace_id="r3", priority="NORMAL"),
+    ]
     by_priority = {r["priority"]: r for r in _rows("reorders_daily", fact_reorders=reorders)}
     assert (by_priority["URGENT"]["reorder_count"], by_priority["URGENT"]["total_units_ordered"]) == (2, 150)
-    ops = [dict(trace_id="o1", event_ts=at(1, 10, 8)), dict(trace_id="o2", event_ts=at(1, 10, 22), operation_type="closed")]
+    ops = [
+        dict(trace_id="o1", event_ts=at(1, 10, 8)),
+        dict(trace_id="o2", event_ts=at(1, 10, 22), operation_type="closed"),
+    ]
     assert {r["operation_type"]: r["first_operation"] for r in _rows("store_ops_daily", fact_store_ops=ops)} == {
-        "opened": at(1, 10, 8), "closed": at(1, 10, 22),
+        "opened": at(1, 10, 8),
+        "closed": at(1, 10, 22),
     }
-    promos = [dict(receipt_id="R1", discount_cents=100, product_count=1),
-              dict(receipt_id="R2", discount_cents=50, product_count=2)]
+    promos = [
+        dict(receipt_id="R1", discount_cents=100, product_count=1),
+        dict(receipt_id="R2", discount_cents=50, product_count=2),
+    ]
     (promo,) = _rows("promo_performance_daily", fact_promotions=promos)
     assert (promo["times_applied"], promo["total_discount_cents"], promo["products_discounted"]) == (2, 150, 3)
 
@@ -114,8 +141,10 @@ def test_campaign_revenue_counts_same_day_purchases_after_the_impression() -> No
         dict(receipt_id="R2", event_ts=at(1, 10, 12), customer_id=2, total_cents=700),  # before I3: not one
         dict(receipt_id="R3", event_ts=at(1, 11, 10), customer_id=1, total_cents=400),  # another day
     ]
-    rows = {(r["campaign_id"], r["day"]): r for r in _rows("campaign_revenue_daily", fact_marketing=IMPRESSIONS,
-                                                             fact_receipts=receipts)}
+    rows = {
+        (r["campaign_id"], r["day"]): r
+        for r in _rows("campaign_revenue_daily", fact_marketing=IMPRESSIONS, fact_receipts=receipts)
+    }
     c1 = rows[("C1", at(1, 10, 0))]
     assert (c1["impressions"], c1["reached_customers"], c1["conversions"], c1["converted_customers"]) == (4, 2, 1, 1)
     assert c1["revenue_cents"] == 1000
@@ -123,14 +152,32 @@ def test_campaign_revenue_counts_same_day_purchases_after_the_impression() -> No
 
 def test_campaign_performance_credits_the_touch_day_from_next_months_attributions() -> None:
     attributions = [
-        dict(attribution_id="A1", event_ts=at(2, 2), campaign_id="C2", channel="SEARCH", touch_ts=at(1, 31, 23),
-             attributed_revenue_cents=1000, payment_cents=1080, tax_cents=80),
-        dict(attribution_id="A2", event_ts=at(2, 3), campaign_id="C2", channel="SEARCH", touch_ts=at(1, 31, 23),
-             status="OUTSIDE_WINDOW"),
+        dict(
+            attribution_id="A1",
+            event_ts=at(2, 2),
+            campaign_id="C2",
+            channel="SEARCH",
+            touch_ts=at(1, 31, 23),
+            attributed_revenue_cents=1000,
+            payment_cents=1080,
+            tax_cents=80,
+        ),
+        dict(
+            attribution_id="A2",
+            event_ts=at(2, 3),
+            campaign_id="C2",
+            channel="SEARCH",
+            touch_ts=at(1, 31, 23),
+            status="OUTSIDE_WINDOW",
+        ),
         dict(attribution_id="A3", event_ts=at(2, 3), campaign_id="C9", channel="EMAIL", touch_ts=at(2, 1, 1)),
     ]
-    rows = {(r["campaign_id"], r["day"]): r for r in _rows("campaign_performance_daily", fact_marketing=IMPRESSIONS,
-                                                             fact_marketing_attribution=attributions)}
+    rows = {
+        (r["campaign_id"], r["day"]): r
+        for r in _rows(
+            "campaign_performance_daily", fact_marketing=IMPRESSIONS, fact_marketing_attribution=attributions
+        )
+    }
     c2 = rows[("C2", at(1, 31, 0))]
     assert (c2["impressions"], c2["spend_cents"], c2["conversions"], c2["attributed_revenue_cents"]) == (1, 50, 1, 1000)
     assert (c2["roas"], c2["conversion_rate"]) == (20.0, 1.0)
@@ -140,5 +187,8 @@ def test_campaign_performance_credits_the_touch_day_from_next_months_attribution
 
 
 def test_marketing_cost_is_the_twin() -> None:
-    rows = {r["campaign_id"]: (r["impressions"], r["cost_cents"]) for r in _rows("marketing_cost_daily", fact_marketing=IMPRESSIONS)}
+    rows = {
+        r["campaign_id"]: (r["impressions"], r["cost_cents"])
+        for r in _rows("marketing_cost_daily", fact_marketing=IMPRESSIONS)
+    }
     assert rows == {"C1": (4, 50), "C2": (1, 50)}

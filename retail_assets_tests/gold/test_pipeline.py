@@ -69,7 +69,10 @@ def test_alert_checks_warn_and_name_the_entities(gold_run: GoldRun) -> None:
 
 
 def test_snapshots_carry_february_from_january(gold_run: GoldRun) -> None:
-    february = {(r["store_id"], r["product_id"]): r for r in _gold(gold_run, "inventory_position_current", FEB).iter_rows(named=True)}
+    february = {
+        (r["store_id"], r["product_id"]): r
+        for r in _gold(gold_run, "inventory_position_current", FEB).iter_rows(named=True)
+    }
     assert february[(1, 2)]["on_hand"] == 22  # 24 carried in January, -2 streamed without a balance
     assert february[(1, 1)]["on_hand"] == 49  # 47, +2 returned
     clv = {r["customer_id"]: r for r in _gold(gold_run, "customer_lifetime_value", FEB).iter_rows(named=True)}
@@ -86,7 +89,9 @@ def test_rerunning_a_month_changes_nothing(gold_run: GoldRun) -> None:
         assert _gold(gold_run, table, FEB).equals(before[table]), table
     with duckdb.connect(str(gold_run.duckdb_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(7,)]
-        months = con.execute("SELECT month_start, count(*) FROM inventory_position_current GROUP BY 1 ORDER BY 1").fetchall()
+        months = con.execute(
+            "SELECT month_start, count(*) FROM inventory_position_current GROUP BY 1 ORDER BY 1"
+        ).fetchall()
     assert [m for m, _ in months] == [JAN, FEB]
 
 
@@ -104,9 +109,19 @@ def test_serving_publishes_gold_and_the_conformed_dimensions(gold_run: GoldRun) 
         assert con.execute("SELECT count(*) FROM dim_stores_history WHERE store_id = 1").fetchall() == [(2,)]
         latest = con.execute("SELECT month_start, on_hand FROM inventory_position_current_latest WHERE product_id = 2")
         assert latest.fetchall() == [(FEB, 22)]
-        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'sales_minute_store'").fetchall())
-        assert (types["total_sales_cents"], types["ts"], types["month_start"]) == ("BIGINT", "TIMESTAMP WITH TIME ZONE", "DATE")
-        comment = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'alerts' AND column_name = 'alert_id'")
+        types = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'sales_minute_store'"
+            ).fetchall()
+        )
+        assert (types["total_sales_cents"], types["ts"], types["month_start"]) == (
+            "BIGINT",
+            "TIMESTAMP WITH TIME ZONE",
+            "DATE",
+        )
+        comment = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'alerts' AND column_name = 'alert_id'"
+        )
         assert "Deterministic id" in comment.fetchall()[0][0]
 
 
@@ -123,8 +138,9 @@ def _resources(lake: LakeStore) -> dict:
 
 def test_a_snapshot_month_without_its_previous_month_fails_and_names_it(silver_lake: LakeStore, instance) -> None:
     lake = silver_lake
-    result = materialize(_resources(lake), instance, ["gold/inventory_position_current"], partition="2024-02-01",
-                         raise_on_error=False)
+    result = materialize(
+        _resources(lake), instance, ["gold/inventory_position_current"], partition="2024-02-01", raise_on_error=False
+    )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.step_failure_data.error.message

@@ -10,15 +10,60 @@ from retail_assets.lib.gold.specs import gold_table
 from retail_assets_tests.gold.silver_rows import FEB, JAN, at, inputs
 
 RECEIPTS = [
-    dict(receipt_id="R1", event_ts=at(1, 10, 9, 0, 5), store_id=1, customer_id=1, item_count=3, subtotal_cents=900,
-         discount_cents=100, gross_subtotal_cents=1000, tax_cents=80, total_cents=980, payment_method="CASH"),
-    dict(receipt_id="R2", event_ts=at(1, 10, 9, 0, 40), store_id=1, customer_id=2, item_count=1, subtotal_cents=500,
-         gross_subtotal_cents=500, discount_cents=0, tax_cents=40, total_cents=540, payment_method="CREDIT_CARD"),
-    dict(receipt_id="R3", event_ts=at(1, 10, 15), store_id=2, customer_id=None, item_count=2, subtotal_cents=700,
-         gross_subtotal_cents=700, discount_cents=0, tax_cents=56, total_cents=756, payment_method="CREDIT_CARD"),
-    dict(receipt_id="X1", event_ts=at(1, 10, 16), store_id=1, customer_id=None, receipt_type="RETURN",
-         return_for_receipt_id="R2", item_count=-1, subtotal_cents=-500, gross_subtotal_cents=-500, discount_cents=0,
-         tax_cents=-40, total_cents=-540, payment_method="CREDIT_CARD"),
+    dict(
+        receipt_id="R1",
+        event_ts=at(1, 10, 9, 0, 5),
+        store_id=1,
+        customer_id=1,
+        item_count=3,
+        subtotal_cents=900,
+        discount_cents=100,
+        gross_subtotal_cents=1000,
+        tax_cents=80,
+        total_cents=980,
+        payment_method="CASH",
+    ),
+    dict(
+        receipt_id="R2",
+        event_ts=at(1, 10, 9, 0, 40),
+        store_id=1,
+        customer_id=2,
+        item_count=1,
+        subtotal_cents=500,
+        gross_subtotal_cents=500,
+        discount_cents=0,
+        tax_cents=40,
+        total_cents=540,
+        payment_method="CREDIT_CARD",
+    ),
+    dict(
+        receipt_id="R3",
+        event_ts=at(1, 10, 15),
+        store_id=2,
+        customer_id=None,
+        item_count=2,
+        subtotal_cents=700,
+        gross_subtotal_cents=700,
+        discount_cents=0,
+        tax_cents=56,
+        total_cents=756,
+        payment_method="CREDIT_CARD",
+    ),
+    dict(
+        receipt_id="X1",
+        event_ts=at(1, 10, 16),
+        store_id=1,
+        customer_id=None,
+        receipt_type="RETURN",
+        return_for_receipt_id="R2",
+        item_count=-1,
+        subtotal_cents=-500,
+        gross_subtotal_cents=-500,
+        discount_cents=0,
+        tax_cents=-40,
+        total_cents=-540,
+        payment_method="CREDIT_CARD",
+    ),
 ]
 LINES = [
     dict(receipt_id="R1", line_number=1, event_ts=at(1, 10, 9, 0, 5), product_id=1, quantity=2, ext_price_cents=600),
@@ -27,18 +72,53 @@ LINES = [
     dict(receipt_id="X1", line_number=1, event_ts=at(1, 10, 16), product_id=1, quantity=-1, ext_price_cents=-500),
 ]
 ORDERS = [
-    dict(order_id="O1", event_ts=at(1, 10, 20), customer_id=1, item_count=2, subtotal_cents=2000, tax_cents=160,
-         total_cents=2160, discount_cents=0, gross_subtotal_cents=2000),
-    dict(order_id="O2", event_ts=at(1, 10, 21), customer_id=3, item_count=1, order_status="CANCELLED", subtotal_cents=0,
-         tax_cents=0, total_cents=0, discount_cents=0, gross_subtotal_cents=0),
+    dict(
+        order_id="O1",
+        event_ts=at(1, 10, 20),
+        customer_id=1,
+        item_count=2,
+        subtotal_cents=2000,
+        tax_cents=160,
+        total_cents=2160,
+        discount_cents=0,
+        gross_subtotal_cents=2000,
+    ),
+    dict(
+        order_id="O2",
+        event_ts=at(1, 10, 21),
+        customer_id=3,
+        item_count=1,
+        order_status="CANCELLED",
+        subtotal_cents=0,
+        tax_cents=0,
+        total_cents=0,
+        discount_cents=0,
+        gross_subtotal_cents=0,
+    ),
 ]
 PAYMENTS = [
     dict(transaction_id="P1", event_ts=at(1, 10, 9, 1), receipt_id="R1", payment_method="CASH", amount_cents=980),
-    dict(transaction_id="P2", event_ts=at(1, 10, 9, 41), receipt_id="R2", payment_method="CREDIT_CARD", amount_cents=540),
-    dict(transaction_id="P3", event_ts=at(1, 10, 9, 40), receipt_id="R2", payment_method="CREDIT_CARD", amount_cents=540,
-         status="DECLINED", decline_reason="CARD_EXPIRED"),
-    dict(transaction_id="P4", event_ts=at(1, 10, 20), receipt_id=None, order_id="O1", store_id=None,
-         payment_method="CREDIT_CARD", amount_cents=2160),
+    dict(
+        transaction_id="P2", event_ts=at(1, 10, 9, 41), receipt_id="R2", payment_method="CREDIT_CARD", amount_cents=540
+    ),
+    dict(
+        transaction_id="P3",
+        event_ts=at(1, 10, 9, 40),
+        receipt_id="R2",
+        payment_method="CREDIT_CARD",
+        amount_cents=540,
+        status="DECLINED",
+        decline_reason="CARD_EXPIRED",
+    ),
+    dict(
+        transaction_id="P4",
+        event_ts=at(1, 10, 20),
+        receipt_id=None,
+        order_id="O1",
+        store_id=None,
+        payment_method="CREDIT_CARD",
+        amount_cents=2160,
+    ),
 ]
 TRAFFIC = [
     dict(trace_id="t1", event_ts=at(1, 10, 9), store_id=1, zone="ENTRANCE_MAIN", customer_count=8),
@@ -48,8 +128,14 @@ TRAFFIC = [
 
 
 def _day() -> dict:
-    return dict(fact_receipts=RECEIPTS, fact_receipt_lines=LINES, fact_online_order_headers=ORDERS, fact_payments=PAYMENTS,
-                fact_foot_traffic=TRAFFIC, fact_stockouts=[dict(trace_id="s1", event_ts=at(1, 10, 13), store_id=1)])
+    return dict(
+        fact_receipts=RECEIPTS,
+        fact_receipt_lines=LINES,
+        fact_online_order_headers=ORDERS,
+        fact_payments=PAYMENTS,
+        fact_foot_traffic=TRAFFIC,
+        fact_stockouts=[dict(trace_id="s1", event_ts=at(1, 10, 13), store_id=1)],
+    )
 
 
 def _rows(table: str, month=JAN, **facts) -> list[dict]:
@@ -111,7 +197,10 @@ def test_tender_mix_and_online_sales() -> None:
     assert tender == {"CASH": (1, 980), "CREDIT_CARD": (3, 540 + 756 - 540)}
     (online,) = _rows("online_sales_daily")
     assert (online["orders"], online["cancelled_orders"], online["total_cents"], online["avg_order_value_cents"]) == (
-        1, 1, 2160, 2160,
+        1,
+        1,
+        2160,
+        2160,
     )
 
 
@@ -139,24 +228,42 @@ def test_customer_lifetime_value_grows_from_the_previous_snapshot() -> None:
     jan = build_month(january, gold_table("customer_lifetime_value"))
     by_customer = {r["customer_id"]: r for r in jan.iter_rows(named=True)}
     # Customer 2's return names no customer: credited through the original receipt R2.
-    assert (by_customer[2]["gross_sales_cents"], by_customer[2]["refund_cents"], by_customer[2]["lifetime_value_cents"]) == (
-        540, 540, 0,
+    assert (
+        by_customer[2]["gross_sales_cents"],
+        by_customer[2]["refund_cents"],
+        by_customer[2]["lifetime_value_cents"],
+    ) == (
+        540,
+        540,
+        0,
     )
     assert (by_customer[1]["orders"], by_customer[1]["store_orders"], by_customer[1]["online_orders"]) == (2, 1, 1)
     assert 3 not in by_customer  # a cancelled order is no purchase
     february = [
         dict(receipt_id="F1", event_ts=at(2, 3), customer_id=1, total_cents=1000),
         # Returns R1 (January): credited to customer 1 through last month's receipt.
-        dict(receipt_id="F2", event_ts=at(2, 4), customer_id=None, receipt_type="RETURN", return_for_receipt_id="R1",
-             total_cents=-980, item_count=-3),
+        dict(
+            receipt_id="F2",
+            event_ts=at(2, 4),
+            customer_id=None,
+            receipt_type="RETURN",
+            return_for_receipt_id="R1",
+            total_cents=-980,
+            item_count=-3,
+        ),
     ]
     both = [*RECEIPTS, *february]
     feb_inputs = inputs(FEB, previous=jan.drop("month_start"), fact_receipts=both)
-    feb = {r["customer_id"]: r for r in build_month(feb_inputs, gold_table("customer_lifetime_value")).iter_rows(named=True)}
+    feb = {
+        r["customer_id"]: r
+        for r in build_month(feb_inputs, gold_table("customer_lifetime_value")).iter_rows(named=True)
+    }
     one = feb[1]
     assert (one["orders"], one["gross_sales_cents"], one["refund_cents"]) == (3, 980 + 2160 + 1000, 980)
     assert (one["first_purchase_ts"], one["last_purchase_ts"]) == (at(1, 10, 9, 0, 5), at(2, 3))
     assert one["avg_order_value_cents"] == (980 + 2160 + 1000) // 3
     assert feb[2] == {**by_customer[2], "month_start": FEB}
-    balances = BUILDERS["customer_lifetime_value"].reconcile(feb_inputs, build_month(feb_inputs, gold_table("customer_lifetime_value")).lazy())
+    balances = BUILDERS["customer_lifetime_value"].reconcile(
+        feb_inputs, build_month(feb_inputs, gold_table("customer_lifetime_value")).lazy()
+    )
     assert all(b.holds for b in balances), balances

@@ -35,9 +35,23 @@ from retail_assets_tests.silver.landed import event, land_batch, land_events, ro
 
 KQL = Path(__file__).resolve().parents[2] / "kql"
 MARCH = dt.date(2024, 3, 1)
-EVENT_TYPES = ("receipt_created", "receipt_line_added", "customer_entered", "ad_impression", "truck_arrived", "truck_departed")
+EVENT_TYPES = (
+    "receipt_created",
+    "receipt_line_added",
+    "customer_entered",
+    "ad_impression",
+    "truck_arrived",
+    "truck_departed",
+)
 FACTS = ("fact_receipts", "fact_receipt_lines", "fact_foot_traffic", "fact_marketing", "fact_truck_moves")
-DIMENSIONS = ("dim_geographies", "dim_distribution_centers", "dim_stores", "dim_trucks", "dim_customers", "dim_products")
+DIMENSIONS = (
+    "dim_geographies",
+    "dim_distribution_centers",
+    "dim_stores",
+    "dim_trucks",
+    "dim_customers",
+    "dim_products",
+)
 TWIN_TABLES = sorted({k.gold_table for k in KPIS.values() if k.gold_table})
 
 
@@ -48,52 +62,135 @@ def _iso(at: dt.datetime) -> str:
 def _envelopes() -> dict[str, list[dict]]:
     """Valid events around engine.NOW: bins, windows, a 27-product window for the top-25 cut, cents fields, trucks."""
     receipts = [
-        event("receipt_created", f"rc{i}", ago(minutes=m, seconds=i), receipt_id=f"R{i}", store_id=store, subtotal=total,
-              tax=0.0, total=total, **({"total_cents": cents} if cents else {}))
+        event(
+            "receipt_created",
+            f"rc{i}",
+            ago(minutes=m, seconds=i),
+            receipt_id=f"R{i}",
+            store_id=store,
+            subtotal=total,
+            tax=0.0,
+            total=total,
+            **({"total_cents": cents} if cents else {}),
+        )
         for i, (m, store, total, cents) in enumerate(
-            [(0, 1, 19.99, None), (0, 1, 0.07, None), (0, 2, 1234.5, None), (1, 1, 10.0, 999), (5, 2, 45.55, None),
-             (59, 1, 3.33, None), (61, 1, 7.77, None), (125, 2, 100.01, None), (2, 1, 1.005, None)]
+            [
+                (0, 1, 19.99, None),
+                (0, 1, 0.07, None),
+                (0, 2, 1234.5, None),
+                (1, 1, 10.0, 999),
+                (5, 2, 45.55, None),
+                (59, 1, 3.33, None),
+                (61, 1, 7.77, None),
+                (125, 2, 100.01, None),
+                (2, 1, 1.005, None),
+            ]
         )
     ]
     window = dt.datetime(2024, 3, 5, 11, 46, tzinfo=dt.UTC)
     lines = [
-        event("receipt_line_added", f"rl{p}", window + dt.timedelta(seconds=p), receipt_id=f"L{p}", line_number=1,
-              product_id=p, quantity=p, unit_price=1.11, extended_price=round(1.11 * p, 2))
+        event(
+            "receipt_line_added",
+            f"rl{p}",
+            window + dt.timedelta(seconds=p),
+            receipt_id=f"L{p}",
+            line_number=1,
+            product_id=p,
+            quantity=p,
+            unit_price=1.11,
+            extended_price=round(1.11 * p, 2),
+        )
         for p in range(1, 28)
     ]
     lines += [
-        event("receipt_line_added", f"rl-x{i}", ago(minutes=m), receipt_id="L0", line_number=i + 2, product_id=p, quantity=2,
-              unit_price=price, extended_price=price)
+        event(
+            "receipt_line_added",
+            f"rl-x{i}",
+            ago(minutes=m),
+            receipt_id="L0",
+            line_number=i + 2,
+            product_id=p,
+            quantity=2,
+            unit_price=price,
+            extended_price=price,
+        )
         for i, (p, m, price) in enumerate([(5, 9, 1.5), (3, 2, 2.5), (3, 2, 0.15), (29, 40, 9.99), (4, 3, 12.34)])
     ]
     sensors = [
-        event("customer_entered", f"ce{i}", ago(minutes=m), store_id=store, zone=zone, customer_count=count, dwell_time=dwell)
+        event(
+            "customer_entered",
+            f"ce{i}",
+            ago(minutes=m),
+            store_id=store,
+            zone=zone,
+            customer_count=count,
+            dwell_time=dwell,
+        )
         for i, (m, store, zone, count, dwell) in enumerate(
-            [(0, 1, "ENTRANCE_MAIN", 4, 30), (0, 1, "ENTRANCE_MAIN", 6, 45), (0, 1, "CHECKOUT", 2, 600),
-             (3, 2, "AISLES_A", 9, 121), (29, 1, "CHECKOUT", 1, 10), (31, 1, "CHECKOUT", 5, 10)]
+            [
+                (0, 1, "ENTRANCE_MAIN", 4, 30),
+                (0, 1, "ENTRANCE_MAIN", 6, 45),
+                (0, 1, "CHECKOUT", 2, 600),
+                (3, 2, "AISLES_A", 9, 121),
+                (29, 1, "CHECKOUT", 1, 10),
+                (31, 1, "CHECKOUT", 5, 10),
+            ]
         )
     ]
     impressions = [
-        event("ad_impression", f"ad{i}", ago(hours=h), impression_id=f"I{i}", campaign_id=campaign, cost=cost, channel="EMAIL",
-              device_type="MOBILE")
-        for i, (h, campaign, cost) in enumerate([(0, "C1", 1.2345), (1, "C1", 0.005), (2, "C2", 5.25), (20, "C1", 0.1001),
-                                                 (30, "C2", 2.0), (80, "C1", 3.0)])
+        event(
+            "ad_impression",
+            f"ad{i}",
+            ago(hours=h),
+            impression_id=f"I{i}",
+            campaign_id=campaign,
+            cost=cost,
+            channel="EMAIL",
+            device_type="MOBILE",
+        )
+        for i, (h, campaign, cost) in enumerate(
+            [(0, "C1", 1.2345), (1, "C1", 0.005), (2, "C2", 5.25), (20, "C1", 0.1001), (30, "C2", 2.0), (80, "C1", 3.0)]
+        )
     ]
     arrivals, departures = [], []
     for i, (truck, store, shipment, hours, dwell) in enumerate(
-        [("1", 1, "S1", 3, 95), ("2", 2, "S2", 5, 40), ("1", 2, "S3", 26, 130), ("3", 1, "S4", 4, 60), ("2", 1, "S5", 28, 75),
-         ("3", 2, "S6", 2, None), ("1", 1, "S8", 80, 50)]
+        [
+            ("1", 1, "S1", 3, 95),
+            ("2", 2, "S2", 5, 40),
+            ("1", 2, "S3", 26, 130),
+            ("3", 1, "S4", 4, 60),
+            ("2", 1, "S5", 28, 75),
+            ("3", 2, "S6", 2, None),
+            ("1", 1, "S8", 80, 50),
+        ]
     ):
         arrived = ago(hours=hours)
         common = dict(truck_id=truck, dc_id=1, store_id=store, shipment_id=shipment)
-        arrivals.append(event("truck_arrived", f"ta{i}", arrived, arrival_time=_iso(arrived), estimated_unload_duration=60,
-                              **common))
+        arrivals.append(
+            event(
+                "truck_arrived", f"ta{i}", arrived, arrival_time=_iso(arrived), estimated_unload_duration=60, **common
+            )
+        )
         if dwell is not None:
             departed = arrived + dt.timedelta(minutes=dwell, seconds=7)
-            departures.append(event("truck_departed", f"td{i}", departed, departure_time=_iso(departed),
-                                    actual_unload_duration=30, **common))
-    return {"receipt_created": receipts, "receipt_line_added": lines, "customer_entered": sensors,
-            "ad_impression": impressions, "truck_arrived": arrivals, "truck_departed": departures}
+            departures.append(
+                event(
+                    "truck_departed",
+                    f"td{i}",
+                    departed,
+                    departure_time=_iso(departed),
+                    actual_unload_duration=30,
+                    **common,
+                )
+            )
+    return {
+        "receipt_created": receipts,
+        "receipt_line_added": lines,
+        "customer_entered": sensors,
+        "ad_impression": impressions,
+        "truck_arrived": arrivals,
+        "truck_departed": departures,
+    }
 
 
 def _event_table(event_type: str, envelopes: list[dict]) -> pl.DataFrame:
@@ -102,7 +199,9 @@ def _event_table(event_type: str, envelopes: list[dict]) -> pl.DataFrame:
     rows = []
     for e in envelopes:
         flat = {**e["payload"], "trace_id": e["trace_id"], "ingest_timestamp": e["ingest_timestamp"]}
-        rows.append({k: dt.datetime.fromisoformat(v.replace("Z", "+00:00")) if k in times else v for k, v in flat.items()})
+        rows.append(
+            {k: dt.datetime.fromisoformat(v) if k in times else v for k, v in flat.items()}
+        )
     return engine.events(event_type, rows)
 
 
@@ -127,12 +226,21 @@ def twins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LakeStore,
     assets = [*build_bronze_assets(), *build_silver_assets(), *build_gold_assets()]
     resources = {"lake": lake, "landing": landing}
     dims = [f"{layer}/{d}" for d in DIMENSIONS for layer in ("bronze", "silver")]
-    monthly = [*(f"bronze/{e}" for e in EVENT_TYPES), *(f"silver/{f}" for f in FACTS), *(f"gold/{t}" for t in TWIN_TABLES)]
+    monthly = [
+        *(f"bronze/{e}" for e in EVENT_TYPES),
+        *(f"silver/{f}" for f in FACTS),
+        *(f"gold/{t}" for t in TWIN_TABLES),
+    ]
     with dg.DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         for keys, partition in ((dims, None), (monthly, MARCH.isoformat())):
-            result = dg.materialize(assets, selection=[dg.AssetKey(k.split("/")) for k in keys], resources=resources,
-                                    instance=instance, partition_key=partition)
+            result = dg.materialize(
+                assets,
+                selection=[dg.AssetKey(k.split("/")) for k in keys],
+                resources=resources,
+                instance=instance,
+                partition_key=partition,
+            )
             assert result.success
     yield lake, {t: _event_table(t, envelopes[t]) for t in EVENT_TYPES}
 
@@ -143,15 +251,19 @@ def _committed(pattern: str, file: str) -> dict[str, tuple[str, ...]]:
 
 def _validation() -> dict:
     """The committed functions in the shape engine.run expects (read from 03-functions.kql, not re-rendered)."""
-    found = _committed(r'\.create-or-alter function with \(folder = "[^"]*", docstring = "[^"]*"\) (\w+)(\([^)]*\)) (\{\n.*?\n\})',
-                       "03-functions.kql")
+    found = _committed(
+        r'\.create-or-alter function with \(folder = "[^"]*", docstring = "[^"]*"\) (\w+)(\([^)]*\)) (\{\n.*?\n\})',
+        "03-functions.kql",
+    )
     assert "fn_truck_sla" in found
     return {"functions": {name: {"parameters": params, "body": body} for name, (params, body) in found.items()}}
 
 
 def _views() -> dict[str, str]:
-    found = _committed(r"\.create-or-alter materialized-view with \(.*?\) (\w+) on table \w+ \{\n(.*?)\n\}",
-                       "04-materialized-views.kql")
+    found = _committed(
+        r"\.create-or-alter materialized-view with \(.*?\) (\w+) on table \w+ \{\n(.*?)\n\}",
+        "04-materialized-views.kql",
+    )
     return {name: body for name, (body,) in found.items()}
 
 
@@ -173,11 +285,18 @@ def _gold(lake: LakeStore, kpi: Kpi) -> pl.DataFrame:
 def _same(kql_rows: pl.DataFrame, gold_rows: pl.DataFrame, kpi: Kpi) -> None:
     order = [*kpi.keys, kpi.time_bin.name]
     assert kql_rows.columns == gold_rows.columns
-    assert_frame_equal(kql_rows.cast(dict(gold_rows.schema)).sort(order), gold_rows.sort(order), check_exact=False,
-                       rel_tol=1e-9, abs_tol=1e-9)
+    assert_frame_equal(
+        kql_rows.cast(dict(gold_rows.schema)).sort(order),
+        gold_rows.sort(order),
+        check_exact=False,
+        rel_tol=1e-9,
+        abs_tol=1e-9,
+    )
 
 
-@pytest.mark.parametrize("view", sorted(k.materialized_view for k in KPIS.values() if k.materialized_view and k.gold_table))
+@pytest.mark.parametrize(
+    "view", sorted(k.materialized_view for k in KPIS.values() if k.materialized_view and k.gold_table)
+)
 def test_each_view_equals_its_gold_table(view: str, twins, eventhouse) -> None:
     lake, _ = twins
     con, validation = eventhouse

@@ -70,8 +70,10 @@ def _alerts(
 
 
 def stockout_alerts(inp: GoldInputs) -> pl.LazyFrame:
-    where = pl.when(pl.col("store_id").is_not_null()).then(pl.format("store {}", "store_id")).otherwise(
-        pl.format("DC {}", "dc_id")
+    where = (
+        pl.when(pl.col("store_id").is_not_null())
+        .then(pl.format("store {}", "store_id"))
+        .otherwise(pl.format("DC {}", "dc_id"))
     )
     return _alerts(
         inp.this_month("fact_stockouts"),
@@ -81,7 +83,9 @@ def stockout_alerts(inp: GoldInputs) -> pl.LazyFrame:
         observed=pl.col("last_known_quantity"),
         threshold=pl.lit(0),
         unit="units",
-        message=pl.format("product {} ran out at {} (last movement took {} units)", "product_id", where, "last_known_quantity"),
+        message=pl.format(
+            "product {} ran out at {} (last movement took {} units)", "product_id", where, "last_known_quantity"
+        ),
         store_id=pl.col("store_id"),
         dc_id=pl.col("dc_id"),
         product_id=pl.col("product_id"),
@@ -100,7 +104,10 @@ def high_value_receipt_alerts(inp: GoldInputs) -> pl.LazyFrame:
         threshold=pl.lit(limit),
         unit="cents",
         message=pl.format(
-            "receipt {} at store {}: total ${} is above ${}", "receipt_id", "store_id", dollars(pl.col("total_cents")),
+            "receipt {} at store {}: total ${} is above ${}",
+            "receipt_id",
+            "store_id",
+            dollars(pl.col("total_cents")),
             dollars(pl.lit(limit)),
         ),
         store_id=pl.col("store_id"),
@@ -110,7 +117,11 @@ def high_value_receipt_alerts(inp: GoldInputs) -> pl.LazyFrame:
 
 def truck_dwell_alerts(inp: GoldInputs) -> pl.LazyFrame:
     sla = inp.thresholds.truck_dwell_sla_minutes
-    late = shipments_arrived(inp).filter(pl.col("dwell_minutes") > sla).with_columns(pl.lit("departed after").alias("__how"))
+    late = (
+        shipments_arrived(inp)
+        .filter(pl.col("dwell_minutes") > sla)
+        .with_columns(pl.lit("departed after").alias("__how"))
+    )
     horizon = inp.fact("fact_truck_moves").select(pl.col("event_ts").max().alias("__horizon"))
     open_horizon = pl.duration(hours=inp.thresholds.truck_open_horizon_hours)
     still = (
@@ -121,7 +132,9 @@ def truck_dwell_alerts(inp: GoldInputs) -> pl.LazyFrame:
         .join(departures(inp).select(SHIPMENT_KEYS).unique(), on=SHIPMENT_KEYS, how="anti", nulls_equal=True)
         .join(horizon, how="cross")
         .with_columns(
-            ((pl.col("__horizon") - pl.col("arrival_time")).dt.total_microseconds() / 60_000_000).alias("dwell_minutes"),
+            ((pl.col("__horizon") - pl.col("arrival_time")).dt.total_microseconds() / 60_000_000).alias(
+                "dwell_minutes"
+            ),
             pl.when(pl.col("store_id").is_not_null())
             .then(pl.format("STORE_{}", "store_id"))
             .otherwise(pl.format("DC_{}", "dc_id"))
@@ -141,8 +154,13 @@ def truck_dwell_alerts(inp: GoldInputs) -> pl.LazyFrame:
         threshold=pl.lit(sla),
         unit="minutes",
         message=pl.format(
-            "truck {} at {} (shipment {}) {} {} min; SLA {} min", "truck_id", "site", "shipment_id", "__how",
-            pl.col("dwell_minutes").round(0).cast(pl.Int64), pl.lit(sla),
+            "truck {} at {} (shipment {}) {} {} min; SLA {} min",
+            "truck_id",
+            "site",
+            "shipment_id",
+            "__how",
+            pl.col("dwell_minutes").round(0).cast(pl.Int64),
+            pl.lit(sla),
         ),
         store_id=pl.col("store_id"),
         dc_id=pl.col("dc_id"),
@@ -175,8 +193,12 @@ def campaign_over_budget_alerts(inp: GoldInputs) -> pl.LazyFrame:
         threshold=pl.col("__budget"),
         unit="cents",
         message=pl.format(
-            "campaign {} spent ${} on {} ({} impressions), over its daily budget of ${}", "campaign_id",
-            dollars(pl.col("cost_cents")), pl.col("day").dt.strftime("%Y-%m-%d"), "impressions", dollars(pl.col("__budget")),
+            "campaign {} spent ${} on {} ({} impressions), over its daily budget of ${}",
+            "campaign_id",
+            dollars(pl.col("cost_cents")),
+            pl.col("day").dt.strftime("%Y-%m-%d"),
+            "impressions",
+            dollars(pl.col("__budget")),
         ),
         campaign_id=pl.col("campaign_id"),
     )
@@ -194,7 +216,12 @@ def urgent_reorder_alerts(inp: GoldInputs) -> pl.LazyFrame:
         unit="units",
         message=pl.format(
             "URGENT reorder of product {} at store {} from DC {}: {} on hand, reorder point {}, {} units requested",
-            "product_id", "store_id", "dc_id", "current_quantity", "reorder_point", "reorder_quantity",
+            "product_id",
+            "store_id",
+            "dc_id",
+            "current_quantity",
+            "reorder_point",
+            "reorder_quantity",
         ),
         store_id=pl.col("store_id"),
         dc_id=pl.col("dc_id"),
@@ -212,23 +239,37 @@ def overcrowded_zone_alerts(inp: GoldInputs) -> pl.LazyFrame:
             pl.col("customer_count").sum().cast(pl.Int64).alias("customers"),
             pl.col("dwell_seconds").cast(pl.Float64).mean().alias("avg_dwell_seconds"),
         )
-        .filter((pl.col("customers") > config.zone_max_customers) | (pl.col("avg_dwell_seconds") > config.zone_max_avg_dwell_seconds))
+        .filter(
+            (pl.col("customers") > config.zone_max_customers)
+            | (pl.col("avg_dwell_seconds") > config.zone_max_avg_dwell_seconds)
+        )
     )
     crowded = pl.col("customers") > config.zone_max_customers
     return _alerts(
         zones,
         rules.OVERCROWDED_ZONE,
         key=pl.concat_str(
-            [_text(pl.col("store_id")), pl.lit(":"), pl.col("zone"), pl.lit(":"),
-             pl.col("window_start").dt.strftime("%Y-%m-%dT%H:%MZ")]
+            [
+                _text(pl.col("store_id")),
+                pl.lit(":"),
+                pl.col("zone"),
+                pl.lit(":"),
+                pl.col("window_start").dt.strftime("%Y-%m-%dT%H:%MZ"),
+            ]
         ),
         occurred_at=pl.col("window_start"),
         observed=pl.when(crowded).then(pl.col("customers").cast(pl.Float64)).otherwise(pl.col("avg_dwell_seconds")),
-        threshold=pl.when(crowded).then(pl.lit(config.zone_max_customers)).otherwise(pl.lit(config.zone_max_avg_dwell_seconds)),
+        threshold=pl.when(crowded)
+        .then(pl.lit(config.zone_max_customers))
+        .otherwise(pl.lit(config.zone_max_avg_dwell_seconds)),
         unit=pl.when(crowded).then(pl.lit("people")).otherwise(pl.lit("seconds")),
         message=pl.format(
-            "store {} zone {}: {} people, average dwell {} s in the {}-minute window from {}", "store_id", "zone",
-            "customers", pl.col("avg_dwell_seconds").round(0).cast(pl.Int64), pl.lit(config.zone_window_minutes),
+            "store {} zone {}: {} people, average dwell {} s in the {}-minute window from {}",
+            "store_id",
+            "zone",
+            "customers",
+            pl.col("avg_dwell_seconds").round(0).cast(pl.Int64),
+            pl.lit(config.zone_window_minutes),
             pl.col("window_start").dt.strftime("%Y-%m-%d %H:%M UTC"),
         ),
         store_id=pl.col("store_id"),

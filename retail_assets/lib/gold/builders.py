@@ -40,7 +40,9 @@ BUILDERS: dict[str, Builder] = {
     "tender_mix_daily": Builder(sales.tender_mix_daily, sales.reconcile_tender_mix_daily),
     "stockouts_daily": Builder(inventory.stockouts_daily, inventory.reconcile_stockouts_daily),
     "reorders_daily": Builder(inventory.reorders_daily, inventory.reconcile_reorders_daily),
-    "promo_performance_daily": Builder(promotions.promo_performance_daily, promotions.reconcile_promo_performance_daily),
+    "promo_performance_daily": Builder(
+        promotions.promo_performance_daily, promotions.reconcile_promo_performance_daily
+    ),
     "store_ops_daily": Builder(promotions.store_ops_daily, promotions.reconcile_store_ops_daily),
     "stockout_duration_daily": Builder(inventory.stockout_duration_daily, inventory.reconcile_stockout_duration_daily),
     "reorder_cycle_daily": Builder(inventory.reorder_cycle_daily, inventory.reconcile_reorder_cycle_daily),

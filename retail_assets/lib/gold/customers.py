@@ -20,12 +20,20 @@ _SNAPSHOT_SCHEMA = {
 
 def month_purchases(inp: GoldInputs) -> pl.LazyFrame:
     """SALE receipts with a customer and online orders not CANCELLED, of the month."""
-    receipts = inp.this_month("fact_receipts").filter((pl.col("receipt_type") == "SALE") & pl.col("customer_id").is_not_null())
+    receipts = inp.this_month("fact_receipts").filter(
+        (pl.col("receipt_type") == "SALE") & pl.col("customer_id").is_not_null()
+    )
     orders = inp.this_month("fact_online_order_headers").filter(pl.col("order_status") != "CANCELLED")
-    return pl.concat([
-        receipts.select("customer_id", "event_ts", "total_cents", pl.lit(1).alias("store"), pl.lit(0).alias("online")),
-        orders.select("customer_id", "event_ts", "total_cents", pl.lit(0).alias("store"), pl.lit(1).alias("online")),
-    ])
+    return pl.concat(
+        [
+            receipts.select(
+                "customer_id", "event_ts", "total_cents", pl.lit(1).alias("store"), pl.lit(0).alias("online")
+            ),
+            orders.select(
+                "customer_id", "event_ts", "total_cents", pl.lit(0).alias("store"), pl.lit(1).alias("online")
+            ),
+        ]
+    )
 
 
 def month_refunds(inp: GoldInputs) -> pl.LazyFrame:
@@ -43,22 +51,36 @@ def month_refunds(inp: GoldInputs) -> pl.LazyFrame:
 
 
 def customer_lifetime_value(inp: GoldInputs) -> pl.LazyFrame:
-    bought = month_purchases(inp).group_by("customer_id").agg(
-        pl.col("event_ts").min().alias("first_purchase_ts"),
-        pl.col("event_ts").max().alias("last_purchase_ts"),
-        pl.len().cast(pl.Int64).alias("orders"),
-        pl.col("store").sum().cast(pl.Int64).alias("store_orders"),
-        pl.col("online").sum().cast(pl.Int64).alias("online_orders"),
-        pl.col("total_cents").sum().cast(pl.Int64).alias("gross_sales_cents"),
+    bought = (
+        month_purchases(inp)
+        .group_by("customer_id")
+        .agg(
+            pl.col("event_ts").min().alias("first_purchase_ts"),
+            pl.col("event_ts").max().alias("last_purchase_ts"),
+            pl.len().cast(pl.Int64).alias("orders"),
+            pl.col("store").sum().cast(pl.Int64).alias("store_orders"),
+            pl.col("online").sum().cast(pl.Int64).alias("online_orders"),
+            pl.col("total_cents").sum().cast(pl.Int64).alias("gross_sales_cents"),
+        )
     )
-    refunded = month_refunds(inp).group_by("customer_id").agg((-pl.col("total_cents").sum()).cast(pl.Int64).alias("refund_cents"))
-    month = bought.join(refunded, on="customer_id", how="full", coalesce=True).with_columns(pl.col(ADDITIVE).fill_null(0))
+    refunded = (
+        month_refunds(inp)
+        .group_by("customer_id")
+        .agg((-pl.col("total_cents").sum()).cast(pl.Int64).alias("refund_cents"))
+    )
+    month = bought.join(refunded, on="customer_id", how="full", coalesce=True).with_columns(
+        pl.col(ADDITIVE).fill_null(0)
+    )
     previous = (inp.previous if inp.previous is not None else pl.DataFrame(schema=_SNAPSHOT_SCHEMA)).lazy()
     columns = list(_SNAPSHOT_SCHEMA)
-    combined = pl.concat([previous.select(columns), month.select(columns)]).group_by("customer_id").agg(
-        pl.col("first_purchase_ts").min(),
-        pl.col("last_purchase_ts").max(),
-        *(pl.col(c).sum().cast(pl.Int64) for c in ADDITIVE),
+    combined = (
+        pl.concat([previous.select(columns), month.select(columns)])
+        .group_by("customer_id")
+        .agg(
+            pl.col("first_purchase_ts").min(),
+            pl.col("last_purchase_ts").max(),
+            *(pl.col(c).sum().cast(pl.Int64) for c in ADDITIVE),
+        )
     )
     return combined.with_columns(
         (pl.col("gross_sales_cents") - pl.col("refund_cents")).alias("lifetime_value_cents"),
@@ -81,6 +103,7 @@ def reconcile_customer_lifetime_value(inp: GoldInputs, gold: pl.LazyFrame) -> li
         Balance(
             "rows",
             count_rows(gold),
-            count_rows(previous) + count_rows(customers.join(previous.select("customer_id"), on="customer_id", how="anti")),
+            count_rows(previous)
+            + count_rows(customers.join(previous.select("customer_id"), on="customer_id", how="anti")),
         ),
     ]

@@ -107,7 +107,9 @@ class Delivery:
     remaining: int
 
 
-def deliver_new_alerts(lake: LakeStore, sink: AlertSink, log: Callable[[str], None], now: dt.datetime | None = None) -> Delivery:
+def deliver_new_alerts(
+    lake: LakeStore, sink: AlertSink, log: Callable[[str], None], now: dt.datetime | None = None
+) -> Delivery:
     """Send the oldest undelivered alerts (at most ``sink.max_per_tick``) to every sink, then record them."""
     pending = pending_alerts(lake)
     if not pending.height:

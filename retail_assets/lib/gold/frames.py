@@ -36,7 +36,9 @@ class GoldInputs:
         try:
             return self.facts[table]
         except KeyError:
-            raise KeyError(f"the Gold inputs of {self.month:%Y-%m} hold no {table!r}; known: {sorted(self.facts)}") from None
+            raise KeyError(
+                f"the Gold inputs of {self.month:%Y-%m} hold no {table!r}; known: {sorted(self.facts)}"
+            ) from None
 
     def this_month(self, table: str) -> pl.LazyFrame:
         """The fact's rows of the Gold month only."""

@@ -18,13 +18,21 @@ from retail_assets.lib.specs import PARTITION_COLUMN
 
 POSITION_COLUMNS = ("on_hand", "as_of", "last_txn_type", "movements_this_month")
 # Which fact holds each node's movements, and its key column.
-NODES = {"inventory_position_current": ("fact_store_inventory_txn", "store_id"),
-         "dc_inventory_position_current": ("fact_dc_inventory_txn", "dc_id")}
+NODES = {
+    "inventory_position_current": ("fact_store_inventory_txn", "store_id"),
+    "dc_inventory_position_current": ("fact_dc_inventory_txn", "dc_id"),
+}
 
 
 def _position_schema(node: str) -> dict[str, pl.DataType]:
-    return {node: pl.Int64, "product_id": pl.Int64, "on_hand": pl.Int64, "as_of": pl.Datetime("us", "UTC"),
-            "last_txn_type": pl.String, "movements_this_month": pl.Int64}
+    return {
+        node: pl.Int64,
+        "product_id": pl.Int64,
+        "on_hand": pl.Int64,
+        "as_of": pl.Datetime("us", "UTC"),
+        "last_txn_type": pl.String,
+        "movements_this_month": pl.Int64,
+    }
 
 
 def last_movement(movements: pl.LazyFrame, pair: list[str]) -> pl.LazyFrame:
@@ -47,7 +55,10 @@ def moved_positions(movements: pl.LazyFrame, start: pl.LazyFrame, node: str) -> 
     pair = [node, "product_id"]
     moves = movements.select(*pair, "event_ts", "trace_id", "quantity", "balance", "txn_type").collect().lazy()
     carried = last_movement(moves.filter(pl.col("balance").is_not_null()), pair).select(
-        *pair, pl.col("event_ts").alias("__k_ts"), pl.col("trace_id").alias("__k_trace"), pl.col("balance").alias("__carried")
+        *pair,
+        pl.col("event_ts").alias("__k_ts"),
+        pl.col("trace_id").alias("__k_trace"),
+        pl.col("balance").alias("__carried"),
     )
     after_carried = (
         pl.col("__k_ts").is_null()
@@ -61,10 +72,17 @@ def moved_positions(movements: pl.LazyFrame, start: pl.LazyFrame, node: str) -> 
         .group_by(pair)
         .agg(
             pl.col("quantity").cast(pl.Int64).sum().alias("__moved"),
-            pl.col("quantity").cast(pl.Int64).sort_by(["event_ts", "trace_id"]).cum_sum().min().alias("__lowest_partial"),
+            pl.col("quantity")
+            .cast(pl.Int64)
+            .sort_by(["event_ts", "trace_id"])
+            .cum_sum()
+            .min()
+            .alias("__lowest_partial"),
         )
     )
-    latest = last_movement(moves, pair).select(*pair, pl.col("event_ts").alias("as_of"), pl.col("txn_type").alias("last_txn_type"))
+    latest = last_movement(moves, pair).select(
+        *pair, pl.col("event_ts").alias("as_of"), pl.col("txn_type").alias("last_txn_type")
+    )
     counts = moves.group_by(pair).agg(pl.len().cast(pl.Int64).alias("movements_this_month"))
     base = pl.coalesce("__carried", "__start", pl.lit(0, dtype=pl.Int64))
     lowest = pl.min_horizontal(pl.lit(0), base + pl.col("__lowest_partial").fill_null(0))
@@ -92,7 +110,8 @@ def positions(inp: GoldInputs, table: str) -> pl.LazyFrame:
     previous = (inp.previous if inp.previous is not None else pl.DataFrame(schema=_position_schema(node))).lazy()
     moved = moved_positions(inp.this_month(fact), previous, node)
     unchanged = previous.join(moved.lazy().select(pair), on=pair, how="anti").with_columns(
-        pl.lit(0, dtype=pl.Int64).alias("movements_this_month"), pl.lit(0, dtype=pl.Int64).alias(f"{METRIC_PREFIX}units_clamped")
+        pl.lit(0, dtype=pl.Int64).alias("movements_this_month"),
+        pl.lit(0, dtype=pl.Int64).alias(f"{METRIC_PREFIX}units_clamped"),
     )
     columns = [*pair, *POSITION_COLUMNS, f"{METRIC_PREFIX}units_clamped"]
     return pl.concat([unchanged.select(columns), moved.lazy().select(columns)]).with_columns(
@@ -124,9 +143,13 @@ def reconcile_positions(inp: GoldInputs, gold: pl.LazyFrame, table: str) -> list
 
 
 def stockouts_daily(inp: GoldInputs) -> pl.LazyFrame:
-    daily = inp.this_month("fact_stockouts").group_by(utc_day("event_ts").alias("day"), "store_id", "dc_id").agg(
-        pl.len().cast(pl.Int64).alias("stockout_count"),
-        pl.col("product_id").n_unique().cast(pl.Int64).alias("products_affected"),
+    daily = (
+        inp.this_month("fact_stockouts")
+        .group_by(utc_day("event_ts").alias("day"), "store_id", "dc_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("stockout_count"),
+            pl.col("product_id").n_unique().cast(pl.Int64).alias("products_affected"),
+        )
     )
     return with_calendar(daily, "day", inp.month)
 
@@ -136,10 +159,14 @@ def reconcile_stockouts_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balan
 
 
 def reorders_daily(inp: GoldInputs) -> pl.LazyFrame:
-    daily = inp.this_month("fact_reorders").group_by(utc_day("event_ts").alias("day"), "store_id", "dc_id", "priority").agg(
-        pl.len().cast(pl.Int64).alias("reorder_count"),
-        pl.col("reorder_quantity").sum().cast(pl.Int64).alias("total_units_ordered"),
-        pl.col("product_id").n_unique().cast(pl.Int64).alias("products"),
+    daily = (
+        inp.this_month("fact_reorders")
+        .group_by(utc_day("event_ts").alias("day"), "store_id", "dc_id", "priority")
+        .agg(
+            pl.len().cast(pl.Int64).alias("reorder_count"),
+            pl.col("reorder_quantity").sum().cast(pl.Int64).alias("total_units_ordered"),
+            pl.col("product_id").n_unique().cast(pl.Int64).alias("products"),
+        )
     )
     return with_calendar(daily, "day", inp.month)
 
@@ -148,7 +175,9 @@ def reconcile_reorders_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balanc
     reorders = inp.this_month("fact_reorders")
     return [
         Balance("reorders", total(gold, pl.col("reorder_count")), count_rows(reorders)),
-        Balance("units_ordered", total(gold, pl.col("total_units_ordered")), total(reorders, pl.col("reorder_quantity"))),
+        Balance(
+            "units_ordered", total(gold, pl.col("total_units_ordered")), total(reorders, pl.col("reorder_quantity"))
+        ),
     ]
 
 
@@ -172,28 +201,46 @@ def _first_after(events: pl.LazyFrame, later: pl.LazyFrame, by: list[str], at: s
 
 def _restocks(inp: GoldInputs) -> pl.LazyFrame:
     """Stockouts of the month with the time of the first later positive movement of the product at their node."""
-    stockouts = inp.this_month("fact_stockouts").select(
-        "store_id", "dc_id", "product_id", pl.col("event_ts").alias("detected_at")
-    ).with_columns(pl.col("store_id").is_not_null().alias("__store"))
+    stockouts = (
+        inp.this_month("fact_stockouts")
+        .select("store_id", "dc_id", "product_id", pl.col("event_ts").alias("detected_at"))
+        .with_columns(pl.col("store_id").is_not_null().alias("__store"))
+    )
     node = pl.coalesce("store_id", "dc_id").alias("__node")
     positive = pl.col("quantity") > 0
-    store_in = inp.fact("fact_store_inventory_txn").filter(positive).select(pl.col("store_id").alias("__node"), "product_id", "event_ts")
-    dc_in = inp.fact("fact_dc_inventory_txn").filter(positive).select(pl.col("dc_id").alias("__node"), "product_id", "event_ts")
+    store_in = (
+        inp.fact("fact_store_inventory_txn")
+        .filter(positive)
+        .select(pl.col("store_id").alias("__node"), "product_id", "event_ts")
+    )
+    dc_in = (
+        inp.fact("fact_dc_inventory_txn")
+        .filter(positive)
+        .select(pl.col("dc_id").alias("__node"), "product_id", "event_ts")
+    )
     by = ["__node", "product_id"]
-    at_stores = _first_after(stockouts.filter(pl.col("__store")).with_columns(node), store_in, by, "detected_at", "restocked_at")
-    at_dcs = _first_after(stockouts.filter(~pl.col("__store")).with_columns(node), dc_in, by, "detected_at", "restocked_at")
+    at_stores = _first_after(
+        stockouts.filter(pl.col("__store")).with_columns(node), store_in, by, "detected_at", "restocked_at"
+    )
+    at_dcs = _first_after(
+        stockouts.filter(~pl.col("__store")).with_columns(node), dc_in, by, "detected_at", "restocked_at"
+    )
     return pl.concat([at_stores, at_dcs]).with_columns(hours_between("detected_at", "restocked_at").alias("hours"))
 
 
 def stockout_duration_daily(inp: GoldInputs) -> pl.LazyFrame:
     restocked = pl.col("restocked_at").is_not_null()
-    daily = _restocks(inp).group_by(utc_day("detected_at").alias("day"), "store_id", "dc_id").agg(
-        pl.len().cast(pl.Int64).alias("stockouts"),
-        restocked.sum().cast(pl.Int64).alias("restocked"),
-        (~restocked).sum().cast(pl.Int64).alias("open_stockouts"),
-        pl.col("hours").mean().alias("avg_hours_to_restock"),
-        pl.col("hours").max().alias("max_hours_to_restock"),
-        pl.col("hours").sum().fill_null(0.0).alias("out_of_stock_hours"),
+    daily = (
+        _restocks(inp)
+        .group_by(utc_day("detected_at").alias("day"), "store_id", "dc_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("stockouts"),
+            restocked.sum().cast(pl.Int64).alias("restocked"),
+            (~restocked).sum().cast(pl.Int64).alias("open_stockouts"),
+            pl.col("hours").mean().alias("avg_hours_to_restock"),
+            pl.col("hours").max().alias("max_hours_to_restock"),
+            pl.col("hours").sum().fill_null(0.0).alias("out_of_stock_hours"),
+        )
     )
     return with_calendar(daily, "day", inp.month)
 
@@ -201,7 +248,11 @@ def stockout_duration_daily(inp: GoldInputs) -> pl.LazyFrame:
 def reconcile_stockout_duration_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
     return [
         Balance("stockouts", total(gold, pl.col("stockouts")), count_rows(inp.this_month("fact_stockouts"))),
-        Balance("restocked_plus_open", total(gold, pl.col("restocked") + pl.col("open_stockouts")), total(gold, pl.col("stockouts"))),
+        Balance(
+            "restocked_plus_open",
+            total(gold, pl.col("restocked") + pl.col("open_stockouts")),
+            total(gold, pl.col("stockouts")),
+        ),
     ]
 
 
@@ -232,5 +283,9 @@ def reconcile_reorder_cycle_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[B
     return [
         Balance("reorders", total(gold, pl.col("reorders")), count_rows(reorders)),
         Balance("units_ordered", total(gold, pl.col("units_ordered")), total(reorders, pl.col("reorder_quantity"))),
-        Balance("received_plus_open", total(gold, pl.col("received") + pl.col("open_reorders")), total(gold, pl.col("reorders"))),
+        Balance(
+            "received_plus_open",
+            total(gold, pl.col("received") + pl.col("open_reorders")),
+            total(gold, pl.col("reorders")),
+        ),
     ]

@@ -40,7 +40,10 @@ def truck_dwell_daily(inp: GoldInputs) -> pl.LazyFrame:
 
 def reconcile_truck_dwell_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
     first_arrivals = (
-        arrivals(inp).group_by(SHIPMENT_KEYS).agg(pl.col("arrival_time").min()).filter(in_month("arrival_time", inp.month))
+        arrivals(inp)
+        .group_by(SHIPMENT_KEYS)
+        .agg(pl.col("arrival_time").min())
+        .filter(in_month("arrival_time", inp.month))
     )
     last_departures = departures(inp).group_by(SHIPMENT_KEYS).agg(pl.col("departure_time").max())
     stays = first_arrivals.join(last_departures, on=SHIPMENT_KEYS, how="left", nulls_equal=True)

@@ -14,7 +14,9 @@ def marketing_cost_daily(inp: GoldInputs) -> pl.LazyFrame:
 
 
 def reconcile_marketing_cost_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
-    impressions = inp.this_month("fact_marketing").filter(pl.col("campaign_id").is_not_null() & (pl.col("campaign_id") != ""))
+    impressions = inp.this_month("fact_marketing").filter(
+        pl.col("campaign_id").is_not_null() & (pl.col("campaign_id") != "")
+    )
     return [
         Balance("impressions", total(gold, pl.col("impressions")), count_rows(impressions)),
         Balance("cost_cents", total(gold, pl.col("cost_cents")), total(impressions, pl.col("cost_cents"))),
@@ -23,13 +25,17 @@ def reconcile_marketing_cost_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[
 
 def purchases(inp: GoldInputs) -> pl.LazyFrame:
     """The month's purchases by known customers: SALE receipts and online orders not CANCELLED."""
-    receipts = inp.this_month("fact_receipts").filter((pl.col("receipt_type") == "SALE") & pl.col("customer_id").is_not_null())
+    receipts = inp.this_month("fact_receipts").filter(
+        (pl.col("receipt_type") == "SALE") & pl.col("customer_id").is_not_null()
+    )
     orders = inp.this_month("fact_online_order_headers").filter(pl.col("order_status") != "CANCELLED")
     columns = ["customer_id", pl.col("event_ts").alias("purchased_at"), "total_cents"]
-    return pl.concat([
-        receipts.select(pl.format("RECEIPT:{}", "receipt_id").alias("purchase_id"), *columns),
-        orders.select(pl.format("ORDER:{}", "order_id").alias("purchase_id"), *columns),
-    ])
+    return pl.concat(
+        [
+            receipts.select(pl.format("RECEIPT:{}", "receipt_id").alias("purchase_id"), *columns),
+            orders.select(pl.format("ORDER:{}", "order_id").alias("purchase_id"), *columns),
+        ]
+    )
 
 
 def campaign_revenue_daily(inp: GoldInputs) -> pl.LazyFrame:
@@ -86,9 +92,13 @@ def campaign_performance_daily(inp: GoldInputs) -> pl.LazyFrame:
             pl.col("cost_cents").sum().cast(pl.Int64).alias("spend_cents"),
         )
     )
-    conversions = attributed_touches(inp).group_by("campaign_id", "channel", utc_day("touch_ts").alias("day")).agg(
-        pl.col("attribution_id").n_unique().cast(pl.Int64).alias("conversions"),
-        *(pl.col(c).sum().cast(pl.Int64) for c in _CREDITED),
+    conversions = (
+        attributed_touches(inp)
+        .group_by("campaign_id", "channel", utc_day("touch_ts").alias("day"))
+        .agg(
+            pl.col("attribution_id").n_unique().cast(pl.Int64).alias("conversions"),
+            *(pl.col(c).sum().cast(pl.Int64) for c in _CREDITED),
+        )
     )
     counts = ["impressions", "spend_cents", "conversions", *_CREDITED]
     daily = (

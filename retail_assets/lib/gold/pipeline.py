@@ -68,7 +68,9 @@ def read_inputs(
     for source in table.inputs:
         path = f"silver/{source.table}"
         if not lake.exists(path):
-            raise MissingGoldInput(f"gold/{table.name} {month:%Y-%m} reads {path}, which does not exist; materialize it first")
+            raise MissingGoldInput(
+                f"gold/{table.name} {month:%Y-%m} reads {path}, which does not exist; materialize it first"
+            )
         months = [m for k in range(source.first, source.last + 1) if (m := add_months(month, k)) >= FIRST_MONTH]
         frame = lake.scan(path, months)
         drift = frame_parity(pl.DataFrame(schema=frame.collect_schema()), silver_columns(source.table))
@@ -99,7 +101,10 @@ def previous_snapshot(lake: LakeStore, table: GoldTable, month: dt.date) -> pl.D
             return rows.drop(PARTITION_COLUMN)
     for source in table.inputs:
         silver = f"silver/{source.table}"
-        if lake.exists(silver) and lake.scan(silver).filter(pl.col(PARTITION_COLUMN) < month).select(pl.len()).collect().item():
+        if (
+            lake.exists(silver)
+            and lake.scan(silver).filter(pl.col(PARTITION_COLUMN) < month).select(pl.len()).collect().item()
+        ):
             raise MissingGoldInput(
                 f"gold/{table.name} {month:%Y-%m} starts from the {before:%Y-%m} snapshot, which is not in the lake while "
                 f"{silver} has earlier rows; materialize gold/{table.name} from the first month with data (a backfill "

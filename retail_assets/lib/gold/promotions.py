@@ -9,10 +9,14 @@ from retail_assets.lib.gold.reconcile import Balance
 
 
 def promo_performance_daily(inp: GoldInputs) -> pl.LazyFrame:
-    daily = inp.this_month("fact_promotions").group_by(utc_day("event_ts").alias("day"), "promo_code", "discount_type").agg(
-        pl.len().cast(pl.Int64).alias("times_applied"),
-        pl.col("discount_cents").sum().cast(pl.Int64).alias("total_discount_cents"),
-        pl.col("product_count").sum().cast(pl.Int64).alias("products_discounted"),
+    daily = (
+        inp.this_month("fact_promotions")
+        .group_by(utc_day("event_ts").alias("day"), "promo_code", "discount_type")
+        .agg(
+            pl.len().cast(pl.Int64).alias("times_applied"),
+            pl.col("discount_cents").sum().cast(pl.Int64).alias("total_discount_cents"),
+            pl.col("product_count").sum().cast(pl.Int64).alias("products_discounted"),
+        )
     )
     return with_calendar(daily, "day", inp.month)
 
@@ -21,8 +25,14 @@ def reconcile_promo_performance_daily(inp: GoldInputs, gold: pl.LazyFrame) -> li
     promotions = inp.this_month("fact_promotions")
     return [
         Balance("times_applied", total(gold, pl.col("times_applied")), count_rows(promotions)),
-        Balance("discount_cents", total(gold, pl.col("total_discount_cents")), total(promotions, pl.col("discount_cents"))),
-        Balance("products_discounted", total(gold, pl.col("products_discounted")), total(promotions, pl.col("product_count"))),
+        Balance(
+            "discount_cents", total(gold, pl.col("total_discount_cents")), total(promotions, pl.col("discount_cents"))
+        ),
+        Balance(
+            "products_discounted",
+            total(gold, pl.col("products_discounted")),
+            total(promotions, pl.col("product_count")),
+        ),
     ]
 
 
@@ -65,10 +75,14 @@ def reconcile_promotion_effectiveness_daily(inp: GoldInputs, gold: pl.LazyFrame)
 
 
 def store_ops_daily(inp: GoldInputs) -> pl.LazyFrame:
-    daily = inp.this_month("fact_store_ops").group_by(utc_day("event_ts").alias("day"), "store_id", "operation_type").agg(
-        pl.len().cast(pl.Int64).alias("operation_count"),
-        pl.col("event_ts").min().alias("first_operation"),
-        pl.col("event_ts").max().alias("last_operation"),
+    daily = (
+        inp.this_month("fact_store_ops")
+        .group_by(utc_day("event_ts").alias("day"), "store_id", "operation_type")
+        .agg(
+            pl.len().cast(pl.Int64).alias("operation_count"),
+            pl.col("event_ts").min().alias("first_operation"),
+            pl.col("event_ts").max().alias("last_operation"),
+        )
     )
     return with_calendar(daily, "day", inp.month)
 

@@ -52,13 +52,18 @@ def online_sales_daily(inp: GoldInputs) -> pl.LazyFrame:
         pl.col("tax_cents").sum().cast(pl.Int64),
         pl.col("total_cents").sum().cast(pl.Int64),
     )
-    return with_calendar(daily.with_columns(floor_ratio("total_cents", "orders").alias("avg_order_value_cents")), "day", inp.month)
+    return with_calendar(
+        daily.with_columns(floor_ratio("total_cents", "orders").alias("avg_order_value_cents")), "day", inp.month
+    )
 
 
 def reconcile_online_sales_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
     orders = inp.this_month("fact_online_order_headers")
     return [
-        *(Balance(c, total(gold, pl.col(c)), total(orders, pl.col(c))) for c in ("subtotal_cents", "tax_cents", "total_cents")),
+        *(
+            Balance(c, total(gold, pl.col(c)), total(orders, pl.col(c)))
+            for c in ("subtotal_cents", "tax_cents", "total_cents")
+        ),
         Balance("orders", total(gold, pl.col("orders") + pl.col("cancelled_orders")), count_rows(orders)),
     ]
 
@@ -117,7 +122,9 @@ def reconcile_daily_sales_by_channel(inp: GoldInputs, gold: pl.LazyFrame) -> lis
     store = gold.filter(pl.col("channel") == "STORE")
     online = gold.filter(pl.col("channel") == "ONLINE")
     return [
-        Balance("store_net_sales_cents", total(store, pl.col("net_sales_cents")), total(receipts, pl.col("total_cents"))),
+        Balance(
+            "store_net_sales_cents", total(store, pl.col("net_sales_cents")), total(receipts, pl.col("total_cents"))
+        ),
         Balance("store_receipts", total(store, pl.col("orders") + pl.col("returns")), count_rows(receipts)),
         Balance("online_sales_cents", total(online, pl.col("sales_cents")), total(orders, pl.col("total_cents"))),
         Balance("online_orders", total(online, pl.col("orders")), count_rows(orders.filter(NOT_CANCELLED))),
@@ -138,7 +145,9 @@ def product_returns_daily(inp: GoldInputs) -> pl.LazyFrame:
         pl.col("ext_price_cents").filter(sold).sum().cast(pl.Int64).alias("sales_cents"),
         (-pl.col("ext_price_cents").filter(returned).sum()).cast(pl.Int64).alias("refund_cents"),
     )
-    return with_calendar(daily.with_columns(share("units_returned", "units_sold").alias("return_rate")), "day", inp.month)
+    return with_calendar(
+        daily.with_columns(share("units_returned", "units_sold").alias("return_rate")), "day", inp.month
+    )
 
 
 def reconcile_product_returns_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
@@ -149,7 +158,9 @@ def reconcile_product_returns_daily(inp: GoldInputs, gold: pl.LazyFrame) -> list
             total(gold, pl.col("sales_cents") - pl.col("refund_cents")),
             total(lines, pl.col("ext_price_cents")),
         ),
-        Balance("net_units", total(gold, pl.col("units_sold") - pl.col("units_returned")), total(lines, pl.col("quantity"))),
+        Balance(
+            "net_units", total(gold, pl.col("units_sold") - pl.col("units_returned")), total(lines, pl.col("quantity"))
+        ),
     ]
 
 
@@ -171,11 +182,16 @@ def payments_refunds_daily(inp: GoldInputs) -> pl.LazyFrame:
         inp.this_month("fact_receipts")
         .filter(RETURN)
         .group_by(utc_day("event_ts").alias("day"), pl.lit("STORE").alias("channel"), "payment_method")
-        .agg(pl.len().cast(pl.Int64).alias("refunds"), (-pl.col("total_cents").sum()).cast(pl.Int64).alias("refund_cents"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("refunds"),
+            (-pl.col("total_cents").sum()).cast(pl.Int64).alias("refund_cents"),
+        )
     )
     keys = ["day", "channel", "payment_method"]
     daily = authorised.join(refunds, on=keys, how="full", coalesce=True).with_columns(
-        pl.col("payments", "approved", "declined", "approved_cents", "declined_cents", "refunds", "refund_cents").fill_null(0)
+        pl.col(
+            "payments", "approved", "declined", "approved_cents", "declined_cents", "refunds", "refund_cents"
+        ).fill_null(0)
     )
     return with_calendar(daily.with_columns(share("approved", "payments").alias("approval_rate")), "day", inp.month)
 
@@ -224,7 +240,15 @@ def store_performance_daily(inp: GoldInputs) -> pl.LazyFrame:
         .group_by(utc_day("event_ts").alias("day"), "store_id")
         .agg(pl.len().cast(pl.Int64).alias("stockouts"))
     )
-    counts = ["sales_receipts", "return_receipts", "units_sold", "sales_cents", "returns_cents", "visitors", "stockouts"]
+    counts = [
+        "sales_receipts",
+        "return_receipts",
+        "units_sold",
+        "sales_cents",
+        "returns_cents",
+        "visitors",
+        "stockouts",
+    ]
     daily = (
         sales.join(visitors, on=keys, how="full", coalesce=True)
         .join(stockouts, on=keys, how="full", coalesce=True)

@@ -58,7 +58,9 @@ def _site_store(description: str = "Store; NULL for a distribution-centre row (d
     return store_id(nullable=True, description=description)
 
 
-def _site_dc(description: str = "Distribution centre; NULL for a store row (dim_distribution_centers.dc_id).") -> ColumnSpec:
+def _site_dc(
+    description: str = "Distribution centre; NULL for a store row (dim_distribution_centers.dc_id).",
+) -> ColumnSpec:
     return dc_id(nullable=True, description=description)
 
 
@@ -575,7 +577,12 @@ PROMOTION_EFFECTIVENESS_DAILY = GoldTable(
         cents("discount_cents", "Σ discounts given by the code."),
         cents("promo_basket_sales_cents", "Σ net subtotals of the receipts that used the code.", signed=True),
         cents("avg_promo_basket_cents", "floor(promo_basket_sales_cents / redemptions).", signed=True),
-        cents("avg_other_basket_cents", "Mean net subtotal of the day's sales without a promotion.", nullable=True, signed=True),
+        cents(
+            "avg_other_basket_cents",
+            "Mean net subtotal of the day's sales without a promotion.",
+            nullable=True,
+            signed=True,
+        ),
         _ratio("basket_lift", "avg_promo_basket_cents / avg_other_basket_cents − 1."),
         _ratio("promo_depth", "Share of the pre-discount basket given away: discount / (sales + discount)."),
         _date_key(),
@@ -842,16 +849,30 @@ ALERTS = GoldTable(
         col("occurred_at", D.TIMESTAMP, "Time of what raised it (detection, receipt, arrival, day, window start)."),
         _site_store("Store concerned, when any (dim_stores.store_id)."),
         _site_dc("Distribution centre concerned, when any (dim_distribution_centers.dc_id)."),
-        col("product_id", D.INT64, "Product concerned, when any (dim_products.product_id).", nullable=True,
-            references="dim_products"),
-        col("truck_id", D.INT64, "Truck concerned, when any (dim_trucks.truck_id).", nullable=True,
-            references="dim_trucks"),
+        col(
+            "product_id",
+            D.INT64,
+            "Product concerned, when any (dim_products.product_id).",
+            nullable=True,
+            references="dim_products",
+        ),
+        col(
+            "truck_id",
+            D.INT64,
+            "Truck concerned, when any (dim_trucks.truck_id).",
+            nullable=True,
+            references="dim_trucks",
+        ),
         col("shipment_id", D.STRING, "Shipment concerned, when any.", nullable=True),
         col("campaign_id", D.STRING, "Campaign concerned, when any.", nullable=True),
         col("zone", D.STRING, "Store zone concerned, when any.", nullable=True),
         col("receipt_id", D.STRING, "Receipt concerned, when any.", nullable=True),
         col("observed_value", D.FLOAT64, "The measured value that crossed the threshold."),
-        col("threshold_value", D.FLOAT64, "The threshold it crossed (0 for stockouts; the reorder point for URGENT reorders)."),
+        col(
+            "threshold_value",
+            D.FLOAT64,
+            "The threshold it crossed (0 for stockouts; the reorder point for URGENT reorders).",
+        ),
         col("unit", D.STRING, "Unit of observed/threshold_value: cents, minutes, people, seconds or units."),
         col("message", D.STRING, "One-line human description naming the entities."),
         _date_key(),
