@@ -7,8 +7,10 @@ import os
 import dagster as dg
 from dagster_deltalake import AzureConfig, LocalConfig
 from dagster_deltalake.config import ClientConfig
+from dagster_duckdb import DuckDBResource
 
 from retail_assets.lib import settings as s
+from retail_assets.lib.gold.delivery import AlertSink
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.streaming.capture import CaptureFiles
@@ -40,6 +42,14 @@ def streaming_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResour
     return found
 
 
+def serving_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
+    """The DuckDB serving file (local in every environment) and the alert sink."""
+    return {
+        "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
+        "alert_sink": AlertSink(webhook_url=_env(s.ALERTS_WEBHOOK_URL, settings)),
+    }
+
+
 def build_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResource]:
     return {**_storage_resources(settings), **streaming_resources(settings)}
 
@@ -49,6 +59,7 @@ def _storage_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResourc
         return {
             "lake": LakeStore(root_uri=str(settings.lake_dir), storage=LocalConfig()),
             "landing": LandingZone(root_uri=str(settings.landing_dir)),
+            **serving_resources(settings),
         }
     service_principal = {s.CLIENT_ID, s.CLIENT_SECRET, s.TENANT_ID} <= settings.present
     storage = AzureConfig(
@@ -75,6 +86,7 @@ def _storage_resources(settings: s.Settings) -> dict[str, dg.ConfigurableResourc
             sas_token=_env(s.SAS_TOKEN, settings),
             endpoint=endpoint,
         ),
+        **serving_resources(settings),
     }
 
 

@@ -48,6 +48,8 @@ CAPTURE_URI = "RETAIL_CAPTURE_URI"
 GENERATOR = "RETAIL_GENERATOR"
 PROFILE = "RETAIL_PROFILE"
 _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
+# Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
+ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class Settings:
         present = frozenset(k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME, ACCOUNT_KEY, SAS_TOKEN, ENDPOINT,
                                         CLIENT_ID, CLIENT_SECRET, TENANT_ID, EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME,
                                         EVENTHUB_CONSUMER_GROUP, CHECKPOINT_CONNECTION_STRING, CHECKPOINT_CONTAINER,
-                                        CAPTURE_URI) if env.get(k))
+                                        CAPTURE_URI, ALERTS_WEBHOOK_URL) if env.get(k))
         switch = env.get(GENERATOR, "on").strip().lower()
         if switch not in _ON + _OFF:
             raise SettingsError(f"{GENERATOR}={switch!r} is not on or off")

@@ -1,0 +1,274 @@
+"""Gold: the KPI tables, the seed 002 marts and the alerts table, one monthly asset per table.
+
+Built by a factory from ``lib/gold/specs.py``: ``gold/<table>`` (group ``gold``, monthly, single-run
+backfills). Each month reads only the Silver months its spec names; snapshots (inventory positions,
+customer lifetime value) also read their own previous month, declared as a self-dependency so a
+re-run of an earlier month marks the later ones stale. Transforms live in ``lib/gold``.
+
+Checks, evaluated per month (names are stable):
+
+- ``schema_parity`` (blocking): the written frame matches the Gold spec. Drift of a Silver input or of
+  the output raises before anything is written, naming table, partition and columns.
+- ``grain_unique`` (blocking): one row per grain key (validated before writing too).
+- ``reconciles_with_silver``: the table's identities against Silver (spec ``reconciliation``), with the
+  Gold side read back from the lake after the write.
+- ``alert_<type>`` (WARN) on the table that hosts a business alert: fails when the month raised alerts;
+  its metadata names the stores, products, trucks/shipments, campaigns or zones.
+"""
+
+import datetime as dt
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from retail_assets.defs.silver import silver_asset_key
+from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
+from retail_assets.lib.checks import (
+    SCHEMA_PARITY,
+    CheckOutcome,
+    check_spec,
+    column_schema,
+    emit_check_results,
+    frame_parity,
+    frame_schema,
+    parity_outcome,
+    preview_markdown,
+)
+from retail_assets.lib.gold.alerts import ALERT_HOSTS, ALERT_RULES, entities
+from retail_assets.lib.gold.model import GoldTable, gold_columns
+from retail_assets.lib.gold.pipeline import (
+    GoldMonth,
+    GoldValidationError,
+    MissingGoldInput,
+    add_months,
+    gold_path,
+    materialize_gold_month,
+)
+from retail_assets.lib.gold.reconcile import reconciliation_outcome
+from retail_assets.lib.gold.specs import GOLD_TABLES
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+
+LAYER = "gold"
+GRAIN_UNIQUE = "grain_unique"
+RECONCILES_WITH_SILVER = "reconciles_with_silver"
+
+
+def gold_asset_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([LAYER, name])
+
+
+def alert_check_name(alert: str) -> str:
+    return f"alert_{alert}"
+
+
+def hosted_alerts(table: str) -> list[str]:
+    return [alert for alert, host in ALERT_HOSTS.items() if host == table]
+
+
+CHECK_DESCRIPTIONS = {
+    SCHEMA_PARITY: (
+        "The written frame matches the Gold spec (no missing, extra or mistyped column, no NULL in a non-nullable one). "
+        "Blocking. Drift of a Silver input or of the output fails the run before anything is written."
+    ),
+    GRAIN_UNIQUE: "One row per grain key. Blocking; a duplicate fails the run before anything is written.",
+}
+
+
+def check_names(table: GoldTable) -> list[str]:
+    return [
+        SCHEMA_PARITY,
+        GRAIN_UNIQUE,
+        RECONCILES_WITH_SILVER,
+        *(alert_check_name(a) for a in hosted_alerts(table.name)),
+    ]
+
+
+def _check_specs(table: GoldTable, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    descriptions = {
+        **CHECK_DESCRIPTIONS,
+        RECONCILES_WITH_SILVER: f"{table.reconciliation} The Gold side is read back from the lake after the write.",
+        **{
+            alert_check_name(a): (
+                f"WARN when the month raised {a.replace('_', ' ')} alerts (thresholds from RETAIL_ALERT_*, the same as "
+                "kql/rules); the metadata names the entities. Every occurrence is also a row of gold/alerts."
+            )
+            for a in hosted_alerts(table.name)
+        },
+    }
+    return [
+        check_spec(
+            name, key, partitioned=True, description=descriptions[name], blocking=name in (SCHEMA_PARITY, GRAIN_UNIQUE)
+        )
+        for name in check_names(table)
+    ]
+
+
+def _months(first: int, last: int) -> dg.TimeWindowPartitionMapping:
+    # Beta parameter, used on purpose: the first month has no previous one, the latest no next one.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.TimeWindowPartitionMapping(
+            start_offset=first, end_offset=last, allow_nonexistent_upstream_partitions=True
+        )
+
+
+def _deps(table: GoldTable, key: dg.AssetKey) -> list[dg.AssetDep]:
+    deps = [
+        dg.AssetDep(
+            silver_asset_key(s.table), partition_mapping=None if s.window == (0, 0) else _months(s.first, s.last)
+        )
+        for s in table.inputs
+    ]
+    if table.kind == "snapshot":
+        deps.append(dg.AssetDep(key, partition_mapping=_months(-1, -1)))
+    return deps
+
+
+def _description(table: GoldTable) -> str:
+    return (
+        f"{table.description}\n\nGrain: {table.grain}. Formula: {table.formula}\n\nReconciliation: {table.reconciliation}\n\n"
+        f"Origin: {table.origin}. Monthly (month_start); money in integer cents."
+    )
+
+
+def _failure(exc: Exception, table: str, partition: str) -> dg.Failure:
+    metadata: dict[str, Any] = {"table": table, "partition": partition}
+    if isinstance(exc, GoldValidationError):
+        if exc.drift is not None:
+            metadata.update(
+                missing_columns=list(exc.drift.missing),
+                extra_columns=list(exc.drift.extra),
+                mistyped_columns=dg.MetadataValue.json({c: list(t) for c, t in exc.drift.mistyped.items()}),
+            )
+        metadata.update(
+            {k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in exc.details.items()}
+        )
+    return dg.Failure(description=str(exc), metadata=metadata)
+
+
+def _alert_outcome(alert: str, alerts: pl.DataFrame, month: dt.date) -> CheckOutcome:
+    named = entities(alerts)
+    return CheckOutcome(
+        passed=alerts.height == 0,
+        description=(
+            f"no {alert.replace('_', ' ')} alerts in {month:%Y-%m}"
+            if alerts.height == 0
+            else f"{alerts.height} {alert.replace('_', ' ')} alerts in {month:%Y-%m}: {alerts['message'][0]}"
+            + (" ..." if alerts.height > 1 else "")
+        ),
+        metadata={
+            "alerts": alerts.height,
+            **{f"{column}s": dg.MetadataValue.json(values) for column, values in named.items()},
+            "preview": dg.MetadataValue.md(preview_markdown(alerts.select("alert_id", "occurred_at", "message"))),
+        },
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
+def _metadata(written: GoldMonth, lake: LakeStore) -> dict[str, Any]:
+    rows = written.rows
+    metadata: dict[str, Any] = {
+        "dagster/row_count": rows.height,
+        "dagster/column_schema": frame_schema(rows),
+        "delta_version": written.version,
+        "lake_table": dg.MetadataValue.path(lake.uri(gold_path(written.table.name))),
+        "preview": dg.MetadataValue.md(preview_markdown(rows.drop("month_start"), limit=5)),
+        **written.extra,
+    }
+    return metadata
+
+
+def _thresholds() -> AlertThresholds:
+    try:
+        return AlertThresholds.from_env()
+    except AlertConfigError as exc:
+        raise dg.Failure(description=f"alert thresholds: {exc}") from exc
+
+
+def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldTable) -> Iterator[Any]:
+    thresholds = _thresholds()
+    outcomes: dict[str, dict[dt.date, CheckOutcome]] = {name: {} for name in check_names(table)}
+    done: dict[dt.date, dict[str, Any]] = {}
+    previous: tuple[dt.date, pl.DataFrame] | None = None
+    for month in months_of(context):
+        carried = previous[1] if previous is not None and add_months(previous[0], 1) == month else None
+        try:
+            written = materialize_gold_month(
+                lake,
+                table.name,
+                month,
+                previous=carried,
+                thresholds=thresholds,
+                commit_metadata={
+                    "dagster_run_id": context.run.run_id,
+                    "dagster_asset": context.assets_def.key.to_user_string(),
+                    "months": describe_months([month]),
+                },
+            )
+        except (GoldValidationError, MissingGoldInput) as exc:
+            for earlier, metadata in done.items():
+                yield dg.AssetMaterialization(
+                    asset_key=context.assets_def.key, partition=partition_key(earlier), metadata=metadata
+                )
+            raise _failure(exc, table.name, partition_key(month)) from exc
+        if table.kind == "snapshot":
+            previous = (month, written.rows.drop("month_start"))
+        metadata = _metadata(written, lake)
+        done[month] = metadata
+        context.add_asset_metadata(metadata, partition_key=partition_key(month))
+        outcomes[SCHEMA_PARITY][month] = parity_outcome(
+            frame_parity(written.rows, gold_columns(table)), subject=f"gold/{table.name} {month:%Y-%m}"
+        )
+        outcomes[GRAIN_UNIQUE][month] = CheckOutcome(
+            passed=True,
+            description=f"{written.rows.height} rows, one per {list(table.key)}",
+            metadata={"key": list(table.key), "rows": written.rows.height},
+        )
+        outcomes[RECONCILES_WITH_SILVER][month] = reconciliation_outcome(table.name, f"{month:%Y-%m}", written.balances)
+        for alert in hosted_alerts(table.name):
+            raised = ALERT_RULES[alert](written.inputs).collect().sort("occurred_at", "alert_id")
+            outcomes[alert_check_name(alert)][month] = _alert_outcome(alert, raised, month)
+        context.log.info(
+            f"gold/{table.name} {month:%Y-%m}: {written.rows.height} rows (Delta version {written.version})"
+        )
+    yield dg.MaterializeResult()
+    for name, by_month in outcomes.items():
+        yield from emit_check_results(context, name, by_month)
+
+
+def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
+    key = gold_asset_key(table.name)
+
+    @dg.asset(
+        key=key,
+        deps=_deps(table, key),
+        group_name=LAYER,
+        kinds={"polars", "delta"},
+        tags={"layer": LAYER},
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=_description(table),
+        metadata={
+            "dagster/column_schema": column_schema(gold_columns(table)),
+            "lake_table": gold_path(table.name),
+            "grain": table.grain,
+        },
+        check_specs=_check_specs(table, key),
+    )
+    def _gold(context: dg.AssetExecutionContext, lake: LakeStore):
+        yield from _run_months(context, lake, table)
+
+    return _gold
+
+
+def build_gold_assets() -> list[dg.AssetsDefinition]:
+    return [build_gold_asset(t) for t in GOLD_TABLES]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_gold_assets())

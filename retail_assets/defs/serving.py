@@ -1,0 +1,115 @@
+"""Serving: Gold tables and conformed dimensions published into the DuckDB file, a star schema for SQL/BI.
+
+``serving/<table>`` for every Gold table (monthly: a month is deleted and re-inserted in one DuckDB
+transaction) and ``serving/<dimension>`` for the conformed dimensions (replaced in one transaction;
+SCD2 dimensions as their current version and as ``<dimension>_history``). Code in ``lib/serving.py``.
+
+DuckDB lets one process write a file at a time (a second writer fails at once with "Could not set
+lock on file"), so every asset here runs in the ``duckdb`` concurrency pool, whose limit is 1
+(``dagster.yaml``: ``concurrency.pools.default_limit``): steps of concurrent runs, backfills
+included, queue for the pool instead of failing on the lock.
+"""
+
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from retail_assets.defs.gold import gold_asset_key
+from retail_assets.defs.silver import silver_asset_key
+from retail_assets.lib.checks import column_schema
+from retail_assets.lib.gold.model import GoldTable, gold_columns
+from retail_assets.lib.gold.specs import GOLD_TABLES
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.partitions import MONTHLY, months_of, partition_key
+from retail_assets.lib.serving import (
+    SERVED_DIMENSIONS,
+    ServedDimension,
+    latest_view,
+    prepare_file,
+    publish_dimension,
+    publish_gold,
+)
+
+LAYER = "serving"
+# Every DuckDB writer runs in this pool; dagster.yaml gives pools a limit of 1.
+DUCKDB_POOL = "duckdb"
+
+
+def serving_asset_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([LAYER, name])
+
+
+def build_gold_serving_asset(table: GoldTable) -> dg.AssetsDefinition:
+    view = f" and the view {latest_view(table)} (its latest month)" if table.kind == "snapshot" else ""
+
+    @dg.asset(
+        key=serving_asset_key(table.name),
+        deps=[gold_asset_key(table.name)],
+        group_name=LAYER,
+        kinds={"duckdb"},
+        tags={"layer": LAYER},
+        pool=DUCKDB_POOL,
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"gold/{table.name} in the DuckDB file as table {table.name}{view}: each month deleted and re-inserted in "
+            f"one transaction.\n\n{table.description}"
+        ),
+        metadata={"dagster/column_schema": column_schema(gold_columns(table)), "duckdb_table": table.name},
+    )
+    def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        months = months_of(context)
+        prepare_file(duckdb.database)
+        with duckdb.get_connection() as con:
+            published = publish_gold(con, lake, table, months)
+        for month, rows in published.items():
+            context.add_asset_metadata(
+                {"dagster/row_count": rows, "duckdb_table": table.name}, partition_key=partition_key(month)
+            )
+        context.log.info(f"serving/{table.name}: published {published}")
+        return dg.MaterializeResult()
+
+    return _serve
+
+
+def build_dimension_serving_asset(served: ServedDimension) -> dg.AssetsDefinition:
+    what = (
+        "every SCD2 version"
+        if served.history
+        else ("the current version of each key" if served.source.history == "scd2" else "every key")
+    )
+
+    @dg.asset(
+        key=serving_asset_key(served.name),
+        deps=[silver_asset_key(served.source.name)],
+        group_name=LAYER,
+        kinds={"duckdb"},
+        tags={"layer": LAYER},
+        pool=DUCKDB_POOL,
+        description=(
+            f"silver/{served.source.name} in the DuckDB file as the conformed dimension {served.name} ({what}), "
+            f"replaced in one transaction.\n\n{served.description}"
+        ),
+        metadata={"dagster/column_schema": column_schema(served.columns), "duckdb_table": served.name},
+    )
+    def _serve(lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        prepare_file(duckdb.database)
+        with duckdb.get_connection() as con:
+            rows = publish_dimension(con, lake, served)
+        metadata: dict[str, Any] = {"dagster/row_count": rows, "duckdb_table": served.name}
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _serve
+
+
+def build_serving_assets() -> list[dg.AssetsDefinition]:
+    return [
+        *(build_gold_serving_asset(t) for t in GOLD_TABLES),
+        *(build_dimension_serving_asset(d) for d in SERVED_DIMENSIONS),
+    ]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_serving_assets())

@@ -1,0 +1,333 @@
+"""The six business alerts over a month of Silver, by the rules of ``kql/rules`` and ``lib/alerts.py``.
+
+Each function returns one row per alert occurrence in the columns of ``gold/alerts``. The same
+functions feed the WARN asset checks on the Gold tables (metadata names the entities) and the
+``gold/alerts`` table, and their thresholds are those of :class:`AlertThresholds`, which also
+renders the KQL rules. An alert id is ``<alert_type>:<natural key>`` (the receipt, the stockout's
+trace id, the shipment, campaign and day, store zone and window), so recomputing a month gives the
+same ids and the delivery sensor can tell new alerts from delivered ones.
+
+Where the KQL rules look at the last few minutes of events, Gold applies the same condition to every
+row of the month; the truck rule's "still at the dock" uses the latest truck movement in the data
+(this month and the next) instead of ``now()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from retail_assets.lib import alerts as rules
+from retail_assets.lib.gold.frames import GoldInputs, count_rows, in_month, with_calendar
+from retail_assets.lib.gold.logistics import SHIPMENT_KEYS, arrivals, departures, shipments_arrived
+from retail_assets.lib.gold.model import gold_columns
+from retail_assets.lib.gold.reconcile import Balance
+from retail_assets.lib.gold.specs import ALERTS
+from retail_assets.lib.kpi_twins import MARKETING_COST_DAILY
+from retail_assets.lib.specs import polars_schema
+
+ALERT_SCHEMA = polars_schema(gold_columns(ALERTS))
+ENTITY_COLUMNS = ("store_id", "dc_id", "product_id", "truck_id", "shipment_id", "campaign_id", "zone", "receipt_id")
+_OUTPUT = [c for c in ALERT_SCHEMA if c not in ("date_key", "month_start")]
+
+
+def _text(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String)
+
+
+def dollars(cents: pl.Expr) -> pl.Expr:
+    """Cents as a dollar string with two decimals ($1,234.50 → "1234.50"), exact for any integer."""
+    whole = (cents.abs() // 100).cast(pl.String)
+    part = (cents.abs() % 100).cast(pl.String).str.zfill(2)
+    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.concat_str([sign, whole, pl.lit("."), part])
+
+
+def _alerts(
+    frame: pl.LazyFrame,
+    alert_type: str,
+    *,
+    key: pl.Expr,
+    occurred_at: pl.Expr,
+    observed: pl.Expr,
+    threshold: pl.Expr,
+    unit: str | pl.Expr,
+    message: pl.Expr,
+    **entities: pl.Expr,
+) -> pl.LazyFrame:
+    values = {
+        "alert_id": pl.concat_str([pl.lit(f"{alert_type}:"), _text(key)]),
+        "alert_type": pl.lit(alert_type),
+        "occurred_at": occurred_at,
+        **{c: entities.get(c, pl.lit(None)) for c in ENTITY_COLUMNS},
+        "observed_value": observed.cast(pl.Float64),
+        "threshold_value": threshold.cast(pl.Float64),
+        "unit": pl.lit(unit) if isinstance(unit, str) else unit,
+        "message": message,
+    }
+    return frame.select(**{name: expr.cast(ALERT_SCHEMA[name]) for name, expr in values.items()}).select(_OUTPUT)
+
+
+def stockout_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    where = (
+        pl.when(pl.col("store_id").is_not_null())
+        .then(pl.format("store {}", "store_id"))
+        .otherwise(pl.format("DC {}", "dc_id"))
+    )
+    return _alerts(
+        inp.this_month("fact_stockouts"),
+        rules.STOCKOUT,
+        key=pl.col("trace_id"),
+        occurred_at=pl.col("event_ts"),
+        observed=pl.col("last_known_quantity"),
+        threshold=pl.lit(0),
+        unit="units",
+        message=pl.format(
+            "product {} ran out at {} (last movement took {} units)", "product_id", where, "last_known_quantity"
+        ),
+        store_id=pl.col("store_id"),
+        dc_id=pl.col("dc_id"),
+        product_id=pl.col("product_id"),
+    )
+
+
+def high_value_receipt_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    limit = inp.thresholds.high_value_receipt_cents
+    receipts = inp.this_month("fact_receipts").filter(pl.col("total_cents") > limit)
+    return _alerts(
+        receipts,
+        rules.HIGH_VALUE_RECEIPT,
+        key=pl.col("receipt_id"),
+        occurred_at=pl.col("event_ts"),
+        observed=pl.col("total_cents"),
+        threshold=pl.lit(limit),
+        unit="cents",
+        message=pl.format(
+            "receipt {} at store {}: total ${} is above ${}",
+            "receipt_id",
+            "store_id",
+            dollars(pl.col("total_cents")),
+            dollars(pl.lit(limit)),
+        ),
+        store_id=pl.col("store_id"),
+        receipt_id=pl.col("receipt_id"),
+    )
+
+
+def truck_dwell_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    sla = inp.thresholds.truck_dwell_sla_minutes
+    late = (
+        shipments_arrived(inp)
+        .filter(pl.col("dwell_minutes") > sla)
+        .with_columns(pl.lit("departed after").alias("__how"))
+    )
+    horizon = inp.fact("fact_truck_moves").select(pl.col("event_ts").max().alias("__horizon"))
+    open_horizon = pl.duration(hours=inp.thresholds.truck_open_horizon_hours)
+    still = (
+        arrivals(inp)
+        .group_by(SHIPMENT_KEYS)
+        .agg(pl.col("arrival_time").min())
+        .filter(in_month("arrival_time", inp.month))
+        .join(departures(inp).select(SHIPMENT_KEYS).unique(), on=SHIPMENT_KEYS, how="anti", nulls_equal=True)
+        .join(horizon, how="cross")
+        .with_columns(
+            ((pl.col("__horizon") - pl.col("arrival_time")).dt.total_microseconds() / 60_000_000).alias(
+                "dwell_minutes"
+            ),
+            pl.when(pl.col("store_id").is_not_null())
+            .then(pl.format("STORE_{}", "store_id"))
+            .otherwise(pl.format("DC_{}", "dc_id"))
+            .alias("site"),
+            pl.lit("still at the dock after").alias("__how"),
+        )
+        .filter((pl.col("dwell_minutes") > sla) & (pl.col("arrival_time") > pl.col("__horizon") - open_horizon))
+    )
+    columns = [*SHIPMENT_KEYS, "site", "arrival_time", "dwell_minutes", "__how"]
+    stays = pl.concat([late.select(columns), still.select(columns)])
+    return _alerts(
+        stays,
+        rules.TRUCK_DWELL_OVER_SLA,
+        key=pl.col("shipment_id"),
+        occurred_at=pl.col("arrival_time"),
+        observed=pl.col("dwell_minutes"),
+        threshold=pl.lit(sla),
+        unit="minutes",
+        message=pl.format(
+            "truck {} at {} (shipment {}) {} {} min; SLA {} min",
+            "truck_id",
+            "site",
+            "shipment_id",
+            "__how",
+            pl.col("dwell_minutes").round(0).cast(pl.Int64),
+            pl.lit(sla),
+        ),
+        store_id=pl.col("store_id"),
+        dc_id=pl.col("dc_id"),
+        truck_id=pl.col("truck_id"),
+        shipment_id=pl.col("shipment_id"),
+    )
+
+
+def campaign_over_budget_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    config = inp.thresholds
+    budgets = pl.LazyFrame(
+        {
+            "campaign_id": list(config.campaign_daily_budgets_cents),
+            "__budget": list(config.campaign_daily_budgets_cents.values()),
+        },
+        schema={"campaign_id": pl.String, "__budget": pl.Int64},
+    )
+    spend = (
+        MARKETING_COST_DAILY.polars(inp.this_month("fact_marketing"))
+        .join(budgets, on="campaign_id", how="left")
+        .with_columns(pl.col("__budget").fill_null(config.campaign_daily_budget_cents))
+        .filter(pl.col("cost_cents") > pl.col("__budget"))
+    )
+    return _alerts(
+        spend,
+        rules.CAMPAIGN_OVER_BUDGET,
+        key=pl.concat_str([pl.col("campaign_id"), pl.lit(":"), pl.col("day").dt.strftime("%Y-%m-%d")]),
+        occurred_at=pl.col("day"),
+        observed=pl.col("cost_cents"),
+        threshold=pl.col("__budget"),
+        unit="cents",
+        message=pl.format(
+            "campaign {} spent ${} on {} ({} impressions), over its daily budget of ${}",
+            "campaign_id",
+            dollars(pl.col("cost_cents")),
+            pl.col("day").dt.strftime("%Y-%m-%d"),
+            "impressions",
+            dollars(pl.col("__budget")),
+        ),
+        campaign_id=pl.col("campaign_id"),
+    )
+
+
+def urgent_reorder_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    urgent = inp.this_month("fact_reorders").filter(pl.col("priority") == rules.URGENT_PRIORITY)
+    return _alerts(
+        urgent,
+        rules.URGENT_REORDER,
+        key=pl.col("trace_id"),
+        occurred_at=pl.col("event_ts"),
+        observed=pl.col("current_quantity"),
+        threshold=pl.col("reorder_point"),
+        unit="units",
+        message=pl.format(
+            "URGENT reorder of product {} at store {} from DC {}: {} on hand, reorder point {}, {} units requested",
+            "product_id",
+            "store_id",
+            "dc_id",
+            "current_quantity",
+            "reorder_point",
+            "reorder_quantity",
+        ),
+        store_id=pl.col("store_id"),
+        dc_id=pl.col("dc_id"),
+        product_id=pl.col("product_id"),
+    )
+
+
+def overcrowded_zone_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    config = inp.thresholds
+    window = f"{config.zone_window_minutes}m"
+    zones = (
+        inp.this_month("fact_foot_traffic")
+        .group_by("store_id", "zone", pl.col("event_ts").dt.truncate(window).alias("window_start"))
+        .agg(
+            pl.col("customer_count").sum().cast(pl.Int64).alias("customers"),
+            pl.col("dwell_seconds").cast(pl.Float64).mean().alias("avg_dwell_seconds"),
+        )
+        .filter(
+            (pl.col("customers") > config.zone_max_customers)
+            | (pl.col("avg_dwell_seconds") > config.zone_max_avg_dwell_seconds)
+        )
+    )
+    crowded = pl.col("customers") > config.zone_max_customers
+    return _alerts(
+        zones,
+        rules.OVERCROWDED_ZONE,
+        key=pl.concat_str(
+            [
+                _text(pl.col("store_id")),
+                pl.lit(":"),
+                pl.col("zone"),
+                pl.lit(":"),
+                pl.col("window_start").dt.strftime("%Y-%m-%dT%H:%MZ"),
+            ]
+        ),
+        occurred_at=pl.col("window_start"),
+        observed=pl.when(crowded).then(pl.col("customers").cast(pl.Float64)).otherwise(pl.col("avg_dwell_seconds")),
+        threshold=pl.when(crowded)
+        .then(pl.lit(config.zone_max_customers))
+        .otherwise(pl.lit(config.zone_max_avg_dwell_seconds)),
+        unit=pl.when(crowded).then(pl.lit("people")).otherwise(pl.lit("seconds")),
+        message=pl.format(
+            "store {} zone {}: {} people, average dwell {} s in the {}-minute window from {}",
+            "store_id",
+            "zone",
+            "customers",
+            pl.col("avg_dwell_seconds").round(0).cast(pl.Int64),
+            pl.lit(config.zone_window_minutes),
+            pl.col("window_start").dt.strftime("%Y-%m-%d %H:%M UTC"),
+        ),
+        store_id=pl.col("store_id"),
+        zone=pl.col("zone"),
+    )
+
+
+ALERT_RULES: dict[str, Callable[[GoldInputs], pl.LazyFrame]] = {
+    rules.STOCKOUT: stockout_alerts,
+    rules.HIGH_VALUE_RECEIPT: high_value_receipt_alerts,
+    rules.TRUCK_DWELL_OVER_SLA: truck_dwell_alerts,
+    rules.CAMPAIGN_OVER_BUDGET: campaign_over_budget_alerts,
+    rules.URGENT_REORDER: urgent_reorder_alerts,
+    rules.OVERCROWDED_ZONE: overcrowded_zone_alerts,
+}
+
+# The Gold table whose asset carries each alert's WARN check (it reads the same Silver facts).
+ALERT_HOSTS: dict[str, str] = {
+    rules.STOCKOUT: "stockouts_daily",
+    rules.HIGH_VALUE_RECEIPT: "sales_minute_store",
+    rules.TRUCK_DWELL_OVER_SLA: "truck_dwell_daily",
+    rules.CAMPAIGN_OVER_BUDGET: "marketing_cost_daily",
+    rules.URGENT_REORDER: "reorders_daily",
+    rules.OVERCROWDED_ZONE: "zone_dwell_minute",
+}
+
+
+def alerts_table(inp: GoldInputs) -> pl.LazyFrame:
+    """Every alert of the month, in the columns of ``gold/alerts``."""
+    every = pl.concat([rule(inp) for rule in ALERT_RULES.values()])
+    return with_calendar(every, "occurred_at", inp.month)
+
+
+def reconcile_alerts(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
+    def alerts_of(alert_type: str) -> int:
+        return count_rows(gold.filter(pl.col("alert_type") == alert_type))
+
+    limit = inp.thresholds.high_value_receipt_cents
+    return [
+        Balance(rules.STOCKOUT, alerts_of(rules.STOCKOUT), count_rows(inp.this_month("fact_stockouts"))),
+        Balance(
+            rules.URGENT_REORDER,
+            alerts_of(rules.URGENT_REORDER),
+            count_rows(inp.this_month("fact_reorders").filter(pl.col("priority") == rules.URGENT_PRIORITY)),
+        ),
+        Balance(
+            rules.HIGH_VALUE_RECEIPT,
+            alerts_of(rules.HIGH_VALUE_RECEIPT),
+            count_rows(inp.this_month("fact_receipts").filter(pl.col("total_cents") > limit)),
+        ),
+    ]
+
+
+def entities(alerts: pl.DataFrame, limit: int = 50) -> dict[str, list]:
+    """The distinct entities the alerts name, per entity column (at most ``limit`` each)."""
+    named = {}
+    for column in ENTITY_COLUMNS:
+        values = alerts.get_column(column).drop_nulls().unique().sort()
+        if values.len():
+            named[column] = values.head(limit).to_list()
+    return named

@@ -1,0 +1,220 @@
+"""Gold against the lake: read the Silver months a table needs, build, validate before writing, write one commit.
+
+A Gold month reads only the Silver months its spec names (the month, sometimes its neighbour) and,
+for snapshot tables, its own previous month: its cost does not grow with history. Nothing is
+written when an input or the output drifts from its spec, a non-nullable column holds NULLs, or
+the grain is not unique (:class:`GoldValidationError`). The reconciliation reads the written month
+back from the lake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from retail_assets.lib.alerts import AlertThresholds
+from retail_assets.lib.checks import frame_parity
+from retail_assets.lib.conform import SchemaDrift
+from retail_assets.lib.gold.builders import BUILDERS
+from retail_assets.lib.gold.frames import METRIC_PREFIX, GoldInputs
+from retail_assets.lib.gold.model import GoldTable, gold_columns
+from retail_assets.lib.gold.reconcile import Balance
+from retail_assets.lib.gold.specs import gold_table
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.partitions import FIRST_MONTH, month_start
+from retail_assets.lib.specs import PARTITION_COLUMN, silver_columns
+
+LAYER = "gold"
+
+
+def gold_path(name: str) -> str:
+    return f"{LAYER}/{name}"
+
+
+def add_months(month: dt.date, offset: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + offset
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+class GoldValidationError(ValueError):
+    """A Gold input or output does not match its spec; nothing was written."""
+
+    def __init__(self, message: str, *, table: str, partition: str, drift: SchemaDrift | None = None, **details: Any):
+        super().__init__(message)
+        self.table = table
+        self.partition = partition
+        self.drift = drift
+        self.details = details
+
+
+class MissingGoldInput(LookupError):
+    """A Silver table (or the previous snapshot) a Gold month needs is not in the lake."""
+
+
+def read_inputs(
+    lake: LakeStore,
+    table: GoldTable,
+    month: dt.date,
+    *,
+    previous: pl.DataFrame | None = None,
+    thresholds: AlertThresholds | None = None,
+) -> GoldInputs:
+    """The Silver months ``table`` reads for ``month``, lazily (only the columns a transform uses are read)."""
+    facts: dict[str, pl.LazyFrame] = {}
+    for source in table.inputs:
+        path = f"silver/{source.table}"
+        if not lake.exists(path):
+            raise MissingGoldInput(
+                f"gold/{table.name} {month:%Y-%m} reads {path}, which does not exist; materialize it first"
+            )
+        months = [m for k in range(source.first, source.last + 1) if (m := add_months(month, k)) >= FIRST_MONTH]
+        frame = lake.scan(path, months)
+        drift = frame_parity(pl.DataFrame(schema=frame.collect_schema()), silver_columns(source.table))
+        if not drift.ok:
+            raise GoldValidationError(
+                f"gold/{table.name} {month:%Y-%m}: input {path} does not match its spec ({drift.describe()}); nothing was "
+                f"written. Re-materialize {path} with the current spec.",
+                table=table.name,
+                partition=month.isoformat(),
+                drift=drift,
+            )
+        facts[source.table] = frame
+    return GoldInputs(month=month, facts=facts, previous=previous, thresholds=thresholds or AlertThresholds())
+
+
+def previous_snapshot(lake: LakeStore, table: GoldTable, month: dt.date) -> pl.DataFrame | None:
+    """The snapshot of the month before ``month``; None when there is nothing before it.
+
+    A missing previous snapshot is only acceptable when no Silver input has rows before ``month``
+    (the first month of data); otherwise the previous month must be materialized first, because the
+    snapshot is incremental.
+    """
+    before = add_months(month, -1)
+    path = gold_path(table.name)
+    if lake.exists(path):
+        rows = lake.scan(path, [before]).collect()
+        if rows.height:
+            return rows.drop(PARTITION_COLUMN)
+    for source in table.inputs:
+        silver = f"silver/{source.table}"
+        if (
+            lake.exists(silver)
+            and lake.scan(silver).filter(pl.col(PARTITION_COLUMN) < month).select(pl.len()).collect().item()
+        ):
+            raise MissingGoldInput(
+                f"gold/{table.name} {month:%Y-%m} starts from the {before:%Y-%m} snapshot, which is not in the lake while "
+                f"{silver} has earlier rows; materialize gold/{table.name} from the first month with data (a backfill "
+                "over the whole range does it in order)"
+            )
+    return None
+
+
+def validate_output(rows: pl.DataFrame, table: GoldTable, month: dt.date) -> None:
+    where = f"gold/{table.name} {month:%Y-%m}"
+    drift = frame_parity(rows, gold_columns(table))
+    if not drift.ok:
+        raise GoldValidationError(
+            f"{where}: output does not match the spec ({drift.describe()}); nothing was written. The transform in "
+            "lib/gold disagrees with lib/gold/specs.py.",
+            table=table.name,
+            partition=month.isoformat(),
+            drift=drift,
+        )
+    required = [c.name for c in gold_columns(table) if not c.nullable]
+    nulls = {c: n for c, n in rows.select(pl.col(required).null_count()).row(0, named=True).items() if n}
+    if nulls:
+        raise GoldValidationError(
+            f"{where}: NULLs in non-nullable columns {nulls}; nothing was written",
+            table=table.name,
+            partition=month.isoformat(),
+            null_columns=nulls,
+        )
+    duplicates = int(rows.select(table.key).is_duplicated().sum())
+    if duplicates:
+        raise GoldValidationError(
+            f"{where}: {duplicates} rows share a grain key {list(table.key)}; nothing was written",
+            table=table.name,
+            partition=month.isoformat(),
+            key=list(table.key),
+            duplicate_rows=duplicates,
+        )
+    outside = rows.filter(pl.col(PARTITION_COLUMN) != month).height
+    if table.time_column is not None:
+        outside += rows.filter(month_start(table.time_column) != month).height
+    if outside:
+        raise GoldValidationError(
+            f"{where}: {outside} rows fall outside the month; nothing was written",
+            table=table.name,
+            partition=month.isoformat(),
+            rows_outside=outside,
+        )
+
+
+def build_month(inputs: GoldInputs, table: GoldTable) -> pl.DataFrame:
+    """The Gold rows of one month, in spec column order, sorted by the grain (validated, not written)."""
+    return build_with_metrics(inputs, table)[0]
+
+
+def build_with_metrics(inputs: GoldInputs, table: GoldTable) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The Gold rows of one month and the sums of the transform's ``__metric_*`` columns."""
+    rows = BUILDERS[table.name].build(inputs).collect()
+    metrics = {c.removeprefix(METRIC_PREFIX): int(rows[c].sum()) for c in rows.columns if c.startswith(METRIC_PREFIX)}
+    order = [c.name for c in gold_columns(table)]
+    missing = [c for c in order if c not in rows.columns]
+    if missing:
+        raise GoldValidationError(
+            f"gold/{table.name} {inputs.month:%Y-%m}: the transform produced no columns {missing}; nothing was written",
+            table=table.name,
+            partition=inputs.month.isoformat(),
+            drift=SchemaDrift(missing=tuple(missing)),
+        )
+    rows = rows.select(order).sort(list(table.key), nulls_last=True)
+    validate_output(rows, table, inputs.month)
+    return rows, metrics
+
+
+@dataclass(frozen=True)
+class GoldMonth:
+    table: GoldTable
+    month: dt.date
+    inputs: GoldInputs
+    rows: pl.DataFrame  # what was written
+    version: int
+    balances: list[Balance]  # Gold side read back from the lake
+    extra: dict[str, int]
+
+
+def materialize_gold_month(
+    lake: LakeStore,
+    name: str,
+    month: dt.date,
+    *,
+    previous: pl.DataFrame | None = None,
+    thresholds: AlertThresholds | None = None,
+    commit_metadata: Mapping[str, str] | None = None,
+) -> GoldMonth:
+    """Build, validate and write one month of ``gold/<name>``, then reconcile what landed with Silver.
+
+    For a snapshot table, ``previous`` is the previous month's snapshot when the caller has it (a
+    multi-month run); otherwise it is read from the lake.
+    """
+    table = gold_table(name)
+    if table.kind == "snapshot" and previous is None:
+        previous = previous_snapshot(lake, table, month)
+    inputs = read_inputs(lake, table, month, previous=previous, thresholds=thresholds)
+    rows, extra = build_with_metrics(inputs, table)
+    report = lake.overwrite_months(gold_path(name), rows, [month], commit_metadata=commit_metadata)
+    written = lake.scan(gold_path(name), [month])
+    return GoldMonth(
+        table=table,
+        month=month,
+        inputs=inputs,
+        rows=rows,
+        version=report.version,
+        balances=BUILDERS[name].reconcile(inputs, written),
+        extra=extra,
+    )
