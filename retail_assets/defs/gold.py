@@ -38,6 +38,7 @@ from retail_assets.lib.checks import (
     preview_markdown,
 )
 from retail_assets.lib.gold.alerts import ALERT_HOSTS, ALERT_RULES, entities
+from retail_assets.lib.gold.charts import chart_metadata
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import (
     GoldMonth,
@@ -179,6 +180,8 @@ def _metadata(written: GoldMonth, lake: LakeStore) -> dict[str, Any]:
         "preview": dg.MetadataValue.md(preview_markdown(rows.drop("month_start"), limit=5)),
         **written.extra,
     }
+    for name, value in chart_metadata(written.table.name, rows).items():
+        metadata[name] = dg.MetadataValue.md(value) if name == "chart" else dg.MetadataValue.float(float(value))
     return metadata
 
 

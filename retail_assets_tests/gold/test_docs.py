@@ -43,6 +43,13 @@ def test_the_docs_have_the_seed_002_queries() -> None:
     assert set(_queries()) >= {"sales by channel", "customer lifetime value", "product returns", "low stock"}
 
 
+def test_the_readme_shows_the_tested_queries_verbatim() -> None:
+    readme = dict(re.findall(r"```sql\n-- (.+?)\n(.*?)```", (DOC.parents[1] / "README.md").read_text(), re.DOTALL))
+    assert set(readme) == {"sales by channel", "customer lifetime value", "product returns"}
+    for title, sql in readme.items():
+        assert sql == _queries()[title], f"README.md's '{title}' differs from docs/gold.md (the tested one)"
+
+
 def test_sales_by_channel(served) -> None:
     rows = _run(served, "sales by channel")
     assert [(r["date"], r["channel"]) for r in rows] == [

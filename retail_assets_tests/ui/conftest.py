@@ -130,13 +130,18 @@ def browser(chromium_path: str) -> Iterator:
 
 
 def open_page(browser, url: str):
-    """A fresh page on ``url`` with Dagster's first-visit community dialog dismissed."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.goto(url)
+    """A fresh page on ``url`` with Dagster's first-visit community dialog dismissed.
+
+    The dialog can appear late on a loaded machine (after the page has rendered), so besides
+    dismissing it now, a locator handler dismisses it whenever it shows up before a later action.
+    """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
     skip = page.get_by_role("button", name="Skip")
+    page.add_locator_handler(skip, lambda button: button.click(), no_wait_after=True)
+    page.goto(url)
     try:
         skip.wait_for(timeout=5000)
         skip.click()
