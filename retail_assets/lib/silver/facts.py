@@ -38,6 +38,7 @@ from retail_assets.lib.silver.rules import (
     partition_check,
     split_flagged,
     table_rules,
+    with_unknown_list_elements,
 )
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices, MappingContext, map_events
 from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polars_schema, silver_columns
@@ -108,7 +109,7 @@ def build_fact_month(
         candidates = pl.concat(frames, how="diagonal_relaxed")
     else:
         candidates = batch_candidates(table, pl.LazyFrame(schema=polars_schema(bronze_columns(table))))
-    flagged = flag_rows(candidates, checks).collect()
+    flagged = flag_rows(with_unknown_list_elements(candidates, spec, dict(dims)), checks).collect()
     rows_in = origin_counts(flagged)
     valid, described = split_flagged(flagged, checks)
     deduped = deduplicate(valid, spec.primary_key, content_columns(spec), table=table)

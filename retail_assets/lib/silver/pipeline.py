@@ -21,7 +21,12 @@ from retail_assets.lib.conform import SchemaDrift
 from retail_assets.lib.lake import LakeStore, months_predicate
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
 from retail_assets.lib.silver.facts import FactMonth, build_fact_month
-from retail_assets.lib.silver.rules import DimensionKeys, foreign_key_checks, referenced_dimensions
+from retail_assets.lib.silver.rules import (
+    DimensionKeys,
+    foreign_key_checks,
+    referenced_dimensions,
+    with_unknown_list_elements,
+)
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices
 from retail_assets.lib.specs import REGISTRY, bronze_columns, silver_columns
 
@@ -163,10 +168,11 @@ def unresolved_references(
     rows: pl.DataFrame, table: str, dims: Mapping[str, DimensionKeys], month: dt.date | None = None
 ) -> dict[str, int]:
     """Per reference check, how many of ``rows`` do not resolve (verification of what is written)."""
-    checks = foreign_key_checks(REGISTRY.table(table), dict(dims), month)
+    spec = REGISTRY.table(table)
+    checks = foreign_key_checks(spec, dict(dims), month)
     if not checks:
         return {}
-    counts = rows.lazy().select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
+    counts = with_unknown_list_elements(rows.lazy(), spec, dict(dims)).select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
     return {name: int(n) for name, n in counts.row(0, named=True).items()}
 
 
