@@ -378,7 +378,7 @@ def run_one(lake_root: str, table: str, month: dt.date) -> dict:
         "rows_per_s": round(written.bronze_rows / seconds),
         "peak_rss_mb": round(peak_rss_mb()),
         "reconciles": written.bronze_rows
-        == written.silver_rows + written.quarantined_rows + build.duplicates_dropped + build.updates_applied,
+        == written.silver_rows + written.quarantined_rows + build.duplicates_dropped + build.updates_applied + build.updates_handed_back,
     }
 
 
