@@ -7,7 +7,7 @@ order fulfilled by the event's node: it sets ``picked_ts`` / ``shipped_ts`` and 
 
 Lines are partitioned by order time, events by their own time: an order placed on the last
 evening of a month is picked or shipped in the next one. An event therefore belongs to the month
-of its order, looking back one month (``LOOKBACK_MONTHS``): a month's build takes its own events
+of its order, looking back one month: a month's build takes its own events
 whose order has lines in this month, plus the next month's events whose order has lines in this
 month and not in the next; the next month's build hands those to this month instead of rejecting
 them. Both sides decide by the order ids of the Bronze lines, so every event is judged exactly
@@ -51,8 +51,6 @@ STEPS = {
 RANK = {"CREATED": 0, "PICKED": 1, "SHIPPED": 2, "DELIVERED": 3}
 EVENT_KEY = ("order_id", "status", "node_type", "node_id")
 EVENT_COLUMNS = (*EVENT_KEY, "fulfillment_mode", "step_ts")
-# How far back an event looks for its order's lines: the generator picks and ships within days.
-LOOKBACK_MONTHS = 1
 
 
 def shift_month(month: dt.date, months: int) -> dt.date:
@@ -180,7 +178,7 @@ def apply_line_updates(
         .then(
             pl.format(
                 f"order {{}} has no line fulfilled by {{}} {{}} in {searched} (a stream-only order, or one placed "
-                f"more than {LOOKBACK_MONTHS} month before its event); picked/shipped events only update existing lines",
+                "more than a month before its event); picked/shipped events only update existing lines",
                 pl.col("order_id"),
                 pl.col("node_type"),
                 pl.col("node_id").cast(pl.String),
