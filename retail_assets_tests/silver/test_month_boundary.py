@@ -18,6 +18,7 @@ from retail_assets_tests.silver.landed import FEB, JAN, event, land_batch, land_
 from retail_assets_tests.silver.scenario import land_dimensions
 
 LINES = "fact_online_order_lines"
+DIMENSIONS = ("dim_geographies", "dim_distribution_centers", "dim_stores", "dim_products")  # what the lines reference
 MONTH_KEYS = ["bronze/fact_online_order_lines", "bronze/online_order_picked", "bronze/online_order_shipped", f"silver/{LINES}"]
 
 
@@ -34,7 +35,8 @@ def _land(landing: LandingZone) -> None:
     month_end = ts(31, 23)
     land_batch(landing, LINES, JAN, [row(LINES, order_id="OEOM", event_ts=month_end)])
     land_batch(landing, LINES, FEB, [row(LINES, order_id="OFEB", event_ts=ts(10, month=2))])
-    land_events(landing, "online_order_picked", [event("online_order_picked", "pk-eom", ts(31, 23, 40), order_id="OEOM", picked_time="2024-01-31T23:40:00Z")])
+    picked = event("online_order_picked", "pk-eom", ts(31, 23, 40), order_id="OEOM", picked_time="2024-01-31T23:40:00Z")
+    land_events(landing, "online_order_picked", [picked])
     land_events(
         landing,
         "online_order_shipped",
@@ -54,7 +56,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     landing.ensure_root()
     _land(landing)
     assets = [*build_bronze_assets(), *build_silver_assets()]
-    dims = [k for a in assets if a.partitions_def is None for k in a.keys]
+    dims = [dg.AssetKey([layer, d]) for d in DIMENSIONS for layer in ("bronze", "silver")]
     with dg.DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
 

@@ -1,7 +1,8 @@
 """Silver against the lake: read Bronze, build, validate before writing, write one commit per table and month.
 
 A fact month reads only that month of its Bronze tables plus the (small) Silver dimensions it
-references, and overwrites only that month of ``silver/<fact>`` and ``quarantine/silver/<fact>``:
+references (online order lines: also the next month's step events and the neighbouring months'
+order ids, ``read_neighbours``), and overwrites only that month of ``silver/<fact>`` and ``quarantine/silver/<fact>``:
 its cost does not depend on how many months exist. Nothing is written when the input or the
 output drifts from the spec, or when the output's key is null or not unique
 (:class:`SilverValidationError`).
@@ -173,7 +174,8 @@ def unresolved_references(
     checks = foreign_key_checks(spec, dict(dims), month)
     if not checks:
         return {}
-    counts = with_unknown_list_elements(rows.lazy(), spec, dict(dims)).select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
+    frame = with_unknown_list_elements(rows.lazy(), spec, dict(dims))
+    counts = frame.select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
     return {name: int(n) for name, n in counts.row(0, named=True).items()}
 
 
