@@ -120,3 +120,19 @@ def test_lines_depend_on_the_next_months_events_and_the_neighbours_order_ids() -
     deps = {d.asset_key.to_user_string(): d.partition_mapping for d in lines.specs_by_key[dg.AssetKey(["silver", LINES])].deps}
     assert (deps["bronze/online_order_shipped"].start_offset, deps["bronze/online_order_shipped"].end_offset) == (0, 1)
     assert (deps["bronze/fact_online_order_lines"].start_offset, deps["bronze/fact_online_order_lines"].end_offset) == (-1, 1)
+
+
+def test_new_events_of_a_month_bring_the_previous_month_of_lines_up_to_date(tmp_path) -> None:
+    lines = dg.AssetKey(["silver", LINES])
+    resources = {"lake": LakeStore(root_uri=str(tmp_path / "lake")), "landing": LandingZone(root_uri=str(tmp_path / "landing"))}
+    defs = dg.Definitions(assets=[*build_bronze_assets(), *build_silver_assets()], resources=resources)
+    with dg.DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(lines))
+        shipped = dg.AssetMaterialization(dg.AssetKey(["bronze", "online_order_shipped"]), partition="2024-02-01")
+        instance.report_runless_asset_event(shipped)
+        after = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(lines), cursor=first.cursor
+        )
+    requested = next(r for r in after.results if r.key == lines).true_subset
+    assert set(requested.expensively_compute_partition_keys()) == {"2024-01-01", "2024-02-01"}
