@@ -7,10 +7,9 @@ order fulfilled by the event's node: it sets ``picked_ts`` / ``shipped_ts`` and 
 
 Lines are partitioned by order time, events by their own time: an order placed on the last
 evening of a month is picked or shipped in the next one. An event therefore belongs to the month
-of its order, looking back one month: a month's build takes its own events
-whose order has lines in this month, plus the next month's events whose order has lines in this
-month and not in the next; the next month's build hands those to this month instead of rejecting
-them. Both sides decide by the order ids of the Bronze lines, so every event is judged exactly
+of its order, looking back one month: a month's build takes its own events whose order has lines
+in this month, plus the next month's events whose order has lines in this month and not in the
+next; the next month's build hands those to this month instead of rejecting them. Both sides decide by the order ids of the Bronze lines, so every event is judged exactly
 once, and a month reads at most its neighbours' order ids and next month's step events.
 
 Events are deduplicated on (order_id, status, node_type, node_id) — §10.3's "order id + status",
