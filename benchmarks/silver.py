@@ -2,7 +2,8 @@
 
 By default it builds a synthetic Bronze month at the reference profile's monthly sizes
 (reference spec §14: ~250 receipts per store-day × 86 stores, ~12 lines per receipt, a SALE
-inventory movement per line, ~13 BLE pings per receipt) with a share of each fact arriving as
+inventory movement per line, ~13 BLE pings per receipt; a promotion on ~14 % of receipts listing
+~8 discounted product ids, as the generator's reference month) with a share of each fact arriving as
 events, writes it to a throw-away lake, builds the Silver dimensions, then materializes each
 fact month in its own process (so each table's peak RSS is its own) through the same code path
 the Silver assets use (read Bronze, map, check, dedupe, validate, write Silver and quarantine).
@@ -39,7 +40,10 @@ DAYS = 31
 RECEIPTS_PER_STORE_DAY = 250
 LINES_PER_RECEIPT = 12
 PINGS_PER_RECEIPT = 13
-FACTS = ("fact_receipts", "fact_receipt_lines", "fact_store_inventory_txn", "fact_ble_pings")
+# The generator's reference month: a promotion code on ~14 % of receipts, ~70 % of their lines discounted.
+PROMOTED_RECEIPTS_PER_MILLE = 142
+PROMOTED_LINES_PER_TEN = 7
+FACTS = ("fact_receipts", "fact_receipt_lines", "fact_store_inventory_txn", "fact_ble_pings", "fact_promotions")
 DIMENSIONS = ("dim_geographies", "dim_distribution_centers", "dim_stores", "dim_customers", "dim_products", "dim_trucks")
 UTC = pl.Datetime("us", "UTC")
 
@@ -209,6 +213,28 @@ def _facts(month: dt.date, scale: float, stream_share: float) -> dict[str, pl.Da
         "__day",
         "__stream",
     )
+    promotions = (
+        lines.filter(
+            (pl.col("receipt_id").hash(3) % 1000 < PROMOTED_RECEIPTS_PER_MILLE)
+            & (pl.struct("receipt_id", "line_number").hash(4) % 10 < PROMOTED_LINES_PER_TEN)
+        )
+        .group_by("receipt_id", maintain_order=True)
+        .agg(
+            pl.col("event_ts").first(),
+            pl.col("store_id").first(),
+            pl.col("__day").first(),
+            pl.col("__stream").first(),
+            (pl.col("ext_price_cents") // 10 + 1).sum().alias("discount_cents"),
+            pl.len().alias("product_count"),
+            pl.col("product_id").alias("product_ids"),
+        )
+        .join(receipts.select("receipt_id", "customer_id"), on="receipt_id", maintain_order="left")
+        .with_columns(
+            pl.lit("PROMO10").alias("promo_code"),
+            pl.lit("PERCENTAGE").alias("discount_type"),
+            pl.lit(None, dtype=pl.String).alias("trace_id"),
+        )
+    )
     pings_n = int(receipts_n * PINGS_PER_RECEIPT)
     known = rng.random(pings_n) < 0.3
     customer = rng.integers(1, CUSTOMERS + 1, pings_n)
@@ -240,6 +266,7 @@ def _facts(month: dt.date, scale: float, stream_share: float) -> dict[str, pl.Da
         ("fact_receipt_lines", lines),
         ("fact_store_inventory_txn", inventory),
         ("fact_ble_pings", pings),
+        ("fact_promotions", promotions),
     ):
         batch = df.filter(~pl.col("__stream")).with_columns(pl.lit(month).alias("month_start"))
         out[table] = _bronze(_lineage(batch, table, month, pl.col("__day")), table)
@@ -275,6 +302,19 @@ def _facts(month: dt.date, scale: float, stream_share: float) -> dict[str, pl.Da
             pl.col("quantity").alias("quantity_delta"),
             pl.col("txn_type").alias("reason"),
             pl.col("source").alias("payload_source"),
+            "event_ts",
+            "__day",
+        ),
+        "promotion_applied": promotions.filter(pl.col("__stream")).select(
+            "receipt_id",
+            "promo_code",
+            (pl.col("discount_cents") / 100).alias("discount_amount"),
+            "discount_cents",
+            "discount_type",
+            "product_count",
+            "product_ids",
+            "store_id",
+            "customer_id",
             "event_ts",
             "__day",
         ),
@@ -327,6 +367,8 @@ def run_one(lake_root: str, table: str, month: dt.date) -> dict:
     written = materialize_fact_month(lake, table, month)
     seconds = time.perf_counter() - started
     build = written.build
+    merged = build.updates_applied + build.updates_handed_back
+    out = written.silver_rows + written.quarantined_rows + build.duplicates_dropped + merged
     return {
         "table": table,
         "bronze_rows": written.bronze_rows,
@@ -337,8 +379,7 @@ def run_one(lake_root: str, table: str, month: dt.date) -> dict:
         "seconds": round(seconds, 2),
         "rows_per_s": round(written.bronze_rows / seconds),
         "peak_rss_mb": round(peak_rss_mb()),
-        "reconciles": written.bronze_rows
-        == written.silver_rows + written.quarantined_rows + build.duplicates_dropped + build.updates_applied,
+        "reconciles": written.bronze_rows == out,
     }
 
 

@@ -53,7 +53,7 @@ from retail_assets.lib.silver.pipeline import (
     silver_table,
 )
 from retail_assets.lib.silver.rules import referenced_dimensions
-from retail_assets.lib.silver.stream import MAPPING_NOTES
+from retail_assets.lib.silver.stream import MAPPING_NOTES, UPDATE_EVENTS
 from retail_assets.lib.specs import REGISTRY, silver_columns
 from retail_assets.lib.streaming.automation import follows_upstream_months
 
@@ -200,6 +200,8 @@ def _fact_metadata(written: WrittenMonth, lake: LakeStore) -> dict[str, Any]:
     }
     if build.updates_applied:
         metadata["step_events_applied"] = build.updates_applied
+    if build.updates_handed_back:
+        metadata["step_events_for_previous_month"] = build.updates_handed_back
     if written.missing_inputs:
         metadata["missing_inputs"] = list(written.missing_inputs)
     if build.quarantine.height:
@@ -239,8 +241,8 @@ def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: 
             written.silver_rows,
             written.quarantined_rows,
             build.duplicates_dropped,
-            build.updates_applied,
-            "step events applied",
+            build.updates_applied + build.updates_handed_back,
+            "step events applied or handed to the previous month",
         )
         outcomes[NON_EMPTY][month] = _non_empty_outcome(written.silver_rows, written.bronze_rows)
         context.log.info(
@@ -264,17 +266,35 @@ def _fact_description(table: str) -> str:
     )
 
 
+def _bronze_deps(table: str) -> list[dg.AssetDep]:
+    """The Bronze months a Silver month reads: its own; for online order lines also the neighbours.
+
+    A month of lines takes the next month's picked/shipped events of its orders and looks at the
+    order ids of the previous and next months' lines (``lib/silver/lifecycle.py``), so new events
+    of the next month bring this month up to date too.
+    """
+    if not UPDATE_EVENTS.get(table):
+        return [dg.AssetDep(bronze_key(name)) for name in (table, *fact_events(table))]
+
+    def months(before: int, after: int) -> dg.TimeWindowPartitionMapping:
+        return dg.TimeWindowPartitionMapping(start_offset=before, end_offset=after, allow_nonexistent_upstream_partitions=True)
+
+    return [
+        dg.AssetDep(bronze_key(table), partition_mapping=months(-1, 1)),
+        *[
+            dg.AssetDep(bronze_key(e), partition_mapping=months(0, 1) if e in UPDATE_EVENTS[table] else None)
+            for e in fact_events(table)
+        ],
+    ]
+
+
 def build_fact_asset(table: str) -> dg.AssetsDefinition:
     spec = REGISTRY.table(table)
     key = silver_asset_key(table)
 
     @dg.asset(
         key=key,
-        deps=[
-            bronze_key(table),
-            *[bronze_key(e) for e in fact_events(table)],
-            *[silver_asset_key(d) for d in referenced_dimensions(spec)],
-        ],
+        deps=[*_bronze_deps(table), *[silver_asset_key(d) for d in referenced_dimensions(spec)]],
         group_name=LAYER,
         kinds={"polars", "delta"},
         tags={"layer": LAYER},

@@ -197,3 +197,29 @@ def test_an_empty_month_builds_an_empty_frame_of_the_spec() -> None:
     month = build_fact_month("fact_receipts", JAN, batch=None, events={}, dims=_dims(), quarantined_at=NOW)
     assert month.rows.height == 0 and month.reconciles
     assert month.rows.columns == [*REGISTRY.table("fact_receipts").column_names, "month_start"]
+
+
+def _promotions_batch(product_ids: list[list[int | None] | None]) -> pl.LazyFrame:
+    rows = frame(
+        "fact_promotions",
+        [row("fact_promotions", receipt_id=f"R{i}", product_ids=ids) for i, ids in enumerate(product_ids)],
+    )
+    return rows.with_columns(
+        pl.lit("batch/fact_promotions/2024-01/part-0.parquet").alias("_source_file"), pl.lit("part-0").alias("_batch_id")
+    ).lazy()
+
+
+def test_a_list_key_rejects_rows_with_any_unknown_element_and_names_them() -> None:
+    products = pl.Series("product_id", [1, 2, 3], dtype=pl.Int64)
+    dims = {**_dims(), "dim_products": DimensionKeys("dim_products", "product_id", products)}
+    batch = _promotions_batch([[1, 2], [1, 999, 3, 998, 999], None, [], [None, 2], [7]])
+    month = build_fact_month("fact_promotions", JAN, batch=batch, events={}, dims=dims, quarantined_at=NOW)
+    # Known ids only, an empty list and a NULL element pass the reference check (in their original order).
+    assert month.rows["receipt_id"].to_list() == ["R0", "R3", "R4"]
+    misses = month.quarantine.filter(pl.col("reason_code") == "fk_miss").sort("value")
+    assert misses["value"].to_list() == ["7", "999,998,999"]
+    assert set(misses["column_name"]) == {"product_ids"}
+    assert "column product_ids: 999,998,999 are not dim_products.product_id" in misses["reason"][1]
+    # A NULL list is a missing required value, not a reference miss.
+    assert month.quarantine.filter(pl.col("reason_code") == "null_required")["reason"].str.contains("product_ids").all()
+    assert month.quarantine.height == 3 and month.reconciles

@@ -7,10 +7,12 @@ Order of work for a month:
    bounds, allowed values, cross-column rules, the row's month, foreign keys to the Silver
    dimensions (SCD2 ones at the row's event time); failing rows are quarantined with every reason;
 3. the rest is deduplicated on the fact's business key (``dedupe.py``);
-4. for online order lines, picked/shipped events are applied to the lines (``lifecycle.py``).
+4. for online order lines, picked/shipped events are applied to the lines (``lifecycle.py``),
+   including the next month's events for this month's orders.
 
 Counts reconcile per month: Bronze rows in = Silver rows + quarantined + exact duplicates dropped
-(+ step events applied to lines, for online order lines).
+(+ for online order lines: step events applied to lines, and this month's step events handed to
+the previous month's lines; the next month's events taken here count as Bronze rows in).
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from retail_assets.lib.silver.dedupe import content_columns, deduplicate
-from retail_assets.lib.silver.lifecycle import EVENT_COLUMNS, apply_line_updates, map_step_events
+from retail_assets.lib.silver.lifecycle import (
+    EVENT_COLUMNS,
+    NeighbourMonths,
+    apply_line_updates,
+    map_step_events,
+    shift_month,
+    taken_from_next_month,
+)
 from retail_assets.lib.silver.quarantine import empty_quarantine, quarantine_rows
 from retail_assets.lib.silver.rules import (
     BATCH_ID,
@@ -38,6 +47,7 @@ from retail_assets.lib.silver.rules import (
     partition_check,
     split_flagged,
     table_rules,
+    with_unknown_list_elements,
 )
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices, MappingContext, map_events
 from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polars_schema, silver_columns
@@ -53,6 +63,7 @@ class FactMonth:
     rows_out: dict[str, int]  # per origin: rows written to Silver
     duplicates_dropped: int
     updates_applied: int = 0
+    updates_handed_back: int = 0  # step events of this month for the previous month's orders
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -61,7 +72,8 @@ class FactMonth:
 
     @property
     def reconciles(self) -> bool:
-        return self.bronze_rows == self.rows.height + self.quarantine.height + self.duplicates_dropped + self.updates_applied
+        out = self.rows.height + self.quarantine.height + self.duplicates_dropped
+        return self.bronze_rows == out + self.updates_applied + self.updates_handed_back
 
 
 def batch_candidates(table: str, batch: pl.LazyFrame) -> pl.LazyFrame:
@@ -83,9 +95,14 @@ def build_fact_month(
     events: Mapping[str, pl.LazyFrame],
     dims: Mapping[str, DimensionKeys],
     devices: CustomerDevices | None = None,
+    neighbours: NeighbourMonths | None = None,
     quarantined_at: dt.datetime,
 ) -> FactMonth:
-    """Build one month of ``table`` from its Bronze inputs (each already restricted to ``month``)."""
+    """Build one month of ``table`` from its Bronze inputs (each already restricted to ``month``).
+
+    ``neighbours``: for online order lines, what the months around it hold (step events of the
+    next month, order ids of both); without it events only resolve within the month.
+    """
     spec = REGISTRY.table(table)
     ctx = MappingContext(month, devices or CustomerDevices.empty())
     frames: list[pl.LazyFrame] = []
@@ -108,7 +125,7 @@ def build_fact_month(
         candidates = pl.concat(frames, how="diagonal_relaxed")
     else:
         candidates = batch_candidates(table, pl.LazyFrame(schema=polars_schema(bronze_columns(table))))
-    flagged = flag_rows(candidates, checks).collect()
+    flagged = flag_rows(with_unknown_list_elements(candidates, spec, dict(dims)), checks).collect()
     rows_in = origin_counts(flagged)
     valid, described = split_flagged(flagged, checks)
     deduped = deduplicate(valid, spec.primary_key, content_columns(spec), table=table)
@@ -121,13 +138,33 @@ def build_fact_month(
             quarantined_at=quarantined_at,
         )
     ]
-    rows, duplicates, applied = deduped.rows, deduped.duplicates_dropped, 0
-    steps = [e for e in UPDATE_EVENTS.get(table, ()) if e in events]
+    rows, duplicates, applied, handed = deduped.rows, deduped.duplicates_dropped, 0, 0
+    around = neighbours or NeighbourMonths.none()
+    steps = [e for e in UPDATE_EVENTS.get(table, ()) if e in events or e in around.next_events]
     if steps:
-        updates = apply_line_updates(rows, pl.concat([map_step_events(e, events[e]) for e in steps], how="vertical"))
-        rows, applied = updates.lines, updates.applied
+        this_orders = (
+            batch.select(pl.col("order_id").unique()).collect().to_series()
+            if batch is not None
+            else NeighbourMonths.none().next_orders
+        )
+        mapped = [map_step_events(e, events[e]) for e in steps if e in events]
+        mapped += [
+            taken_from_next_month(map_step_events(e, around.next_events[e]), this_orders, around.next_orders)
+            for e in steps
+            if e in around.next_events
+        ]
+        previous = shift_month(month, -1)
+        updates = apply_line_updates(
+            rows,
+            pl.concat(mapped, how="vertical"),
+            this_orders=this_orders,
+            previous_orders=around.previous_orders,
+            searched=f"fact_online_order_lines of {month:%Y-%m} or {previous:%Y-%m}",
+        )
+        rows, applied, handed = updates.lines, updates.applied, updates.handed_to_previous_month
         duplicates += updates.duplicates_dropped
-        rows_in.update(updates.events_in)
+        for origin, n in updates.events_in.items():
+            rows_in[origin] = rows_in.get(origin, 0) + n
         quarantine.append(
             quarantine_rows(
                 updates.rejected, table=table, month=month, record_columns=EVENT_COLUMNS, quarantined_at=quarantined_at
@@ -149,6 +186,7 @@ def build_fact_month(
         rows_out=origin_counts(rows),
         duplicates_dropped=duplicates,
         updates_applied=applied,
+        updates_handed_back=handed,
         quarantined_by_reason=dict(
             zip(by_reason.get_column("reason_code").to_list(), by_reason.get_column("len").to_list(), strict=True)
         ),

@@ -5,15 +5,23 @@ emits one per line, each with the line's node). An event therefore updates every
 order fulfilled by the event's node: it sets ``picked_ts`` / ``shipped_ts`` and advances
 ``fulfillment_status`` (CREATED → PICKED → SHIPPED → DELIVERED, never backwards).
 
+Lines are partitioned by order time, events by their own time: an order placed on the last
+evening of a month is picked or shipped in the next one. An event therefore belongs to the month
+of its order, looking back one month: a month's build takes its own events whose order has lines
+in this month, plus the next month's events whose order has lines in this month and not in the
+next; the next month's build hands those to this month instead of rejecting them. Both sides decide by the order ids of the Bronze lines, so every event is judged exactly
+once, and a month reads at most its neighbours' order ids and next month's step events.
+
 Events are deduplicated on (order_id, status, node_type, node_id) — §10.3's "order id + status",
 plus the node because one order's lines may ship from several nodes. An event is quarantined
-(``unmatched_update``) when no line of its order in this month is fulfilled by its node (a
-stream-only order has no lines to update: product, quantity and price are not in the event), when
-a matched line is CANCELLED, or when the line already has a different time for that step.
+(``unmatched_update``) when no line of its order in its month or the previous one is fulfilled by
+its node (a stream-only order has no lines to update: product, quantity and price are not in the
+event), when a matched line is CANCELLED, or when the line already has a different time for that step.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -44,6 +52,43 @@ EVENT_KEY = ("order_id", "status", "node_type", "node_id")
 EVENT_COLUMNS = (*EVENT_KEY, "fulfillment_mode", "step_ts")
 
 
+def shift_month(month: dt.date, months: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class NeighbourMonths:
+    """What a month of lines needs from the months around it (see the module docstring).
+
+    ``previous_orders``: order ids of the previous month's Bronze lines; ``next_orders``: of the next
+    month's; ``next_events``: the next month's Bronze step events by event type.
+    """
+
+    previous_orders: pl.Series
+    next_orders: pl.Series
+    next_events: dict[str, pl.LazyFrame]
+
+    @staticmethod
+    def none() -> NeighbourMonths:
+        empty = pl.Series("order_id", [], dtype=pl.String)
+        return NeighbourMonths(empty, empty, {})
+
+
+def has_order(orders: pl.Series) -> pl.Expr:
+    return pl.col("order_id").is_in(orders.implode()).fill_null(False)
+
+
+def taken_from_next_month(events: pl.LazyFrame, this_orders: pl.Series, next_orders: pl.Series) -> pl.LazyFrame:
+    """The next month's step events that belong to this month: their order has lines here and not there."""
+    return events.filter(has_order(this_orders) & ~has_order(next_orders))
+
+
+def handed_to_previous_month(this_orders: pl.Series, previous_orders: pl.Series) -> pl.Expr:
+    """True for this month's step events that the previous month's build takes (see ``taken_from_next_month``)."""
+    return ~has_order(this_orders) & has_order(previous_orders)
+
+
 @dataclass(frozen=True)
 class LineUpdates:
     lines: pl.DataFrame
@@ -51,6 +96,7 @@ class LineUpdates:
     events_in: dict[str, int]
     applied: int
     duplicates_dropped: int
+    handed_to_previous_month: int = 0  # this month's events judged by the previous month's build
 
 
 def map_step_events(event_type: str, events: pl.LazyFrame) -> pl.LazyFrame:
@@ -94,11 +140,28 @@ def _event_checks() -> list[RowCheck]:
     return checks
 
 
-def apply_line_updates(lines: pl.DataFrame, events: pl.LazyFrame) -> LineUpdates:
-    """Apply mapped step events (``map_step_events``) to the month's deduplicated lines."""
+def apply_line_updates(
+    lines: pl.DataFrame,
+    events: pl.LazyFrame,
+    *,
+    this_orders: pl.Series | None = None,
+    previous_orders: pl.Series | None = None,
+    searched: str = "this month's fact_online_order_lines",
+) -> LineUpdates:
+    """Apply mapped step events (``map_step_events``) to the month's deduplicated lines.
+
+    With ``this_orders`` (order ids of this month's Bronze lines) and ``previous_orders``, events
+    whose order is only in the previous month are counted as handed over, not judged here.
+    """
     checks = _event_checks()
     flagged = flag_rows(events, checks).collect()
     events_in = origin_counts(flagged)
+    handed = 0
+    if this_orders is not None and previous_orders is not None and previous_orders.len():
+        to_previous = flagged.select(handed_to_previous_month(this_orders, previous_orders)).to_series()
+        handed = int(to_previous.sum())
+        if handed:
+            flagged = flagged.filter(~to_previous)
     valid, described = split_flagged(flagged, checks)
     rejected = [described]
     deduped = deduplicate(valid, EVENT_KEY, EVENT_COLUMNS, table="online order step events")
@@ -113,8 +176,8 @@ def apply_line_updates(lines: pl.DataFrame, events: pl.LazyFrame) -> LineUpdates
         pl.when(pl.col("line_number").is_null())
         .then(
             pl.format(
-                "order {} has no line fulfilled by {} {} in this month's fact_online_order_lines (a stream-only order, "
-                "or an order placed in another month); picked/shipped events only update existing lines",
+                f"order {{}} has no line fulfilled by {{}} {{}} in {searched} (a stream-only order, or one placed "
+                "more than a month before its event); picked/shipped events only update existing lines",
                 pl.col("order_id"),
                 pl.col("node_type"),
                 pl.col("node_id").cast(pl.String),
@@ -175,4 +238,5 @@ def apply_line_updates(lines: pl.DataFrame, events: pl.LazyFrame) -> LineUpdates
         events_in=events_in,
         applied=accepted.height,
         duplicates_dropped=deduped.duplicates_dropped,
+        handed_to_previous_month=handed,
     )

@@ -1,7 +1,8 @@
 """Silver against the lake: read Bronze, build, validate before writing, write one commit per table and month.
 
 A fact month reads only that month of its Bronze tables plus the (small) Silver dimensions it
-references, and overwrites only that month of ``silver/<fact>`` and ``quarantine/silver/<fact>``:
+references (online order lines: also the next month's step events and the neighbouring months'
+order ids, ``read_neighbours``), and overwrites only that month of ``silver/<fact>`` and ``quarantine/silver/<fact>``:
 its cost does not depend on how many months exist. Nothing is written when the input or the
 output drifts from the spec, or when the output's key is null or not unique
 (:class:`SilverValidationError`).
@@ -21,7 +22,13 @@ from retail_assets.lib.conform import SchemaDrift
 from retail_assets.lib.lake import LakeStore, months_predicate
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
 from retail_assets.lib.silver.facts import FactMonth, build_fact_month
-from retail_assets.lib.silver.rules import DimensionKeys, foreign_key_checks, referenced_dimensions
+from retail_assets.lib.silver.lifecycle import NeighbourMonths, shift_month, taken_from_next_month
+from retail_assets.lib.silver.rules import (
+    DimensionKeys,
+    foreign_key_checks,
+    referenced_dimensions,
+    with_unknown_list_elements,
+)
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices
 from retail_assets.lib.specs import REGISTRY, bronze_columns, silver_columns
 
@@ -163,10 +170,12 @@ def unresolved_references(
     rows: pl.DataFrame, table: str, dims: Mapping[str, DimensionKeys], month: dt.date | None = None
 ) -> dict[str, int]:
     """Per reference check, how many of ``rows`` do not resolve (verification of what is written)."""
-    checks = foreign_key_checks(REGISTRY.table(table), dict(dims), month)
+    spec = REGISTRY.table(table)
+    checks = foreign_key_checks(spec, dict(dims), month)
     if not checks:
         return {}
-    counts = rows.lazy().select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
+    frame = with_unknown_list_elements(rows.lazy(), spec, dict(dims))
+    counts = frame.select([c.condition.fill_null(False).sum().alias(c.name) for c in checks]).collect()
     return {name: int(n) for name, n in counts.row(0, named=True).items()}
 
 
@@ -181,8 +190,31 @@ class WrittenMonth:
     missing_inputs: tuple[str, ...]
 
 
+def _order_ids(lake: LakeStore, month: dt.date) -> pl.Series:
+    source = "bronze/fact_online_order_lines"
+    if not lake.exists(source):
+        return NeighbourMonths.none().next_orders
+    return lake.scan(source, [month]).select(pl.col("order_id").unique()).collect().to_series()
+
+
+def read_neighbours(lake: LakeStore, table: str, month: dt.date) -> NeighbourMonths | None:
+    """For a table whose events update rows of earlier months (online order lines): the months around ``month``."""
+    if not UPDATE_EVENTS.get(table):
+        return None
+    following = shift_month(month, 1)
+    next_events = {}
+    for event_type in UPDATE_EVENTS[table]:
+        frame = read_bronze(lake, event_type, table=table, month=following)
+        if frame is not None:
+            next_events[event_type] = frame
+    return NeighbourMonths(_order_ids(lake, shift_month(month, -1)), _order_ids(lake, following), next_events)
+
+
 def count_bronze_rows(lake: LakeStore, table: str, month: dt.date) -> tuple[int, dict[str, int]]:
-    """Rows this fact takes from Bronze for ``month``, counted on the Bronze tables themselves."""
+    """Rows this fact takes from Bronze for ``month``, counted on the Bronze tables themselves.
+
+    Online order lines also take the next month's step events of this month's orders.
+    """
     counts: dict[str, int] = {}
     if lake.exists(f"bronze/{table}"):
         counts["batch"] = lake.scan(f"bronze/{table}", [month]).select(pl.len()).collect().item()
@@ -195,6 +227,12 @@ def count_bronze_rows(lake: LakeStore, table: str, month: dt.date) -> tuple[int,
             store = pl.col("store_id").is_not_null()
             events = events.filter(store if table == "fact_store_inventory_txn" else ~store)
         counts[event_type] = events.select(pl.len()).collect().item()
+    following = shift_month(month, 1)
+    for event_type in UPDATE_EVENTS.get(table, ()):
+        if lake.exists(f"bronze/{event_type}"):
+            later = lake.scan(f"bronze/{event_type}", [following])
+            taken = taken_from_next_month(later, _order_ids(lake, month), _order_ids(lake, following))
+            counts[event_type] = counts.get(event_type, 0) + taken.select(pl.len()).collect().item()
     return sum(counts.values()), counts
 
 
@@ -222,7 +260,16 @@ def materialize_fact_month(
             events[event_type] = frame
     dims = load_dimension_keys(lake, referenced_dimensions(REGISTRY.table(table)), needed_by=table)
     devices = load_customer_devices(lake) if table == "fact_ble_pings" else None
-    build = build_fact_month(table, month, batch=batch, events=events, dims=dims, devices=devices, quarantined_at=at)
+    build = build_fact_month(
+        table,
+        month,
+        batch=batch,
+        events=events,
+        dims=dims,
+        devices=devices,
+        neighbours=read_neighbours(lake, table, month),
+        quarantined_at=at,
+    )
     validate_output(build.rows, table, month)
     report = lake.overwrite_months(silver_table(table), build.rows, [month], commit_metadata=commit_metadata)
     write_quarantine_months(lake, table, build.quarantine, [month], commit_metadata)

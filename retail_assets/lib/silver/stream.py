@@ -528,8 +528,9 @@ MAPPING_NOTES: dict[str, str] = {
     ),
     "fact_online_order_lines": (
         "online_order_picked/shipped create no rows: they set picked_ts/shipped_ts and advance fulfillment_status "
-        "(never backwards) of the order's lines fulfilled by the event's node. An event whose order has no such line "
-        "in this month (a stream-only order, or an order placed in another month) is quarantined as "
+        "(never backwards) of the order's lines fulfilled by the event's node, in the order's month: a month also "
+        "takes the next month's events of its orders. An event whose order has no such line in its month or the "
+        "previous one (a stream-only order, or one placed more than a month earlier) is quarantined as "
         "unmatched_update; so is one contradicting a timestamp the line already has, or targeting a cancelled line."
     ),
     "fact_truck_inventory": "Batch only: no event maps to truck loads/unloads.",
