@@ -334,6 +334,12 @@ def test_online_orders_move_through_their_lifecycle(generated):
     shipped = live.filter(pl.col("fulfillment_mode") != "BOPIS")
     assert (shipped["shipped_ts"] > shipped["picked_ts"]).all() and (shipped["delivered_ts"] > shipped["shipped_ts"]).all()
     assert live.filter(pl.col("fulfillment_mode") == "BOPIS")["shipped_ts"].is_null().all()
+    # An order's lines at one node are picked and shipped at one instant: the stream's single
+    # online_order_picked/shipped event per order and node then agrees with every batch line in Silver.
+    steps = live.group_by("order_id", "node_type", "node_id").agg(
+        pl.col("picked_ts").n_unique().alias("picks"), pl.col("shipped_ts").n_unique().alias("ships")
+    )
+    assert (steps["picks"] == 1).all() and (steps["ships"] == 1).all()
     cancelled = lines.filter(pl.col("fulfillment_status") == "CANCELLED")
     assert cancelled["picked_ts"].is_null().all() and (cancelled["ext_price_cents"] == 0).all()
     headers = generated.fact("fact_online_order_headers")
