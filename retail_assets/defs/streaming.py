@@ -3,11 +3,13 @@
 Three sources, one rule: a sensor only *looks* (a file listing, partition metadata, checkpoint
 blobs) and requests runs whose config names exactly what to ingest, under a deterministic run
 key; the run reads, writes Bronze idempotently and only then is the batch acknowledged (the
-sensor cursor after the run succeeded, the Event Hubs checkpoint inside the run after the Bronze
-commit). Silver and Gold follow by declarative automation (``medallion_automation``).
+sensor cursor after the run's Bronze step succeeded, the Event Hubs checkpoint inside the run after
+the Bronze commit). Silver and Gold follow by declarative automation (``medallion_automation``),
+except the hot path a landing run carries itself.
 
-- ``landing_events_sensor`` (always on): new files under ``events/`` → one run per month with the
-  Bronze event assets of the types that have files, each configured with its files.
+- ``landing_events_sensor`` (always on): new files under ``events/`` → one run per month: the
+  Bronze event tables of the types that have files (one step, configured with the files), then the
+  Silver facts and minute-grain Gold KPIs they feed (``hot_path``).
 - ``eventhubs_sensor`` + job ``ingest_eventhubs`` (when ``RETAIL_EVENTHUB_*`` is set): per
   partition, the next offset range → the run reads exactly that range, lands it as files named
   after the range, ingests them and updates the blob checkpoint.
