@@ -58,7 +58,7 @@ def _plain(landing: LandingZone, lake: LakeStore, month: dt.date) -> tuple[int, 
 
 def _dagster(landing: LandingZone, lake: LakeStore, month: dt.date) -> float:
     started = time.perf_counter()
-    assets = [a for a in build_bronze_assets() if a.key.path[1] in REGISTRY.tables]
+    assets = [a for a in build_bronze_assets() if all(k.path[1] in REGISTRY.tables for k in a.keys)]
     result = dg.materialize(
         assets,
         resources={"lake": lake, "landing": landing},

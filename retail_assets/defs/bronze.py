@@ -1,5 +1,8 @@
 """Bronze: landed data as it arrived, typed against the spec, with lineage. One asset per table and event type.
 
+The 18 event tables are one subsettable multi-asset (op ``bronze_events``): a streamed batch touching
+every type is one step, one pool slot and one set of step events instead of eighteen.
+
 Built by a factory from the spec registry. Facts and events are monthly-partitioned and support
 single-run backfills of month ranges; dimensions are unpartitioned and keep every landed
 snapshot. Each asset evaluates a blocking ``schema_parity`` check per month: the landed columns
@@ -41,7 +44,7 @@ from retail_assets.lib.checks import (
 )
 from retail_assets.lib.conform import LandingSchemaError
 from retail_assets.lib.lake import LakeStore, months_predicate
-from retail_assets.lib.landing import LandingPathError, LandingZone
+from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
 from retail_assets.lib.specs import REGISTRY, bronze_columns
 
@@ -71,8 +74,8 @@ def quarantine_table(name: str) -> str:
     return f"quarantine/{LAYER}/{name}"
 
 
-def _commit_metadata(context: dg.AssetExecutionContext, months: str) -> dict[str, str]:
-    return {"dagster_run_id": context.run.run_id, "dagster_asset": context.assets_def.key.to_user_string(), "months": months}
+def _commit_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey, months: str) -> dict[str, str]:
+    return {"dagster_run_id": context.run.run_id, "dagster_asset": key.to_user_string(), "months": months}
 
 
 def _load_metadata(load: BronzeLoad, lake: LakeStore, version: int) -> dict[str, Any]:
@@ -123,6 +126,7 @@ def _run_monthly(
     batch: bool = False,
 ) -> Iterator[Any]:
     """Load and write each month of the run in turn; one Delta commit per month."""
+    key = bronze_key(name)
     ingested_at = dt.datetime.now(dt.UTC)
     months = months_of(context)
     columns = bronze_columns(name)
@@ -137,11 +141,11 @@ def _run_monthly(
             drift = frame_parity(load.rows, columns)
             if not drift.ok:
                 raise RuntimeError(f"bronze/{name} {month:%Y-%m}: frame does not match the Bronze spec ({drift.describe()})")
-            meta = _commit_metadata(context, describe_months([month]))
+            meta = _commit_metadata(context, key, describe_months([month]))
             report = lake.overwrite_months(f"{LAYER}/{name}", load.rows, [month], commit_metadata=meta)
             _write_quarantine(lake, name, load.quarantine, [month], meta)
             written[month] = _load_metadata(load, lake, report.version)
-            context.add_asset_metadata(written[month], partition_key=partition_key(month))
+            context.add_asset_metadata(written[month], asset_key=key, partition_key=partition_key(month))
             outcomes[month] = parity_outcome(
                 load.drift,
                 subject=f"{name} {month:%Y-%m}, {len(load.files)} landed files",
@@ -156,7 +160,7 @@ def _run_monthly(
     except INPUT_ERRORS as exc:
         # Months already written are real materializations; record them before failing.
         for done, metadata in written.items():
-            yield dg.AssetMaterialization(asset_key=context.assets_def.key, partition=partition_key(done), metadata=metadata)
+            yield dg.AssetMaterialization(asset_key=key, partition=partition_key(done), metadata=metadata)
         raise dg.Failure(
             description=str(exc),
             metadata={
@@ -165,10 +169,10 @@ def _run_monthly(
                 "months_written_before_failure": [partition_key(m) for m in written],
             },
         ) from exc
-    yield dg.MaterializeResult()
-    yield from emit_check_results(context, SCHEMA_PARITY, outcomes)
+    yield dg.MaterializeResult(asset_key=key)
+    yield from emit_check_results(context, SCHEMA_PARITY, outcomes, key)
     if batch:
-        yield from emit_check_results(context, LANDED_FILES, landed)
+        yield from emit_check_results(context, LANDED_FILES, landed, key)
 
 
 def _assert_reconciles(load: BronzeLoad) -> None:
@@ -212,6 +216,8 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
 # this pool. dagster.yaml gives pools a default limit of 1: an incremental ingest reads the month to
 # deduplicate and then commits, and Delta does not detect two such writers of one month.
 BRONZE_EVENTS_POOL = "bronze_events"
+# The op of the event multi-asset; run config for a batch is {"ops": {EVENTS_OP: {"config": {"files": [...]}}}}.
+EVENTS_OP = "bronze_events"
 
 
 class EventBatchConfig(dg.Config):
@@ -220,9 +226,9 @@ class EventBatchConfig(dg.Config):
     files: list[str] = Field(
         default_factory=list,
         description=(
-            "Landing paths events/<event_type>/<YYYY-MM-DD>/<batch>.jsonl to ingest, all of this asset's event type "
-            "and of the run's month; only their rows are replaced (idempotent). Empty: rebuild the month from every "
-            "landed file (what a backfill does)."
+            "Landing paths events/<event_type>/<YYYY-MM-DD>/<batch>.jsonl to ingest, all of the run's month and of "
+            "exactly the event types the run selects; only their rows are replaced (idempotent). Empty: rebuild the "
+            "selected tables' months from every landed file (what a backfill does)."
         ),
     )
 
@@ -263,6 +269,7 @@ def ingest_batch(
 def _run_batch(
     context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone, event_type: str, files: list[str]
 ) -> Iterator[Any]:
+    key = bronze_key(event_type)
     months = months_of(context)
     if len(months) != 1:
         raise dg.Failure(
@@ -273,7 +280,9 @@ def _run_batch(
         )
     month = months[0]
     try:
-        ingest, metadata = ingest_batch(lake, landing, event_type, month, files, _commit_metadata(context, describe_months([month])))
+        ingest, metadata = ingest_batch(
+            lake, landing, event_type, month, files, _commit_metadata(context, key, describe_months([month]))
+        )
     except INPUT_ERRORS as exc:
         raise dg.Failure(description=str(exc), metadata={"table": event_type, "partition": partition_key(month)}) from exc
     load = ingest.load
@@ -282,42 +291,82 @@ def _run_batch(
         f"{load.quarantine.height} quarantined, {load.duplicates_dropped} duplicates dropped"
         + (" (already ingested: nothing committed)" if ingest.skipped else "")
     )
-    yield dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     yield from emit_check_results(
-        context, SCHEMA_PARITY, {month: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(files)} files")}
+        context,
+        SCHEMA_PARITY,
+        {month: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(files)} files")},
+        key,
     )
 
 
-def build_event_asset(event_type: str) -> dg.AssetsDefinition:
-    event = REGISTRY.event(event_type)
-    key = bronze_key(event_type)
+def files_by_event_type(files: list[str]) -> dict[str, list[str]]:
+    """Landing paths grouped by the event type their path names (sorted, for deterministic commits)."""
+    by_type: dict[str, list[str]] = {}
+    for path in sorted(files):
+        try:
+            event_type = parse_landing_path(path).table
+        except LandingPathError as exc:
+            raise dg.Failure(description=str(exc), metadata={"file": path}) from exc
+        by_type.setdefault(event_type, []).append(path)
+    return by_type
 
-    @dg.asset(
-        key=key,
+
+def _event_spec(event_type: str) -> dg.AssetSpec:
+    event = REGISTRY.event(event_type)
+    return dg.AssetSpec(
+        key=bronze_key(event_type),
         deps=[landing_key(event_type)],
         group_name=LAYER,
         kinds={"polars", "delta"},
         tags={"layer": LAYER, "source": "stream"},
-        partitions_def=MONTHLY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             f"{event.description}\n\nBronze: one row per {event_type} event landed under events/{event_type}/<date>/, "
             "the envelope and the flattened payload typed against the spec, deduplicated on trace_id. Malformed, "
             f"mistyped, misfiled and conflicting events are quarantined in {quarantine_table(event_type)}. "
             "A run either rebuilds its months from every landed file or, when its config names files (the streaming "
-            "sensors do), ingests exactly those files idempotently."
+            "sensors do), ingests exactly those files idempotently. All event tables are one step (op "
+            f"{EVENTS_OP}): a streamed batch of every type costs one step, not eighteen."
         ),
         metadata={"dagster/column_schema": column_schema(bronze_columns(event_type)), "lake_table": f"{LAYER}/{event_type}"},
-        check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION)],
+    )
+
+
+def build_event_assets() -> dg.AssetsDefinition:
+    """Every Bronze event table as one subsettable multi-asset: one step (and one pool slot) per run, whatever the
+    number of event types in a streamed batch; a run selects the types it writes."""
+    event_types = [e.event_type for e in REGISTRY.events]
+
+    @dg.multi_asset(
+        name=EVENTS_OP,
+        specs=[_event_spec(t) for t in event_types],
+        check_specs=[
+            schema_parity_spec(bronze_key(t), partitioned=True, description=PARITY_DESCRIPTION) for t in event_types
+        ],
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
         pool=BRONZE_EVENTS_POOL,
     )
-    def _event(context: dg.AssetExecutionContext, config: EventBatchConfig, lake: LakeStore, landing: LandingZone):
-        if config.files:
-            yield from _run_batch(context, lake, landing, event_type, config.files)
-        else:
-            yield from _run_monthly(context, lake, event_type, lambda m, at: load_event_month(landing, event_type, m, at))
+    def _events(context: dg.AssetExecutionContext, config: EventBatchConfig, lake: LakeStore, landing: LandingZone):
+        selected = sorted(k.path[1] for k in context.selected_asset_keys)
+        if not config.files:
+            for event_type in selected:
+                yield from _run_monthly(context, lake, event_type, lambda m, at, t=event_type: load_event_month(landing, t, m, at))
+            return
+        by_type = files_by_event_type(config.files)
+        if set(by_type) != set(selected):
+            raise dg.Failure(
+                description=(
+                    f"{EVENTS_OP}: the run selects {selected} but its files are of {sorted(by_type)}; "
+                    "a run that names files selects exactly the event types of those files"
+                ),
+                metadata={"files": dg.MetadataValue.json(config.files[:100])},
+            )
+        for event_type in selected:
+            yield from _run_batch(context, lake, landing, event_type, by_type[event_type])
 
-    return _event
+    return _events
 
 
 def build_dimension_asset(table: str) -> dg.AssetsDefinition:
@@ -351,7 +400,7 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
         drift = frame_parity(rows, columns)
         if not drift.ok:
             raise RuntimeError(f"bronze/{table}: frame does not match the Bronze spec ({drift.describe()})")
-        meta = _commit_metadata(context, describe_months([load.month for load in loads]))
+        meta = _commit_metadata(context, key, describe_months([load.month for load in loads]))
         report = lake.replace(f"{LAYER}/{table}", rows, partition_by=["snapshot_month"], commit_metadata=meta)
         if quarantine.height or lake.exists(quarantine_table(table)):
             lake.replace(quarantine_table(table), quarantine, partition_by=["month_start"], commit_metadata=meta)
@@ -393,7 +442,7 @@ def build_bronze_assets() -> list[dg.AssetsDefinition]:
     return [
         *(build_dimension_asset(t.name) for t in REGISTRY.dimensions),
         *(build_fact_asset(t.name) for t in REGISTRY.facts),
-        *(build_event_asset(e.event_type) for e in REGISTRY.events),
+        build_event_assets(),
     ]
 
 

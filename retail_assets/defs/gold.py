@@ -52,6 +52,7 @@ from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.streaming.automation import follows_upstream_months
 
 LAYER = "gold"
 GRAIN_UNIQUE = "grain_unique"
@@ -261,6 +262,10 @@ def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
             "grain": table.grain,
         },
         check_specs=_check_specs(table, key),
+        # A Silver month updated by hand, by automation or by a streamed batch updates the Gold months that read it.
+        automation_condition=follows_upstream_months(
+            dg.AssetSelection.assets(*(silver_asset_key(s.table) for s in table.inputs))
+        ),
     )
     def _gold(context: dg.AssetExecutionContext, lake: LakeStore):
         yield from _run_months(context, lake, table)

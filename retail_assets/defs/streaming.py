@@ -3,11 +3,13 @@
 Three sources, one rule: a sensor only *looks* (a file listing, partition metadata, checkpoint
 blobs) and requests runs whose config names exactly what to ingest, under a deterministic run
 key; the run reads, writes Bronze idempotently and only then is the batch acknowledged (the
-sensor cursor after the run succeeded, the Event Hubs checkpoint inside the run after the Bronze
-commit). Silver and Gold follow by declarative automation (``medallion_automation``).
+sensor cursor after the run's Bronze step succeeded, the Event Hubs checkpoint inside the run after
+the Bronze commit). Silver and Gold follow by declarative automation (``medallion_automation``),
+except the hot path a landing run carries itself.
 
-- ``landing_events_sensor`` (always on): new files under ``events/`` → one run per month with the
-  Bronze event assets of the types that have files, each configured with its files.
+- ``landing_events_sensor`` (always on): new files under ``events/`` → one run per month: the
+  Bronze event tables of the types that have files (one step, configured with the files), then the
+  Silver facts and minute-grain Gold KPIs they feed (``hot_path``).
 - ``eventhubs_sensor`` + job ``ingest_eventhubs`` (when ``RETAIL_EVENTHUB_*`` is set): per
   partition, the next offset range → the run reads exactly that range, lands it as files named
   after the range, ingests them and updates the blob checkpoint.
@@ -20,10 +22,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.tags import RUN_KEY_TAG
+from dagster._core.execution.stats import StepEventStatus
+from dagster._core.storage.tags import PRIORITY_TAG, RUN_KEY_TAG
 from pydantic import Field
 
-from retail_assets.defs.bronze import BRONZE_EVENTS_POOL, bronze_key, ingest_batch
+from retail_assets.defs.bronze import BRONZE_EVENTS_POOL, EVENTS_OP, bronze_key, ingest_batch
+from retail_assets.defs.gold import gold_asset_key
+from retail_assets.defs.silver import silver_asset_key
+from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import partition_key
@@ -44,7 +50,6 @@ from retail_assets.lib.streaming.route import (
 
 # Dagster's daemons loop every 5 s at best; asking for less changes nothing.
 SENSOR_INTERVAL_SECONDS = 5
-EVENT_ASSETS = [bronze_key(e.event_type) for e in REGISTRY.events]
 LANDING_JOB_TAG = "retail/source"
 
 
@@ -63,18 +68,59 @@ def _tick_result(context, requests: list[dg.RunRequest], cursor: str, notes: lis
 # ---- landing files -------------------------------------------------------------------------
 
 
+# Gold tables at a grain finer than a day: what a live dashboard reads, so each streamed batch carries them.
+MINUTE_GOLD = [t for t in GOLD_TABLES if "minute" in t.grain]
+# Runs of the streaming hot path are dequeued before automation runs (dagster.yaml limits those to one at a time).
+HOT_PATH_PRIORITY = "10"
+
+
+def hot_path(event_types: Iterable[str]) -> list[dg.AssetKey]:
+    """What one streamed batch's run materializes: the batch's Bronze event tables, the Silver facts those
+    events map to that feed a minute-grain Gold table, and those Gold tables.
+
+    Everything else the batch touches (the other Silver facts, daily Gold) follows by declarative
+    automation, off the hot path."""
+    event_types = set(event_types)
+    facts = sorted({f for t in event_types for f in REGISTRY.event(t).facts} & {i.table for g in MINUTE_GOLD for i in g.inputs})
+    gold = [g.name for g in MINUTE_GOLD if {i.table for i in g.inputs} & set(facts)]
+    return [
+        *(bronze_key(t) for t in sorted(event_types)),
+        *(silver_asset_key(f) for f in facts),
+        *(gold_asset_key(g) for g in gold),
+    ]
+
+
+# Everything the landing sensor may request.
+STREAMED_ASSETS = hot_path(e.event_type for e in REGISTRY.events)
+
+
 def landing_run_request(batch: Batch) -> dg.RunRequest:
-    """Bronze event assets of one month, each configured with exactly its files."""
-    by_type: dict[str, list[str]] = {}
-    for path in sorted(batch.files):
-        by_type.setdefault(parse_landing_path(path).table, []).append(path)
+    """One month's batch: the Bronze event tables it names (one step, configured with exactly its files), then the
+    Silver facts and minute-grain Gold KPIs it feeds, in one run."""
+    files = sorted(batch.files)
+    event_types = {parse_landing_path(path).table for path in files}
     return dg.RunRequest(
         run_key=batch.run_key,
         partition_key=batch.group,
-        asset_selection=[bronze_key(t) for t in sorted(by_type)],
-        run_config={"ops": {bronze_key(t).to_python_identifier(): {"config": {"files": files}} for t, files in by_type.items()}},
-        tags={LANDING_JOB_TAG: "landing", "retail/files": str(len(batch.files))},
+        asset_selection=hot_path(event_types),
+        run_config={"ops": {EVENTS_OP: {"config": {"files": files}}}},
+        tags={LANDING_JOB_TAG: "landing", "retail/files": str(len(files)), PRIORITY_TAG: HOT_PATH_PRIORITY},
     )
+
+
+def landing_batch_status(instance: dg.DagsterInstance, run_key: str) -> str | None:
+    """Status of a landing batch: its run's status, except that a run that failed *after* its Bronze step
+    succeeded has ingested the batch durably, so the batch counts as done (SUCCESS) and is not ingested again;
+    the failed Silver/Gold step stays visible as a failed run and is retried by automation."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
+    if not runs:
+        return None
+    run = runs[0]
+    if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        steps = instance.get_run_step_stats(run.run_id, step_keys=[EVENTS_OP])
+        if steps and steps[0].status == StepEventStatus.SUCCESS:
+            return dg.DagsterRunStatus.SUCCESS.value
+    return run.status.value
 
 
 def listed_event_files(landing: LandingZone, log) -> list[tuple[str, float, int]]:
@@ -104,17 +150,18 @@ def plan_landing_tick(cursor_text: str | None, listed, status) -> tuple[FileCurs
 @dg.sensor(
     name="landing_events_sensor",
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    asset_selection=EVENT_ASSETS,
+    asset_selection=STREAMED_ASSETS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_events_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
-    """New event files under events/<type>/<date>/ → one Bronze run per month naming exactly those files.
+    """New event files under events/<type>/<date>/ → one run per month: Bronze (naming exactly those files),
+    then the Silver facts and minute-grain Gold KPIs they feed.
 
     Lists the landing zone only (never reads a file). A month with a run in flight gets no second
-    run until the first succeeds; files are acknowledged (cursor) only after their run succeeded,
-    and a failed run is requested again (up to 3 attempts)."""
+    run until the first ends; files are acknowledged (cursor) only after their Bronze step succeeded,
+    and a run that failed before that is requested again (up to 3 attempts)."""
     cursor, requests, notes = plan_landing_tick(
-        context.cursor, listed_event_files(landing, context.log), lambda key: run_status(context.instance, key)
+        context.cursor, listed_event_files(landing, context.log), lambda key: landing_batch_status(context.instance, key)
     )
     return _tick_result(context, requests, cursor.to_json(), notes, "no new event files")
 

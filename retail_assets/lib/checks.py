@@ -99,25 +99,29 @@ def check_output_name(context: dg.AssetExecutionContext, check_key: dg.AssetChec
     for name, spec in context.assets_def.check_specs_by_output_name.items():
         if spec.key == check_key:
             return name
-    raise KeyError(f"asset {context.assets_def.key.to_user_string()} has no check {check_key.name!r}")
+    raise KeyError(f"asset {check_key.asset_key.to_user_string()} has no check {check_key.name!r}")
 
 
 def emit_check_results(
     context: dg.AssetExecutionContext,
     check_name: str,
     outcomes: Mapping[dt.date, CheckOutcome] | CheckOutcome,
+    asset_key: dg.AssetKey | None = None,
 ) -> Iterator[Any]:
     """Yield one check evaluation per month (or one for an unpartitioned asset).
+
+    ``asset_key`` names the asset of a multi-asset (default: the step's only asset).
 
     Dagster's ``AssetCheckResult`` records a single evaluation per step, which for a multi-month
     single run would carry no partition; evaluations are therefore emitted per month directly,
     followed by the check's (empty) output.
     """
-    key = dg.AssetCheckKey(context.assets_def.key, check_name)
+    key = dg.AssetCheckKey(asset_key or context.assets_def.key, check_name)
     if key not in context.selected_asset_check_keys:
         return
     if isinstance(outcomes, CheckOutcome):
         yield dg.AssetCheckResult(
+            asset_key=key.asset_key,
             check_name=check_name,
             passed=outcomes.passed,
             description=outcomes.description,

@@ -67,7 +67,10 @@ def home(tmp_path: Path) -> Path:
 
 
 def _materialize(month: str, home: Path, data: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+    # Output goes to a file, not a pipe: nobody reads a pipe while the run waits for the pool, and a
+    # full pipe (64 KiB of load-time warnings) would block the process before it even creates its run.
+    log = open(home.parent / f"materialize-{month}.log", "w+")  # noqa: SIM115 - closed by the test
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -83,10 +86,16 @@ def _materialize(month: str, home: Path, data: Path) -> subprocess.Popen:
         ],
         cwd=REPO,
         env={**os.environ, "DAGSTER_HOME": str(home), "RETAIL_DATA_DIR": str(data)},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def _output(process: subprocess.Popen) -> str:
+    process.log.seek(0)  # type: ignore[attr-defined]
+    return process.log.read()[-3000:]  # type: ignore[attr-defined]
 
 
 def _blocked_runs(instance: dg.DagsterInstance) -> set[str]:
@@ -118,15 +127,18 @@ def test_two_concurrent_runs_both_succeed_one_writer_at_a_time(home: Path, tmp_p
             deadline = time.monotonic() + 120
             while len(_blocked_runs(instance)) < 2:
                 assert time.monotonic() < deadline, "both runs should be waiting for the duckdb pool"
-                assert all(p.poll() is None for p in processes), [p.communicate()[0][-3000:] for p in processes]
+                assert all(p.poll() is None for p in processes), [_output(p) for p in processes]
                 time.sleep(0.5)
             storage.free_concurrency_slot_for_step(*HOLDER)
-            outputs = [p.communicate(timeout=120)[0] for p in processes]
+            for p in processes:
+                p.wait(timeout=120)
+            outputs = [_output(p) for p in processes]
         finally:
             for p in processes:
                 if p.poll() is None:
                     p.kill()
-        assert [p.returncode for p in processes] == [0, 0], [o[-3000:] for o in outputs]
+                p.log.close()  # type: ignore[attr-defined]
+        assert [p.returncode for p in processes] == [0, 0], outputs
         runs = instance.get_runs()
         assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2
         (first, second) = sorted(_step_window(instance, r.run_id) for r in runs)

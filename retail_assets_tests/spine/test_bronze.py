@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from retail_assets.defs.bronze import bronze_key, build_bronze_assets, build_dimension_asset, build_event_asset, build_fact_asset
+from retail_assets.defs.bronze import bronze_key, build_bronze_assets, build_dimension_asset, build_event_assets, build_fact_asset
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.partitions import MONTHLY
@@ -38,7 +38,8 @@ def materialize(assets, resources, instance, *, partition: str | None = None, ta
 def materializations(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict[str, dict]:
     return {
         m.partition: {k: v.value for k, v in m.metadata.items()}
-        for m in result.asset_materializations_for_node(key.to_python_identifier())
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+        if m.asset_key == key
     }
 
 
@@ -214,7 +215,9 @@ def test_bad_events_are_quarantined_or_deduplicated_and_counted(resources, insta
     conflicting = {**good[1], "payload": {**good[1]["payload"], "total": 999.0}}
     lines = [*good, good[0], conflicting, "{broken", {**good[2], "trace_id": "other", "schema_version": "2.0"}]
     land_events(landing, "receipt_created", lines, JAN)
-    result = materialize([build_event_asset("receipt_created")], resources, instance, partition="2024-01-01")
+    result = materialize(
+        [build_event_assets()], resources, instance, partition="2024-01-01", selection=[bronze_key("receipt_created")]
+    )
     meta = materializations(result, bronze_key("receipt_created"))["2024-01-01"]
     assert (meta["landed_rows"], meta["dagster/row_count"], meta["duplicates_dropped"], meta["quarantined_rows"]) == (7, 3, 1, 3)
     reasons = set(lake.read("quarantine/bronze/receipt_created").get_column("reason_code"))
@@ -223,7 +226,7 @@ def test_bad_events_are_quarantined_or_deduplicated_and_counted(resources, insta
 
 
 def test_a_month_without_events_is_empty_not_an_error(resources, instance, lake) -> None:
-    materialize([build_event_asset("ble_ping_detected")], resources, instance, partition="2024-03-01")
+    materialize([build_event_assets()], resources, instance, partition="2024-03-01", selection=[bronze_key("ble_ping_detected")])
     assert lake.read("bronze/ble_ping_detected").height == 0
 
 
@@ -265,6 +268,12 @@ def test_bronze_runs_unchanged_against_azure_storage(azurite, instance) -> None:
     land_table(landing, "fact_store_ops", store_ops(JAN, 3), JAN)
     land_events(landing, "store_opened", sample_events("store_opened", 2), JAN)
     resources = {"lake": lake, "landing": landing}
-    materialize([build_fact_asset("fact_store_ops"), build_event_asset("store_opened")], resources, instance, partition="2024-01-01")
+    materialize(
+        [build_fact_asset("fact_store_ops"), build_event_assets()],
+        resources,
+        instance,
+        partition="2024-01-01",
+        selection=[bronze_key("fact_store_ops"), bronze_key("store_opened")],
+    )
     assert lake.read("bronze/fact_store_ops").height == 3
     assert lake.read("bronze/store_opened").height == 2

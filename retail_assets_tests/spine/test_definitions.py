@@ -81,6 +81,21 @@ def test_the_main_job_covers_every_asset_for_a_month(definitions: dg.Definitions
     assert job.asset_layer.executable_asset_keys >= materializable
 
 
+def test_the_explicit_merge_loads_every_module_of_the_defs_folder(definitions: dg.Definitions) -> None:
+    import retail_assets
+    from retail_assets.definitions import DEFS_DIR, DEFS_MODULES
+
+    assert set(DEFS_MODULES) == {p.stem for p in DEFS_DIR.glob("*.py") if p.stem != "__init__"}
+    # The same objects as Dagster's defs-folder loader (which also scans plugins, ~1 s per run process).
+    folder = dg.load_from_defs_folder(path_within_project=Path(retail_assets.__file__).parent)
+    ours, theirs = definitions.get_repository_def(), folder.get_repository_def()
+    assert _graph(folder).get_all_asset_keys() == _graph(definitions).get_all_asset_keys()
+    assert _graph(folder).asset_check_keys == _graph(definitions).asset_check_keys
+    assert {s.name for s in theirs.sensor_defs} == {s.name for s in ours.sensor_defs}
+    assert {j.name for j in theirs.get_all_jobs()} == {j.name for j in ours.get_all_jobs()}
+    assert theirs.get_top_level_resources().keys() == ours.get_top_level_resources().keys()
+
+
 def test_dagster_validates_the_workspace() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
