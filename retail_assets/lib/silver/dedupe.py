@@ -42,8 +42,13 @@ def deduplicate(rows: pl.DataFrame, key: Sequence[str], content: Sequence[str], 
     return Deduplicated(kept, _describe(distinct.filter(clash), key, table), candidates.height - distinct.height)
 
 
+def key_text(key: Sequence[str]) -> pl.Expr:
+    """A key as the quarantine's ``value`` shows it: ``receipt_id=R1, line_number=2``."""
+    return pl.concat_str([pl.format(f"{k}={{}}", pl.col(k).cast(pl.String)) for k in key], separator=", ")
+
+
 def _describe(conflicting: pl.DataFrame, key: Sequence[str], table: str) -> pl.DataFrame:
-    shown = pl.concat_str([pl.format(f"{k}={{}}", pl.col(k).cast(pl.String)) for k in key], separator=", ")
+    shown = key_text(key)
     return conflicting.with_columns(
         pl.lit(CONFLICT).alias("__code"),
         pl.lit(key[0]).alias("__column"),

@@ -1,0 +1,184 @@
+"""Incremental Silver and Gold (lib/streaming/incremental.py) give what a month rebuild gives.
+
+Real landing files, real Bronze ingestion, real Delta tables: a month is built from its first
+events, then later batches are applied incrementally (appends, a replay, a bad row, a key that
+comes back with new content); at the end a full rebuild of the month must find nothing to change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from retail_assets.defs.bronze import build_bronze_assets
+from retail_assets.defs.silver import build_silver_assets
+
+from retail_assets.lib.bronze import ingest_event_batch
+from retail_assets.lib.generator.output import write_dimensions
+from retail_assets.lib.gold.pipeline import gold_path, materialize_gold_month
+from retail_assets.lib.landing import parse_landing_path
+from retail_assets.lib.silver.pipeline import materialize_dimension, materialize_fact_month, quarantine_table, silver_table
+from retail_assets.lib.specs import REGISTRY
+from retail_assets.lib.streaming.incremental import (
+    HOT_SILVER,
+    MINUTE_GOLD,
+    aligned_window,
+    append_silver,
+    gold_reading,
+    refresh_gold_window,
+    union_window,
+)
+from retail_assets.lib.streaming.sinks import LandingSink
+
+MONTH = dt.date(2024, 1, 1)
+HOT_EVENTS = ("receipt_created", "receipt_line_added", "customer_entered", "ble_ping_detected")
+
+
+def land(landing, events: pl.DataFrame, name: str) -> list[str]:
+    sink = LandingSink(landing, name=name)
+    sink.send(events)
+    sink.close()
+    return sorted(p for p, _, _ in landing._list("events/") if f"/{name}-" in p)
+
+
+def ingest(lake, landing, files: list[str]) -> None:
+    by_type: dict[str, list[str]] = {}
+    for path in files:
+        parsed = parse_landing_path(path)
+        if parsed.month == MONTH:
+            by_type.setdefault(parsed.table, []).append(path)
+    for event_type, paths in sorted(by_type.items()):
+        ingest_event_batch(lake, landing, event_type, MONTH, paths, dt.datetime.now(dt.UTC))
+
+
+def apply(lake, files: list[str]) -> dict[str, object]:
+    """What the stream worker does after Bronze: append the hot Silver facts, refresh their Gold windows."""
+    appends = {t: append_silver(lake, t, MONTH, files) for t in HOT_SILVER}
+    windows = {}
+    for name in MINUTE_GOLD:
+        sources = [appends[t] for t in HOT_SILVER if name in gold_reading(t)]
+        rebuilt = any(a.mode == "rebuild" for a in sources)
+        window = None if rebuilt else union_window([a.window for a in sources])
+        if rebuilt or window is not None:
+            windows[name] = refresh_gold_window(lake, name, MONTH, window)
+    return {"silver": appends, "gold": windows}
+
+
+def snapshot(lake) -> dict[str, pl.DataFrame]:
+    tables = {}
+    for table in HOT_SILVER:
+        key = list(REGISTRY.table(table).primary_key)
+        tables[silver_table(table)] = lake.read(silver_table(table), [MONTH]).sort(key)
+        if lake.exists(quarantine_table(table)):
+            q = lake.read(quarantine_table(table), [MONTH]).drop("quarantined_at")
+            tables[quarantine_table(table)] = q.sort(q.columns, nulls_last=True)
+    for name in MINUTE_GOLD:
+        g = lake.read(gold_path(name), [MONTH])
+        tables[gold_path(name)] = g.sort(g.columns, nulls_last=True)
+    return tables
+
+
+def _dimensions(lake, landing) -> None:
+    assets = [*build_bronze_assets(), *build_silver_assets()]
+    dims = [k for a in assets if a.partitions_def is None for k in a.keys]
+    assert dg.materialize(assets, selection=dims, resources={"lake": lake, "landing": landing}).success
+
+
+def test_batches_applied_incrementally_equal_a_rebuild_of_the_month(tiny, window_events, lake, landing):
+    write_dimensions(tiny, [MONTH], landing)
+    _dimensions(lake, landing)
+    events = window_events.filter(pl.col("event_type").is_in(HOT_EVENTS) & (pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)))
+    cut = dt.datetime(2024, 1, 31, tzinfo=dt.UTC)
+    first = land(landing, events.filter(pl.col("ingest_timestamp") < cut), "first")
+    ingest(lake, landing, first)
+    for table in HOT_SILVER:
+        materialize_fact_month(lake, table, MONTH)
+    for name in MINUTE_GOLD:
+        materialize_gold_month(lake, name, MONTH)
+
+    later = events.filter(pl.col("ingest_timestamp") >= cut).sort("ingest_timestamp")
+    assert later.height > 1000
+    chunks = [later.slice(0, later.height // 3), later.slice(later.height // 3, later.height // 3)]
+    rest = later.slice(2 * (later.height // 3))
+
+    # 1. a plain batch: appended, Gold refreshed over the batch's 15-minute windows only.
+    files = land(landing, chunks[0], "b1")
+    ingest(lake, landing, files)
+    applied = apply(lake, files)
+    receipts = applied["silver"]["fact_receipts"]
+    assert receipts.mode == "append" and receipts.appended.height > 0 and receipts.reconciles
+    window = receipts.window
+    assert window is not None and window[0].minute % 15 == 0 and (window[1] - window[0]) >= dt.timedelta(minutes=15)
+    gold = applied["gold"]["sales_minute_store"]
+    assert gold.mode == "window" and all(b.holds for b in gold.balances) and gold.balances
+
+    # 2. the same batch again: nothing appended, nothing changes.
+    before = snapshot(lake)
+    again = apply(lake, files)
+    assert all(a.mode == "append" and a.appended.height == 0 for a in again["silver"].values())
+    assert again["silver"]["fact_receipts"].duplicates_of_stored == receipts.appended.height
+    after = snapshot(lake)
+    assert before.keys() == after.keys() and all(before[k].equals(after[k]) for k in before)
+
+    # 3. a batch with a receipt for an unknown store: quarantined, the rest appended.
+    bad = chunks[1].with_columns(
+        pl.when(pl.col("event_type") == "receipt_created")
+        .then(pl.col("body").str.replace(r'"store_id":\s*\d+', '"store_id":999999', literal=False))
+        .otherwise(pl.col("body"))
+        .alias("body")
+    )
+    files = land(landing, bad, "b2")
+    ingest(lake, landing, files)
+    applied = apply(lake, files)
+    receipts = applied["silver"]["fact_receipts"]
+    assert receipts.mode == "append" and receipts.quarantined > 0 and receipts.reconciles
+    assert receipts.build.quarantined_by_reason.get("fk_miss", 0) > 0
+    assert_a_rebuild_changes_nothing(lake)
+
+    # 4. a receipt that comes back with another total under a new trace id: the month is rebuilt and both
+    #    versions are quarantined as a conflict, exactly as a rebuild decides.
+    original = rest.filter(pl.col("event_type") == "receipt_created").head(1)
+    changed = original.with_columns(
+        pl.col("body").map_elements(lambda b: _retotal(b), return_dtype=pl.String)
+    )
+    files = land(landing, pl.concat([rest, changed]), "b3")
+    ingest(lake, landing, files)
+    applied = apply(lake, files)
+    assert applied["silver"]["fact_receipts"].mode == "rebuild"
+    assert applied["gold"]["sales_minute_store"].mode == "month"
+
+    assert_a_rebuild_changes_nothing(lake)
+
+
+def assert_a_rebuild_changes_nothing(lake) -> None:
+    incremental = snapshot(lake)
+    for table in HOT_SILVER:
+        materialize_fact_month(lake, table, MONTH)
+    for name in MINUTE_GOLD:
+        materialize_gold_month(lake, name, MONTH)
+    rebuilt = snapshot(lake)
+    assert incremental.keys() == rebuilt.keys()
+    for name in rebuilt:
+        assert incremental[name].height > 0 or name.startswith("quarantine"), name
+        assert incremental[name].equals(rebuilt[name]), name
+
+
+def _retotal(body: str) -> str:
+    event = json.loads(body)
+    event["trace_id"] = event["trace_id"] + "-again"
+    event["payload"]["total_cents"] = event["payload"]["total_cents"] + 100
+    event["payload"]["total"] = round(event["payload"]["total"] + 1, 2)
+    return json.dumps(event)
+
+
+def test_aligned_window_covers_whole_15_minute_buckets_inside_the_month():
+    times = pl.Series([dt.datetime(2024, 1, 31, 23, 50, 1, tzinfo=dt.UTC), dt.datetime(2024, 1, 31, 10, 7, tzinfo=dt.UTC)])
+    assert aligned_window(times, MONTH) == (
+        dt.datetime(2024, 1, 31, 10, 0, tzinfo=dt.UTC),
+        dt.datetime(2024, 2, 1, 0, 0, tzinfo=dt.UTC),
+    )
+    assert aligned_window(pl.Series([], dtype=pl.Datetime("us", "UTC")), MONTH) is None
