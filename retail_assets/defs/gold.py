@@ -24,7 +24,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from retail_assets.defs.silver import silver_asset_key
+from retail_assets.defs.silver import HOT_POOL, silver_asset_key
 from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
 from retail_assets.lib.checks import (
     SCHEMA_PARITY,
@@ -53,6 +53,7 @@ from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
 from retail_assets.lib.streaming.automation import follows_upstream_months
+from retail_assets.lib.streaming.incremental import MINUTE_GOLD
 
 LAYER = "gold"
 GRAIN_UNIQUE = "grain_unique"
@@ -266,6 +267,7 @@ def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
         automation_condition=follows_upstream_months(
             dg.AssetSelection.assets(*(silver_asset_key(s.table) for s in table.inputs))
         ),
+        pool=HOT_POOL if table.name in MINUTE_GOLD else None,
     )
     def _gold(context: dg.AssetExecutionContext, lake: LakeStore):
         yield from _run_months(context, lake, table)

@@ -55,13 +55,18 @@ from retail_assets.lib.silver.pipeline import (
 from retail_assets.lib.silver.rules import referenced_dimensions
 from retail_assets.lib.silver.stream import MAPPING_NOTES, UPDATE_EVENTS
 from retail_assets.lib.specs import REGISTRY, silver_columns
+from retail_assets.lib.settings import Settings
 from retail_assets.lib.streaming.automation import follows_upstream_months
+from retail_assets.lib.streaming.incremental import HOT_SILVER
 
 LAYER = "silver"
 PRIMARY_KEY_UNIQUE = "primary_key_unique"
 FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
 RECONCILES_WITH_BRONZE = "reconciles_with_bronze"
 NON_EMPTY = "non_empty"
+# The hot Silver facts and minute Gold tables: their month rebuilds and the stream worker's incremental
+# updates take turns on one slot (a rebuild must not overwrite a month while a batch is appended to it).
+HOT_POOL = "stream_hot"
 
 CHECK_DESCRIPTIONS = {
     SCHEMA_PARITY: (
@@ -288,6 +293,15 @@ def _bronze_deps(table: str) -> list[dg.AssetDep]:
     ]
 
 
+def _automation(table: str) -> dg.AutomationCondition:
+    """New Bronze data of a month (a batch file, a streamed batch, a late event) updates that month. With the
+    stream worker (the default), the worker applies events to the hot facts itself, so those follow only their
+    Bronze batch table (a month rebuild per streamed batch is what the worker avoids)."""
+    if table in HOT_SILVER and Settings.from_env().stream_mode == "worker":
+        return follows_upstream_months(dg.AssetSelection.assets(bronze_key(table)))
+    return follows_upstream_months(dg.AssetSelection.groups("bronze"))
+
+
 def build_fact_asset(table: str) -> dg.AssetsDefinition:
     spec = REGISTRY.table(table)
     key = silver_asset_key(table)
@@ -303,8 +317,8 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
         description=_fact_description(table),
         metadata={"dagster/column_schema": column_schema(silver_columns(table)), "lake_table": silver_table(table)},
         check_specs=_check_specs(table, key, partitioned=True),
-        # New Bronze data of a month (a streamed batch, a late event) updates that month.
-        automation_condition=follows_upstream_months(dg.AssetSelection.groups("bronze")),
+        automation_condition=_automation(table),
+        pool=HOT_POOL if table in HOT_SILVER else None,
     )
     def _fact(context: dg.AssetExecutionContext, lake: LakeStore):
         yield from _run_fact_months(context, lake, table)

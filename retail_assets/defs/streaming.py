@@ -18,25 +18,54 @@ except the hot path a landing run carries itself.
 """
 
 import datetime as dt
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import polars as pl
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+from dagster._core.definitions.metadata import normalize_metadata
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.stats import StepEventStatus
 from dagster._core.storage.tags import PRIORITY_TAG, RUN_KEY_TAG
 from pydantic import Field
 
-from retail_assets.defs.bronze import BRONZE_EVENTS_POOL, EVENTS_OP, bronze_key, ingest_batch
-from retail_assets.defs.gold import gold_asset_key
-from retail_assets.defs.silver import silver_asset_key
-from retail_assets.lib.gold.specs import GOLD_TABLES
+from retail_assets.defs.bronze import BRONZE_EVENTS_POOL, EVENTS_OP, INPUT_ERRORS, bronze_key, files_by_event_type, ingest_batch
+from retail_assets.defs.gold import GRAIN_UNIQUE, RECONCILES_WITH_SILVER, alert_check_name, gold_asset_key, hosted_alerts
+from retail_assets.defs.silver import (
+    FOREIGN_KEYS_RESOLVE,
+    HOT_POOL,
+    PRIMARY_KEY_UNIQUE,
+    RECONCILES_WITH_BRONZE,
+    silver_asset_key,
+)
+from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
+from retail_assets.lib.checks import SCHEMA_PARITY, CheckOutcome, frame_parity, parity_outcome
+from retail_assets.lib.gold.alerts import ALERT_RULES
+from retail_assets.lib.gold.model import gold_columns
+from retail_assets.lib.gold.reconcile import reconciliation_outcome
+from retail_assets.lib.gold.specs import GOLD_TABLES, gold_table
+from retail_assets.lib.silver.pipeline import silver_key
+from retail_assets.lib.specs import silver_columns
+from retail_assets.lib.streaming.incremental import GoldWindow, SilverAppend
+from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import partition_key
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.capture import CaptureFiles, capture_batch_name, read_capture
-from retail_assets.lib.streaming.cursor import Batch, FileCursor, OffsetCursor, plan_file_tick, plan_offset_tick
+from retail_assets.lib.streaming.cursor import (
+    MAX_ATTEMPTS,
+    Batch,
+    FileCursor,
+    OffsetCursor,
+    plan_file_tick,
+    plan_offset_tick,
+)
 from retail_assets.lib.streaming.eventhubs import EventHubs
 from retail_assets.lib.streaming.route import (
     Message,
@@ -305,6 +334,314 @@ def capture_sensor(context: dg.SensorEvaluationContext, capture: CaptureFiles):
     return _tick_result(context, requests, cursor.to_json(), notes, "no new capture files")
 
 
+# ---- the stream worker: one long-lived run applying landed batches (the default) ----------------------
+
+
+class StreamWorkerConfig(dg.Config):
+    max_seconds: float = Field(default=900.0, description="Hand over to a fresh run after this long (new code, bounded logs).")
+    idle_seconds: float = Field(default=120.0, description="Stop after this long without a new file (the sensor restarts it).")
+    poll_seconds: float = Field(default=0.25, description="Pause between two listings of the landing zone when idle.")
+    report_seconds: float = Field(
+        default=10.0,
+        description=(
+            "Coalesce the Dagster events (materializations, check evaluations) of each asset partition over this long: "
+            "the data is in the lake at once, the catalog follows at most this much later."
+        ),
+    )
+    max_files: int = Field(default=2_000, description="At most this many files per batch (a backlog is taken in slices).")
+
+
+@contextmanager
+def pool_slot(context: dg.OpExecutionContext, pool: str, claim: str) -> Iterator[float]:
+    """Hold one slot of a Dagster pool for a block (what a step of that pool holds for its whole run). Yields the
+    seconds waited. The claim is named ``<op>[<claim>]``; Dagster frees what a run holds when the run ends."""
+    instance = context.instance
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        yield 0.0
+        return
+    step_key = f"{context.op.name}[{claim}]"
+    waited = time.perf_counter()
+    with InstanceConcurrencyContext(instance, context.run) as slots:
+        while not slots.claim(pool, step_key):
+            time.sleep(0.05)
+    try:
+        yield time.perf_counter() - waited
+    finally:
+        storage.free_concurrency_slot_for_step(context.run.run_id, step_key)
+
+
+@dataclass
+class _Pending:
+    metadata: dict[str, Any]
+    checks: dict[str, CheckOutcome]
+
+
+class CatalogReport:
+    """Materializations and check evaluations of the worker, coalesced per asset partition between reports.
+
+    Counts add up over the batches of a report; a check keeps its first failing outcome (else its latest)."""
+
+    ADDITIVE = ("batches", "files", "landed_rows", "rows_written", "rows_appended", "quarantined_rows",
+                "duplicates_dropped", "windows_refreshed", "month_rebuilds")
+
+    def __init__(self, context: dg.OpExecutionContext, lake: LakeStore):
+        self.context, self.lake = context, lake
+        self.pending: dict[tuple[dg.AssetKey, dt.date], _Pending] = {}
+        self.last = time.monotonic()
+
+    def add(self, key: dg.AssetKey, month: dt.date, metadata: dict[str, Any], checks: dict[str, CheckOutcome]) -> None:
+        entry = self.pending.setdefault((key, month), _Pending({}, {}))
+        for name, value in metadata.items():
+            if name in self.ADDITIVE and isinstance(value, int):
+                entry.metadata[name] = entry.metadata.get(name, 0) + value
+            else:
+                entry.metadata[name] = value
+        for name, outcome in checks.items():
+            kept = entry.checks.get(name)
+            if kept is None or kept.passed:
+                entry.checks[name] = outcome
+
+    def flush(self, *, force: bool = False, every: float = 0.0) -> int:
+        if not self.pending or (not force and time.monotonic() - self.last < every):
+            return 0
+        reported = 0
+        for (key, month), entry in self.pending.items():
+            table = "/".join(key.path)
+            metadata = {
+                **entry.metadata,
+                "dagster/row_count": self.lake.scan(table, [month]).select(pl.len()).collect().item(),
+                "lake_table": dg.MetadataValue.path(self.lake.uri(table)),
+                "written_by": "stream worker (incremental)",
+            }
+            self.context.log_event(dg.AssetMaterialization(asset_key=key, partition=partition_key(month), metadata=metadata))
+            for name, outcome in entry.checks.items():
+                self.context.log_event(
+                    AssetCheckEvaluation(
+                        asset_key=key,
+                        check_name=name,
+                        passed=outcome.passed,
+                        metadata=normalize_metadata(outcome.metadata),
+                        severity=outcome.severity,
+                        description=outcome.description,
+                        blocking=name in BLOCKING_CHECKS,
+                        partition=partition_key(month),
+                    )
+                )
+            reported += 1
+        self.pending.clear()
+        self.last = time.monotonic()
+        return reported
+
+
+BLOCKING_CHECKS = {SCHEMA_PARITY, PRIMARY_KEY_UNIQUE, GRAIN_UNIQUE}
+
+
+def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:
+    build, subject = append.build, f"{append.table} {append.month:%Y-%m}"
+    if append.mode == "rebuild":
+        rows, metadata = append.appended.height, {"month_rebuilds": 1, "rebuild_reason": append.reason}
+    else:
+        rows, metadata = 0, {"rows_appended": append.appended.height}
+    metadata.update(
+        quarantined_rows=build.quarantine.height,
+        duplicates_dropped=build.duplicates_dropped + append.duplicates_of_stored,
+        delta_version=append.version if append.version is not None else -1,
+        batches=1,
+    )
+    scope = "the month (rebuilt)" if append.mode == "rebuild" else "the batch's Bronze rows"
+    checks = {
+        SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(append.table)), subject=subject),
+        PRIMARY_KEY_UNIQUE: CheckOutcome(
+            True, f"{subject}: key unique and not null over {max(rows, append.appended.height)} rows written (validated before writing; "
+            "appended keys are new to the month)", {"key": silver_key(append.table)}
+        ),
+        RECONCILES_WITH_BRONZE: CheckOutcome(
+            append.reconciles,
+            f"{subject}, {scope}: Bronze {append.bronze_rows} {'=' if append.reconciles else '!='} Silver "
+            f"{append.appended.height} + quarantined {build.quarantine.height} + duplicates "
+            f"{build.duplicates_dropped + append.duplicates_of_stored}",
+            {"bronze_rows": append.bronze_rows, "silver_rows": append.appended.height},
+        ),
+    }
+    if append.unresolved:
+        failing = {k: v for k, v in append.unresolved.items() if v}
+        checks[FOREIGN_KEYS_RESOLVE] = CheckOutcome(
+            not failing, f"{subject}: unresolved references in written rows: {failing}" if failing else
+            f"{subject}: every reference of the written rows resolves", {"unresolved": failing}
+        )
+    return metadata, checks
+
+
+def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:
+    label = f"{refresh.month:%Y-%m}" if refresh.window is None else (
+        f"{refresh.window[0]:%Y-%m-%d %H:%M}..{refresh.window[1]:%H:%M}"
+    )
+    metadata: dict[str, Any] = {"batches": 1, "delta_version": refresh.version if refresh.version is not None else -1}
+    metadata["month_rebuilds" if refresh.mode == "month" else "windows_refreshed"] = 1
+    metadata["rows_written"] = refresh.rows.height
+    if refresh.window is not None:
+        metadata["last_window"] = label
+    table = gold_table(refresh.name)
+    checks = {
+        SCHEMA_PARITY: parity_outcome(frame_parity(refresh.rows, gold_columns(table)), subject=f"gold/{refresh.name} {label}"),
+        GRAIN_UNIQUE: CheckOutcome(True, f"{refresh.rows.height} rows, one per {list(table.key)} (validated before writing)",
+                                   {"key": list(table.key)}),
+        RECONCILES_WITH_SILVER: reconciliation_outcome(refresh.name, label, refresh.balances),
+    }
+    for alert in hosted_alerts(refresh.name):
+        raised = ALERT_RULES[alert](refresh.inputs).collect()
+        checks[alert_check_name(alert)] = CheckOutcome(
+            raised.height == 0, f"{raised.height} {alert.replace('_', ' ')} alerts in {label}",
+            {"alerts": raised.height}, severity=dg.AssetCheckSeverity.WARN,
+        )
+    return metadata, checks
+
+
+def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerState, batch: Batch, report: CatalogReport,
+                 thresholds: AlertThresholds) -> dict[str, float]:
+    month = dt.date.fromisoformat(batch.group)
+    files = sorted(batch.files)
+    by_type = files_by_event_type(files)
+    meta = {"dagster_run_id": context.run.run_id, "written_by": "stream_worker", "months": f"{month:%Y-%m}"}
+    timings: dict[str, float] = {}
+    with pool_slot(context, BRONZE_EVENTS_POOL, f"bronze {month:%Y-%m}") as waited:
+        started = time.perf_counter()
+        for event_type, paths in by_type.items():
+            ingest, metadata = ingest_batch(lake, landing, event_type, month, paths, meta)
+            load = ingest.load
+            report.add(
+                bronze_key(event_type), month,
+                {"batches": 1, "files": len(paths), "landed_rows": load.landed_rows, "rows_written": load.rows.height,
+                 "quarantined_rows": load.quarantine.height, "duplicates_dropped": load.duplicates_dropped,
+                 "delta_version": metadata.get("delta_version", -1)},
+                {SCHEMA_PARITY: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(paths)} files")},
+            )
+    timings["bronze_wait"], timings["bronze"] = waited, time.perf_counter() - started
+    # Durably in Bronze: acknowledged.
+    state.cursor.inflight.pop(batch.key, None)
+    state.cursor.done.update(batch.files)
+    save_state(context.instance, state)
+    stale = batch.group in state.stale
+    with pool_slot(context, HOT_POOL, f"hot {month:%Y-%m}") as waited:
+        down = apply_downstream(lake, month, files, list(by_type), rebuild=stale, thresholds=thresholds, commit_metadata=meta)
+    timings["hot_wait"], timings["silver_gold"] = waited, down.seconds
+    for table, append in down.silver.items():
+        report.add(silver_asset_key(table), month, *_silver_report(append))
+    for name, refresh in down.gold.items():
+        report.add(gold_asset_key(name), month, *_gold_report(refresh))
+    if down.error is not None:
+        state.stale[batch.group] = down.error
+        context.log.error(
+            f"stream worker {month:%Y-%m}: the batch is in Bronze, but the hot Silver/Gold update failed: {down.error}. "
+            f"The month is rebuilt whole on a later batch (every {STALE_RETRY_SECONDS:.0f} s at most) until it succeeds."
+        )
+    elif stale:
+        state.stale.pop(batch.group, None)
+        context.log.info(f"stream worker {month:%Y-%m}: stale month rebuilt (hot Silver facts and minute Gold)")
+    save_state(context.instance, state)
+    return timings
+
+
+@dg.op(name="apply_landed_batches", tags={LANDING_JOB_TAG: "stream_worker"})
+def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig, lake: LakeStore, landing: LandingZone):
+    """Apply landed event batches as they arrive: Bronze (idempotent, acknowledged once committed), then the hot
+    Silver facts (appended) and the minute Gold KPIs (their 15-minute windows refreshed). Runs until idle or
+    ``max_seconds``; the ``stream_worker_sensor`` starts the next one."""
+    thresholds = _worker_thresholds()
+    state = load_state(context.instance)
+    report = CatalogReport(context, lake)
+    started = last_new = time.monotonic()
+    stale_tried: dict[str, float] = {}
+    batches = 0
+    while True:
+        now = time.monotonic()
+        if now - started >= config.max_seconds or now - last_new >= config.idle_seconds:
+            break
+        listed = listed_event_files(landing, context.log)
+        cursor, tick = plan_file_tick(
+            state.cursor, listed, lambda key: None, group_of=lambda path: partition_key(parse_landing_path(path).month),
+            prefix="worker", max_files=config.max_files,
+        )
+        state.cursor = cursor
+        for note in tick.notes:
+            context.log.warning(note)
+        if not tick.requests:
+            retry = [m for m in state.stale if now - stale_tried.get(m, 0.0) >= STALE_RETRY_SECONDS]
+            for month in retry:  # a stale month with no new batch: try the rebuild on its own
+                stale_tried[month] = now
+                tick.requests.append(Batch(key=f"worker:{month}:stale", group=month))
+            if not retry:
+                report.flush(every=config.report_seconds)
+                time.sleep(config.poll_seconds)
+                continue
+        for batch in tick.requests:
+            if batch.files:
+                last_new = time.monotonic()
+            try:
+                timings = _apply_batch(context, lake, landing, state, batch, report, thresholds)
+            except (LandingPathError, *INPUT_ERRORS) as exc:
+                state.cursor.inflight.pop(batch.key, None)
+                if batch.attempt >= MAX_ATTEMPTS:
+                    state.cursor.failed[batch.key] = batch
+                    context.log.error(f"stream worker: batch {batch.key} failed {batch.attempt} times, parked (not acknowledged): {exc}")
+                else:
+                    batch.attempt += 1
+                    state.cursor.inflight[batch.key] = batch
+                    context.log.warning(f"stream worker: batch {batch.key} failed ({exc}); trying again")
+                save_state(context.instance, state)
+                continue
+            batches += 1
+            context.log.debug(
+                f"stream worker {batch.group}: {len(batch.files)} files; " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
+            )
+        report.flush(every=config.report_seconds)
+    report.flush(force=True)
+    context.log.info(f"stream worker: {batches} batches applied in {time.monotonic() - started:.0f} s")
+
+
+def _worker_thresholds() -> AlertThresholds:
+    try:
+        return AlertThresholds.from_env()
+    except AlertConfigError as exc:
+        raise dg.Failure(description=f"alert thresholds: {exc}") from exc
+
+
+@dg.job(name="stream_worker", tags={LANDING_JOB_TAG: "stream_worker", PRIORITY_TAG: HOT_PATH_PRIORITY})
+def stream_worker():
+    """Landed event batches → Bronze → hot Silver facts (appended) → minute Gold KPIs (windows refreshed), in one
+    long-lived run. Started by ``stream_worker_sensor``."""
+    stream_worker_op()
+
+
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def waiting_files(state: WorkerState, listed, grace: float = 60.0) -> list[str]:
+    """Listed event files the worker has not acknowledged (nor parked)."""
+    floor = state.cursor.watermark - grace
+    parked = {p for b in state.cursor.failed.values() for p in b.files}
+    return [p for p, modified, _ in listed if modified > floor and p not in state.cursor.done and p not in parked]
+
+
+@dg.sensor(name="stream_worker_sensor", job=stream_worker, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+           default_status=dg.DefaultSensorStatus.RUNNING)
+def stream_worker_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
+    """Keeps one ``stream_worker`` run alive while event files are waiting (listing only; the worker acknowledges)."""
+    active = context.instance.get_runs(filters=dg.RunsFilter(job_name="stream_worker", statuses=ACTIVE), limit=1)
+    if active:
+        return dg.SensorResult(skip_reason=f"stream worker run {active[0].run_id} is {active[0].status.value.lower()}")
+    state = load_state(context.instance)
+    waiting = waiting_files(state, listed_event_files(landing, context.log))
+    if not waiting and not state.stale:
+        return dg.SensorResult(skip_reason="no event files waiting")
+    number = int(context.cursor or 0) + 1
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"stream-worker:{number}", tags={"retail/waiting_files": str(len(waiting))})],
+        cursor=str(number),
+    )
+
+
 # ---- declarative automation ------------------------------------------------------------------
 
 medallion_automation = dg.AutomationConditionSensorDefinition(
@@ -320,8 +657,13 @@ medallion_automation = dg.AutomationConditionSensorDefinition(
 
 
 def streaming_definitions(settings: Settings) -> dg.Definitions:
-    sensors: list[Any] = [landing_events_sensor, medallion_automation]
+    sensors: list[Any] = [medallion_automation]
     jobs: list[Any] = []
+    if settings.stream_mode == "worker":
+        sensors.append(stream_worker_sensor)
+        jobs.append(stream_worker)
+    else:
+        sensors.append(landing_events_sensor)
     if settings.eventhubs_enabled:
         sensors.append(eventhubs_sensor)
         jobs.append(ingest_eventhubs)

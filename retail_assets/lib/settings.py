@@ -47,6 +47,10 @@ CHECKPOINT_CONTAINER = "RETAIL_CHECKPOINT_CONTAINER"
 CAPTURE_URI = "RETAIL_CAPTURE_URI"
 GENERATOR = "RETAIL_GENERATOR"
 PROFILE = "RETAIL_PROFILE"
+# How landed event files reach Bronze, Silver and Gold: "worker" (default: one long-lived run applies each batch
+# incrementally, seconds from file to minute KPI) or "runs" (one Dagster run per batch and month).
+STREAM_MODE = "RETAIL_STREAM_MODE"
+STREAM_MODES = ("worker", "runs")
 _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
 # Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
 ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
@@ -61,6 +65,7 @@ class Settings:
     generator_enabled: bool = True
     # RETAIL_PROFILE when set; otherwise the generator config file's profile, else "demo".
     generator_profile: str | None = None
+    stream_mode: str = "worker"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,12 +83,16 @@ class Settings:
         switch = env.get(GENERATOR, "on").strip().lower()
         if switch not in _ON + _OFF:
             raise SettingsError(f"{GENERATOR}={switch!r} is not on or off")
+        mode = env.get(STREAM_MODE, "worker").strip().lower()
+        if mode not in STREAM_MODES:
+            raise SettingsError(f"{STREAM_MODE}={mode!r} is not one of {list(STREAM_MODES)}")
         settings = cls(
             environment=environment,
             data_dir=data_dir,
             present=present,
             generator_enabled=switch in _ON,
             generator_profile=(env.get(PROFILE) or "").strip().lower() or None,
+            stream_mode=mode,
         )
         hub = {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} & present
         if hub and len(hub) < 3:

@@ -160,7 +160,7 @@ def _stored_conflicts(lake: LakeStore, table: str, month: dt.date, rows: pl.Data
     )
 
 
-def _rebuild(
+def rebuild_silver(
     lake: LakeStore, table: str, month: dt.date, reason: str, bronze_rows: int, commit_metadata: Mapping[str, str] | None
 ) -> SilverAppend:
     written = materialize_fact_month(lake, table, month, commit_metadata=commit_metadata)
@@ -201,10 +201,10 @@ def append_silver(
     )
     bronze_rows = build.bronze_rows
     if not lake.exists(silver_table(table)) or not lake.scan(silver_table(table), [month]).select(pl.len()).collect().item():
-        return _rebuild(lake, table, month, "the month was not built yet", bronze_rows, commit_metadata)
+        return rebuild_silver(lake, table, month, "the month was not built yet", bronze_rows, commit_metadata)
     if build.duplicates_dropped or build.quarantined_by_reason.get(CONFLICT):
         # Repeated keys inside the batch: let the month's deduplication see them with everything else.
-        return _rebuild(lake, table, month, "the batch repeats keys", bronze_rows, commit_metadata)
+        return rebuild_silver(lake, table, month, "the batch repeats keys", bronze_rows, commit_metadata)
     validate_output(build.rows, table, month)
     key, content = silver_key(table), content_columns(spec)
     rows, duplicates = build.rows, 0
@@ -219,11 +219,11 @@ def append_silver(
             same = stored.join(rows.select(content), on=content, how="semi", nulls_equal=True)
             if same.height != stored.height:
                 changed = stored.height - same.height
-                return _rebuild(lake, table, month, f"{changed} stored keys arrive with new content", bronze_rows, commit_metadata)
+                return rebuild_silver(lake, table, month, f"{changed} stored keys arrive with new content", bronze_rows, commit_metadata)
             rows = rows.join(stored.select(key), on=key, how="anti")
             duplicates = stored.height
         if _stored_conflicts(lake, table, month, build.rows):
-            return _rebuild(lake, table, month, "a key of the batch is quarantined as a conflict", bronze_rows, commit_metadata)
+            return rebuild_silver(lake, table, month, "a key of the batch is quarantined as a conflict", bronze_rows, commit_metadata)
     version = lake.version(silver_table(table))
     if rows.height:
         version = lake.append(silver_table(table), rows, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata).version

@@ -1,0 +1,127 @@
+"""The stream worker's state and its unit of work: one month's batch of landing files, Bronze → Silver → Gold.
+
+The worker (``defs/streaming.py``, job ``stream_worker``) is one long-lived Dagster run that
+applies batches as they land, instead of one run per batch: a run costs ~10 s of process start,
+code load and run bookkeeping before its first step, more than a live minute KPI can wait. Each
+batch names exactly its files (the same ``FileCursor`` planning as the landing sensor), and:
+
+1. Bronze ingests them (idempotent, one commit per event type; ``ingest_batch``);
+2. only then is the batch acknowledged: its files join the cursor, saved in the Dagster instance;
+3. the hot Silver facts append the batch's rows and the minute Gold tables refresh their windows
+   (``lib/streaming/incremental.py``). A month whose Silver or Gold step failed is *stale*: it is
+   rebuilt whole on a later batch (every ``STALE_RETRY_SECONDS`` at most) until that succeeds.
+
+State (cursor + stale months) is JSON in the instance's key-value store, so a restarted worker
+resumes where the last one acknowledged; replaying a batch changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from retail_assets.lib.alerts import AlertThresholds
+from retail_assets.lib.gold.pipeline import GoldValidationError, MissingGoldInput
+from retail_assets.lib.silver.pipeline import MissingDimension, SilverValidationError
+from retail_assets.lib.specs import REGISTRY
+from retail_assets.lib.streaming.cursor import FileCursor
+from retail_assets.lib.streaming.incremental import (
+    HOT_SILVER,
+    MINUTE_GOLD,
+    GoldWindow,
+    SilverAppend,
+    append_silver,
+    gold_reading,
+    rebuild_silver,
+    refresh_gold_window,
+    union_window,
+)
+
+STATE_KEY = "retail_assets/stream_worker"
+STALE_RETRY_SECONDS = 30.0
+DOWNSTREAM_ERRORS = (SilverValidationError, MissingDimension, GoldValidationError, MissingGoldInput)
+
+
+@dataclass
+class WorkerState:
+    cursor: FileCursor = field(default_factory=FileCursor)
+    stale: dict[str, str] = field(default_factory=dict)  # month (ISO) -> why its hot Silver/Gold must be rebuilt
+
+    def to_json(self) -> str:
+        return json.dumps({"cursor": json.loads(self.cursor.to_json()), "stale": self.stale}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> WorkerState:
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        return cls(cursor=FileCursor.from_json(json.dumps(raw["cursor"])), stale=dict(raw.get("stale", {})))
+
+
+def load_state(instance) -> WorkerState:
+    return WorkerState.from_json(instance.run_storage.get_cursor_values({STATE_KEY}).get(STATE_KEY))
+
+
+def save_state(instance, state: WorkerState) -> None:
+    instance.run_storage.set_cursor_values({STATE_KEY: state.to_json()})
+
+
+def hot_tables(event_types: Sequence[str]) -> list[str]:
+    """The hot Silver facts the events of ``event_types`` map to."""
+    return [t for t in HOT_SILVER if set(REGISTRY.table(t).source_events) & set(event_types)]
+
+
+@dataclass
+class Downstream:
+    """What the hot Silver facts and minute Gold tables did with one month's batch."""
+
+    month: dt.date
+    silver: dict[str, SilverAppend] = field(default_factory=dict)
+    gold: dict[str, GoldWindow] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def apply_downstream(
+    lake,
+    month: dt.date,
+    files: Sequence[str],
+    event_types: Sequence[str],
+    *,
+    rebuild: bool,
+    thresholds: AlertThresholds | None = None,
+    commit_metadata: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Downstream:
+    """Append the batch to the hot Silver facts it touches and refresh the minute Gold windows they feed.
+
+    ``rebuild``: the month was stale (an earlier batch failed downstream): rebuild every hot fact and
+    minute table of the month instead. A validation error or missing input is returned, not raised:
+    the batch is already durably in Bronze.
+    """
+    started = clock()
+    out = Downstream(month)
+    tables = list(HOT_SILVER) if rebuild else hot_tables(event_types)
+    try:
+        for table in tables:
+            if rebuild:
+                out.silver[table] = rebuild_silver(lake, table, month, "the month was stale", 0, commit_metadata)
+            else:
+                out.silver[table] = append_silver(lake, table, month, files, commit_metadata=commit_metadata)
+        for name in MINUTE_GOLD:
+            sources = [out.silver[t] for t in out.silver if name in gold_reading(t)]
+            if not sources:
+                continue
+            whole = rebuild or any(s.mode == "rebuild" for s in sources)
+            window = None if whole else union_window([s.window for s in sources])
+            if whole or window is not None:
+                out.gold[name] = refresh_gold_window(
+                    lake, name, month, window, thresholds=thresholds, commit_metadata=commit_metadata
+                )
+    except DOWNSTREAM_ERRORS as exc:
+        out.error = str(exc)
+    out.seconds = clock() - started
+    return out

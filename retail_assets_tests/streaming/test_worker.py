@@ -1,0 +1,179 @@
+"""The stream worker: one long-lived run applies landed batches to Bronze, the hot Silver facts and the minute
+Gold KPIs; acknowledged once in Bronze, resumable, replay-safe, and visible in the catalog.
+
+Real landing files, real Delta lake, the real job executed in process on a Dagster instance (the
+worker stops after ``idle_seconds`` without new files, so each execution is one bounded stretch of a
+stream).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from retail_assets.defs.bronze import build_bronze_assets
+from retail_assets.defs.gold import build_gold_assets
+from retail_assets.defs.silver import build_silver_assets
+from retail_assets.defs.streaming import pool_slot, stream_worker, stream_worker_sensor
+from retail_assets.lib.generator.output import write_dimensions
+from retail_assets.lib.streaming.sinks import LandingSink
+from retail_assets.lib.streaming.worker import STATE_KEY, load_state
+
+JANUARY, FEBRUARY = dt.date(2024, 1, 1), dt.date(2024, 2, 1)
+RUN_CONFIG = {"ops": {"apply_landed_batches": {"config": {"idle_seconds": 1.0, "poll_seconds": 0.05, "report_seconds": 0.0}}}}
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return [*build_bronze_assets(), *build_silver_assets(), *build_gold_assets()]
+
+
+def dimensions(assets, resources, instance, *, silver: bool = True) -> None:
+    layers = ("bronze", "silver") if silver else ("bronze",)
+    keys = [k for a in assets if a.partitions_def is None for k in a.keys if k.path[0] in layers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assert dg.materialize(assets, selection=keys, resources=resources, instance=instance).success
+
+
+def land(landing, events: pl.DataFrame, name: str) -> None:
+    sink = LandingSink(landing, name=name)
+    sink.send(events)
+    sink.close()
+
+
+def work(resources, instance) -> dg.ExecuteInProcessResult:
+    return stream_worker.execute_in_process(run_config=RUN_CONFIG, resources=resources, instance=instance)
+
+
+def receipts_by_minute(events: pl.DataFrame) -> pl.DataFrame:
+    receipts = events.filter(pl.col("event_type") == "receipt_created").select(
+        pl.col("ingest_timestamp").dt.truncate("1m").alias("ts"),
+        pl.col("body").str.json_path_match("$.payload.store_id").cast(pl.Int64).alias("store_id"),
+        pl.col("body").str.json_path_match("$.payload.total_cents").cast(pl.Int64).alias("total_cents"),
+    )
+    return (
+        receipts.group_by("store_id", "ts")
+        .agg(pl.len().cast(pl.Int64).alias("receipts"), pl.col("total_cents").sum().alias("total_sales_cents"))
+        .sort("store_id", "ts")
+    )
+
+
+def gold_minutes(lake) -> pl.DataFrame:
+    return lake.read("gold/sales_minute_store").select("store_id", "ts", "receipts", "total_sales_cents").sort("store_id", "ts")
+
+
+def lake_state(lake) -> dict[str, pl.DataFrame]:
+    tables = ["bronze/receipt_created", "silver/fact_receipts", "silver/fact_receipt_lines", "gold/sales_minute_store",
+              "gold/top_products_15m", "gold/zone_dwell_minute", "gold/ble_presence_minute"]
+    return {t: (f := lake.read(t).drop("_ingested_at", strict=False)).sort(f.columns, nulls_last=True) for t in tables}
+
+
+def test_landed_batches_reach_the_minute_kpis_through_one_worker_run(tiny, window_events, lake, landing, resources, instance, assets):
+    write_dimensions(tiny, [JANUARY, FEBRUARY], landing)
+    dimensions(assets, resources, instance)
+    cut = dt.datetime(2024, 1, 31, 12, tzinfo=dt.UTC)
+    land(landing, window_events.filter(pl.col("ingest_timestamp") < cut), "first")
+
+    sensor = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}))
+    (request,) = sensor.run_requests
+    assert request.run_key == "stream-worker:1"
+
+    result = work(resources, instance)
+    assert result.success
+    assert gold_minutes(lake).equals(receipts_by_minute(window_events.filter(pl.col("ingest_timestamp") < cut)))
+
+    # The catalog: a materialization per Bronze, Silver and Gold month touched, and the checks evaluated.
+    materialized = {(e.asset_key.to_user_string(), e.partition) for e in result.get_asset_materialization_events()}
+    assert {("bronze/receipt_created", "2024-01-01"), ("silver/fact_receipts", "2024-01-01"),
+            ("gold/sales_minute_store", "2024-01-01"), ("gold/top_products_15m", "2024-01-01")} <= materialized
+    evaluations = [e.event_specific_data for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
+    assert checks[("silver/fact_receipts", "reconciles_with_bronze")] is True
+    assert checks[("gold/sales_minute_store", "reconciles_with_silver")] is True
+    assert checks[("bronze/receipt_created", "schema_parity")] is True
+
+    # Nothing waiting: the sensor starts no worker; a worker started anyway applies nothing.
+    idle = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}, cursor="1"))
+    assert not idle.run_requests
+    before = lake_state(lake)
+    assert work(resources, instance).get_asset_materialization_events() == []
+
+    # The rest of the window lands (January's tail and February): the next run applies it; Gold has every receipt.
+    land(landing, window_events.filter(pl.col("ingest_timestamp") >= cut), "second")
+    assert work(resources, instance).success
+    assert gold_minutes(lake).equals(receipts_by_minute(window_events))
+    assert lake.read("gold/sales_minute_store", [FEBRUARY]).height > 0
+    assert lake.read("silver/fact_receipts", [JANUARY]).height + lake.read("silver/fact_receipts", [FEBRUARY]).height == (
+        window_events.filter(pl.col("event_type") == "receipt_created").height
+    )
+    assert before["gold/sales_minute_store"].height < lake.read("gold/sales_minute_store").height
+
+    # A worker that lost its checkpoint applies every file again: nothing changes (Bronze commits nothing,
+    # Silver appends nothing, Gold windows are rewritten with the same rows).
+    settled = lake_state(lake)
+    bronze_version = lake.version("bronze/receipt_created")
+    instance.run_storage.set_cursor_values({STATE_KEY: ""})
+    assert work(resources, instance).success
+    assert lake.version("bronze/receipt_created") == bronze_version
+    replayed = lake_state(lake)
+    assert all(settled[t].equals(replayed[t]) for t in settled)
+
+
+def test_a_month_whose_silver_fails_is_stale_until_a_rebuild_succeeds(tiny, window_events, lake, landing, resources, instance, assets):
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance, silver=False)  # no Silver dimensions: the Silver facts cannot be built
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    land(landing, january, "only")
+
+    result = work(resources, instance)
+    assert result.success  # the worker keeps going: the batch is durably in Bronze
+    state = load_state(instance)
+    assert "2024-01-01" in state.stale and "dim_" in state.stale["2024-01-01"]
+    assert lake.exists("bronze/receipt_created") and not lake.exists("gold/sales_minute_store")
+    assert not state.cursor.inflight and state.cursor.done  # acknowledged all the same
+
+    # The sensor restarts the worker for the stale month even with no new file; once the dimensions exist,
+    # the month is rebuilt whole and Gold holds every receipt.
+    request = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}))
+    assert len(request.run_requests) == 1
+    dimensions(assets, resources, instance)
+    assert work(resources, instance).success
+    assert not load_state(instance).stale
+    assert gold_minutes(lake).equals(receipts_by_minute(january))
+
+
+def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
+    """A pool slot held by one claim (a running month rebuild step) keeps the worker's claim waiting."""
+    overrides = {"concurrency": {"pools": {"default_limit": 1}}}
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        run = instance.create_run_for_job(stream_worker, run_config=RUN_CONFIG)
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("stream_hot")
+        assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
+
+        class Context:
+            op = type("Op", (), {"name": "apply_landed_batches"})()
+
+        context = Context()
+        context.instance, context.run = instance, run
+        import threading
+
+        entered = threading.Event()
+
+        def worker():
+            with pool_slot(context, "stream_hot", "hot 2024-01"):
+                entered.set()
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        assert not entered.wait(1.0)  # waiting for the rebuild's slot
+        storage.free_concurrency_slot_for_step("other-run", "silver__fact_receipts")
+        assert entered.wait(10.0)
+        thread.join()
+        # Released after the block: a rebuild step can claim it again.
+        assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
