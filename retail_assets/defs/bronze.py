@@ -256,6 +256,14 @@ def ingest_batch(
     lake: LakeStore, landing: LandingZone, event_type: str, month: dt.date, files: list[str], commit_metadata: dict[str, str]
 ) -> tuple[BatchIngest, dict[str, Any]]:
     """Ingest named files of one event type and month; the ingest result and its materialization metadata."""
+    ingest = ingest_files(lake, landing, event_type, month, files, commit_metadata)
+    return ingest, batch_metadata(ingest, lake, month_row_count(lake, f"{LAYER}/{event_type}", month))
+
+
+def ingest_files(
+    lake: LakeStore, landing: LandingZone, event_type: str, month: dt.date, files: list[str], commit_metadata: dict[str, str]
+) -> BatchIngest:
+    """Ingest named files of one event type and month (idempotent); raises if counts or columns do not add up."""
     ingest = ingest_event_batch(
         lake, landing, event_type, month, files, dt.datetime.now(dt.UTC), commit_metadata=commit_metadata
     )
@@ -263,7 +271,7 @@ def ingest_batch(
     drift = frame_parity(ingest.load.rows, bronze_columns(event_type))
     if not drift.ok:
         raise RuntimeError(f"bronze/{event_type} {month:%Y-%m}: frame does not match the Bronze spec ({drift.describe()})")
-    return ingest, batch_metadata(ingest, lake, month_row_count(lake, f"{LAYER}/{event_type}", month))
+    return ingest
 
 
 def _run_batch(

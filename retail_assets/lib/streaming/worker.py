@@ -95,6 +95,7 @@ def apply_downstream(
     thresholds: AlertThresholds | None = None,
     commit_metadata: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    map: Callable = map,  # noqa: A002 - a thread pool's map runs the independent tables side by side
 ) -> Downstream:
     """Append the batch to the hot Silver facts it touches and refresh the minute Gold windows they feed.
 
@@ -105,12 +106,18 @@ def apply_downstream(
     started = clock()
     out = Downstream(month)
     tables = list(HOT_SILVER) if rebuild else hot_tables(event_types)
+    def silver(table: str) -> SilverAppend:
+        if rebuild:
+            return rebuild_silver(lake, table, month, "the month was stale", 0, commit_metadata)
+        return append_silver(lake, table, month, files, commit_metadata=commit_metadata)
+
+    def gold(item: tuple[str, tuple | None]) -> GoldWindow:
+        name, window = item
+        return refresh_gold_window(lake, name, month, window, thresholds=thresholds, commit_metadata=commit_metadata)
+
     try:
-        for table in tables:
-            if rebuild:
-                out.silver[table] = rebuild_silver(lake, table, month, "the month was stale", 0, commit_metadata)
-            else:
-                out.silver[table] = append_silver(lake, table, month, files, commit_metadata=commit_metadata)
+        out.silver = dict(zip(tables, map(silver, tables), strict=True))
+        todo = []
         for name in MINUTE_GOLD:
             sources = [out.silver[t] for t in out.silver if name in gold_reading(t)]
             if not sources:
@@ -118,9 +125,8 @@ def apply_downstream(
             whole = rebuild or any(s.mode == "rebuild" for s in sources)
             window = None if whole else union_window([s.window for s in sources])
             if whole or window is not None:
-                out.gold[name] = refresh_gold_window(
-                    lake, name, month, window, thresholds=thresholds, commit_metadata=commit_metadata
-                )
+                todo.append((name, window))
+        out.gold = dict(zip([n for n, _ in todo], map(gold, todo), strict=True))
     except DOWNSTREAM_ERRORS as exc:
         out.error = str(exc)
     out.seconds = clock() - started
