@@ -179,8 +179,8 @@ def _stages(instance, landing) -> dict[str, list[float]]:
 
 
 def _warm_up(config, landing, lake, month: dt.date, now: dt.datetime, args) -> float:
-    """Land a few seconds of events from an hour ago (minutes the measurement ignores) and wait until they are in
-    Gold: the worker is then running, as it is while a stream flows. Returns that cold-start time."""
+    """Land a few minutes of events from an hour ago (minutes the measurement ignores) and wait until the worker has
+    applied them: it is then running, as it is while a stream flows. Returns that cold-start time."""
     from retail_assets.lib.generator.facts import facts_between
     from retail_assets.lib.streaming.envelopes import encode_events
     from retail_assets.lib.streaming.sinks import LandingSink
@@ -191,11 +191,15 @@ def _warm_up(config, landing, lake, month: dt.date, now: dt.datetime, args) -> f
     landed = time.time()
     sink.send(events)
     sink.close()
-    table = f"gold/{args.table}"
-    while time.time() - landed < 300:
-        if lake.exists(table) and lake.scan(table, [month]).filter(pl.col("ts") < now.replace(second=0, microsecond=0)).select(pl.len()).collect().item():
-            return time.time() - landed
-        time.sleep(0.2)
+    from retail_assets.lib.streaming.worker import load_state
+
+    files = {p for p, _, _ in landing._list("events/") if "/warmup-" in p}
+    with dg.DagsterInstance.get() as instance:
+        while time.time() - landed < 300:
+            cursor = load_state(instance).cursor
+            if files <= set(cursor.done) or (cursor.done and cursor.watermark >= max(m for _, m, _ in landing._list("events/"))):
+                return time.time() - landed
+            time.sleep(0.2)
     raise SystemExit("the stream worker did not apply the warm-up batch within 300 s; see the dagster dev log")
 
 
@@ -313,7 +317,7 @@ def latency(args) -> None:
         if latencies:
             p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
             if cold is not None:
-                print(f"cold start (no worker running): a warm-up batch landed → in {table} after {cold:.1f} s "
+                print(f"cold start (no worker running): a warm-up batch landed → applied by the worker after {cold:.1f} s "
                       "(sensor tick, run launch, process start, first batch)")
             print(f"latency event sent → counted in {table} (dagster dev, daemon, {args.stream_mode} mode"
                   f"{', demo month in the lake' if args.demo_month else ', streamed events only'}): p50 {p(0.5):.1f} s, "

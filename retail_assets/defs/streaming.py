@@ -37,7 +37,6 @@ from pydantic import Field
 from retail_assets.defs.bronze import (
     BRONZE_EVENTS_POOL,
     EVENTS_OP,
-    INPUT_ERRORS,
     bronze_key,
     files_by_event_type,
     ingest_batch,
@@ -347,7 +346,7 @@ def capture_sensor(context: dg.SensorEvaluationContext, capture: CaptureFiles):
 
 
 class StreamWorkerConfig(dg.Config):
-    max_seconds: float = Field(default=900.0, description="Hand over to a fresh run after this long (new code, bounded logs).")
+    max_seconds: float = Field(default=3600.0, description="Hand over to a fresh run after this long (new code, bounded logs).")
     idle_seconds: float = Field(default=120.0, description="Stop after this long without a new file (the sensor restarts it).")
     poll_seconds: float = Field(default=0.25, description="Pause between two listings of the landing zone when idle.")
     report_seconds: float = Field(
@@ -580,6 +579,8 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             prefix="worker", max_files=config.max_files,
         )
         state.cursor = cursor
+        if tick.requests:
+            save_state(context.instance, state)  # in flight: a restarted worker counts the attempts on
         for note in tick.notes:
             context.log.warning(note)
         if not tick.requests:
@@ -599,15 +600,20 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                 began = time.perf_counter()
                 timings = {"listing": listing, **_apply_batch(context, lake, landing, state, batch, report, thresholds)}
                 timings["batch_total"] = time.perf_counter() - began
-            except (LandingPathError, *INPUT_ERRORS) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of a batch: retried, then parked; the worker goes on
                 state.cursor.inflight.pop(batch.key, None)
+                what = f"{type(exc).__name__}: {exc}"
                 if batch.attempt >= MAX_ATTEMPTS:
                     state.cursor.failed[batch.key] = batch
-                    context.log.error(f"stream worker: batch {batch.key} failed {batch.attempt} times, parked (not acknowledged): {exc}")
+                    context.log.error(
+                        f"stream worker: batch {batch.key} ({len(batch.files)} files) failed {batch.attempt} times, parked, "
+                        f"not acknowledged: {what}"
+                    )
                 else:
                     batch.attempt += 1
                     state.cursor.inflight[batch.key] = batch
-                    context.log.warning(f"stream worker: batch {batch.key} failed ({exc}); trying again")
+                    context.log.warning(f"stream worker: batch {batch.key} failed ({what}); attempt {batch.attempt} next")
+                    time.sleep(1.0)
                 save_state(context.instance, state)
                 continue
             batches += 1
@@ -637,7 +643,13 @@ def stream_worker():
     stream_worker_op()
 
 
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def waiting_files(state: WorkerState, listed, grace: float = 60.0) -> list[str]:

@@ -127,7 +127,7 @@ def apply_downstream(
             if whole or window is not None:
                 todo.append((name, window))
         out.gold = dict(zip([n for n, _ in todo], map(gold, todo), strict=True))
-    except DOWNSTREAM_ERRORS as exc:
-        out.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - the batch is in Bronze whatever happens here: the month goes stale
+        out.error = str(exc) if isinstance(exc, DOWNSTREAM_ERRORS) else f"{type(exc).__name__}: {exc}"
     out.seconds = clock() - started
     return out
