@@ -71,6 +71,9 @@ def ingest(args) -> None:
               f"{sink.stats.batches} files, {sink.stats.bytes / 1e6:.0f} MB")
         assets = build_bronze_assets()
         resources = {"lake": lake, "landing": landing}
+        if args.stream_mode == "worker":
+            _ingest_with_worker(args, root, landing, lake, resources)
+            return
         ticks: list[float] = []
         cursor = None
         (root / "dagster").mkdir()
@@ -105,6 +108,35 @@ def ingest(args) -> None:
               f"max {max(ticks) * 1000:.0f} ms; peak RSS {_rss_gb():.2f} GB")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _ingest_with_worker(args, root: Path, landing, lake, resources) -> None:
+    """The landed events applied by the stream worker job (in process, on a persistent instance): Bronze, the hot
+    Silver facts and the minute Gold tables, batch after batch, until idle."""
+    from retail_assets.defs.gold import build_gold_assets
+    from retail_assets.defs.silver import build_silver_assets
+    from retail_assets.defs.streaming import stream_worker
+    from retail_assets.lib.generator.config import load_config
+    from retail_assets.lib.generator.output import write_dimensions
+    from retail_assets.lib.specs import REGISTRY
+
+    write_dimensions(load_config(args.profile), [dt.date(2024, 1, 1)], landing)
+    assets = [*build_bronze_assets(), *build_silver_assets(), *build_gold_assets()]
+    (root / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
+        dims = [k for a in assets if a.partitions_def is None for k in a.keys if k.path[0] in ("bronze", "silver")]
+        assert dg.materialize(assets, selection=dims, resources=resources, instance=instance).success
+        config = {"ops": {"apply_landed_batches": {"config": {"idle_seconds": 0.5, "max_files": args.max_files}}}}
+        started = time.perf_counter()
+        assert stream_worker.execute_in_process(run_config=config, resources=resources, instance=instance).success
+        elapsed = time.perf_counter() - started - 0.5
+        stages = _worker_stages(instance)
+    rows = sum(lake.read(f"bronze/{e.event_type}").height for e in REGISTRY.events if lake.exists(f"bronze/{e.event_type}"))
+    bronze = sum(stages.get("bronze (per batch)", [0.0]))
+    print(f"ingest (stream worker, in process): {rows:,} Bronze rows in {elapsed:.1f} s = {rows / elapsed:,.0f} events/s "
+          f"through Bronze, the hot Silver facts and the minute Gold tables ({len(stages.get('bronze (per batch)', []))} "
+          f"batches of ≤ {args.max_files} files); Bronze alone {bronze:.1f} s = {rows / bronze:,.0f} events/s; "
+          f"peak RSS {_rss_gb():.2f} GB")
 
 
 def _month_so_far(config, month: dt.date, cut: dt.datetime, landing) -> int:
@@ -412,6 +444,9 @@ def main() -> int:
     a.add_argument("--events", type=int, default=1_000_000)
     a.add_argument("--profile", default="demo")
     a.add_argument("--file-events", type=int, default=50_000, help="Events per landing file at most.")
+    a.add_argument("--stream-mode", dest="stream_mode", choices=("worker", "runs"), default="worker",
+                   help="The stream worker job (default) or the landing sensor's runs (Bronze only).")
+    a.add_argument("--max-files", type=int, default=2000, help="Files per worker batch at most.")
     b = sub.add_parser("latency")
     b.add_argument("--rate", type=float, default=2000)
     b.add_argument("--seconds", type=float, default=120)

@@ -17,6 +17,7 @@ from retail_assets.lib.partitions import MONTHLY
 from retail_assets.lib.serving import SERVED_DIMENSIONS
 from retail_assets.lib.specs import ColumnSpec, DType
 from retail_assets.lib.specs.events import EVENTS
+from retail_assets.lib.streaming.incremental import HOT_SILVER, MINUTE_GOLD
 
 REPO = Path(__file__).resolve().parents[2]
 # Reference spec §11: every table it names, and seed 002's marts.
@@ -102,10 +103,13 @@ def test_every_duckdb_writer_is_in_the_duckdb_pool_of_one_slot(definitions: dg.D
     assert keys == {f"serving/{t}" for t in GOLD} | {f"serving/{d.name}" for d in SERVED_DIMENSIONS}
     assert {a.op.pool for a in writers} == {"duckdb"}
     # dagster.yaml gives every pool one slot, so no other asset may declare a pool, except the Bronze
-    # event writers (pool bronze_events, issue 6), which must not interleave on a month either.
+    # event writers (pool bronze_events, issue 6), which must not interleave on a month either, and the
+    # Silver facts and Gold tables the stream worker updates incrementally (pool stream_hot).
     others = {k.to_user_string(): a.op.pool for a in assets if a not in writers for k in a.keys}
-    assert {key for key, pool in others.items() if pool is not None} == {f"bronze/{e.table_name}" for e in EVENTS}
-    assert set(others.values()) == {None, "bronze_events"}
+    hot = {f"silver/{t}" for t in HOT_SILVER} | {f"gold/{t}" for t in MINUTE_GOLD}
+    assert {key for key, pool in others.items() if pool == "bronze_events"} == {f"bronze/{e.table_name}" for e in EVENTS}
+    assert {key for key, pool in others.items() if pool == "stream_hot"} == hot
+    assert set(others.values()) == {None, "bronze_events", "stream_hot"}
     config = yaml.safe_load((REPO / "dagster.yaml").read_text())
     assert config["concurrency"]["pools"]["default_limit"] == 1
     graph = definitions.resolve_asset_graph()

@@ -177,3 +177,16 @@ def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
         thread.join()
         # Released after the block: a rebuild step can claim it again.
         assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
+
+
+def test_the_stream_mode_picks_the_worker_or_one_run_per_batch(tmp_path):
+    from retail_assets.defs.streaming import streaming_definitions
+    from retail_assets.lib.settings import Settings, SettingsError
+
+    def sensors(env: dict[str, str]) -> set[str]:
+        return {s.name for s in streaming_definitions(Settings.from_env({"RETAIL_DATA_DIR": str(tmp_path), **env})).sensors}
+
+    assert sensors({}) == {"stream_worker_sensor", "medallion_automation"}
+    assert sensors({"RETAIL_STREAM_MODE": "runs"}) == {"landing_events_sensor", "medallion_automation"}
+    with pytest.raises(SettingsError, match=r"RETAIL_STREAM_MODE='fast' is not one of \['worker', 'runs'\]"):
+        Settings.from_env({"RETAIL_STREAM_MODE": "fast"})
