@@ -113,6 +113,7 @@ def ingest(args) -> None:
 def _ingest_with_worker(args, root: Path, landing, lake, resources) -> None:
     """The landed events applied by the stream worker job (in process, on a persistent instance): Bronze, the hot
     Silver facts and the minute Gold tables, batch after batch, until idle."""
+    from retail_assets.defs.bronze import build_bronze_assets
     from retail_assets.defs.gold import build_gold_assets
     from retail_assets.defs.silver import build_silver_assets
     from retail_assets.defs.streaming import stream_worker
