@@ -13,6 +13,7 @@ configured with dagster-deltalake's ``LocalConfig`` / ``AzureConfig`` / ``Client
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,11 @@ def to_arrow(df: pl.DataFrame):
     return df.to_arrow()
 
 
+AUTOMATION_TAG = "dagster/from_automation_condition"
+# Niceness of automation runs' processes (the worker and runs people launch keep the default, 0).
+BACKGROUND_NICENESS = 10
+
+
 class LakeStore(dg.ConfigurableResource):
     """Delta tables under ``root_uri``; table names are paths like ``bronze/fact_receipts``."""
 
@@ -82,6 +88,13 @@ class LakeStore(dg.ConfigurableResource):
         default=None,
         description="Blob endpoint override, e.g. http://127.0.0.1:10000/devstoreaccount1 for Azurite.",
     )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Runs that declarative automation launched (other Silver facts, daily Gold following a streamed batch) are
+        # background work: on a small machine they must not slow the stream worker's seconds-latency path.
+        run = context.dagster_run
+        if run is not None and run.tags.get(AUTOMATION_TAG) == "true" and hasattr(os, "nice"):
+            os.nice(BACKGROUND_NICENESS)
 
     # ---- locations -------------------------------------------------------------------------
 

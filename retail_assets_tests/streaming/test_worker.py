@@ -190,3 +190,32 @@ def test_the_stream_mode_picks_the_worker_or_one_run_per_batch(tmp_path):
     assert sensors({"RETAIL_STREAM_MODE": "runs"}) == {"landing_events_sensor", "medallion_automation"}
     with pytest.raises(SettingsError, match=r"RETAIL_STREAM_MODE='fast' is not one of \['worker', 'runs'\]"):
         Settings.from_env({"RETAIL_STREAM_MODE": "fast"})
+
+
+NICENESS_PROBE = """
+import os, sys
+import dagster as dg
+from retail_assets.lib.lake import LakeStore
+
+@dg.op
+def probe(lake: LakeStore):
+    print("niceness", os.nice(0))
+
+@dg.job
+def job():
+    probe()
+
+tags = {"dagster/from_automation_condition": "true"} if sys.argv[1] == "automation" else {}
+job.execute_in_process(resources={"lake": LakeStore(root_uri=sys.argv[2])}, tags=tags)
+"""
+
+
+@pytest.mark.parametrize(("launched_by", "increase"), [("automation", 10), ("a person", 0)])
+def test_automation_runs_yield_the_cpu_to_the_stream(tmp_path, launched_by, increase):
+    import os
+    import subprocess
+    import sys
+
+    probe = subprocess.run([sys.executable, "-c", NICENESS_PROBE, launched_by.split()[0], str(tmp_path)],
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert f"niceness {os.nice(0) + increase}" in probe.stdout
