@@ -1,15 +1,18 @@
-"""Streaming ingestion: sensors that turn new event files and Event Hubs offsets into Bronze runs.
+"""Streaming ingestion: the stream worker and the sensors that turn new event files and Event Hubs offsets into runs.
 
-Three sources, one rule: a sensor only *looks* (a file listing, partition metadata, checkpoint
-blobs) and requests runs whose config names exactly what to ingest, under a deterministic run
-key; the run reads, writes Bronze idempotently and only then is the batch acknowledged (the
-sensor cursor after the run's Bronze step succeeded, the Event Hubs checkpoint inside the run after
-the Bronze commit). Silver and Gold follow by declarative automation (``medallion_automation``),
-except the hot path a landing run carries itself.
+Three sources, one rule: nothing is acknowledged before it is durably in Bronze, and every batch
+names exactly what it ingests (files, or an offset range), so replaying it changes nothing.
+Silver and Gold follow by declarative automation (``medallion_automation``), except the hot path
+(the Silver facts and minute-grain Gold KPIs of a batch), which the stream worker or the batch's
+own run carries.
 
-- ``landing_events_sensor`` (always on): new files under ``events/`` → one run per month: the
-  Bronze event tables of the types that have files (one step, configured with the files), then the
-  Silver facts and minute-grain Gold KPIs they feed (``hot_path``).
+- ``stream_worker_sensor`` + job ``stream_worker`` (default, ``RETAIL_STREAM_MODE=worker``): one
+  long-lived run applies each landed batch — Bronze, then the hot Silver facts appended and the
+  minute Gold windows refreshed (``lib/streaming/incremental.py``) — acknowledging in the instance
+  once in Bronze; seconds from event to minute KPI (docs/streaming.md).
+- ``landing_events_sensor`` (``RETAIL_STREAM_MODE=runs``): new files under ``events/`` → one run per
+  month: the Bronze event tables of the types that have files (one step, configured with the
+  files), then the Silver facts and minute-grain Gold KPIs they feed (``hot_path``).
 - ``eventhubs_sensor`` + job ``ingest_eventhubs`` (when ``RETAIL_EVENTHUB_*`` is set): per
   partition, the next offset range → the run reads exactly that range, lands it as files named
   after the range, ingests them and updates the blob checkpoint.
