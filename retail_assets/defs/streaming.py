@@ -469,13 +469,7 @@ def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, Chec
             True, f"{subject}: key unique and not null over {max(rows, append.appended.height)} rows written (validated before writing; "
             "appended keys are new to the month)", {"key": silver_key(append.table)}
         ),
-        RECONCILES_WITH_BRONZE: CheckOutcome(
-            append.reconciles,
-            f"{subject}, {scope}: Bronze {append.bronze_rows} {'=' if append.reconciles else '!='} Silver "
-            f"{append.appended.height} + quarantined {build.quarantine.height} + duplicates "
-            f"{build.duplicates_dropped + append.duplicates_of_stored}",
-            {"bronze_rows": append.bronze_rows, "silver_rows": append.appended.height},
-        ),
+        RECONCILES_WITH_BRONZE: _reconciliation(append, subject, scope),
     }
     if append.unresolved:
         failing = {k: v for k, v in append.unresolved.items() if v}
@@ -484,6 +478,23 @@ def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, Chec
             f"{subject}: every reference of the written rows resolves", {"unresolved": failing}
         )
     return metadata, checks
+
+
+def _reconciliation(append: SilverAppend, subject: str, scope: str) -> CheckOutcome:
+    """Bronze rows in = Silver + quarantined + duplicates: over the batch's Bronze rows (append), or over the
+    month counted back from the lake (rebuild)."""
+    if append.written is not None:
+        w = append.written
+        bronze, silver, quarantined = w.bronze_rows, w.silver_rows, w.quarantined_rows
+    else:
+        bronze, silver, quarantined = append.bronze_rows, append.appended.height, append.quarantined
+    duplicates = append.build.duplicates_dropped + append.duplicates_of_stored
+    sign = "=" if append.reconciles else "!="
+    return CheckOutcome(
+        append.reconciles,
+        f"{subject}, {scope}: Bronze {bronze} {sign} Silver {silver} + quarantined {quarantined} + duplicates {duplicates}",
+        {"bronze_rows": bronze, "silver_rows": silver, "quarantined_rows": quarantined, "duplicates_dropped": duplicates},
+    )
 
 
 def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:

@@ -142,9 +142,19 @@ def test_a_month_whose_silver_fails_is_stale_until_a_rebuild_succeeds(tiny, wind
     request = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}))
     assert len(request.run_requests) == 1
     dimensions(assets, resources, instance)
-    assert work(resources, instance).success
+    rebuilt = work(resources, instance)
+    assert rebuilt.success
     assert not load_state(instance).stale
     assert gold_minutes(lake).equals(receipts_by_minute(january))
+    # The month was rebuilt whole: its reconciliation counts the month back from the lake.
+    (check,) = [
+        e.event_specific_data for e in rebuilt.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and e.event_specific_data.asset_key == dg.AssetKey(["silver", "fact_receipts"])
+        and e.event_specific_data.check_name == "reconciles_with_bronze"
+    ]
+    receipts = january.filter(pl.col("event_type") == "receipt_created").height
+    assert check.passed and check.metadata["bronze_rows"].value == receipts == check.metadata["silver_rows"].value
 
 
 def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
