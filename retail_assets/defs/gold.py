@@ -245,6 +245,18 @@ def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldT
         yield from emit_check_results(context, name, by_month)
 
 
+def _automation(table: GoldTable) -> dg.AutomationCondition:
+    """A Silver month updated by hand, by automation or by a streamed batch updates the Gold months that read it —
+    once every Silver input of the same month exists. (A stream-only lake never gets some facts, e.g. truck moves:
+    requesting the Gold months that read them would only add a failed run to every wave of automation.)"""
+    follows = follows_upstream_months(dg.AssetSelection.assets(*(silver_asset_key(s.table) for s in table.inputs)))
+    same_month = [silver_asset_key(s.table) for s in table.inputs if s.window == (0, 0)]
+    if not same_month:
+        return follows
+    missing = dg.AutomationCondition.any_deps_missing().allow(dg.AssetSelection.assets(*same_month))
+    return (follows & ~missing).with_label("follows upstream months, inputs present")
+
+
 def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
     key = gold_asset_key(table.name)
 
@@ -263,10 +275,7 @@ def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
             "grain": table.grain,
         },
         check_specs=_check_specs(table, key),
-        # A Silver month updated by hand, by automation or by a streamed batch updates the Gold months that read it.
-        automation_condition=follows_upstream_months(
-            dg.AssetSelection.assets(*(silver_asset_key(s.table) for s in table.inputs))
-        ),
+        automation_condition=_automation(table),
         pool=HOT_POOL if table.name in MINUTE_GOLD else None,
     )
     def _gold(context: dg.AssetExecutionContext, lake: LakeStore):

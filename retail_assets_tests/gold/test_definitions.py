@@ -147,3 +147,37 @@ def test_the_gold_model_refuses_float_money_and_tables_without_a_calendar_key() 
         SilverInput(table="dim_stores")
     with pytest.raises(ValueError, match="key column 'store_id' is not a column"):
         _table(key=("day", "store_id"))
+
+
+def test_automation_requests_a_gold_month_once_its_same_month_inputs_exist() -> None:
+    import warnings
+
+    from retail_assets.defs.gold import build_gold_assets
+    from retail_assets.defs.silver import build_silver_assets
+    from retail_assets.lib.lake import LakeStore
+
+    gold = dg.AssetKey(["gold", "store_performance_daily"])  # reads receipts, foot traffic and stockouts of the month
+    defs = dg.Definitions(
+        assets=[*build_silver_assets(), *build_gold_assets()], resources={"lake": LakeStore(root_uri="unused")}
+    )
+
+    def requested(instance, cursor):
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(gold), cursor=cursor
+        )
+        subset = next(r for r in result.results if r.key == gold).true_subset
+        return set(subset.expensively_compute_partition_keys()), result.cursor
+
+    def update(instance, table: str) -> None:
+        instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["silver", table]), partition="2024-01-01"))
+
+    with dg.DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        _, cursor = requested(instance, None)
+        update(instance, "fact_receipts")  # streamed receipts, no foot traffic or stockouts yet
+        keys, cursor = requested(instance, cursor)
+        assert keys == set()
+        update(instance, "fact_foot_traffic")
+        update(instance, "fact_stockouts")
+        keys, cursor = requested(instance, cursor)
+        assert keys == {"2024-01-01"}
