@@ -187,7 +187,8 @@ def _metadata(written: GoldMonth, lake: LakeStore) -> dict[str, Any]:
     return metadata
 
 
-def _thresholds() -> AlertThresholds:
+def alert_thresholds() -> AlertThresholds:
+    """Alert thresholds from RETAIL_ALERT_*; a bad value fails the step naming it."""
     try:
         return AlertThresholds.from_env()
     except AlertConfigError as exc:
@@ -195,7 +196,7 @@ def _thresholds() -> AlertThresholds:
 
 
 def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldTable) -> Iterator[Any]:
-    thresholds = _thresholds()
+    thresholds = alert_thresholds()
     outcomes: dict[str, dict[dt.date, CheckOutcome]] = {name: {} for name in check_names(table)}
     done: dict[dt.date, dict[str, Any]] = {}
     previous: tuple[dt.date, pl.DataFrame] | None = None

@@ -45,7 +45,14 @@ from retail_assets.defs.bronze import (
     ingest_batch,
     ingest_files,
 )
-from retail_assets.defs.gold import GRAIN_UNIQUE, RECONCILES_WITH_SILVER, alert_check_name, gold_asset_key, hosted_alerts
+from retail_assets.defs.gold import (
+    GRAIN_UNIQUE,
+    RECONCILES_WITH_SILVER,
+    alert_check_name,
+    alert_thresholds,
+    gold_asset_key,
+    hosted_alerts,
+)
 from retail_assets.defs.silver import (
     FOREIGN_KEYS_RESOLVE,
     HOT_POOL,
@@ -53,15 +60,15 @@ from retail_assets.defs.silver import (
     RECONCILES_WITH_BRONZE,
     silver_asset_key,
 )
-from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
+from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.checks import SCHEMA_PARITY, CheckOutcome, frame_parity, parity_outcome
 from retail_assets.lib.gold.alerts import ALERT_RULES
 from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
-from retail_assets.lib.gold.specs import GOLD_TABLES, gold_table
+from retail_assets.lib.gold.specs import gold_table
 from retail_assets.lib.silver.pipeline import silver_key
 from retail_assets.lib.specs import silver_columns
-from retail_assets.lib.streaming.incremental import GoldWindow, SilverAppend
+from retail_assets.lib.streaming.incremental import MINUTE_GOLD, GoldWindow, SilverAppend, gold_reading, hot_tables
 from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.lake import LakeStore
@@ -108,8 +115,6 @@ def _tick_result(context, requests: list[dg.RunRequest], cursor: str, notes: lis
 # ---- landing files -------------------------------------------------------------------------
 
 
-# Gold tables at a grain finer than a day: what a live dashboard reads, so each streamed batch carries them.
-MINUTE_GOLD = [t for t in GOLD_TABLES if "minute" in t.grain]
 # Runs of the streaming hot path are dequeued before automation runs (dagster.yaml limits those to one at a time).
 HOT_PATH_PRIORITY = "10"
 
@@ -121,8 +126,8 @@ def hot_path(event_types: Iterable[str]) -> list[dg.AssetKey]:
     Everything else the batch touches (the other Silver facts, daily Gold) follows by declarative
     automation, off the hot path."""
     event_types = set(event_types)
-    facts = sorted({f for t in event_types for f in REGISTRY.event(t).facts} & {i.table for g in MINUTE_GOLD for i in g.inputs})
-    gold = [g.name for g in MINUTE_GOLD if {i.table for i in g.inputs} & set(facts)]
+    facts = hot_tables(sorted(event_types))
+    gold = [g for g in MINUTE_GOLD if any(g in gold_reading(f) for f in facts)]
     return [
         *(bronze_key(t) for t in sorted(event_types)),
         *(silver_asset_key(f) for f in facts),
@@ -453,9 +458,9 @@ BLOCKING_CHECKS = {SCHEMA_PARITY, PRIMARY_KEY_UNIQUE, GRAIN_UNIQUE}
 def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:
     build, subject = append.build, f"{append.table} {append.month:%Y-%m}"
     if append.mode == "rebuild":
-        rows, metadata = append.appended.height, {"month_rebuilds": 1, "rebuild_reason": append.reason}
+        metadata: dict[str, Any] = {"month_rebuilds": 1, "rebuild_reason": append.reason}
     else:
-        rows, metadata = 0, {"rows_appended": append.appended.height}
+        metadata = {"rows_appended": append.appended.height}
     metadata.update(
         quarantined_rows=build.quarantine.height,
         duplicates_dropped=build.duplicates_dropped + append.duplicates_of_stored,
@@ -466,7 +471,7 @@ def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, Chec
     checks = {
         SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(append.table)), subject=subject),
         PRIMARY_KEY_UNIQUE: CheckOutcome(
-            True, f"{subject}: key unique and not null over {max(rows, append.appended.height)} rows written (validated before writing; "
+            True, f"{subject}: key unique and not null over {append.appended.height} rows written (validated before writing; "
             "appended keys are new to the month)", {"key": silver_key(append.table)}
         ),
         RECONCILES_WITH_BRONZE: _reconciliation(append, subject, scope),
@@ -575,7 +580,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
     """Apply landed event batches as they arrive: Bronze (idempotent, acknowledged once committed), then the hot
     Silver facts (appended) and the minute Gold KPIs (their 15-minute windows refreshed). Runs until idle or
     ``max_seconds``; the ``stream_worker_sensor`` starts the next one."""
-    thresholds = _worker_thresholds()
+    thresholds = alert_thresholds()
     state = load_state(context.instance)
     report = CatalogReport(context, lake)
     started = last_new = time.monotonic()
@@ -641,13 +646,6 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
     yield from report.flush()
     context.log.info(f"stream worker: {batches} batches applied in {time.monotonic() - started:.0f} s")
     yield dg.Output(None)
-
-
-def _worker_thresholds() -> AlertThresholds:
-    try:
-        return AlertThresholds.from_env()
-    except AlertConfigError as exc:
-        raise dg.Failure(description=f"alert thresholds: {exc}") from exc
 
 
 @dg.job(name="stream_worker", tags={LANDING_JOB_TAG: "stream_worker", PRIORITY_TAG: HOT_PATH_PRIORITY})

@@ -21,18 +21,15 @@ from retail_assets.lib.bronze import ingest_event_batch
 from retail_assets.lib.generator.output import write_dimensions
 from retail_assets.lib.gold.pipeline import gold_path, materialize_gold_month
 from retail_assets.lib.landing import parse_landing_path
-from retail_assets.lib.silver.pipeline import materialize_dimension, materialize_fact_month, quarantine_table, silver_table
+from retail_assets.lib.silver.pipeline import materialize_fact_month, quarantine_table, silver_table
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.incremental import (
     HOT_SILVER,
     MINUTE_GOLD,
     aligned_window,
-    append_silver,
-    gold_reading,
-    refresh_gold_window,
-    union_window,
 )
 from retail_assets.lib.streaming.sinks import LandingSink
+from retail_assets.lib.streaming.worker import apply_downstream
 
 MONTH = dt.date(2024, 1, 1)
 HOT_EVENTS = ("receipt_created", "receipt_line_added", "customer_entered", "ble_ping_detected")
@@ -55,17 +52,11 @@ def ingest(lake, landing, files: list[str]) -> None:
         ingest_event_batch(lake, landing, event_type, MONTH, paths, dt.datetime.now(dt.UTC))
 
 
-def apply(lake, files: list[str]) -> dict[str, object]:
+def apply(lake, files: list[str]) -> dict[str, dict]:
     """What the stream worker does after Bronze: append the hot Silver facts, refresh their Gold windows."""
-    appends = {t: append_silver(lake, t, MONTH, files) for t in HOT_SILVER}
-    windows = {}
-    for name in MINUTE_GOLD:
-        sources = [appends[t] for t in HOT_SILVER if name in gold_reading(t)]
-        rebuilt = any(a.mode == "rebuild" for a in sources)
-        window = None if rebuilt else union_window([a.window for a in sources])
-        if rebuilt or window is not None:
-            windows[name] = refresh_gold_window(lake, name, MONTH, window)
-    return {"silver": appends, "gold": windows}
+    down = apply_downstream(lake, MONTH, files, HOT_EVENTS, rebuild=False)
+    assert down.error is None, down.error
+    return {"silver": down.silver, "gold": down.gold}
 
 
 def snapshot(lake) -> dict[str, pl.DataFrame]:

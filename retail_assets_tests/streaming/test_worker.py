@@ -9,6 +9,7 @@ stream).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import warnings
 
 import dagster as dg
@@ -171,8 +172,6 @@ def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
 
         context = Context()
         context.instance, context.run = instance, run
-        import threading
-
         entered = threading.Event()
 
         def worker():

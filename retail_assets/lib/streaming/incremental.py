@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from retail_assets.lib.alerts import AlertThresholds
+from retail_assets.lib.bronze import batch_predicate
 from retail_assets.lib.gold.builders import BUILDERS
 from retail_assets.lib.gold.frames import GoldInputs
 from retail_assets.lib.gold.pipeline import (
@@ -85,6 +86,11 @@ for _name in MINUTE_GOLD:
 def gold_reading(silver: str) -> list[str]:
     """The minute-grain Gold tables that read ``silver``."""
     return [n for n in MINUTE_GOLD if any(i.table == silver for i in gold_table(n).inputs)]
+
+
+def hot_tables(event_types: Sequence[str]) -> list[str]:
+    """The hot Silver facts the events of ``event_types`` are mapped to."""
+    return [t for t in HOT_SILVER if set(fact_events(t)) & set(event_types)]
 
 
 @dataclass(frozen=True)
@@ -247,8 +253,7 @@ def _replace_batch_quarantine(
     lake: LakeStore, table: str, month: dt.date, files: Sequence[str], rows: pl.DataFrame, meta: Mapping[str, str] | None
 ) -> None:
     target = quarantine_table(table)
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(files))
-    predicate = f"{PARTITION_COLUMN} = '{month.isoformat()}' AND source_file IN ({quoted})"
+    predicate = batch_predicate(month, sorted(files), "source_file")
     if rows.height:
         lake.replace(target, rows, predicate=predicate, partition_by=[PARTITION_COLUMN], commit_metadata=meta)
     elif lake.exists(target):

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.gold.pipeline import GoldValidationError, MissingGoldInput
 from retail_assets.lib.silver.pipeline import MissingDimension, SilverValidationError
-from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.cursor import FileCursor
 from retail_assets.lib.streaming.incremental import (
     HOT_SILVER,
@@ -35,6 +34,7 @@ from retail_assets.lib.streaming.incremental import (
     SilverAppend,
     append_silver,
     gold_reading,
+    hot_tables,
     rebuild_silver,
     refresh_gold_window,
     union_window,
@@ -67,11 +67,6 @@ def load_state(instance) -> WorkerState:
 
 def save_state(instance, state: WorkerState) -> None:
     instance.run_storage.set_cursor_values({STATE_KEY: state.to_json()})
-
-
-def hot_tables(event_types: Sequence[str]) -> list[str]:
-    """The hot Silver facts the events of ``event_types`` map to."""
-    return [t for t in HOT_SILVER if set(REGISTRY.table(t).source_events) & set(event_types)]
 
 
 @dataclass
