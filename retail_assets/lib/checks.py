@@ -23,6 +23,13 @@ from retail_assets.lib.partitions import MONTHLY, partition_key
 from retail_assets.lib.specs import ColumnSpec
 
 SCHEMA_PARITY = "schema_parity"
+# WARN check of every Bronze and Silver month: nothing was rejected. Rejections are never silent: a month
+# that quarantines rows shows a warning with the counts by reason, next to the quarantine table's path.
+NOTHING_QUARANTINED = "nothing_quarantined"
+NOTHING_QUARANTINED_DESCRIPTION = (
+    "No row of the partition was rejected. WARN, not blocking: rejected rows are kept in the quarantine table "
+    "with their reason, file and line/row; the metadata counts them by reason."
+)
 
 
 def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
@@ -81,6 +88,25 @@ def parity_outcome(drift: SchemaDrift, *, subject: str, extra_metadata: Mapping[
             "mistyped_columns": {c: {"found": f, "expected": e} for c, (f, e) in drift.mistyped.items()},
             **(extra_metadata or {}),
         },
+    )
+
+
+def quarantine_outcome(quarantine: pl.DataFrame, *, subject: str, table_path: str | None = None) -> CheckOutcome:
+    """WARN outcome of ``nothing_quarantined``: fails when ``quarantine`` (rows with a ``reason_code``) has rows."""
+    by_reason = (
+        dict(quarantine.group_by("reason_code").len().sort("reason_code").iter_rows()) if quarantine.height else {}
+    )
+    counts = ", ".join(f"{code} {n}" for code, n in by_reason.items())
+    metadata: dict[str, Any] = {"quarantined_rows": quarantine.height, "by_reason": by_reason}
+    if table_path:
+        metadata["quarantine_table"] = dg.MetadataValue.path(table_path)
+    return CheckOutcome(
+        passed=not quarantine.height,
+        description=(
+            f"{subject}: {quarantine.height} rows quarantined ({counts})" if quarantine.height else f"{subject}: no row rejected"
+        ),
+        metadata=metadata,
+        severity=dg.AssetCheckSeverity.WARN,
     )
 
 
