@@ -13,21 +13,28 @@ configured with dagster-deltalake's ``LocalConfig`` / ``AzureConfig`` / ``Client
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
-from collections.abc import Mapping, Sequence
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import polars as pl
 from dagster_deltalake import AzureConfig, LocalConfig
 from dagster_deltalake.config import ClientConfig
 from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from pydantic import Field
 
 from retail_assets.lib.specs import PARTITION_COLUMN
+
+
+T = TypeVar("T")
 
 
 class LakeError(RuntimeError):
@@ -129,6 +136,27 @@ class LakeStore(dg.ConfigurableResource):
             return DeltaTable(self.uri(table), storage_options=self.storage_options())
         except TableNotFoundError:
             raise LakeError(f"lake table {table!r} does not exist yet at {self.uri(table)}; materialize it first") from None
+        except DeltaError as exc:
+            raise LakeError(self._unreadable_log(table, exc)) from None
+
+    def _unreadable_log(self, table: str, exc: Exception) -> str:
+        """One line naming the table, the commit file at fault (local tables) and what to do."""
+        reason = _without_backtrace(exc)
+        where = f"lake table {table} at {self.uri(table)}"
+        if self.is_local:
+            for commit in sorted(Path(self.uri(table), "_delta_log").glob("*.json"), reverse=True):
+                try:
+                    for line in commit.read_text().splitlines():
+                        if line.strip():
+                            json.loads(line)
+                except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                    version = int(commit.stem)
+                    return (
+                        f"{where}: transaction log version {version} (_delta_log/{commit.name}) is damaged ({reason}); "
+                        f"restore that file from a backup, or, if it is the newest commit, move it away to roll the "
+                        f"table back to version {version - 1} and re-run what wrote it"
+                    )
+        return f"{where}: the Delta transaction log cannot be read ({reason}); restore the table's _delta_log from a backup"
 
     def version(self, table: str) -> int | None:
         return self._table(table).version() if self.exists(table) else None
@@ -145,7 +173,8 @@ class LakeStore(dg.ConfigurableResource):
         partition_column: str = PARTITION_COLUMN,
     ) -> pl.LazyFrame:
         """Lazy scan of a table, optionally restricted to some month partitions (pruned by Delta)."""
-        frame = pl.scan_delta(self.uri(table), storage_options=self.storage_options() or None)
+        # Opened here (not by polars) so a missing table or a damaged log raises a LakeError naming the table.
+        frame = pl.scan_delta(self._table(table), storage_options=self.storage_options() or None)
         if months is not None:
             frame = frame.filter(pl.col(partition_column).is_in(sorted(set(months))))
         return frame
@@ -230,21 +259,27 @@ class LakeStore(dg.ConfigurableResource):
         missing = [k for k in keys if k not in df.columns]
         if missing:
             raise LakeError(f"{table}: merge keys {missing} are not columns of the frame")
-        if not self.exists(table):
-            report = self._write(table, df, predicate=None, partition_by=partition_by, commit_metadata=commit_metadata)
-            return {"num_target_rows_inserted": report.rows, "num_target_rows_updated": 0, "version": report.version}
+        data = to_arrow(df)
+        if self.is_local:
+            Path(self.uri(table)).parent.mkdir(parents=True, exist_ok=True)
+        # Never a blind first write: a concurrent writer may create the table meanwhile (see ``_write``).
+        self._create_if_missing(table, data.schema, partition_by)
         condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        merger = self._table(table).merge(
-            to_arrow(df),
-            predicate=condition,
-            source_alias="s",
-            target_alias="t",
-            merge_schema=True,
-            commit_properties=_commit_properties(commit_metadata),
-        )
-        if update_existing:
-            merger = merger.when_matched_update_all()
-        metrics = merger.when_not_matched_insert_all().execute()
+
+        def commit() -> dict[str, Any]:
+            merger = self._table(table).merge(
+                data,
+                predicate=condition,
+                source_alias="s",
+                target_alias="t",
+                merge_schema=True,
+                commit_properties=_commit_properties(commit_metadata),
+            )
+            if update_existing:
+                merger = merger.when_matched_update_all()
+            return merger.when_not_matched_insert_all().execute()
+
+        metrics = self._commit(table, f"merge on {list(keys)}", commit)
         metrics["version"] = self._table(table).version()
         return metrics
 
@@ -252,7 +287,9 @@ class LakeStore(dg.ConfigurableResource):
         """Delete rows matching ``predicate``; returns the number deleted."""
         if not self.exists(table):
             return 0
-        metrics = self._table(table).delete(predicate, commit_properties=_commit_properties(commit_metadata))
+        metrics = self._commit(
+            table, f"delete {predicate}", lambda: self._table(table).delete(predicate, commit_properties=_commit_properties(commit_metadata))
+        )
         return int(metrics.get("num_deleted_rows", 0))
 
     def _write(
@@ -265,32 +302,82 @@ class LakeStore(dg.ConfigurableResource):
         commit_metadata: Mapping[str, str] | None,
         mode: str = "overwrite",
     ) -> WriteReport:
+        """One commit of ``df``; a partial replacement (``predicate``) only ever touches what the predicate selects.
+
+        A partial replacement of a table that does not exist yet first creates the table empty, then replaces
+        with its predicate: writing the frame as the table's first version would, if another writer created the
+        table in between, replace that writer's months too (seen: a January backfill wiping February). Commit
+        conflicts (two writers of one table at once) are retried: every write here is a replacement of what it
+        owns (or an append), so repeating it converges.
+        """
         uri = self.uri(table)
         if self.is_local:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         data = to_arrow(df)
         options = self.storage_options()
-        for attempt in range(3):
-            exists = self.exists(table)
-            try:
-                write_deltalake(
-                    uri,
-                    data,
-                    mode=mode,
-                    # A predicate on a table that does not exist yet is meaningless: the first write creates it.
-                    predicate=predicate if exists else None,
-                    partition_by=list(partition_by) if partition_by else None,
-                    # Full replacements take the frame's schema; partial writes may add columns.
-                    schema_mode="overwrite" if (mode == "overwrite" and predicate is None) else "merge",
-                    storage_options=options or None,
-                    commit_properties=_commit_properties(commit_metadata),
-                )
-                break
-            except CommitFailedError as exc:
-                # Two writers creating the same table race on version 0; the loser retries as an update.
-                if exists or attempt == 2:
-                    raise LakeError(f"{table}: concurrent commit conflict: {exc}") from exc
+        if predicate is not None and mode == "overwrite":
+            self._create_if_missing(table, data.schema, partition_by)
+        self._commit(
+            table,
+            f"replace {predicate}" if predicate else mode,
+            lambda: write_deltalake(
+                uri,
+                data,
+                mode=mode,
+                predicate=predicate,
+                partition_by=list(partition_by) if partition_by else None,
+                # Full replacements take the frame's schema; partial writes may add columns.
+                schema_mode="overwrite" if (mode == "overwrite" and predicate is None) else "merge",
+                storage_options=options or None,
+                commit_properties=_commit_properties(commit_metadata),
+            ),
+        )
         return WriteReport(table=table, rows=df.height, version=self._table(table).version(), predicate=predicate)
+
+    def _commit(self, table: str, what: str, commit: Callable[[], T]) -> T:
+        """Run one Delta commit, retried while concurrent writers of the table win the race (each of our writes
+        replaces or appends only what it owns, so repeating it converges); a damaged log is named."""
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                return commit()
+            except CommitFailedError as exc:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise LakeError(
+                        f"{table}: {what}: {attempt} commits in a row lost to concurrent writers; nothing of this "
+                        f"write was committed, re-run it ({_without_backtrace(exc)})"
+                    ) from exc
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+            except DeltaError as exc:
+                self._table(table)  # raises a LakeError naming the damaged commit, if that is the cause
+                raise LakeError(f"{table}: {what} failed: {_without_backtrace(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def _create_if_missing(self, table: str, schema, partition_by: Sequence[str] | None) -> None:
+        """Create an empty table (version 0) unless it exists; racing creators all end up with the one table."""
+        if self.exists(table):
+            return
+        try:
+            DeltaTable.create(
+                self.uri(table),
+                schema,
+                mode="ignore",
+                partition_by=list(partition_by) if partition_by else None,
+                storage_options=self.storage_options() or None,
+            )
+        except (CommitFailedError, DeltaError):
+            # Another writer created it first (version 0 exists); anything else shows when we write.
+            if not self.exists(table):
+                raise
+
+
+# Attempts of one write when concurrent writers of the same table keep winning the commit race.
+COMMIT_ATTEMPTS = 8
+
+
+def _without_backtrace(exc: Exception) -> str:
+    """delta-rs appends a native backtrace ("   0: <unknown>" ...) to its messages; users need the message."""
+    text = re.split(r"\n\s+0: ", str(exc), maxsplit=1)[0].strip()
+    return text or type(exc).__name__
 
 
 def _commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -109,11 +110,12 @@ def test_merge_updates_matching_keys_and_inserts_new_ones(store: LakeStore) -> N
 
 def test_history_records_each_commit_with_its_predicate_and_run(store: LakeStore) -> None:
     seed(store, months=(JAN,))
+    seeded = store.version(TABLE)
     store.overwrite_months(TABLE, month_frame(JAN, [1]), [JAN], commit_metadata={"dagster_run_id": "run-42"})
     latest = store.history(TABLE)[0]
     assert latest["dagster_run_id"] == "run-42"
     assert latest["operationParameters"]["predicate"].startswith("month_start = '2024-01-01'")
-    assert store.version(TABLE) == 1
+    assert store.version(TABLE) == seeded + 1
 
 
 def test_scan_prunes_to_the_requested_months(store: LakeStore) -> None:
@@ -248,3 +250,74 @@ def test_a_writer_killed_mid_write_leaves_the_previous_version_and_a_rerun_conve
     assert january.get_column("amount_cents").sum() == rows * (rows - 1) // 2
     assert store.version(TABLE) == version + 1
     assert {m: v for m, v in by_month(store).items() if m != JAN} == {m: v for m, v in before.items() if m != JAN}
+
+
+# ---- first writers of a table that does not exist yet ----------------------------------------------
+
+# Each writer replaces its months with rows tagged by its name; JAN..MAR are written by two writers each.
+FIRST_WRITERS = {"w1": [JAN], "w2": [FEB], "w3": [JAN, FEB, MAR], "w4": [APR], "w5": [MAR]}
+
+
+def _writer_rows(name: str, months: list[dt.date]) -> pl.DataFrame:
+    return pl.concat(
+        [month_frame(m, [m.month * 100 + i for i in range(m.month + 1)], label=name) for m in months], how="vertical"
+    )
+
+
+def _race_first_writers(store: LakeStore, table: str) -> None:
+    barrier = threading.Barrier(len(FIRST_WRITERS))
+    errors: list[BaseException] = []
+
+    def write(name: str, months: list[dt.date]) -> None:
+        try:
+            frame = _writer_rows(name, months)
+            barrier.wait()
+            store.overwrite_months(table, frame, months)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=item) for item in FIRST_WRITERS.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+
+
+def _assert_each_month_is_one_writers_rows(store: LakeStore, table: str, trial: int) -> None:
+    stored = store.read(table)
+    for month in (JAN, FEB, MAR, APR):
+        rows = stored.filter(pl.col("month_start") == month)
+        labels = rows.get_column("label").unique().to_list()
+        writers = [n for n, ms in FIRST_WRITERS.items() if month in ms]
+        assert len(labels) == 1 and labels[0] in writers, f"trial {trial}, {month}: rows of {labels}, expected one of {writers}"
+        expected = _writer_rows(labels[0], [month]).get_column("amount_cents").sort().to_list()
+        assert rows.get_column("amount_cents").sort().to_list() == expected, f"trial {trial}, {month}: rows lost or doubled"
+
+
+def test_concurrent_first_writers_of_a_new_table_never_lose_a_month(tmp_path: Path) -> None:
+    """Five writers (overlapping months) race to create the same table, 50 times: every month holds exactly the
+    rows of one of the writers that wrote it; none is lost to another writer's table creation."""
+    store = LakeStore(root_uri=str(tmp_path / "lake"))
+    for trial in range(50):
+        table = f"bronze/race_{trial}"
+        _race_first_writers(store, table)
+        _assert_each_month_is_one_writers_rows(store, table, trial)
+
+
+def test_a_damaged_transaction_log_is_named_with_its_version_and_what_to_do(tmp_path: Path) -> None:
+    store = LakeStore(root_uri=str(tmp_path / "lake"))
+    seed(store, months=(JAN,))
+    store.overwrite_months(TABLE, month_frame(JAN, [1]), [JAN])
+    newest = max(Path(store.uri(TABLE), "_delta_log").glob("*.json"))
+    newest.write_text(newest.read_text()[: len(newest.read_text()) // 2])
+    version = int(newest.stem)
+    for attempt in (lambda: store.read(TABLE), lambda: store.version(TABLE), lambda: store.scan(TABLE),
+                    lambda: store.overwrite_months(TABLE, month_frame(JAN, [2]), [JAN])):
+        with pytest.raises(LakeError) as failure:
+            attempt()
+        message = str(failure.value)
+        assert "\n" not in message
+        assert f"lake table {TABLE} at {store.uri(TABLE)}" in message
+        assert f"transaction log version {version} (_delta_log/{newest.name}) is damaged" in message
+        assert f"roll the table back to version {version - 1}" in message
