@@ -37,6 +37,7 @@ from retail_assets.lib.checks import (
     parity_outcome,
     preview_markdown,
 )
+from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.gold.alerts import ALERT_HOSTS, ALERT_RULES, entities
 from retail_assets.lib.gold.charts import chart_metadata
 from retail_assets.lib.gold.model import GoldTable, gold_columns
@@ -196,6 +197,7 @@ def alert_thresholds() -> AlertThresholds:
 
 
 def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldTable) -> Iterator[Any]:
+    assert_not_gated(context, months_of(context))
     thresholds = alert_thresholds()
     outcomes: dict[str, dict[dt.date, CheckOutcome]] = {name: {} for name in check_names(table)}
     done: dict[dt.date, dict[str, Any]] = {}

@@ -37,6 +37,7 @@ from retail_assets.lib.checks import (
     parity_outcome,
     preview_markdown,
 )
+from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
 from retail_assets.lib.silver.pipeline import (
@@ -218,6 +219,7 @@ def _fact_metadata(written: WrittenMonth, lake: LakeStore) -> dict[str, Any]:
 
 
 def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: str) -> Iterator[Any]:
+    assert_not_gated(context, months_of(context))
     outcomes: dict[str, dict[dt.date, CheckOutcome]] = {name: {} for name in check_names(table)}
     written_months: dict[dt.date, dict[str, Any]] = {}
     for month in months_of(context):
@@ -380,6 +382,7 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
         check_specs=_check_specs(table, key, partitioned=False),
     )
     def _dimension(context: dg.AssetExecutionContext, lake: LakeStore):
+        assert_not_gated(context, [])
         try:
             written = materialize_dimension(lake, table, commit_metadata=_commit_metadata(context, "all snapshots"))
         except (SilverValidationError, MissingDimension) as exc:

@@ -30,8 +30,6 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
-from dagster._core.definitions.metadata import normalize_metadata
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.stats import StepEventStatus
 from dagster._core.storage.tags import PRIORITY_TAG, RUN_KEY_TAG
@@ -61,7 +59,7 @@ from retail_assets.defs.silver import (
     silver_asset_key,
 )
 from retail_assets.lib.alerts import AlertThresholds
-from retail_assets.lib.checks import SCHEMA_PARITY, CheckOutcome, frame_parity, parity_outcome
+from retail_assets.lib.checks import SCHEMA_PARITY, CheckOutcome, check_evaluation, frame_parity, parity_outcome
 from retail_assets.lib.gold.alerts import ALERT_RULES
 from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
@@ -436,17 +434,8 @@ class CatalogReport:
             }
             yield dg.AssetMaterialization(asset_key=key, partition=partition_key(month), metadata=metadata)
             for name, outcome in entry.checks.items():
-                yield (
-                    AssetCheckEvaluation(
-                        asset_key=key,
-                        check_name=name,
-                        passed=outcome.passed,
-                        metadata=normalize_metadata(outcome.metadata),
-                        severity=outcome.severity,
-                        description=outcome.description,
-                        blocking=name in BLOCKING_CHECKS,
-                        partition=partition_key(month),
-                    )
+                yield check_evaluation(
+                    self.context.instance, dg.AssetCheckKey(key, name), outcome, blocking=name in BLOCKING_CHECKS, month=month
                 )
         self.pending.clear()
         self.last = time.monotonic()

@@ -16,7 +16,10 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+# Dagster 1.13 has no public way to say which materialization a check evaluated when one step writes several
+# partitions (AssetCheckResult takes the step's single partition); without it a partition's result is never
+# "current", and automation cannot tell a failed gate (lib/gates.py). This one private type fills that gap.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from retail_assets.lib.conform import SchemaDrift, schema_drift
 from retail_assets.lib.partitions import MONTHLY, partition_key
@@ -51,9 +54,17 @@ def frame_schema(df: pl.DataFrame) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name=n, type=str(t)) for n, t in df.schema.items()])
 
 
+# Blocking checks by asset, as declared: asset key -> {check key: partitioned}. Filled by ``check_spec`` (every
+# check of the platform is declared through it), so any process that built the assets knows the gates of
+# their upstreams (``lib/gates.py``), whichever subset of the graph its run executes.
+BLOCKING_CHECKS: dict[dg.AssetKey, dict[dg.AssetCheckKey, bool]] = {}
+
+
 def check_spec(
     name: str, key: dg.AssetKey, *, partitioned: bool, description: str, blocking: bool = True
 ) -> dg.AssetCheckSpec:
+    if blocking:
+        BLOCKING_CHECKS.setdefault(key, {})[dg.AssetCheckKey(key, name)] = partitioned
     # Partitioned check specs are a 1.13 preview feature, used on purpose (per-month results in the UI).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
@@ -128,13 +139,47 @@ def check_output_name(context: dg.AssetExecutionContext, check_key: dg.AssetChec
     raise KeyError(f"asset {check_key.asset_key.to_user_string()} has no check {check_key.name!r}")
 
 
+def check_evaluation(
+    instance: dg.DagsterInstance,
+    key: dg.AssetCheckKey,
+    outcome: CheckOutcome,
+    *,
+    blocking: bool,
+    month: dt.date | None = None,
+) -> dg.AssetCheckEvaluation:
+    """One check evaluation, of ``month`` (or of an unpartitioned check), naming the asset partition's latest
+    materialization as the one evaluated: yield it after the materialization."""
+    partition = partition_key(month) if month is not None else None
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key.asset_key, asset_partitions=[partition] if partition else None), limit=1
+    ).records
+    target = (
+        AssetCheckEvaluationTargetMaterializationData(
+            run_id=records[0].run_id, storage_id=records[0].storage_id, timestamp=records[0].timestamp
+        )
+        if records
+        else None
+    )
+    return dg.AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=outcome.passed,
+        metadata=outcome.metadata,
+        target_materialization_data=target,
+        severity=outcome.severity,
+        description=outcome.description,
+        blocking=blocking,
+        partition=partition,
+    )
+
+
 def emit_check_results(
     context: dg.AssetExecutionContext,
     check_name: str,
     outcomes: Mapping[dt.date, CheckOutcome] | CheckOutcome,
     asset_key: dg.AssetKey | None = None,
 ) -> Iterator[Any]:
-    """Yield one check evaluation per month (or one for an unpartitioned asset).
+    """Yield one check evaluation per month (or one for an unpartitioned asset), after the materialization.
 
     ``asset_key`` names the asset of a multi-asset (default: the step's only asset).
 
@@ -145,28 +190,12 @@ def emit_check_results(
     key = dg.AssetCheckKey(asset_key or context.assets_def.key, check_name)
     if key not in context.selected_asset_check_keys:
         return
-    if isinstance(outcomes, CheckOutcome):
-        yield dg.AssetCheckResult(
-            asset_key=key.asset_key,
-            check_name=check_name,
-            passed=outcomes.passed,
-            description=outcomes.description,
-            metadata=outcomes.metadata,
-            severity=outcomes.severity,
-        )
-        return
     spec = context.assets_def.get_spec_for_check_key(key)
-    for month, outcome in sorted(outcomes.items()):
-        yield AssetCheckEvaluation(
-            asset_key=key.asset_key,
-            check_name=check_name,
-            passed=outcome.passed,
-            metadata=outcome.metadata,
-            severity=outcome.severity,
-            description=outcome.description,
-            blocking=spec.blocking,
-            partition=partition_key(month),
-        )
+    if isinstance(outcomes, CheckOutcome):
+        yield check_evaluation(context.instance, key, outcomes, blocking=spec.blocking)
+    else:
+        for month, outcome in sorted(outcomes.items()):
+            yield check_evaluation(context.instance, key, outcome, blocking=spec.blocking, month=month)
     yield dg.Output(None, output_name=check_output_name(context, key))
 
 

@@ -6,12 +6,15 @@ month partitions whose monthly upstream was updated since the partition was last
 updated, whichever month that is. Unpartitioned dependencies (dimensions) are ignored: a
 dimension refresh would otherwise recompute every month; the main job and backfills do that.
 Runs for a partition already in progress are not doubled; an update arriving meanwhile triggers
-the next run.
+the next run. A month whose upstream month failed a blocking check is not requested until that
+check passes again (``lib/gates.py``).
 """
 
 from __future__ import annotations
 
 import dagster as dg
+
+from retail_assets.lib.gates import not_gated
 
 
 def follows_upstream_months(upstream: dg.AssetSelection) -> dg.AutomationCondition:
@@ -24,4 +27,5 @@ def follows_upstream_months(upstream: dg.AssetSelection) -> dg.AutomationConditi
     return (
         dg.AutomationCondition.any_deps_updated().allow(upstream).since(handled)
         & ~dg.AutomationCondition.in_progress()
+        & not_gated()
     ).with_label("follows upstream months")
