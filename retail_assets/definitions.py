@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from retail_assets.lib.liveness import watched_in_process_executor
+
 # Every asset here sets a single-run backfill policy on purpose (a month range is one run), and Silver's
 # month-boundary mapping allows a next month that does not exist yet; Dagster 1.13 flags both parameters
 # as beta once per use, ~150 lines on every CLI call and run. Only those two warnings are muted.
@@ -31,6 +33,7 @@ DEFS_MODULES = {
     "gold": "defs",
     "jobs": "retail_lakehouse",
     "landing": "defs",
+    "liveness": "defs",
     "resources": "resources",
     "serving": "defs",
     "silver": "defs",
@@ -48,6 +51,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         *(_module_definitions(module, attribute) for module, attribute in DEFS_MODULES.items()),
         # One process per run: steps share it instead of paying ~3 s of interpreter start-up each
-        # (measured on 2 cores); polars parallelises inside each step.
-        dg.Definitions(executor=dg.in_process_executor),
+        # (measured on 2 cores); polars parallelises inside each step. The process registers itself as the
+        # run's worker, so a killed run is failed and its pool slots freed (lib/liveness.py).
+        dg.Definitions(executor=watched_in_process_executor),
     )

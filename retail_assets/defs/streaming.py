@@ -70,6 +70,7 @@ from retail_assets.lib.streaming.incremental import MINUTE_GOLD, GoldWindow, Sil
 from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.liveness import slot_holders
 from retail_assets.lib.partitions import partition_key
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
@@ -369,10 +370,23 @@ class StreamWorkerConfig(dg.Config):
 POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-worker")
 
 
+# Longest a stream worker batch waits for a pool slot before it gives up (the batch is retried, then parked).
+SLOT_TIMEOUT_SECONDS = 600.0
+SLOT_WAIT_LOG_SECONDS = 30.0
+
+
+class SlotTimeout(RuntimeError):
+    """A pool slot did not come free in time; the message names the pool and the runs holding it."""
+
+
 @contextmanager
-def pool_slot(context: dg.OpExecutionContext, pool: str, claim: str) -> Iterator[float]:
+def pool_slot(
+    context: dg.OpExecutionContext, pool: str, claim: str, timeout: float = SLOT_TIMEOUT_SECONDS
+) -> Iterator[float]:
     """Hold one slot of a Dagster pool for a block (what a step of that pool holds for its whole run). Yields the
-    seconds waited. The claim is named ``<op>[<claim>]``; Dagster frees what a run holds when the run ends."""
+    seconds waited. The claim is named ``<op>[<claim>]``; Dagster frees what a run holds when the run ends, and a
+    run whose process died is failed and its slots freed by ``lib/liveness.py``. A wait is logged every 30 s
+    naming the holders, and gives up after ``timeout`` seconds."""
     instance = context.instance
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
@@ -380,8 +394,21 @@ def pool_slot(context: dg.OpExecutionContext, pool: str, claim: str) -> Iterator
         return
     step_key = f"{context.op.name}[{claim}]"
     waited = time.perf_counter()
+    logged = waited
     with InstanceConcurrencyContext(instance, context.run) as slots:
         while not slots.claim(pool, step_key):
+            now = time.perf_counter()
+            if now - logged >= SLOT_WAIT_LOG_SECONDS:
+                logged = now
+                context.log.warning(
+                    f"{claim}: waiting {now - waited:.0f} s for pool {pool}, held by "
+                    f"{', '.join(slot_holders(instance, pool)) or 'nobody yet'}"
+                )
+            if now - waited >= timeout:  # leaving the context withdraws the pending claim
+                raise SlotTimeout(
+                    f"{claim}: no slot of pool {pool} came free in {timeout:.0f} s; held by "
+                    f"{', '.join(slot_holders(instance, pool)) or 'nobody'}"
+                )
             time.sleep(0.05)
     try:
         yield time.perf_counter() - waited

@@ -99,7 +99,7 @@ class LakeStore(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Runs that declarative automation launched (other Silver facts, daily Gold following a streamed batch) are
         # background work: on a small machine they must not slow the stream worker's seconds-latency path.
-        run = context.dagster_run
+        run = context.run
         if run is not None and run.tags.get(AUTOMATION_TAG) == "true" and hasattr(os, "nice"):
             os.nice(BACKGROUND_NICENESS)
 
