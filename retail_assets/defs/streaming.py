@@ -180,6 +180,27 @@ def listed_event_files(landing: LandingZone, log) -> list[tuple[str, float, int]
     return found
 
 
+def bronze_sources(lake: LakeStore):
+    """``known(folder)`` for a file cursor: the files of an event day folder that Bronze already holds (rows or
+    quarantined lines). Asked only when a late file lands in a folder the cursor had closed."""
+
+    def known(folder: str) -> set[str]:
+        try:
+            parsed = parse_landing_path(f"{folder}/probe.jsonl")
+        except LandingPathError:
+            return set()
+        held: set[str] = set()
+        for table, column in ((f"bronze/{parsed.table}", "_source_file"), (f"quarantine/bronze/{parsed.table}", "source_file")):
+            if lake.exists(table):
+                held.update(
+                    lake.scan(table, [parsed.month]).filter(pl.col(column).str.starts_with(f"{folder}/"))
+                    .select(pl.col(column).unique()).collect().to_series().to_list()
+                )
+        return held
+
+    return known
+
+
 def plan_landing_tick(cursor_text: str | None, listed, status) -> tuple[FileCursor, list[dg.RunRequest], list[str]]:
     cursor, tick = plan_file_tick(
         FileCursor.from_json(cursor_text),
@@ -611,7 +632,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
         listing = time.perf_counter() - listing
         cursor, tick = plan_file_tick(
             state.cursor, listed, lambda key: None, group_of=lambda path: partition_key(parse_landing_path(path).month),
-            prefix="worker", max_files=config.max_files,
+            prefix="worker", max_files=config.max_files, known=bronze_sources(lake),
         )
         state.cursor = cursor
         if tick.requests:
@@ -680,11 +701,10 @@ ACTIVE = [
 ]
 
 
-def waiting_files(state: WorkerState, listed, grace: float = 60.0) -> list[str]:
-    """Listed event files the worker has not acknowledged (nor parked)."""
-    floor = state.cursor.watermark - grace
+def waiting_files(state: WorkerState, listed) -> list[str]:
+    """Listed event files the worker has not acknowledged (nor parked), whatever their modification time."""
     parked = {p for b in state.cursor.failed.values() for p in b.files}
-    return [p for p, modified, _ in listed if modified > floor and p not in state.cursor.done and p not in parked]
+    return [p for p, _, _ in state.cursor.unacknowledged(listed) if p not in parked]
 
 
 @dg.sensor(name="stream_worker_sensor", job=stream_worker, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,

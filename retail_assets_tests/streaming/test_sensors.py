@@ -119,13 +119,60 @@ def test_failed_runs_are_requested_again_then_parked_never_acknowledged(outcome)
     assert parked.requests == [] and cursor.failed and not cursor.done and "parked" in parked.notes[0]
 
 
-def test_a_month_with_a_run_in_flight_waits_and_the_watermark_never_passes_unrequested_files():
+def test_a_month_with_a_run_in_flight_waits_and_its_files_are_requested_after():
     group = lambda p: p.split("/")[2][:7]  # noqa: E731
     cursor, _ = plan_file_tick(FileCursor(), [("events/x/2024-01-05/a.jsonl", 100.0, 1)], lambda k: None, group_of=group, prefix="t")
     listed = [("events/x/2024-01-05/a.jsonl", 100.0, 1), ("events/x/2024-01-06/b.jsonl", 200.0, 1)]
     cursor, held = plan_file_tick(cursor, listed, lambda k: "STARTED", group_of=group, prefix="t")
     assert held.requests == []
     listed.append(("events/x/2024-02-01/c.jsonl", 300.0, 1))
-    cursor, done = plan_file_tick(cursor, listed, lambda k: "SUCCESS", group_of=group, prefix="t", grace=0)
+    cursor, done = plan_file_tick(cursor, listed, lambda k: "SUCCESS", group_of=group, prefix="t")
     assert sorted(p for b in done.requests for p in b.files) == ["events/x/2024-01-06/b.jsonl", "events/x/2024-02-01/c.jsonl"]
-    assert cursor.watermark < 200.0
+    assert [p for p, _, _ in cursor.unacknowledged(listed)] == [p for b in done.requests for p in b.files]
+
+
+def _settle(cursor, listed, known=None):
+    """Plan, then acknowledge whatever was requested; the paths requested."""
+    cursor, tick = plan_file_tick(cursor, listed, lambda k: None, group_of=lambda p: p.split("/")[2][:7], prefix="t", known=known)
+    cursor, _ = plan_file_tick(cursor, listed, lambda k: "SUCCESS", group_of=lambda p: p.split("/")[2][:7], prefix="t", known=known)
+    return cursor, sorted(p for b in tick.requests for p in b.files)
+
+
+def test_a_file_moved_in_with_an_old_modification_time_is_ingested_once():
+    """A producer that writes elsewhere and mv's the file in keeps its old mtime: it is found by name, once."""
+    listed = [(f"events/x/2024-01-05/{n}.jsonl", 1000.0 + n, 1) for n in range(3)]
+    cursor, requested = _settle(FileCursor(), listed)
+    assert len(requested) == 3
+    listed.append(("events/x/2024-01-05/moved.jsonl", 5.0, 1))  # far older than anything acknowledged
+    cursor, requested = _settle(cursor, listed)
+    assert requested == ["events/x/2024-01-05/moved.jsonl"]
+    cursor, requested = _settle(cursor, listed)
+    assert requested == []
+
+
+def test_settled_folders_fold_into_fingerprints_and_a_late_file_reopens_its_folder():
+    days = [f"2024-01-{d:02d}" for d in range(1, 11)]
+    listed = [(f"events/x/{day}/{n}.jsonl", float(i * 10 + n), 1) for i, day in enumerate(days) for n in range(5)]
+    cursor, requested = _settle(FileCursor(), listed)
+    assert len(requested) == 50
+    # Only the two newest day folders keep their file names; the cursor does not grow with the stream.
+    assert {p.split("/")[2] for p in cursor.done} == {"2024-01-09", "2024-01-10"}
+    assert len(cursor.closed) == 8
+    assert FileCursor.from_json(cursor.to_json()) == cursor
+    listed.append(("events/x/2024-01-02/late.jsonl", 1.0, 1))
+    cursor, requested = _settle(cursor, listed, known=lambda folder: {p for p, _, _ in listed if p.startswith(folder + "/")} - {
+        "events/x/2024-01-02/late.jsonl"})
+    assert requested == ["events/x/2024-01-02/late.jsonl"], "what Bronze holds from the reopened folder is not asked again"
+    assert "events/x/2024-01-02" in cursor.closed, "acknowledged again, the folder closes again"
+    # Without knowing what Bronze holds, the reopened folder is requested whole (ingesting a file twice changes nothing).
+    listed.append(("events/x/2024-01-03/late.jsonl", 1.0, 1))
+    cursor, requested = _settle(cursor, listed)
+    assert requested == sorted(p for p, _, _ in listed if p.startswith("events/x/2024-01-03/"))
+
+
+def test_a_cursor_of_the_former_format_keeps_what_it_had_acknowledged():
+    old = FileCursor.from_json('{"watermark": 500.0, "done": {"events/x/2024-01-05/b.jsonl": 480.0}, "inflight": {}, "failed": {}}')
+    listed = [("events/x/2024-01-05/a.jsonl", 100.0, 1), ("events/x/2024-01-05/b.jsonl", 480.0, 1),
+              ("events/x/2024-01-05/c.jsonl", 490.0, 1)]
+    _, requested = _settle(old, listed)
+    assert requested == ["events/x/2024-01-05/c.jsonl"]

@@ -9,7 +9,9 @@ stream).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+import time
 import warnings
 
 import dagster as dg
@@ -156,6 +158,29 @@ def test_a_month_whose_silver_fails_is_stale_until_a_rebuild_succeeds(tiny, wind
     ]
     receipts = january.filter(pl.col("event_type") == "receipt_created").height
     assert check.passed and check.metadata["bronze_rows"].value == receipts == check.metadata["silver_rows"].value
+
+
+def test_a_file_moved_in_with_an_old_mtime_reaches_bronze_once(tiny, window_events, lake, landing, resources, instance, assets):
+    """A producer that writes elsewhere and mv's files in keeps their old modification time: the worker ingests
+    them all the same (the cursor tracks file names, not times), and exactly once."""
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance, silver=False)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    first, late = january.head(january.height - 40), january.tail(40)
+    land(landing, first, "stream")
+    assert work(resources, instance).success
+    staged = landing.__class__(root_uri=str(landing._local_root.parent / "elsewhere"))
+    land(staged, late, "moved")
+    week_ago = time.time() - 7 * 86400
+    for path, _, _ in staged._list("events/"):
+        target = landing._local_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.utime(staged._local_path(path), (week_ago, week_ago))
+        os.replace(staged._local_path(path), target)  # what `mv` does: the old mtime stays
+    assert work(resources, instance).success
+    assert work(resources, instance).get_asset_materialization_events() == [], "nothing is ingested twice"
+    stored = pl.concat([lake.read(f"bronze/{t}").select("trace_id") for t in january.get_column("event_type").unique()])
+    assert stored.height == stored.n_unique() == january.height
 
 
 def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):

@@ -2,8 +2,8 @@
 
 A sensor requests a run per batch and remembers it as *in flight*. Only when that run has
 succeeded (the batch is durably in Bronze) is the batch *acknowledged*: its files join ``done``
-(file sources) or its offset range advances the partition's ``acked`` sequence number (Event
-Hubs). A failed or cancelled run is requested again under a new run key, up to
+(file sources, tracked by name, never by modification time) or its offset range advances the
+partition's ``acked`` sequence number (Event Hubs). A failed or cancelled run is requested again under a new run key, up to
 ``MAX_ATTEMPTS``; after that the batch is parked in ``failed`` (never acknowledged, shown in
 the sensor's log) until an operator re-runs it. A batch whose run cannot be found (the tick that
 requested it did not submit it) is requested again under the same key, which Dagster
@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
 
 MAX_ATTEMPTS = 3
 SUCCESS, FAILED = "SUCCESS", ("FAILURE", "CANCELED")
@@ -73,37 +74,106 @@ def follow_inflight(inflight: dict[str, Batch], failed: dict[str, Batch], status
     return out
 
 
+def folder_of(path: str) -> str:
+    """The folder a file lands in (for events, its day folder ``events/<type>/<date>``)."""
+    return str(PurePosixPath(path).parent)
+
+
+def fingerprint(paths: Iterable[str]) -> str:
+    """Count and digest of a folder's file names: equal fingerprints, same files."""
+    ordered = sorted(paths)
+    return f"{len(ordered)}:{hashlib.sha256(chr(10).join(ordered).encode()).hexdigest()[:16]}"
+
+
+# Folders kept open per parent folder (event type): the newest ones, where files still arrive.
+OPEN_FOLDERS = 2
+
+
 @dataclass
 class FileCursor:
-    """Cursor of a file source (landing events, Event Hubs Capture).
+    """Cursor of a file source (landing events, Event Hubs Capture): which files are acknowledged, by name.
 
-    ``watermark``: every file modified at or before ``watermark - grace`` is acknowledged;
-    ``done``: acknowledged files modified after that; the grace covers files that become visible
-    a little after their modification time (a local write is renamed into place after it).
+    Modification times decide nothing: a file moved into place keeping an old mtime, or landed late in an
+    old folder, is still found and ingested once. ``done`` lists the acknowledged files of *open* folders;
+    a folder whose files are all acknowledged and that is not among the ``OPEN_FOLDERS`` newest of its
+    parent is *closed*: only the fingerprint (count + digest) of its file names is kept, so the cursor
+    stays small however many files a day brings. When a closed folder's listing no longer matches its
+    fingerprint (a late file), the folder reopens: its files are candidates again and ``known`` (what
+    Bronze already holds from it) tells the new ones apart; without ``known`` they are all requested
+    again, which is safe because ingesting a file twice changes nothing.
     """
 
-    watermark: float = 0.0
     done: dict[str, float] = field(default_factory=dict)
+    closed: dict[str, str] = field(default_factory=dict)
     inflight: dict[str, Batch] = field(default_factory=dict)
     failed: dict[str, Batch] = field(default_factory=dict)
+    # Only set when reading a cursor of the former format (acknowledged by modification time): applied once.
+    legacy_watermark: float | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        raw = asdict(self)
+        if raw["legacy_watermark"] is None:
+            del raw["legacy_watermark"]
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | None) -> FileCursor:
         if not text:
             return cls()
         raw = json.loads(text)
+        legacy = raw.get("legacy_watermark")
+        if "closed" not in raw and raw.get("watermark"):
+            legacy = raw["watermark"] - 60.0  # the former grace: files at or before this were acknowledged
         return cls(
-            watermark=raw["watermark"],
             done=raw["done"],
+            closed=raw.get("closed", {}),
             inflight={k: Batch(**v) for k, v in raw["inflight"].items()},
             failed={k: Batch(**v) for k, v in raw["failed"].items()},
+            legacy_watermark=legacy,
         )
 
     def pending_paths(self) -> set[str]:
         return {p for batch in (*self.inflight.values(), *self.failed.values()) for p in batch.files}
+
+    def unacknowledged(
+        self, listed: Iterable[tuple[str, float, int]], known: Callable[[str], set[str]] | None = None
+    ) -> list[tuple[str, float, int]]:
+        """Listed files not acknowledged yet (in flight and parked ones included)."""
+        by_folder: dict[str, list[tuple[str, float, int]]] = {}
+        for entry in listed:
+            by_folder.setdefault(folder_of(entry[0]), []).append(entry)
+        out = []
+        for folder, files in by_folder.items():
+            if folder in self.closed:
+                if fingerprint(p for p, _, _ in files) == self.closed[folder]:
+                    continue
+                # A late file in a closed folder: reopen it; what Bronze holds from it is acknowledged.
+                del self.closed[folder]
+                held = known(folder) if known is not None else set()
+                self.done.update({p: m for p, m, _ in files if p in held})
+            if self.legacy_watermark is not None:
+                self.done.update({p: m for p, m, _ in files if m <= self.legacy_watermark})
+            out += [f for f in files if f[0] not in self.done]
+        self.legacy_watermark = None
+        return out
+
+    def close_folders(self, listed: Iterable[tuple[str, float, int]]) -> None:
+        """Fold the acknowledged files of settled folders into fingerprints."""
+        by_folder: dict[str, list[str]] = {}
+        for path, _, _ in listed:
+            by_folder.setdefault(folder_of(path), []).append(path)
+        pending = {folder_of(p) for p in self.pending_paths()}
+        by_parent: dict[str, list[str]] = {}
+        for folder in by_folder:
+            by_parent.setdefault(str(PurePosixPath(folder).parent), []).append(folder)
+        for folders in by_parent.values():
+            for folder in sorted(folders)[:-OPEN_FOLDERS]:
+                files = by_folder[folder]
+                if folder in pending or not all(p in self.done for p in files):
+                    continue
+                self.closed[folder] = fingerprint(files)
+                for path in files:
+                    del self.done[path]
 
 
 def plan_file_tick(
@@ -113,50 +183,41 @@ def plan_file_tick(
     *,
     group_of: Callable[[str], str],
     prefix: str,
-    grace: float = 60.0,
     max_files: int = 5_000,
     max_bytes: int = 1 << 30,
+    known: Callable[[str], set[str]] | None = None,
 ) -> tuple[FileCursor, Followed]:
     """One tick of a file sensor: acknowledge finished runs, then batch new files, one batch per group.
 
     A group (a month for landing events) with a batch in flight gets no new batch until that one
-    is acknowledged, so one sensor never has two runs writing the same Bronze month.
+    is acknowledged, so one sensor never has two runs writing the same Bronze month. ``known(folder)``:
+    the files of a folder already in Bronze, asked only when a closed folder gets a late file.
     """
+    listed = list(listed)
     out = follow_inflight(cursor.inflight, cursor.failed, status)
     for batch in out.acknowledged:
         cursor.done.update(batch.files)
     busy = {b.group for b in cursor.inflight.values()}
     pending = cursor.pending_paths()
-    floor = cursor.watermark - grace
-    held_back: list[float] = []
     new: dict[str, list[tuple[str, float, int]]] = {}
-    for path, modified, size in sorted(listed, key=lambda f: (f[1], f[0])):
-        if modified <= floor or path in cursor.done or path in pending:
+    for path, modified, size in sorted(cursor.unacknowledged(listed, known), key=lambda f: (f[1], f[0])):
+        if path in pending:
             continue
         group = group_of(path)
         if group in busy:
-            held_back.append(modified)
             continue
         new.setdefault(group, []).append((path, modified, size))
     for group, files in sorted(new.items()):
         chosen, total = [], 0
         for path, modified, size in files:
             if chosen and (len(chosen) >= max_files or total + size > max_bytes):
-                held_back.append(modified)
                 continue
             chosen.append((path, modified))
             total += size
         batch = Batch(key=batch_key(prefix, group, (p for p, _ in chosen)), group=group, files=dict(chosen))
         cursor.inflight[batch.key] = batch
         out.requests.append(batch)
-    if cursor.done:
-        # Advance over acknowledged files, never past a file that is listed but not yet requested.
-        mark = max(cursor.done.values())
-        if held_back:
-            mark = min(mark, min(held_back) - 1e-6)
-        cursor.watermark = max(cursor.watermark, mark)
-        floor = cursor.watermark - grace
-        cursor.done = {p: m for p, m in cursor.done.items() if m > floor}
+    cursor.close_folders(listed)
     return cursor, out
 
 
