@@ -129,3 +129,16 @@ def test_only_runs_of_this_host_are_judged(home: Path) -> None:
         elsewhere = Worker("another-host", 0.0, 1, 0.0)
         assert elsewhere.is_here() is False
         assert dead_runs(instance) == []
+
+
+@pytest.mark.slow
+def test_a_killed_stream_worker_resumes_by_itself_and_every_event_reaches_bronze_once(tmp_path: Path) -> None:
+    """Under ``dagster dev``: events stream in, the stream worker run is SIGKILLed mid-stream; the dead_run_reaper
+    sensor fails it, stream_worker_sensor starts a new worker, and every landed event is in Bronze exactly once."""
+    from retail_assets_tests.operations.drills import kill_stream_worker
+
+    report = kill_stream_worker(1, rate=150.0, between=8.0, root=tmp_path)
+    assert report.trials == 1 and report.stalls == 0, report.notes
+    assert report.lost_rows == 0 and report.duplicated_rows == 0, report.notes
+    assert report.converged == 1, report.notes
+    assert report.seconds[0] < 120, f"streaming resumed {report.seconds[0]:.0f} s after the kill"
