@@ -33,6 +33,7 @@ from retail_assets.lib.checks import (
     column_schema,
     emit_check_results,
     frame_parity,
+    key_outcome,
     frame_schema,
     parity_outcome,
     preview_markdown,
@@ -231,10 +232,8 @@ def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldT
         outcomes[SCHEMA_PARITY][month] = parity_outcome(
             frame_parity(written.rows, gold_columns(table)), subject=f"gold/{table.name} {month:%Y-%m}"
         )
-        outcomes[GRAIN_UNIQUE][month] = CheckOutcome(
-            passed=True,
-            description=f"{written.rows.height} rows, one per {list(table.key)}",
-            metadata={"key": list(table.key), "rows": written.rows.height},
+        outcomes[GRAIN_UNIQUE][month] = key_outcome(
+            written.rows, table.key, subject=f"gold/{table.name} {month:%Y-%m}", nulls_allowed=True
         )
         outcomes[RECONCILES_WITH_SILVER][month] = reconciliation_outcome(table.name, f"{month:%Y-%m}", written.balances)
         for alert in hosted_alerts(table.name):

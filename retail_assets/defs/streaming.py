@@ -59,12 +59,19 @@ from retail_assets.defs.silver import (
     silver_asset_key,
 )
 from retail_assets.lib.alerts import AlertThresholds
-from retail_assets.lib.checks import SCHEMA_PARITY, CheckOutcome, check_evaluation, frame_parity, parity_outcome
+from retail_assets.lib.checks import (
+    SCHEMA_PARITY,
+    CheckOutcome,
+    check_evaluation,
+    frame_parity,
+    key_outcome,
+    parity_outcome,
+)
 from retail_assets.lib.gold.alerts import ALERT_RULES
 from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import gold_table
-from retail_assets.lib.silver.pipeline import silver_key
+from retail_assets.lib.silver.pipeline import silver_key, silver_table
 from retail_assets.lib.specs import silver_columns
 from retail_assets.lib.streaming.incremental import MINUTE_GOLD, GoldWindow, SilverAppend, gold_reading, hot_tables
 from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
@@ -492,7 +499,7 @@ class CatalogReport:
 BLOCKING_CHECKS = {SCHEMA_PARITY, PRIMARY_KEY_UNIQUE, GRAIN_UNIQUE}
 
 
-def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:
+def _silver_report(append: SilverAppend, lake: LakeStore) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:
     build, subject = append.build, f"{append.table} {append.month:%Y-%m}"
     if append.mode == "rebuild":
         metadata: dict[str, Any] = {"month_rebuilds": 1, "rebuild_reason": append.reason}
@@ -507,9 +514,11 @@ def _silver_report(append: SilverAppend) -> tuple[dict[str, Any], dict[str, Chec
     scope = "the month (rebuilt)" if append.mode == "rebuild" else "the batch's Bronze rows"
     checks = {
         SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(append.table)), subject=subject),
-        PRIMARY_KEY_UNIQUE: CheckOutcome(
-            True, f"{subject}: key unique and not null over {append.appended.height} rows written (validated before writing; "
-            "appended keys are new to the month)", {"key": silver_key(append.table)}
+        # Over the whole month as stored after the append (its key columns only), not just the appended rows.
+        PRIMARY_KEY_UNIQUE: key_outcome(
+            build.rows if append.mode == "rebuild" else
+            lake.scan(silver_table(append.table), [append.month]).select(silver_key(append.table)).collect(),
+            silver_key(append.table), subject=f"silver/{subject}",
         ),
         RECONCILES_WITH_BRONZE: _reconciliation(append, subject, scope),
     }
@@ -551,8 +560,9 @@ def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOu
     table = gold_table(refresh.name)
     checks = {
         SCHEMA_PARITY: parity_outcome(frame_parity(refresh.rows, gold_columns(table)), subject=f"gold/{refresh.name} {label}"),
-        GRAIN_UNIQUE: CheckOutcome(True, f"{refresh.rows.height} rows, one per {list(table.key)} (validated before writing)",
-                                   {"key": list(table.key)}),
+        GRAIN_UNIQUE: key_outcome(
+            refresh.rows, table.key, subject=f"gold/{refresh.name} {label}, the rows written", nulls_allowed=True
+        ),
         RECONCILES_WITH_SILVER: reconciliation_outcome(refresh.name, label, refresh.balances),
     }
     for alert in hosted_alerts(refresh.name):
@@ -596,7 +606,7 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
         )
     timings["hot_wait"], timings["silver_gold"] = waited, down.seconds
     for table, append in down.silver.items():
-        report.add(silver_asset_key(table), month, *_silver_report(append))
+        report.add(silver_asset_key(table), month, *_silver_report(append, lake))
     for name, refresh in down.gold.items():
         report.add(gold_asset_key(name), month, *_gold_report(refresh))
     if down.error is not None:

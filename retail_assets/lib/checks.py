@@ -121,6 +121,24 @@ def quarantine_outcome(quarantine: pl.DataFrame, *, subject: str, table_path: st
     )
 
 
+def key_outcome(rows: pl.DataFrame, key: Sequence[str], *, subject: str, nulls_allowed: bool = False) -> CheckOutcome:
+    """Whether ``key`` is unique (and, unless ``nulls_allowed``, never null) over ``rows``, evaluated on the rows.
+
+    Gold grains may hold a null part (a stockout is at a store *or* a DC); null then counts as a value."""
+    keys = rows.select(list(key))
+    nulls = 0 if nulls_allowed else keys.filter(pl.any_horizontal(pl.all().is_null())).height
+    duplicated = int(keys.is_duplicated().sum()) if keys.height else 0
+    passed = not nulls and not duplicated
+    return CheckOutcome(
+        passed=passed,
+        description=(
+            f"{subject}: {rows.height} rows, one per {list(key)}" if passed
+            else f"{subject}: key {list(key)} has {nulls} null and {duplicated} duplicated rows"
+        ),
+        metadata={"key": list(key), "rows": rows.height, "null_keys": nulls, "duplicate_keys": duplicated},
+    )
+
+
 def frame_parity(df: pl.DataFrame, columns: Sequence[ColumnSpec]) -> SchemaDrift:
     """Order-insensitive comparison of a frame with the spec, types compared exactly."""
     drift = schema_drift(df.schema, columns)
