@@ -6,13 +6,20 @@ Order of work for a month:
 2. every row is checked at once (``rules.py``): mapping problems, required values (keys first),
    bounds, allowed values, cross-column rules, the row's month, foreign keys to the Silver
    dimensions (SCD2 ones at the row's event time); failing rows are quarantined with every reason;
-3. the rest is deduplicated on the fact's business key (``dedupe.py``);
+3. the rest is deduplicated on the fact's business key (``dedupe.py``): where a batch row and an
+   event share a key, the batch row is the system of record and wins; the event is a duplicate
+   when it agrees with it on every column it carries, else it is quarantined
+   (``conflicts_with_batch``);
 4. for online order lines, picked/shipped events are applied to the lines (``lifecycle.py``),
    including the next month's events for this month's orders.
 
 Counts reconcile per month: Bronze rows in = Silver rows + quarantined + exact duplicates dropped
 (+ for online order lines: step events applied to lines, and this month's step events handed to
 the previous month's lines; the next month's events taken here count as Bronze rows in).
+
+Keys are kept too: every business key of the month's batch rows that passed the row checks is in
+the month's Silver rows (``lost_batch_keys`` lists those that are not, e.g. a key whose batch
+rows contradict each other; the ``keeps_bronze_keys`` check fails on them).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from retail_assets.lib.silver.dedupe import content_columns, deduplicate
+from retail_assets.lib.silver.dedupe import content_columns, deduplicate, key_text
 from retail_assets.lib.silver.lifecycle import (
     EVENT_COLUMNS,
     NeighbourMonths,
@@ -34,6 +41,7 @@ from retail_assets.lib.silver.lifecycle import (
 )
 from retail_assets.lib.silver.quarantine import empty_quarantine, quarantine_rows
 from retail_assets.lib.silver.rules import (
+    BATCH,
     BATCH_ID,
     EVENT_TRACE_ID,
     ORIGIN,
@@ -53,6 +61,9 @@ from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, Custome
 from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polars_schema, silver_columns
 
 
+LOST_KEYS = pl.DataFrame(schema={"key": pl.String, "quarantined_as": pl.String})
+
+
 @dataclass(frozen=True)
 class FactMonth:
     table: str
@@ -65,6 +76,9 @@ class FactMonth:
     updates_applied: int = 0
     updates_handed_back: int = 0  # step events of this month for the previous month's orders
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    events_matching_batch: int = 0  # of duplicates_dropped: events equal to their key's batch row on what they carry
+    batch_keys: int = 0  # distinct business keys of the batch rows that passed the row checks
+    lost_batch_keys: pl.DataFrame = field(default_factory=LOST_KEYS.clear)  # of those, not in ``rows``
 
     @property
     def bronze_rows(self) -> int:
@@ -76,11 +90,36 @@ class FactMonth:
         return self.bronze_rows == out + self.updates_applied + self.updates_handed_back
 
 
+def lost_batch_keys(
+    valid: pl.DataFrame, rows: pl.DataFrame, quarantined: pl.DataFrame, key: list[str]
+) -> tuple[int, pl.DataFrame]:
+    """(distinct keys of the batch rows in ``valid``, those keys missing from ``rows``): input against output,
+    whatever the deduplication decided. Each missing key says how it was quarantined (NULL: not at all).
+
+    Keys are matched on a 64-bit hash: a lost key would go unnoticed only if its hash equalled a kept key's.
+    """
+    batch = valid.lazy().filter(pl.col(ORIGIN) == BATCH).select(pl.struct(key).hash().alias("__key")).unique()
+    kept = rows.lazy().select(pl.struct(key).hash().alias("__key"))
+    counted = batch.select(pl.len()).collect().item()
+    missing = batch.join(kept, on="__key", how="anti").collect()
+    if not missing.height:
+        return counted, LOST_KEYS.clear()
+    shown = key_text(key)
+    lost = (
+        valid.filter((pl.col(ORIGIN) == BATCH) & pl.struct(key).hash().is_in(missing.get_column("__key").implode()))
+        .select(shown.alias("key"))
+        .unique(maintain_order=True)
+    )
+    how = quarantined.select(shown.alias("key"), pl.col("__code").alias("quarantined_as"))
+    how = how.unique(subset="key", keep="first", maintain_order=True)
+    return counted, lost.join(how, on="key", how="left", maintain_order="left").select(LOST_KEYS.columns)
+
+
 def batch_candidates(table: str, batch: pl.LazyFrame) -> pl.LazyFrame:
     spec = REGISTRY.table(table)
     return batch.select(
         *spec.column_names,
-        pl.lit("batch", dtype=pl.Categorical).alias(ORIGIN),
+        pl.lit(BATCH, dtype=pl.Categorical).alias(ORIGIN),
         pl.col("_source_file").cast(pl.Categorical).alias(SOURCE_FILE),
         pl.col("_batch_id").cast(pl.Categorical).alias(BATCH_ID),
         pl.lit(None, dtype=pl.String).alias(EVENT_TRACE_ID),
@@ -170,6 +209,7 @@ def build_fact_month(
                 updates.rejected, table=table, month=month, record_columns=EVENT_COLUMNS, quarantined_at=quarantined_at
             )
         )
+    batch_keys, lost = lost_batch_keys(valid, rows, deduped.conflicts, list(spec.primary_key))
     out = rows.with_columns(pl.lit(month, dtype=pl.Date).alias(MONTH_START.name))
     all_quarantined = (
         pl.concat([q for q in quarantine if q.height], how="vertical")
@@ -190,4 +230,7 @@ def build_fact_month(
         quarantined_by_reason=dict(
             zip(by_reason.get_column("reason_code").to_list(), by_reason.get_column("len").to_list(), strict=True)
         ),
+        events_matching_batch=deduped.events_matching_batch,
+        batch_keys=batch_keys,
+        lost_batch_keys=lost,
     )
