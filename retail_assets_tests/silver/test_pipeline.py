@@ -269,12 +269,42 @@ def test_facts_join_the_dimension_version_valid_at_event_time(pipeline: Pipeline
 def test_checks_pass_per_partition_for_every_silver_table(pipeline: Pipeline) -> None:
     evaluations = pipeline.january.get_asset_check_evaluations()
     silver_evals = [e for e in evaluations if e.asset_key.path[0] == "silver"]
+    quarantined = quarantine_counts(pipeline)
     for table in REGISTRY.facts:
         got = {e.check_name: e for e in silver_evals if e.asset_key.path[1] == table.name}
         assert set(got) == set(check_names(table.name)), table.name
-        for evaluation in got.values():
+        for name, evaluation in got.items():
             assert evaluation.partition == "2024-01-01"
-            assert evaluation.passed, (table.name, evaluation.check_name, evaluation.description)
+            if name == "nothing_quarantined":  # the WARN a month raises when it rejects rows (issue 12, 6b)
+                assert evaluation.passed == (not quarantined.get(table.name)), (table.name, evaluation.description)
+                assert evaluation.severity == dg.AssetCheckSeverity.WARN
+            else:
+                assert evaluation.passed, (table.name, name, evaluation.description)
+
+
+def quarantine_counts(pipeline: Pipeline) -> dict[str, int]:
+    """January's quarantined rows per Silver fact, read from the lake."""
+    counts = {}
+    for table in REGISTRY.facts:
+        if pipeline.lake.exists(f"quarantine/silver/{table.name}"):
+            counts[table.name] = pipeline.lake.read(f"quarantine/silver/{table.name}", [JAN]).height
+    return counts
+
+
+def test_nothing_quarantined_warns_with_counts_by_reason(pipeline: Pipeline) -> None:
+    evaluations = {
+        (e.asset_key.path[1], e.check_name): e
+        for e in [*pipeline.january.get_asset_check_evaluations(), *pipeline.dimensions.get_asset_check_evaluations()]
+        if e.asset_key.path[0] == "silver"
+    }
+    receipts = evaluations[("fact_receipts", "nothing_quarantined")]
+    assert not receipts.passed and receipts.severity == dg.AssetCheckSeverity.WARN
+    assert receipts.metadata["by_reason"].value == {"conflicts_with_batch": 1, "fk_miss": 2, "not_allowed": 1}
+    assert receipts.metadata["quarantined_rows"].value == 4
+    assert receipts.metadata["quarantine_table"].value.endswith("quarantine/silver/fact_receipts")
+    geographies = evaluations[("dim_geographies", "nothing_quarantined")]  # latitude 95: out of range
+    assert not geographies.passed and geographies.metadata["by_reason"].value == {"out_of_range": 1}
+    assert evaluations[("dim_products", "nothing_quarantined")].passed
 
 
 def test_reconciliation_counts_bronze_silver_quarantine_and_duplicates(pipeline: Pipeline) -> None:
