@@ -66,7 +66,7 @@ from retail_assets.lib.silver.stream import MAPPING_NOTES, UPDATE_EVENTS
 from retail_assets.lib.specs import REGISTRY, silver_columns
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.streaming.automation import follows_upstream_months
-from retail_assets.lib.streaming.incremental import HOT_SILVER
+from retail_assets.lib.streaming.incremental import HOT_SILVER, SilverAppend
 
 LAYER = "silver"
 PRIMARY_KEY_UNIQUE = "primary_key_unique"
@@ -228,6 +228,18 @@ def month_quarantine_outcome(lake: LakeStore, table: str, month: dt.date, codes:
     return quarantine_outcome(
         codes, subject=f"silver/{table} {month:%Y-%m}", table_path=lake.uri(quarantine_table(table))
     )
+
+
+def worker_check_outcomes(lake: LakeStore, append: SilverAppend) -> dict[str, CheckOutcome]:
+    """The checks of this module the stream worker evaluates after applying a batch to a hot fact month.
+
+    ``nothing_quarantined`` always (on the month's stored quarantine, whichever batch rejected the rows);
+    ``keeps_bronze_keys`` when the worker rebuilt the month (an append adds rows, it cannot lose batch keys).
+    """
+    outcomes = {NOTHING_QUARANTINED: month_quarantine_outcome(lake, append.table, append.month, append.quarantine_codes)}
+    if append.mode == "rebuild":
+        outcomes[KEEPS_BRONZE_KEYS] = keeps_bronze_keys_outcome(append.build)
+    return outcomes
 
 
 def _non_empty_outcome(rows: int, bronze: int) -> CheckOutcome:
