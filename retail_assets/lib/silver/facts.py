@@ -62,6 +62,7 @@ from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polar
 
 
 LOST_KEYS = pl.DataFrame(schema={"key": pl.String, "quarantined_as": pl.String})
+ROW = "__row"  # the index of a checked row while a month is built: which input rows were written
 
 
 @dataclass(frozen=True)
@@ -93,26 +94,28 @@ class FactMonth:
 def lost_batch_keys(
     valid: pl.DataFrame, rows: pl.DataFrame, quarantined: pl.DataFrame, key: list[str]
 ) -> tuple[int, pl.DataFrame]:
-    """(distinct keys of the batch rows in ``valid``, those keys missing from ``rows``): input against output,
-    whatever the deduplication decided. Each missing key says how it was quarantined (NULL: not at all).
+    """(distinct keys of the batch rows in ``valid``, those keys missing from ``rows``): the build's input
+    against its output, whatever the deduplication decided. Each missing key says how it was quarantined
+    (NULL: not at all).
 
-    Keys are matched on a 64-bit hash: a lost key would go unnoticed only if its hash equalled a kept key's.
+    ``rows`` carry the ``ROW`` index of the ``valid`` row they are, so the usual month (every batch row
+    written) costs one pass over a boolean mask; keys are compared only for batch rows that were not
+    written (duplicates, events' batch rows, conflicts). Written keys are unique (validated before the
+    write), so the batch keys are the written batch rows plus the missing keys.
     """
-    batch = valid.lazy().filter(pl.col(ORIGIN) == BATCH).select(pl.struct(key).hash().alias("__key")).unique()
-    kept = rows.lazy().select(pl.struct(key).hash().alias("__key"))
-    counted = batch.select(pl.len()).collect().item()
-    missing = batch.join(kept, on="__key", how="anti").collect()
-    if not missing.height:
-        return counted, LOST_KEYS.clear()
+    from_batch = valid.get_column(ORIGIN) == BATCH
+    written = pl.repeat(False, valid.height, dtype=pl.Boolean, eager=True).scatter(rows.get_column(ROW), True)
+    written_batch_rows = int((from_batch & written).sum())
+    unwritten = valid.filter(from_batch & ~written).select(key).unique(maintain_order=True)
+    if not unwritten.height:
+        return written_batch_rows, LOST_KEYS.clear()
+    missing = unwritten.join(rows.select(key).join(unwritten, on=key, how="semi"), on=key, how="anti", nulls_equal=True)
     shown = key_text(key)
-    lost = (
-        valid.filter((pl.col(ORIGIN) == BATCH) & pl.struct(key).hash().is_in(missing.get_column("__key").implode()))
-        .select(shown.alias("key"))
-        .unique(maintain_order=True)
-    )
     how = quarantined.select(shown.alias("key"), pl.col("__code").alias("quarantined_as"))
-    how = how.unique(subset="key", keep="first", maintain_order=True)
-    return counted, lost.join(how, on="key", how="left", maintain_order="left").select(LOST_KEYS.columns)
+    lost = missing.select(shown.alias("key")).join(
+        how.unique(subset="key", keep="first", maintain_order=True), on="key", how="left", maintain_order="left"
+    )
+    return written_batch_rows + lost.height, lost.select(LOST_KEYS.columns)
 
 
 def batch_candidates(table: str, batch: pl.LazyFrame) -> pl.LazyFrame:
@@ -167,10 +170,12 @@ def build_fact_month(
     flagged = flag_rows(with_unknown_list_elements(candidates, spec, dict(dims)), checks).collect()
     rows_in = origin_counts(flagged)
     valid, described = split_flagged(flagged, checks)
+    valid = valid.with_row_index(ROW)
     deduped = deduplicate(valid, spec.primary_key, content_columns(spec), table=table)
+    conflicts = deduped.conflicts.drop(ROW)
     quarantine = [
         quarantine_rows(
-            pl.concat([described.select(deduped.conflicts.columns), deduped.conflicts], how="vertical_relaxed"),
+            pl.concat([described.select(conflicts.columns), conflicts], how="vertical_relaxed"),
             table=table,
             month=month,
             record_columns=spec.column_names,
@@ -209,7 +214,7 @@ def build_fact_month(
                 updates.rejected, table=table, month=month, record_columns=EVENT_COLUMNS, quarantined_at=quarantined_at
             )
         )
-    batch_keys, lost = lost_batch_keys(valid, rows, deduped.conflicts, list(spec.primary_key))
+    batch_keys, lost = lost_batch_keys(valid, rows, conflicts, list(spec.primary_key))
     out = rows.with_columns(pl.lit(month, dtype=pl.Date).alias(MONTH_START.name))
     all_quarantined = (
         pl.concat([q for q in quarantine if q.height], how="vertical")
