@@ -59,7 +59,6 @@ from retail_assets.lib.silver.pipeline import (
     quarantine_table,
     silver_key,
     silver_table,
-    stored_quarantine,
 )
 from retail_assets.lib.silver.rules import referenced_dimensions
 from retail_assets.lib.silver.stream import MAPPING_NOTES, UPDATE_EVENTS
