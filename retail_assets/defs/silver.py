@@ -15,7 +15,11 @@ Checks, evaluated per month on facts and once on dimensions (names are stable):
 - ``reconciles_with_bronze``: Bronze rows in (counted on Bronze) = Silver rows + quarantined
   (both counted back from the lake) + exact duplicates dropped (+ step events applied to online
   order lines; + snapshot rows repeating or superseded by another version, for dimensions).
+- ``keeps_bronze_keys`` (facts): every business key of the month's Bronze batch rows that passed
+  the row checks is in Silver. Counts alone cannot see a key lost to a conflict: both copies
+  quarantined still reconcile.
 - ``non_empty`` (WARN): the partition has rows.
+- ``nothing_quarantined`` (WARN): no row was rejected; the metadata counts rejected rows by reason.
 """
 
 import datetime as dt
@@ -27,6 +31,8 @@ import polars as pl
 
 from retail_assets.defs.bronze import bronze_key
 from retail_assets.lib.checks import (
+    NOTHING_QUARANTINED,
+    NOTHING_QUARANTINED_DESCRIPTION,
     SCHEMA_PARITY,
     CheckOutcome,
     check_spec,
@@ -36,10 +42,12 @@ from retail_assets.lib.checks import (
     frame_schema,
     parity_outcome,
     preview_markdown,
+    quarantine_outcome,
 )
 from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.silver.facts import FactMonth
 from retail_assets.lib.silver.pipeline import (
     MissingDimension,
     SilverValidationError,
@@ -58,12 +66,13 @@ from retail_assets.lib.silver.stream import MAPPING_NOTES, UPDATE_EVENTS
 from retail_assets.lib.specs import REGISTRY, silver_columns
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.streaming.automation import follows_upstream_months
-from retail_assets.lib.streaming.incremental import HOT_SILVER
+from retail_assets.lib.streaming.incremental import HOT_SILVER, SilverAppend
 
 LAYER = "silver"
 PRIMARY_KEY_UNIQUE = "primary_key_unique"
 FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
 RECONCILES_WITH_BRONZE = "reconciles_with_bronze"
+KEEPS_BRONZE_KEYS = "keeps_bronze_keys"
 NON_EMPTY = "non_empty"
 # The hot Silver facts and minute Gold tables: their month rebuilds and the stream worker's incremental
 # updates take turns on one slot (a rebuild must not overwrite a month while a batch is appended to it).
@@ -87,7 +96,14 @@ CHECK_DESCRIPTIONS = {
         "online order lines; + snapshot rows that repeat or were superseded, for dimensions). Bronze, Silver and "
         "quarantine are counted on the lake after the write."
     ),
+    KEEPS_BRONZE_KEYS: (
+        "Every business key of the month's Bronze batch rows that passed the row checks (required values, types, "
+        "ranges, references, month) is in Silver. Fails (ERROR) naming the missing keys and how they were "
+        "quarantined, e.g. two batch rows of one key that contradict each other (conflicting_duplicate). Not "
+        "blocking: Silver is already written, and the missing keys are in quarantine with their reason."
+    ),
     NON_EMPTY: "The partition has rows (WARN: an empty month usually means nothing landed or everything was rejected).",
+    NOTHING_QUARANTINED: NOTHING_QUARANTINED_DESCRIPTION,
 }
 
 
@@ -99,7 +115,10 @@ def check_names(table: str) -> list[str]:
     names = [SCHEMA_PARITY, PRIMARY_KEY_UNIQUE]
     if referenced_dimensions(REGISTRY.table(table)):
         names.append(FOREIGN_KEYS_RESOLVE)
-    return [*names, RECONCILES_WITH_BRONZE, NON_EMPTY]
+    names.append(RECONCILES_WITH_BRONZE)
+    if REGISTRY.table(table).kind == "fact":
+        names.append(KEEPS_BRONZE_KEYS)
+    return [*names, NON_EMPTY, NOTHING_QUARANTINED]
 
 
 def _check_specs(table: str, key: dg.AssetKey, *, partitioned: bool) -> list[dg.AssetCheckSpec]:
@@ -179,6 +198,50 @@ def _reconcile_outcome(
     )
 
 
+def keeps_bronze_keys_outcome(build: FactMonth) -> CheckOutcome:
+    """``keeps_bronze_keys`` of one built month: the batch rows' keys against the rows written."""
+    subject = f"silver/{build.table} {build.month:%Y-%m}"
+    lost = build.lost_batch_keys
+    how = lost.get_column("quarantined_as").fill_null("not quarantined")
+    by_reason = dict(how.value_counts(sort=True).iter_rows())
+    shown = ", ".join(lost.get_column("key").head(5).to_list())
+    return CheckOutcome(
+        passed=not lost.height,
+        description=(
+            f"{subject}: all {build.batch_keys} business keys of the Bronze batch rows that passed the row checks are in Silver"
+            if not lost.height
+            else f"{subject}: {lost.height} of {build.batch_keys} business keys of the Bronze batch rows are missing from "
+            f"Silver ({by_reason}), e.g. {shown}. See {quarantine_table(build.table)} for their rows and reasons; fix the "
+            "source (two different batch rows of one key: correct or remove one) and re-run the month"
+        ),
+        metadata={
+            "batch_keys": build.batch_keys,
+            "missing_keys": lost.height,
+            "missing_by_quarantine_reason": dg.MetadataValue.json(by_reason),
+            "missing_examples": dg.MetadataValue.json(lost.get_column("key").head(20).to_list()),
+        },
+    )
+
+
+def month_quarantine_outcome(lake: LakeStore, table: str, month: dt.date, codes: pl.DataFrame) -> CheckOutcome:
+    """``nothing_quarantined`` of one month of a Silver fact, on its quarantine as stored (``codes``)."""
+    return quarantine_outcome(
+        codes, subject=f"silver/{table} {month:%Y-%m}", table_path=lake.uri(quarantine_table(table))
+    )
+
+
+def worker_check_outcomes(lake: LakeStore, append: SilverAppend) -> dict[str, CheckOutcome]:
+    """The checks of this module the stream worker evaluates after applying a batch to a hot fact month.
+
+    ``nothing_quarantined`` always (on the month's stored quarantine, whichever batch rejected the rows);
+    ``keeps_bronze_keys`` when the worker rebuilt the month (an append adds rows, it cannot lose batch keys).
+    """
+    outcomes = {NOTHING_QUARANTINED: month_quarantine_outcome(lake, append.table, append.month, append.quarantine_codes)}
+    if append.mode == "rebuild":
+        outcomes[KEEPS_BRONZE_KEYS] = keeps_bronze_keys_outcome(append.build)
+    return outcomes
+
+
 def _non_empty_outcome(rows: int, bronze: int) -> CheckOutcome:
     return CheckOutcome(
         passed=rows > 0,
@@ -201,6 +264,7 @@ def _fact_metadata(written: WrittenMonth, lake: LakeStore) -> dict[str, Any]:
         "quarantined_rows": build.quarantine.height,
         "quarantined_by_reason": dg.MetadataValue.json(build.quarantined_by_reason),
         "duplicates_dropped": build.duplicates_dropped,
+        "stream_rows_matching_batch": build.events_matching_batch,
         "delta_version": written.version,
         "lake_table": dg.MetadataValue.path(lake.uri(silver_table(build.table))),
     }
@@ -251,7 +315,9 @@ def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: 
             build.updates_applied + build.updates_handed_back,
             "step events applied or handed to the previous month",
         )
+        outcomes[KEEPS_BRONZE_KEYS][month] = keeps_bronze_keys_outcome(build)
         outcomes[NON_EMPTY][month] = _non_empty_outcome(written.silver_rows, written.bronze_rows)
+        outcomes[NOTHING_QUARANTINED][month] = month_quarantine_outcome(lake, table, month, written.quarantine_codes)
         context.log.info(
             f"silver/{table} {month:%Y-%m}: {written.bronze_rows} Bronze rows in {build.rows_in}, {build.rows.height} written, "
             f"{build.quarantine.height} quarantined {build.quarantined_by_reason}, {build.duplicates_dropped} duplicates dropped"
@@ -266,7 +332,9 @@ def _fact_description(table: str) -> str:
     sources = [f"bronze/{table}"] + [f"bronze/{e}" for e in fact_events(table)]
     return (
         f"{spec.description}\n\nSilver: {' ∪ '.join(sources)} for the month, typed to the spec, deduplicated on "
-        f"{list(spec.primary_key)} (exact duplicates dropped and counted, differing rows with one key quarantined). "
+        f"{list(spec.primary_key)}: a batch row is the system of record, an event of its key is dropped as a duplicate "
+        "when it agrees on every column it carries and quarantined (conflicts_with_batch) when it does not; otherwise "
+        "exact duplicates are dropped and counted, differing rows with one key quarantined. "
         f"Grain: {spec.grain}. Event mapping: {MAPPING_NOTES[table]} Rejected rows (null key, bad type, out-of-range "
         f"value, wrong month, unresolved reference, conflict) go to {quarantine_table(table)} with the reason and "
         "their Bronze file."
@@ -401,6 +469,9 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
                 "snapshot rows repeating or superseded",
             ),
             NON_EMPTY: _non_empty_outcome(written.silver_rows, written.bronze_rows),
+            NOTHING_QUARANTINED: quarantine_outcome(
+                build.quarantine, subject=f"silver/{table}", table_path=lake.uri(quarantine_table(table))
+            ),
         }
         if FOREIGN_KEYS_RESOLVE in check_names(table):
             outcomes[FOREIGN_KEYS_RESOLVE] = _fk_outcome(

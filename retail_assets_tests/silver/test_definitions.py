@@ -8,7 +8,15 @@ from retail_assets.definitions import defs
 from retail_assets.lib.partitions import MONTHLY
 from retail_assets.lib.specs import REGISTRY
 
-CHECKS = {"schema_parity", "primary_key_unique", "foreign_keys_resolve", "reconciles_with_bronze", "non_empty"}
+CHECKS = {
+    "schema_parity",
+    "primary_key_unique",
+    "foreign_keys_resolve",
+    "reconciles_with_bronze",
+    "non_empty",
+    "nothing_quarantined",
+}
+FACT_CHECKS = {"keeps_bronze_keys"}
 
 
 def _graph():
@@ -50,7 +58,10 @@ def test_check_names_blocking_and_partitioning() -> None:
         key = dg.AssetKey(["silver", name])
         specs = {s.name: s for s in graph.get(key).check_keys and (graph.get_check_spec(k) for k in graph.get(key).check_keys)}
         has_references = any(c.references for c in table.columns)
-        expected = CHECKS if has_references else CHECKS - {"foreign_keys_resolve"}
+        expected = (CHECKS if has_references else CHECKS - {"foreign_keys_resolve"}) | (
+            FACT_CHECKS if table.kind == "fact" else set()
+        )
         assert set(specs) == expected, name
         assert {n for n, s in specs.items() if s.blocking} == {"schema_parity", "primary_key_unique"}
         assert all(s.partitions_def == (MONTHLY if table.kind == "fact" else None) for s in specs.values())
+        assert all(s.description for s in specs.values()), name

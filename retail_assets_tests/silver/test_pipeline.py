@@ -183,9 +183,9 @@ def test_every_event_type_lands_in_silver(pipeline: Pipeline) -> None:
 
 def test_batch_and_stream_of_the_same_month_are_unioned(pipeline: Pipeline) -> None:
     meta = metadata(pipeline.january, "fact_receipts")
-    assert meta["rows_from_batch"] == 2 and meta["rows_from_stream"] == 2  # R1, R2 | R3, R4
+    assert meta["rows_from_batch"] == 3 and meta["rows_from_stream"] == 2  # R1, R2, R5 | R3, R4
     assert meta["rows_in_by_source"] == {"batch": 7, "receipt_created": 4}
-    assert sorted(silver(pipeline, "fact_receipts")["receipt_id"]) == ["R1", "R2", "R3", "R4"]
+    assert sorted(silver(pipeline, "fact_receipts")["receipt_id"]) == ["R1", "R2", "R3", "R4", "R5"]
 
 
 def test_exact_duplicates_are_dropped_and_counted(pipeline: Pipeline) -> None:
@@ -194,17 +194,15 @@ def test_exact_duplicates_are_dropped_and_counted(pipeline: Pipeline) -> None:
     assert one(silver(pipeline, "fact_receipts"), receipt_id="R3")["trace_id"] == "rc-3"  # the first one stays
 
 
-def test_conflicting_duplicates_are_quarantined_with_a_reason(pipeline: Pipeline) -> None:
-    assert "R5" not in silver(pipeline, "fact_receipts")["receipt_id"].to_list()
-    conflicts = quarantine(pipeline, "fact_receipts").filter(pl.col("reason_code") == "conflicting_duplicate")
-    assert conflicts.height == 2  # both versions; neither wins
-    assert set(conflicts["source_file"]) == {
-        "batch/fact_receipts/2024-01/part-0.parquet",
-        "events/receipt_created/2024-01-10/batch-0.jsonl",
-    }
-    assert all("key (receipt_id=R5) has 2 different rows; none was kept" in r for r in conflicts["reason"])
-    totals = sorted(json.loads(r)["total_cents"] for r in conflicts["record"])
-    assert totals == [1080, 9999]
+def test_an_event_disagreeing_with_its_batch_row_is_quarantined_and_the_batch_row_kept(pipeline: Pipeline) -> None:
+    # The batch is the system of record (docs/silver.md): R5's batch row stays, the event saying otherwise is rejected.
+    assert one(silver(pipeline, "fact_receipts"), receipt_id="R5")["total_cents"] == 1080
+    conflict = one(quarantine(pipeline, "fact_receipts"), reason_code="conflicts_with_batch")
+    assert conflict["source_file"] == "events/receipt_created/2024-01-10/batch-0.jsonl"
+    assert (conflict["column_name"], conflict["value"]) == ("total_cents", "9999")
+    assert "key (receipt_id=R5)" in conflict["reason"] and "total_cents: event 9999, batch 1080" in conflict["reason"]
+    assert "trace_id rc-5" in conflict["reason"] and json.loads(conflict["record"])["total_cents"] == 9999
+    assert quarantine(pipeline, "fact_receipts").filter(pl.col("reason_code") == "conflicting_duplicate").height == 0
 
 
 def test_foreign_key_misses_are_quarantined(pipeline: Pipeline) -> None:
@@ -230,7 +228,7 @@ def test_bad_values_and_inconsistent_rows_are_quarantined(pipeline: Pipeline) ->
 
 def test_quarantine_rows_name_their_table_partition_and_source(pipeline: Pipeline) -> None:
     rows = quarantine(pipeline, "fact_receipts")
-    assert rows.height == 5
+    assert rows.height == 4
     assert set(rows["table_name"]) == {"fact_receipts"} and set(rows["month_start"]) == {JAN}
     assert rows["source_file"].null_count() == 0 and rows["batch_id"].null_count() == 0
     assert all(r.startswith("silver fact_receipts 2024-01: ") for r in rows["reason"])
@@ -271,12 +269,42 @@ def test_facts_join_the_dimension_version_valid_at_event_time(pipeline: Pipeline
 def test_checks_pass_per_partition_for_every_silver_table(pipeline: Pipeline) -> None:
     evaluations = pipeline.january.get_asset_check_evaluations()
     silver_evals = [e for e in evaluations if e.asset_key.path[0] == "silver"]
+    quarantined = quarantine_counts(pipeline)
     for table in REGISTRY.facts:
         got = {e.check_name: e for e in silver_evals if e.asset_key.path[1] == table.name}
         assert set(got) == set(check_names(table.name)), table.name
-        for evaluation in got.values():
+        for name, evaluation in got.items():
             assert evaluation.partition == "2024-01-01"
-            assert evaluation.passed, (table.name, evaluation.check_name, evaluation.description)
+            if name == "nothing_quarantined":  # the WARN a month raises when it rejects rows (issue 12, 6b)
+                assert evaluation.passed == (not quarantined.get(table.name)), (table.name, evaluation.description)
+                assert evaluation.severity == dg.AssetCheckSeverity.WARN
+            else:
+                assert evaluation.passed, (table.name, name, evaluation.description)
+
+
+def quarantine_counts(pipeline: Pipeline) -> dict[str, int]:
+    """January's quarantined rows per Silver fact, read from the lake."""
+    counts = {}
+    for table in REGISTRY.facts:
+        if pipeline.lake.exists(f"quarantine/silver/{table.name}"):
+            counts[table.name] = pipeline.lake.read(f"quarantine/silver/{table.name}", [JAN]).height
+    return counts
+
+
+def test_nothing_quarantined_warns_with_counts_by_reason(pipeline: Pipeline) -> None:
+    evaluations = {
+        (e.asset_key.path[1], e.check_name): e
+        for e in [*pipeline.january.get_asset_check_evaluations(), *pipeline.dimensions.get_asset_check_evaluations()]
+        if e.asset_key.path[0] == "silver"
+    }
+    receipts = evaluations[("fact_receipts", "nothing_quarantined")]
+    assert not receipts.passed and receipts.severity == dg.AssetCheckSeverity.WARN
+    assert receipts.metadata["by_reason"].value == {"conflicts_with_batch": 1, "fk_miss": 2, "not_allowed": 1}
+    assert receipts.metadata["quarantined_rows"].value == 4
+    assert receipts.metadata["quarantine_table"].value.endswith("quarantine/silver/fact_receipts")
+    geographies = evaluations[("dim_geographies", "nothing_quarantined")]  # latitude 95: out of range
+    assert not geographies.passed and geographies.metadata["by_reason"].value == {"out_of_range": 1}
+    assert evaluations[("dim_products", "nothing_quarantined")].passed
 
 
 def test_reconciliation_counts_bronze_silver_quarantine_and_duplicates(pipeline: Pipeline) -> None:
@@ -288,8 +316,8 @@ def test_reconciliation_counts_bronze_silver_quarantine_and_duplicates(pipeline:
     counts = {k: v.value for k, v in evaluation.metadata.items()}
     assert (counts["bronze_rows"], counts["silver_rows"], counts["quarantined_rows"], counts["duplicates_dropped"]) == (
         11,
-        4,
         5,
+        4,
         2,
     )
 

@@ -193,6 +193,53 @@ def test_a_fact_month_reconciles_and_rejects_with_every_reason() -> None:
     assert month.reconciles and month.bronze_rows == 4
 
 
+def _receipts_batch(rows: list[dict]) -> pl.LazyFrame:
+    return (
+        frame("fact_receipts", rows)
+        .with_columns(pl.lit("batch/fact_receipts/2024-01/part-0.parquet").alias("_source_file"), pl.lit("part-0").alias("_batch_id"))
+        .lazy()
+    )
+
+
+def test_the_batch_row_wins_and_an_event_is_judged_on_what_it_carries() -> None:
+    same = {"item_count": 2, "subtotal": 10.0, "tax": 0.8, "total": 10.8}  # the batch row's money, in dollars
+    batch = _receipts_batch(
+        [
+            row("fact_receipts", receipt_id="R1", gross_subtotal_cents=1050, discount_cents=50),
+            row("fact_receipts", receipt_id="R2"),
+            row("fact_receipts", receipt_id="R3"),
+            row("fact_receipts", receipt_id="R3", total_cents=1090),  # two batch versions: no system of record
+            row("fact_receipts", receipt_id="R4", store_id=7),  # rejected for its own reason (unknown store)
+        ]
+    )
+    events = _receipt_events(
+        [
+            # No discount or gross in the event: its discount 0 / gross = subtotal are defaults, not a disagreement.
+            {"trace_id": "e1", "receipt_id": "R1", **same},
+            {"trace_id": "e2", "receipt_id": "R2", **same, "total": 10.9},  # says another total: a true conflict
+            {"trace_id": "e3", "receipt_id": "R3", **same},
+            {"trace_id": "e4", "receipt_id": "R4", **same},
+            {"trace_id": "e6", "receipt_id": "R6", **same},
+        ]
+    )
+    month = build_fact_month("fact_receipts", JAN, batch=batch, events={"receipt_created": events}, dims=_dims(), quarantined_at=NOW)
+
+    rows = {r["receipt_id"]: r for r in month.rows.iter_rows(named=True)}
+    assert sorted(rows) == ["R1", "R2", "R4", "R6"]
+    assert (rows["R1"]["discount_cents"], rows["R1"]["trace_id"]) == (50, None)  # the batch row, not the event
+    assert (rows["R2"]["total_cents"], rows["R2"]["trace_id"]) == (1080, None)
+    assert rows["R4"]["trace_id"] == "e4"  # the only valid version of R4 is the event's
+    conflict = month.quarantine.filter(pl.col("reason_code") == "conflicts_with_batch").row(0, named=True)
+    assert (conflict["column_name"], conflict["value"], conflict["source_file"]) == ("total_cents", "1090", "events/receipt_created/2024-01-10/b.jsonl")
+    assert "key (receipt_id=R2)" in conflict["reason"] and "total_cents: event 1090, batch 1080" in conflict["reason"]
+    by_code = month.quarantine.group_by("reason_code").len()
+    assert dict(by_code.iter_rows()) == {"conflicts_with_batch": 1, "conflicting_duplicate": 2, "fk_miss": 1}
+    assert month.events_matching_batch == 1 and month.duplicates_dropped == 2  # e1; e3 is an exact copy of one R3
+    assert month.batch_keys == 3  # R1, R2, R3 (R4's batch row failed its own checks)
+    assert month.lost_batch_keys.rows() == [("receipt_id=R3", "conflicting_duplicate")]
+    assert month.reconciles
+
+
 def test_an_empty_month_builds_an_empty_frame_of_the_spec() -> None:
     month = build_fact_month("fact_receipts", JAN, batch=None, events={}, dims=_dims(), quarantined_at=NOW)
     assert month.rows.height == 0 and month.reconciles

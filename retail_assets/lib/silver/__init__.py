@@ -5,7 +5,8 @@ them to partitions, metadata and checks. Modules:
 
 - ``rules``: row checks (null keys, bounds, allowed values, cross-column rules, partition, foreign keys);
 - ``stream``: the event → fact mapping of every one of the 18 event types (reference spec §9.3);
-- ``dedupe``: business-key deduplication (exact duplicates dropped, conflicts quarantined);
+- ``dedupe``: business-key deduplication (a batch row wins over an event of its key, exact duplicates
+  dropped, conflicts quarantined);
 - ``lifecycle``: online_order_picked/shipped applied to the lines of their order;
 - ``scd2``: dimension versions (SCD Type 2) and as-of resolution of facts to the version valid at event time;
 - ``dims`` / ``facts``: building one dimension or one fact month, end to end, against the lake.

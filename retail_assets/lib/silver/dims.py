@@ -22,6 +22,7 @@ import polars as pl
 from retail_assets.lib.silver.dedupe import deduplicate
 from retail_assets.lib.silver.quarantine import empty_quarantine, quarantine_rows
 from retail_assets.lib.silver.rules import (
+    BATCH,
     BATCH_ID,
     EVENT_TRACE_ID,
     ORIGIN,
@@ -60,7 +61,7 @@ def build_dimension(
     candidates = bronze.select(
         *spec.column_names,
         SNAPSHOT,
-        pl.lit("batch", dtype=pl.Categorical).alias(ORIGIN),
+        pl.lit(BATCH, dtype=pl.Categorical).alias(ORIGIN),
         pl.col("_source_file").alias(SOURCE_FILE),
         pl.col("_batch_id").alias(BATCH_ID),
         pl.lit(None, dtype=pl.String).alias(EVENT_TRACE_ID),

@@ -6,13 +6,20 @@ Order of work for a month:
 2. every row is checked at once (``rules.py``): mapping problems, required values (keys first),
    bounds, allowed values, cross-column rules, the row's month, foreign keys to the Silver
    dimensions (SCD2 ones at the row's event time); failing rows are quarantined with every reason;
-3. the rest is deduplicated on the fact's business key (``dedupe.py``);
+3. the rest is deduplicated on the fact's business key (``dedupe.py``): where a batch row and an
+   event share a key, the batch row is the system of record and wins; the event is a duplicate
+   when it agrees with it on every column it carries, else it is quarantined
+   (``conflicts_with_batch``);
 4. for online order lines, picked/shipped events are applied to the lines (``lifecycle.py``),
    including the next month's events for this month's orders.
 
 Counts reconcile per month: Bronze rows in = Silver rows + quarantined + exact duplicates dropped
 (+ for online order lines: step events applied to lines, and this month's step events handed to
 the previous month's lines; the next month's events taken here count as Bronze rows in).
+
+Keys are kept too: every business key of the month's batch rows that passed the row checks is in
+the month's Silver rows (``lost_batch_keys`` lists those that are not, e.g. a key whose batch
+rows contradict each other; the ``keeps_bronze_keys`` check fails on them).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from retail_assets.lib.silver.dedupe import content_columns, deduplicate
+from retail_assets.lib.silver.dedupe import content_columns, deduplicate, key_text
 from retail_assets.lib.silver.lifecycle import (
     EVENT_COLUMNS,
     NeighbourMonths,
@@ -34,6 +41,7 @@ from retail_assets.lib.silver.lifecycle import (
 )
 from retail_assets.lib.silver.quarantine import empty_quarantine, quarantine_rows
 from retail_assets.lib.silver.rules import (
+    BATCH,
     BATCH_ID,
     EVENT_TRACE_ID,
     ORIGIN,
@@ -53,6 +61,10 @@ from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, Custome
 from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polars_schema, silver_columns
 
 
+LOST_KEYS = pl.DataFrame(schema={"key": pl.String, "quarantined_as": pl.String})
+ROW = "__row"  # the index of a checked row while a month is built: which input rows were written
+
+
 @dataclass(frozen=True)
 class FactMonth:
     table: str
@@ -65,6 +77,9 @@ class FactMonth:
     updates_applied: int = 0
     updates_handed_back: int = 0  # step events of this month for the previous month's orders
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    events_matching_batch: int = 0  # of duplicates_dropped: events equal to their key's batch row on what they carry
+    batch_keys: int = 0  # distinct business keys of the batch rows that passed the row checks
+    lost_batch_keys: pl.DataFrame = field(default_factory=LOST_KEYS.clear)  # of those, not in ``rows``
 
     @property
     def bronze_rows(self) -> int:
@@ -76,11 +91,38 @@ class FactMonth:
         return self.bronze_rows == out + self.updates_applied + self.updates_handed_back
 
 
+def lost_batch_keys(
+    valid: pl.DataFrame, rows: pl.DataFrame, quarantined: pl.DataFrame, key: list[str]
+) -> tuple[int, pl.DataFrame]:
+    """(distinct keys of the batch rows in ``valid``, those keys missing from ``rows``): the build's input
+    against its output, whatever the deduplication decided. Each missing key says how it was quarantined
+    (NULL: not at all).
+
+    ``rows`` carry the ``ROW`` index of the ``valid`` row they are, so the usual month (every batch row
+    written) costs one pass over a boolean mask; keys are compared only for batch rows that were not
+    written (duplicates, events' batch rows, conflicts). Written keys are unique (validated before the
+    write), so the batch keys are the written batch rows plus the missing keys.
+    """
+    from_batch = valid.get_column(ORIGIN) == BATCH
+    written = pl.repeat(False, valid.height, dtype=pl.Boolean, eager=True).scatter(rows.get_column(ROW), True)
+    written_batch_rows = int((from_batch & written).sum())
+    unwritten = valid.filter(from_batch & ~written).select(key).unique(maintain_order=True)
+    if not unwritten.height:
+        return written_batch_rows, LOST_KEYS.clear()
+    missing = unwritten.join(rows.select(key).join(unwritten, on=key, how="semi"), on=key, how="anti", nulls_equal=True)
+    shown = key_text(key)
+    how = quarantined.select(shown.alias("key"), pl.col("__code").alias("quarantined_as"))
+    lost = missing.select(shown.alias("key")).join(
+        how.unique(subset="key", keep="first", maintain_order=True), on="key", how="left", maintain_order="left"
+    )
+    return written_batch_rows + lost.height, lost.select(LOST_KEYS.columns)
+
+
 def batch_candidates(table: str, batch: pl.LazyFrame) -> pl.LazyFrame:
     spec = REGISTRY.table(table)
     return batch.select(
         *spec.column_names,
-        pl.lit("batch", dtype=pl.Categorical).alias(ORIGIN),
+        pl.lit(BATCH, dtype=pl.Categorical).alias(ORIGIN),
         pl.col("_source_file").cast(pl.Categorical).alias(SOURCE_FILE),
         pl.col("_batch_id").cast(pl.Categorical).alias(BATCH_ID),
         pl.lit(None, dtype=pl.String).alias(EVENT_TRACE_ID),
@@ -128,10 +170,12 @@ def build_fact_month(
     flagged = flag_rows(with_unknown_list_elements(candidates, spec, dict(dims)), checks).collect()
     rows_in = origin_counts(flagged)
     valid, described = split_flagged(flagged, checks)
+    valid = valid.with_row_index(ROW)
     deduped = deduplicate(valid, spec.primary_key, content_columns(spec), table=table)
+    conflicts = deduped.conflicts.drop(ROW)
     quarantine = [
         quarantine_rows(
-            pl.concat([described.select(deduped.conflicts.columns), deduped.conflicts], how="vertical_relaxed"),
+            pl.concat([described.select(conflicts.columns), conflicts], how="vertical_relaxed"),
             table=table,
             month=month,
             record_columns=spec.column_names,
@@ -170,6 +214,7 @@ def build_fact_month(
                 updates.rejected, table=table, month=month, record_columns=EVENT_COLUMNS, quarantined_at=quarantined_at
             )
         )
+    batch_keys, lost = lost_batch_keys(valid, rows, conflicts, list(spec.primary_key))
     out = rows.with_columns(pl.lit(month, dtype=pl.Date).alias(MONTH_START.name))
     all_quarantined = (
         pl.concat([q for q in quarantine if q.height], how="vertical")
@@ -190,4 +235,7 @@ def build_fact_month(
         quarantined_by_reason=dict(
             zip(by_reason.get_column("reason_code").to_list(), by_reason.get_column("len").to_list(), strict=True)
         ),
+        events_matching_batch=deduped.events_matching_batch,
+        batch_keys=batch_keys,
+        lost_batch_keys=lost,
     )

@@ -185,9 +185,13 @@ class WrittenMonth:
     version: int
     unresolved: dict[str, int]  # per reference: written rows that do not resolve (0 unless a bug)
     silver_rows: int  # counted back from the lake after the write
-    quarantined_rows: int  # counted back from the lake after the write
+    quarantine_codes: pl.DataFrame  # reason_code of each quarantined row of the month, read back after the write
     bronze_rows: int  # counted independently from Bronze
     missing_inputs: tuple[str, ...]
+
+    @property
+    def quarantined_rows(self) -> int:
+        return self.quarantine_codes.height
 
 
 def _order_ids(lake: LakeStore, month: dt.date) -> pl.Series:
@@ -242,6 +246,14 @@ def _count_month(lake: LakeStore, table: str, month: dt.date) -> int:
     return lake.scan(table, [month]).select(pl.len()).collect().item()
 
 
+def stored_quarantine(lake: LakeStore, table: str, month: dt.date) -> pl.DataFrame:
+    """The ``reason_code`` of every row of ``quarantine/silver/<table>`` for ``month``, as stored."""
+    target = quarantine_table(table)
+    if not lake.exists(target):
+        return pl.DataFrame(schema={"reason_code": pl.String})
+    return lake.scan(target, [month]).select("reason_code").collect()
+
+
 def materialize_fact_month(
     lake: LakeStore, table: str, month: dt.date, *, commit_metadata: Mapping[str, str] | None = None
 ) -> WrittenMonth:
@@ -279,7 +291,7 @@ def materialize_fact_month(
         version=report.version,
         unresolved=unresolved_references(build.rows, table, dims, month),
         silver_rows=_count_month(lake, silver_table(table), month),
-        quarantined_rows=_count_month(lake, quarantine_table(table), month),
+        quarantine_codes=stored_quarantine(lake, table, month),
         bronze_rows=bronze_rows,
         missing_inputs=tuple(missing),
     )

@@ -32,6 +32,9 @@ def quarantine_rows(
     """
     if not described.height:
         return empty_quarantine()
+    # pl.format over string columns of several chunks (rows stacked from several checks) can panic in polars 2.1
+    # ("assertion failed: i < self.len()", pola-rs/polars#25525); one chunk per column avoids it.
+    described = described.rechunk()
     origin = pl.col(ORIGIN).cast(pl.String)
     where = pl.format(
         "{} row from {}{}",

@@ -26,6 +26,7 @@ INCONSISTENT = "inconsistent_row"
 WRONG_PARTITION = "wrong_partition"
 FK_MISS = "fk_miss"
 CONFLICT = "conflicting_duplicate"
+CONFLICTS_WITH_BATCH = "conflicts_with_batch"
 UNMATCHED_UPDATE = "unmatched_update"
 
 # Meta columns carried next to the spec columns while a month is built (never written to Silver).
@@ -34,6 +35,13 @@ SOURCE_FILE = "__source_file"  # Bronze lineage: landing file of the row
 BATCH_ID = "__batch_id"  # Bronze lineage: landing batch
 EVENT_TRACE_ID = "__event_trace_id"  # trace_id of the event a stream row came from
 META_COLUMNS = (ORIGIN, SOURCE_FILE, BATCH_ID, EVENT_TRACE_ID)
+BATCH = "batch"  # the ORIGIN of rows from the batch files: the system of record (``dedupe.py``)
+
+
+def not_carried(column: str) -> str:
+    """Hidden boolean column of an event row: true where ``column`` is the mapping's default or derivation,
+    not a value the event carried, so it is never held against a batch row (``stream.py``, ``dedupe.py``)."""
+    return f"__not_carried_{column}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ optional ``*_cents`` payload fields win when present.
 their order (``lifecycle.py``).
 
 Where an event does not carry a fact column, the choice is listed in ``MAPPING_NOTES`` (shown in
-the asset's description) and tested.
+the asset's description) and tested. Each mapping also flags, per row, which of its columns are such
+a default or derivation rather than a value the event carried (``rules.not_carried``): when an
+event and a batch row share a business key, only what the event carried is compared with the batch
+row (``dedupe.py``), so an event is not a conflict because it lacks a balance or an order status.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from retail_assets.lib.silver.rules import (
     TYPE_ERROR,
     RowCheck,
     as_text,
+    not_carried,
 )
 from retail_assets.lib.specs import REGISTRY
 
@@ -59,6 +63,9 @@ class MappingContext:
 class Mapped:
     frame: pl.LazyFrame
     checks: tuple[RowCheck, ...] = ()
+
+
+ALWAYS = pl.lit(True)  # a column the event type never carries
 
 
 # ---- building blocks ---------------------------------------------------------------------------
@@ -101,8 +108,24 @@ def _meta(event_type: str) -> list[pl.Expr]:
     ]
 
 
-def _finish(events: pl.LazyFrame, event_type: str, exprs: list[pl.Expr], checks: list[RowCheck]) -> Mapped:
-    return Mapped(events.select(*exprs, *_meta(event_type)), tuple(checks))
+def _finish(
+    events: pl.LazyFrame,
+    event_type: str,
+    exprs: list[pl.Expr],
+    checks: list[RowCheck],
+    not_carried_by: dict[str, pl.Expr] | None = None,
+) -> Mapped:
+    """The mapped rows; ``not_carried_by``: fact column -> true on the rows where the mapping filled it with a
+    default or a derivation (a stand-in for what the event does not say), kept as a hidden flag column."""
+    flags = [expr.alias(not_carried(column)) for column, expr in (not_carried_by or {}).items()]
+    return Mapped(events.select(*exprs, *flags, *_meta(event_type)), tuple(checks))
+
+
+# Neither discount_cents nor gross_subtotal_cents in the event: discount 0 and gross = subtotal are defaults.
+MONEY_NOT_CARRIED = {
+    column: pl.col("discount_cents").is_null() & pl.col("gross_subtotal_cents").is_null()
+    for column in ("discount_cents", "gross_subtotal_cents")
+}
 
 
 def _money(exprs: list[pl.Expr]) -> list[pl.Expr]:
@@ -136,7 +159,9 @@ def _receipt_created(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
             *item_count,
         ]
     )
-    return _finish(events, "receipt_created", [*exprs, pl.col("campaign_id"), pl.col("trace_id")], [item_check])
+    return _finish(
+        events, "receipt_created", [*exprs, pl.col("campaign_id"), pl.col("trace_id")], [item_check], MONEY_NOT_CARRIED
+    )
 
 
 def _receipt_line_added(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
@@ -214,7 +239,7 @@ def _inventory(node: str) -> Callable[[pl.LazyFrame, MappingContext], Mapped]:
                 condition=pl.col("dc_id").is_null(),
                 message=pl.lit("inventory_updated sets neither store_id nor dc_id; it must name one node"),
             )
-        return _finish(routed, "inventory_updated", exprs, [qty_check, node_check])
+        return _finish(routed, "inventory_updated", exprs, [qty_check, node_check], {"balance": ALWAYS})
 
     return mapping
 
@@ -311,7 +336,8 @@ def _ble_ping_detected(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
         *rssi,
         pl.col("zone"),
     ]
-    return _finish(resolved, "ble_ping_detected", exprs, [rssi_check])
+    # Resolved from dim_customers, not sent: a batch row's customer_id is the producer's own record.
+    return _finish(resolved, "ble_ping_detected", exprs, [rssi_check], {"customer_id": ALWAYS})
 
 
 def _truck_id() -> tuple[list[pl.Expr], RowCheck]:
@@ -345,7 +371,8 @@ def _truck_arrived(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
         *unload,
         pl.col("trace_id"),
     ]
-    return _finish(events, "truck_arrived", exprs, [truck_check, unload_check])
+    # eta and etd are stand-ins (the actual arrival, plus the estimated unload), not the planned times.
+    return _finish(events, "truck_arrived", exprs, [truck_check, unload_check], {"eta": ALWAYS, "etd": ALWAYS})
 
 
 def _truck_departed(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
@@ -363,7 +390,7 @@ def _truck_departed(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
         *unload,
         pl.col("trace_id"),
     ]
-    return _finish(events, "truck_departed", exprs, [truck_check, unload_check])
+    return _finish(events, "truck_departed", exprs, [truck_check, unload_check], {"eta": ALWAYS, "etd": ALWAYS})
 
 
 def _store_operation(event_type: str, operation: str) -> Callable[[pl.LazyFrame, MappingContext], Mapped]:
@@ -440,7 +467,9 @@ def _online_order_created(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
         pl.col("campaign_id"),
         pl.col("trace_id"),
     ]
-    return _finish(events, "online_order_created", exprs, [item_check])
+    # The order as created: its later status and completion are not in the event.
+    not_carried_by = {**MONEY_NOT_CARRIED, "order_status": ALWAYS, "completed_ts": ALWAYS}
+    return _finish(events, "online_order_created", exprs, [item_check], not_carried_by)
 
 
 Mapping = Callable[[pl.LazyFrame, MappingContext], Mapped]
@@ -472,7 +501,7 @@ def map_events(table: str, event_type: str, events: pl.LazyFrame, ctx: MappingCo
     """Rows of ``table`` from one Bronze event table, in the fact's column order, plus the mapping's checks."""
     mapped = ROW_MAPPINGS[(table, event_type)](events, ctx)
     spec = REGISTRY.table(table)
-    hidden = [c for c in mapped.frame.collect_schema().names() if c.startswith("__raw_")]
+    hidden = [c for c in mapped.frame.collect_schema().names() if c.startswith(("__raw_", not_carried("")))]
     frame = mapped.frame.select(*spec.column_names, ORIGIN, SOURCE_FILE, BATCH_ID, EVENT_TRACE_ID, *hidden)
     # A mapping's checks judge only the rows it mapped (batch rows and other events share the frame later).
     own = pl.col(ORIGIN) == event_type

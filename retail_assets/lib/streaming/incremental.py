@@ -9,8 +9,14 @@ for those Gold tables:
   code as a month rebuild (``build_fact_month``), validated (schema parity, key unique and not null)
   and appended; their rejected rows replace the quarantine rows of those files. A row whose key the
   month already holds with the same content is an exact duplicate (dropped, counted — a replayed
-  batch appends nothing); with different content, or a key already quarantined as a conflict, the
-  month is rebuilt instead (``mode == "rebuild"``), so the outcome is what a rebuild gives.
+  batch appends nothing). When the month holds the key with other content and that stored row is
+  the month's batch row (the system of record, found in ``bronze/<fact>``), the batch is built
+  again together with those batch rows, so each event is judged against its batch row exactly as
+  a rebuild judges it (a duplicate when it agrees on what it carries, else quarantined as
+  ``conflicts_with_batch``) and the month is still only appended to: a stream overlapping batch
+  data never rebuilds the month for that. When the stored row is an earlier event (a conflict
+  between events), or the key is already quarantined as a conflict, the month is rebuilt instead
+  (``mode == "rebuild"``), so the outcome is what a rebuild gives.
 - ``refresh_gold_window``: a minute-grain Gold table recomputes only the 15-minute-aligned window
   the appended rows fall in (each minute or 15-minute bucket depends only on its own Silver rows),
   replacing exactly that window of the month; a Gold month never built before is built whole.
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -44,7 +50,7 @@ from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.gold.specs import GOLD_TABLES, gold_table
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.silver.dedupe import content_columns, key_text
-from retail_assets.lib.silver.facts import FactMonth, build_fact_month
+from retail_assets.lib.silver.facts import LOST_KEYS, FactMonth, build_fact_month
 from retail_assets.lib.silver.pipeline import (
     WrittenMonth,
     fact_events,
@@ -55,10 +61,11 @@ from retail_assets.lib.silver.pipeline import (
     read_bronze,
     silver_key,
     silver_table,
+    stored_quarantine,
     unresolved_references,
     validate_output,
 )
-from retail_assets.lib.silver.rules import CONFLICT, referenced_dimensions
+from retail_assets.lib.silver.rules import BATCH, CONFLICT, referenced_dimensions
 from retail_assets.lib.silver.stream import UPDATE_EVENTS
 from retail_assets.lib.specs import PARTITION_COLUMN, REGISTRY
 
@@ -106,6 +113,7 @@ class SilverAppend:
     version: int | None
     unresolved: dict[str, int]
     window: tuple[dt.datetime, dt.datetime] | None  # 15-minute-aligned span of the appended rows (append mode)
+    quarantine_codes: pl.DataFrame  # reason_code of every quarantined row of the month, read back after the write
     written: WrittenMonth | None = None  # rebuild mode
 
     @property
@@ -182,6 +190,7 @@ def rebuild_silver(
         version=written.version,
         unresolved=written.unresolved,
         window=None,
+        quarantine_codes=written.quarantine_codes,
         written=written,
     )
 
@@ -202,9 +211,8 @@ def append_silver(
     spec = REGISTRY.table(table)
     dims = load_dimension_keys(lake, referenced_dimensions(spec), needed_by=table)
     devices = load_customer_devices(lake) if table == "fact_ble_pings" else None
-    build = build_fact_month(
-        table, month, batch=None, events=_batch_events(lake, table, month, files), dims=dims, devices=devices, quarantined_at=at
-    )
+    events = _batch_events(lake, table, month, files)
+    build = build_fact_month(table, month, batch=None, events=events, dims=dims, devices=devices, quarantined_at=at)
     bronze_rows = build.bronze_rows
     if not lake.exists(silver_table(table)) or not lake.scan(silver_table(table), [month]).select(pl.len()).collect().item():
         return rebuild_silver(lake, table, month, "the month was not built yet", bronze_rows, commit_metadata)
@@ -213,23 +221,36 @@ def append_silver(
         return rebuild_silver(lake, table, month, "the batch repeats keys", bronze_rows, commit_metadata)
     validate_output(build.rows, table, month)
     key, content = silver_key(table), content_columns(spec)
-    rows, duplicates = build.rows, 0
-    if rows.height:
+    stored = build.rows.clear().select(content)
+    if build.rows.height:
         stored = (
             lake.scan(silver_table(table), [month])
-            .join(rows.lazy().select(key), on=key, how="semi")
+            .join(build.rows.lazy().select(key), on=key, how="semi")
             .select(content)
             .collect()
         )
-        if stored.height:
-            same = stored.join(rows.select(content), on=content, how="semi", nulls_equal=True)
-            if same.height != stored.height:
-                changed = stored.height - same.height
-                return rebuild_silver(lake, table, month, f"{changed} stored keys arrive with new content", bronze_rows, commit_metadata)
-            rows = rows.join(stored.select(key), on=key, how="anti")
-            duplicates = stored.height
+        changed = stored.join(build.rows.select(content), on=content, how="anti", nulls_equal=True)
+        if changed.height:
+            record = _stored_batch_rows(lake, table, month, changed, key, content)
+            # The batch again, with the batch rows of those keys: each event is judged against its batch row.
+            rejudged = (
+                _without_batch_rows(
+                    build_fact_month(table, month, batch=record, events=events, dims=dims, devices=devices, quarantined_at=at),
+                    changed,
+                    key,
+                    content,
+                )
+                if record is not None
+                else None
+            )
+            if rejudged is None:
+                reason = f"{changed.height} stored keys arrive with new content and the stored rows are not the batch's"
+                return rebuild_silver(lake, table, month, reason, bronze_rows, commit_metadata)
+            build = rejudged
         if _stored_conflicts(lake, table, month, build.rows):
             return rebuild_silver(lake, table, month, "a key of the batch is quarantined as a conflict", bronze_rows, commit_metadata)
+    rows = build.rows.join(stored.select(key), on=key, how="anti")
+    duplicates = build.rows.height - rows.height
     version = lake.version(silver_table(table))
     if rows.height:
         version = lake.append(silver_table(table), rows, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata).version
@@ -246,6 +267,43 @@ def append_silver(
         version=version,
         unresolved=unresolved_references(rows, table, dims, month),
         window=aligned_window(rows.get_column(TIME_COLUMN), month),
+        quarantine_codes=stored_quarantine(lake, table, month),
+    )
+
+
+def _stored_batch_rows(
+    lake: LakeStore, table: str, month: dt.date, changed: pl.DataFrame, key: list[str], content: list[str]
+) -> pl.LazyFrame | None:
+    """The month's ``bronze/<table>`` row equal to each stored Silver row of ``changed`` (one per key), or None
+    when a stored row is not a batch row (it came from an earlier event).
+
+    Only read when the batch brings a stored key with other content, so plain streaming never pays for it.
+    """
+    source = read_bronze(lake, table, table=table, month=month)
+    if source is None:
+        return None
+    found = (
+        source.join(changed.lazy().select(key), on=key, how="semi")
+        .join(changed.lazy(), on=content, how="semi", nulls_equal=True)
+        .unique(subset=content, keep="first", maintain_order=True)
+        .collect()
+    )
+    return found.lazy() if found.height == changed.height else None
+
+
+def _without_batch_rows(rejudged: FactMonth, record: pl.DataFrame, key: list[str], content: list[str]) -> FactMonth | None:
+    """The batch's own part of a build that also took the batch rows ``record`` (already in Silver), or None when
+    one of those rows was not kept as it is stored (a rebuild would not keep it either)."""
+    kept = rejudged.rows.join(record, on=content, how="semi", nulls_equal=True)
+    if kept.height != record.height or rejudged.quarantined_by_reason.get(CONFLICT):
+        return None
+    return replace(
+        rejudged,
+        rows=rejudged.rows.join(record.select(key), on=key, how="anti"),
+        rows_in={k: v for k, v in rejudged.rows_in.items() if k != BATCH},
+        rows_out={k: v for k, v in rejudged.rows_out.items() if k != BATCH},
+        batch_keys=0,
+        lost_batch_keys=LOST_KEYS.clear(),
     )
 
 
