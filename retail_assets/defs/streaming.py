@@ -22,10 +22,10 @@ own run carries.
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -42,6 +42,7 @@ from retail_assets.defs.bronze import (
     files_by_event_type,
     ingest_batch,
     ingest_files,
+    quarantine_table,
 )
 from retail_assets.defs.gold import (
     GRAIN_UNIQUE,
@@ -57,15 +58,20 @@ from retail_assets.defs.silver import (
     PRIMARY_KEY_UNIQUE,
     RECONCILES_WITH_BRONZE,
     silver_asset_key,
+    worker_check_outcomes,
 )
 from retail_assets.lib.alerts import AlertThresholds
+from retail_assets.lib.checks import BLOCKING_CHECKS as DECLARED_BLOCKING
 from retail_assets.lib.checks import (
+    NOTHING_QUARANTINED,
     SCHEMA_PARITY,
     CheckOutcome,
     check_evaluation,
     frame_parity,
     key_outcome,
     parity_outcome,
+    quarantine_outcome,
+    stored_reason_codes,
 )
 from retail_assets.lib.gold.alerts import ALERT_RULES
 from retail_assets.lib.gold.model import gold_columns
@@ -448,6 +454,7 @@ def pool_slot(
 class _Pending:
     metadata: dict[str, Any]
     checks: dict[str, CheckOutcome]
+    at_report: dict[str, Callable[[], CheckOutcome]] = field(default_factory=dict)
 
 
 class CatalogReport:
@@ -463,8 +470,13 @@ class CatalogReport:
         self.pending: dict[tuple[dg.AssetKey, dt.date], _Pending] = {}
         self.last = time.monotonic()
 
-    def add(self, key: dg.AssetKey, month: dt.date, metadata: dict[str, Any], checks: dict[str, CheckOutcome]) -> None:
+    def add(
+        self, key: dg.AssetKey, month: dt.date, metadata: dict[str, Any], checks: dict[str, CheckOutcome],
+        at_report: dict[str, Callable[[], CheckOutcome]] | None = None,
+    ) -> None:
+        """``at_report``: checks of the partition as a whole, evaluated once when the report is written."""
         entry = self.pending.setdefault((key, month), _Pending({}, {}))
+        entry.at_report.update(at_report or {})
         for name, value in metadata.items():
             if name in self.ADDITIVE and isinstance(value, int):
                 entry.metadata[name] = entry.metadata.get(name, 0) + value
@@ -488,15 +500,21 @@ class CatalogReport:
                 "written_by": "stream worker (incremental; counts are this report's)",
             }
             yield dg.AssetMaterialization(asset_key=key, partition=partition_key(month), metadata=metadata)
-            for name, outcome in entry.checks.items():
+            for name, outcome in [*entry.checks.items(), *((n, evaluate()) for n, evaluate in entry.at_report.items())]:
+                check = dg.AssetCheckKey(key, name)
                 yield check_evaluation(
-                    self.context.instance, dg.AssetCheckKey(key, name), outcome, blocking=name in BLOCKING_CHECKS, month=month
+                    self.context.instance, check, outcome, blocking=check in DECLARED_BLOCKING.get(key, {}), month=month
                 )
         self.pending.clear()
         self.last = time.monotonic()
 
 
-BLOCKING_CHECKS = {SCHEMA_PARITY, PRIMARY_KEY_UNIQUE, GRAIN_UNIQUE}
+def _bronze_quarantine_outcome(lake: LakeStore, event_type: str, month: dt.date) -> CheckOutcome:
+    """``nothing_quarantined`` of a Bronze event month, on its quarantine as stored (every batch's rejections)."""
+    table = quarantine_table(event_type)
+    return quarantine_outcome(
+        stored_reason_codes(lake, table, month), subject=f"bronze/{event_type} {month:%Y-%m}", table_path=lake.uri(table)
+    )
 
 
 def _silver_report(append: SilverAppend, lake: LakeStore) -> tuple[dict[str, Any], dict[str, CheckOutcome]]:
@@ -521,6 +539,7 @@ def _silver_report(append: SilverAppend, lake: LakeStore) -> tuple[dict[str, Any
             silver_key(append.table), subject=f"silver/{subject}",
         ),
         RECONCILES_WITH_BRONZE: _reconciliation(append, subject, scope),
+        **worker_check_outcomes(lake, append),
     }
     if append.unresolved:
         failing = {k: v for k, v in append.unresolved.items() if v}
@@ -593,6 +612,7 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
                  "quarantined_rows": load.quarantine.height, "duplicates_dropped": load.duplicates_dropped,
                  "delta_version": ingest.version if ingest.version is not None else -1},
                 {SCHEMA_PARITY: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(paths)} files")},
+                {NOTHING_QUARANTINED: lambda t=event_type: _bronze_quarantine_outcome(lake, t, month)},
             )
     timings["bronze_wait"], timings["bronze"] = waited, time.perf_counter() - started
     # Durably in Bronze: acknowledged.

@@ -121,6 +121,13 @@ def quarantine_outcome(quarantine: pl.DataFrame, *, subject: str, table_path: st
     )
 
 
+def stored_reason_codes(lake, table: str, month: dt.date) -> pl.DataFrame:
+    """The ``reason_code`` of every row a quarantine table holds for ``month`` (empty when it does not exist)."""
+    if not lake.exists(table):
+        return pl.DataFrame(schema={"reason_code": pl.String})
+    return lake.scan(table, [month]).select("reason_code").collect()
+
+
 def key_outcome(rows: pl.DataFrame, key: Sequence[str], *, subject: str, nulls_allowed: bool = False) -> CheckOutcome:
     """Whether ``key`` is unique (and, unless ``nulls_allowed``, never null) over ``rows``, evaluated on the rows.
 

@@ -99,6 +99,8 @@ def test_landed_batches_reach_the_minute_kpis_through_one_worker_run(tiny, windo
     assert checks[("silver/fact_receipts", "reconciles_with_bronze")] is True
     assert checks[("gold/sales_minute_store", "reconciles_with_silver")] is True
     assert checks[("bronze/receipt_created", "schema_parity")] is True
+    assert checks[("bronze/receipt_created", "nothing_quarantined")] is True
+    assert checks[("silver/fact_receipts", "nothing_quarantined")] is True
 
     # Nothing waiting: the sensor starts no worker; a worker started anyway applies nothing.
     idle = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}, cursor="1"))

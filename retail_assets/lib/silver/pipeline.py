@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from retail_assets.lib.checks import frame_parity
+from retail_assets.lib.checks import frame_parity, stored_reason_codes
 from retail_assets.lib.conform import SchemaDrift
 from retail_assets.lib.lake import LakeStore, months_predicate
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
@@ -248,10 +248,7 @@ def _count_month(lake: LakeStore, table: str, month: dt.date) -> int:
 
 def stored_quarantine(lake: LakeStore, table: str, month: dt.date) -> pl.DataFrame:
     """The ``reason_code`` of every row of ``quarantine/silver/<table>`` for ``month``, as stored."""
-    target = quarantine_table(table)
-    if not lake.exists(target):
-        return pl.DataFrame(schema={"reason_code": pl.String})
-    return lake.scan(target, [month]).select("reason_code").collect()
+    return stored_reason_codes(lake, quarantine_table(table), month)
 
 
 def materialize_fact_month(
