@@ -362,3 +362,15 @@ def test_a_named_file_batch_reports_the_months_quarantine_as_a_warning(resources
         assert (evaluation.passed, evaluation.partition) == (False, "2024-01-01"), path
         assert evaluation.metadata["by_reason"].value == {"type_error": 1}
     assert lake.read("quarantine/bronze/receipt_created").get_column("trace_id").to_list() == ["bad"]
+
+
+def test_a_misnamed_dimension_file_is_quarantined_under_the_snapshot_month_it_names(resources, instance, landing, lake) -> None:
+    land_table(landing, "dim_stores", sample_rows("dim_stores", 3), JAN)
+    _stray(landing, "batch/dim_stores/2024-02/stores.xlsx", b"not a snapshot")
+    result = materialize([build_dimension_asset("dim_stores")], resources, instance)
+    assert lake.read("bronze/dim_stores").height == 3
+    quarantine = lake.read("quarantine/bronze/dim_stores")
+    assert quarantine.select("month_start", "value", "reason_code").rows() == [(FEB, "batch/dim_stores/2024-02/stores.xlsx", "bad_file_name")]
+    (meta,) = materializations(result, bronze_key("dim_stores")).values()
+    assert (meta["misnamed_files"], meta["latest_snapshot"]) == (1, "2024-01-01")
+    assert check_results(result)[("bronze/dim_stores", "nothing_quarantined", None)] is False
