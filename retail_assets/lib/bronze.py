@@ -464,15 +464,15 @@ class _StrictJSON:
         return self._decoder.decode(line)
 
 
+_CONTROL_SET = frozenset(CONTROL_CHARACTERS)
+
+
 def _clean_trace_id(doc: object) -> str | None:
     """The trace_id of a parsed line when it is a usable one (a non-blank printable string)."""
     value = doc.get("trace_id") if type(doc) is dict else None
     if type(value) is not str or not value.strip() or any(ch in _CONTROL_SET for ch in value):
         return None
     return value
-
-
-_CONTROL_SET = frozenset(CONTROL_CHARACTERS)
 
 
 def _describe_json_problem(doc: dict, problem: tuple[str, str, dict, list], column_of_field: dict[str, str]):
