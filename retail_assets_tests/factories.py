@@ -78,8 +78,15 @@ def land_table(landing: LandingZone, table: str, df: pl.DataFrame, month: dt.dat
     return path
 
 
-def land_events(landing: LandingZone, event_type: str, lines: list[dict | str], day: dt.date, batch: str = "b0") -> str:
-    path = event_prefix(event_type, day) + f"{batch}.jsonl"
-    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
-    landing.write_bytes(path, text.encode())
-    return path
+def land_events(landing: LandingZone, event_type: str, lines: list[dict | str], day: dt.date, batch: str = "b0") -> list[str]:
+    """Land events as a producer does: each under the UTC date of its ingest_timestamp (text lines under ``day``)."""
+    by_day: dict[dt.date, list[str]] = {}
+    for line in lines:
+        stamp = line.get("ingest_timestamp") if isinstance(line, dict) else None
+        when = dt.date.fromisoformat(stamp[:10]) if isinstance(stamp, str) and len(stamp) >= 10 else day
+        by_day.setdefault(when, []).append(line if isinstance(line, str) else json.dumps(line))
+    paths = []
+    for when, texts in sorted(by_day.items()):
+        paths.append(event_prefix(event_type, when) + f"{batch}.jsonl")
+        landing.write_bytes(paths[-1], ("\n".join(texts) + "\n").encode())
+    return paths

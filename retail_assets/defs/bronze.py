@@ -6,8 +6,9 @@ every type is one step, one pool slot and one set of step events instead of eigh
 Built by a factory from the spec registry. Facts and events are monthly-partitioned and support
 single-run backfills of month ranges; dimensions are unpartitioned and keep every landed
 snapshot. Each asset evaluates a blocking ``schema_parity`` check per month: the landed columns
-must match the spec, or Silver does not run for that month. Rows that cannot be typed go to
-``quarantine/bronze/<table>`` with a reason; the landing files are never modified.
+must match the spec, or Silver does not run for that month. Rows that cannot be typed (and misnamed
+files) go to ``quarantine/bronze/<table>`` with a reason, and the non-blocking ``nothing_quarantined``
+check of that month then warns with the counts by reason; the landing files are never modified.
 """
 
 
@@ -31,6 +32,8 @@ from retail_assets.lib.bronze import (
     load_fact_month,
 )
 from retail_assets.lib.checks import (
+    NOTHING_QUARANTINED,
+    NOTHING_QUARANTINED_DESCRIPTION,
     SCHEMA_PARITY,
     CheckOutcome,
     check_spec,
@@ -40,6 +43,7 @@ from retail_assets.lib.checks import (
     frame_schema,
     parity_outcome,
     preview_markdown,
+    quarantine_outcome,
     schema_parity_spec,
 )
 from retail_assets.lib.conform import LandingSchemaError
@@ -86,6 +90,7 @@ def _load_metadata(load: BronzeLoad, lake: LakeStore, version: int) -> dict[str,
         "quarantined_rows": load.quarantine.height,
         "duplicates_dropped": load.duplicates_dropped,
         "landed_files": len(load.files),
+        "misnamed_files": len(load.rejected_files),
         "files": dg.MetadataValue.json(load.files[:100]),
         "delta_version": version,
         "lake_table": dg.MetadataValue.path(lake.uri(f"{LAYER}/{load.table}")),
@@ -105,6 +110,16 @@ def _write_quarantine(lake: LakeStore, name: str, quarantine: pl.DataFrame, mont
         lake.overwrite_months(table, quarantine, months, commit_metadata=meta)
     elif lake.exists(table):
         lake.delete(table, months_predicate(months), commit_metadata=meta)
+
+
+def _quarantine_outcome(lake: LakeStore, name: str, quarantine: pl.DataFrame, subject: str) -> CheckOutcome:
+    return quarantine_outcome(quarantine, subject=subject, table_path=lake.uri(quarantine_table(name)))
+
+
+def _quarantine_spec(key: dg.AssetKey, *, partitioned: bool) -> dg.AssetCheckSpec:
+    return check_spec(
+        NOTHING_QUARANTINED, key, partitioned=partitioned, blocking=False, description=NOTHING_QUARANTINED_DESCRIPTION
+    )
 
 
 def _landed_files_outcome(load: BronzeLoad) -> CheckOutcome:
@@ -131,6 +146,7 @@ def _run_monthly(
     months = months_of(context)
     columns = bronze_columns(name)
     outcomes: dict[dt.date, CheckOutcome] = {}
+    quarantined: dict[dt.date, CheckOutcome] = {}
     landed: dict[dt.date, CheckOutcome] = {}
     written: dict[dt.date, dict[str, Any]] = {}
     month = months[0]
@@ -151,11 +167,13 @@ def _run_monthly(
                 subject=f"{name} {month:%Y-%m}, {len(load.files)} landed files",
                 extra_metadata={"files_with_drift": dg.MetadataValue.json(load.file_drift)} if load.file_drift else None,
             )
+            quarantined[month] = _quarantine_outcome(lake, name, load.quarantine, f"{name} {month:%Y-%m}")
             if batch:
                 landed[month] = _landed_files_outcome(load)
             context.log.info(
                 f"bronze/{name} {month:%Y-%m}: {load.landed_rows} landed, {load.rows.height} written, "
-                f"{load.quarantine.height} quarantined, {load.duplicates_dropped} duplicates dropped"
+                f"{load.quarantine.height} quarantined ({len(load.rejected_files)} misnamed files), "
+                f"{load.duplicates_dropped} duplicates dropped"
             )
     except INPUT_ERRORS as exc:
         # Months already written are real materializations; record them before failing.
@@ -171,6 +189,7 @@ def _run_monthly(
         ) from exc
     yield dg.MaterializeResult(asset_key=key)
     yield from emit_check_results(context, SCHEMA_PARITY, outcomes, key)
+    yield from emit_check_results(context, NOTHING_QUARANTINED, quarantined, key)
     if batch:
         yield from emit_check_results(context, LANDED_FILES, landed, key)
 
@@ -179,7 +198,8 @@ def _assert_reconciles(load: BronzeLoad) -> None:
     if not load.reconciles:
         raise RuntimeError(
             f"bronze/{load.table} {load.month:%Y-%m}: counts do not reconcile: {load.landed_rows} landed != "
-            f"{load.rows.height} written + {load.quarantine.height} quarantined + {load.duplicates_dropped} duplicates"
+            f"{load.rows.height} written + {load.quarantine.height - len(load.rejected_files)} quarantined rows + "
+            f"{load.duplicates_dropped} duplicates (besides {len(load.rejected_files)} misnamed files)"
         )
 
 
@@ -204,6 +224,7 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
         check_specs=[
             schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION),
             check_spec(LANDED_FILES, key, partitioned=True, blocking=False, description=LANDED_FILES_DESCRIPTION),
+            _quarantine_spec(key, partitioned=True),
         ],
     )
     def _fact(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
@@ -243,6 +264,8 @@ def batch_metadata(ingest: BatchIngest, lake: LakeStore, month_rows: int) -> dic
             "already_ingested": ingest.skipped,
             "duplicates_of_earlier_events": ingest.duplicates_of_earlier,
             "conflicts_with_earlier_events": ingest.conflicts_with_earlier,
+            "displaced_rows_of_other_files": ingest.displaced,
+            "month_settled_from_every_file": ingest.rebuilt_month,
         }
     )
     return metadata
@@ -250,6 +273,14 @@ def batch_metadata(ingest: BatchIngest, lake: LakeStore, month_rows: int) -> dic
 
 def month_row_count(lake: LakeStore, table: str, month: dt.date) -> int:
     return lake.scan(table, [month]).select(pl.len()).collect().item() if lake.exists(table) else 0
+
+
+def month_quarantine(lake: LakeStore, name: str, month: dt.date) -> pl.DataFrame:
+    """Reason codes of every row quarantined for a Bronze table's month (what ``nothing_quarantined`` counts)."""
+    table = quarantine_table(name)
+    if not lake.exists(table):
+        return pl.DataFrame(schema={"reason_code": pl.String})
+    return lake.scan(table, [month]).select("reason_code").collect()
 
 
 def ingest_batch(
@@ -306,6 +337,9 @@ def _run_batch(
         {month: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(files)} files")},
         key,
     )
+    # The month's whole quarantine, not only this batch's: a later clean batch must not hide earlier rejections.
+    outcome = _quarantine_outcome(lake, event_type, month_quarantine(lake, event_type, month), f"{event_type} {month:%Y-%m}")
+    yield from emit_check_results(context, NOTHING_QUARANTINED, {month: outcome}, key)
 
 
 def files_by_event_type(files: list[str]) -> dict[str, list[str]]:
@@ -330,8 +364,9 @@ def _event_spec(event_type: str) -> dg.AssetSpec:
         tags={"layer": LAYER, "source": "stream"},
         description=(
             f"{event.description}\n\nBronze: one row per {event_type} event landed under events/{event_type}/<date>/, "
-            "the envelope and the flattened payload typed against the spec, deduplicated on trace_id. Malformed, "
-            f"mistyped, misfiled and conflicting events are quarantined in {quarantine_table(event_type)}. "
+            "the envelope and the flattened payload typed against the spec, one per trace_id (of events sharing one, "
+            "the event from the landing path that sorts first is kept). Malformed, mistyped, misfiled and conflicting "
+            f"events are quarantined in {quarantine_table(event_type)}. "
             "A run either rebuilds its months from every landed file or, when its config names files (the streaming "
             "sensors do), ingests exactly those files idempotently. All event tables are one step (op "
             f"{EVENTS_OP}): a streamed batch of every type costs one step, not eighteen."
@@ -349,7 +384,8 @@ def build_event_assets() -> dg.AssetsDefinition:
         name=EVENTS_OP,
         specs=[_event_spec(t) for t in event_types],
         check_specs=[
-            schema_parity_spec(bronze_key(t), partitioned=True, description=PARITY_DESCRIPTION) for t in event_types
+            *(schema_parity_spec(bronze_key(t), partitioned=True, description=PARITY_DESCRIPTION) for t in event_types),
+            *(_quarantine_spec(bronze_key(t), partitioned=True) for t in event_types),
         ],
         partitions_def=MONTHLY,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -392,7 +428,10 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
             f"spec, one snapshot_month per snapshot. Grain: {spec.grain} per snapshot."
         ),
         metadata={"dagster/column_schema": column_schema(bronze_columns(table)), "lake_table": f"{LAYER}/{table}"},
-        check_specs=[schema_parity_spec(key, partitioned=False, description=PARITY_DESCRIPTION)],
+        check_specs=[
+            schema_parity_spec(key, partitioned=False, description=PARITY_DESCRIPTION),
+            _quarantine_spec(key, partitioned=False),
+        ],
     )
     def _dimension(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
         ingested_at = dt.datetime.now(dt.UTC)
@@ -420,6 +459,7 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
             quarantine=quarantine,
             files=[f for load in loads for f in load.files],
             landed_rows=sum(load.landed_rows for load in loads),
+            rejected_files=[f for load in loads for f in load.rejected_files],
         )
         all_drift = loads[0].drift
         for load in loads[1:]:
@@ -441,6 +481,9 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
                 subject=f"{table}, {len(loads)} snapshots",
                 extra_metadata={"files_with_drift": dg.MetadataValue.json(file_drift)} if file_drift else None,
             ),
+        )
+        yield from emit_check_results(
+            context, NOTHING_QUARANTINED, _quarantine_outcome(lake, table, quarantine, f"{table}, {len(loads)} snapshots")
         )
 
     return _dimension

@@ -2,7 +2,24 @@
 
 Pure functions over a :class:`LandingZone`; the Dagster assets in ``defs/bronze.py`` only wire
 them to partitions, the lake and checks. For every load the counts reconcile:
-``rows landed = rows written + rows quarantined + exact duplicates dropped``.
+``rows landed = rows written + rows quarantined + exact duplicates dropped``, where a misnamed
+file counts apart (it lands no row and leaves one quarantine row, ``bad_file_name``).
+
+Events sharing a trace_id (one rule on every path: month rebuild, streamed batches, Event Hubs):
+among the events of one type and month with the same trace_id, the one from the landing path
+that sorts first (code-point order of the path relative to the landing root), then the lowest line,
+is kept. A later one with the same content is an exact duplicate (dropped, counted); with different
+content it is quarantined as ``conflicting_duplicate``. The outcome depends only on the landed
+files, never on arrival order or file times: an incremental ingest whose file sorts before the
+stored winner of a trace_id takes its place (the displaced row leaves Bronze in the same ingest).
+
+Values are strict (see :mod:`retail_assets.lib.conform` for typing): an event line is rejected as a
+whole for invalid JSON, a key repeated in one object (``duplicate_key``: parsers disagree on which
+value wins), a NaN or Infinity number (``non_finite_number``), an unknown or misfiled event type,
+an unsupported schema version; an event whose ``ingest_timestamp`` is outside the months the
+platform serves (``out_of_range``), in another month than its folder (``wrong_partition``) or on
+another day (``wrong_day``) is quarantined saying where it belongs. Reasons say "line N" for JSONL
+and "row N" for Parquet/CSV files.
 """
 
 from __future__ import annotations
@@ -10,14 +27,32 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 import polars as pl
 
-from retail_assets.lib.conform import REJECTION_SCHEMA, ROW_NUMBER, SchemaDrift, conform, quarantine_frame
-from retail_assets.lib.landing import LandingFile, LandingPathError, LandingZone, parse_landing_path
+from retail_assets.lib.conform import (
+    CONTROL_CHARACTERS,
+    REJECTION_SCHEMA,
+    ROW_NUMBER,
+    SchemaDrift,
+    conform,
+    identifier_columns,
+    quarantine_frame,
+)
+from retail_assets.lib.landing import (
+    LandingFile,
+    LandingPathError,
+    LandingZone,
+    check_served,
+    claimed_partition,
+    parse_landing_path,
+    served_months,
+)
 from retail_assets.lib.partitions import month_start
 from retail_assets.lib.specs import (
     PARTITION_COLUMN,
@@ -34,6 +69,9 @@ from retail_assets.lib.specs.events import ENVELOPE, SCHEMA_VERSIONS
 
 # Largest event accepted, in bytes of its JSON line: Event Hubs' own message limit (premium tier).
 MAX_EVENT_BYTES = 1024 * 1024
+BAD_FILE_NAME = "bad_file_name"
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
+_STAMP = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 
 class LandingFileError(ValueError):
@@ -58,10 +96,13 @@ class BronzeLoad:
     drift: SchemaDrift = field(default_factory=SchemaDrift)
     # file -> drift description, for files whose columns differ from the spec
     file_drift: dict[str, str] = field(default_factory=dict)
+    # misnamed files claiming this table and month: one quarantine row each, no landed row
+    rejected_files: list[str] = field(default_factory=list)
 
     @property
     def reconciles(self) -> bool:
-        return self.landed_rows == self.rows.height + self.quarantine.height + self.duplicates_dropped
+        rejected_rows = self.quarantine.height - len(self.rejected_files)
+        return self.landed_rows == self.rows.height + rejected_rows + self.duplicates_dropped
 
 
 def _lineage(df: pl.DataFrame, f: LandingFile, ingested_at: dt.datetime) -> pl.DataFrame:
@@ -83,13 +124,104 @@ def _quarantine(conformed_rejected: pl.DataFrame, *, table: str, month: dt.date,
     )
 
 
+def _concat(frames: Iterable[pl.DataFrame], columns) -> pl.DataFrame:
+    schema = polars_schema(columns)
+    parts = [f.select([pl.col(n).cast(t) for n, t in schema.items()]) for f in frames if f.height]
+    return pl.concat(parts, how="vertical") if parts else empty_frame(columns)
+
+
+# ---- misnamed files --------------------------------------------------------------------------
+
+
+def bad_file_rows(bad: Sequence[tuple[str, str]], quarantined_at: dt.datetime) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """Quarantine rows (``bad_file_name``) for misnamed landing files, and the (path, reason) of those that
+    claim no table and served month (only ``retail-assets landing check`` can report them).
+
+    Each row is filed under the table and month the path claims (:func:`claimed_partition`), with
+    the path as value and record and the path error as reason, so every path writes the same row.
+    """
+    rows, unattributed = [], []
+    for path, reason in sorted(bad):
+        claimed = claimed_partition(path)
+        if claimed is None:
+            unattributed.append((path, reason))
+            continue
+        table, month = claimed
+        rows.append(
+            {
+                "table_name": table,
+                PARTITION_COLUMN: month,
+                "source_file": path,
+                "batch_id": PurePosixPath(path).stem,
+                "trace_id": None,
+                "row_number": None,
+                "column_name": None,
+                "value": path,
+                "reason_code": BAD_FILE_NAME,
+                "reason": f"{reason}; the file was not loaded",
+                "record": path,
+                "quarantined_at": quarantined_at,
+            }
+        )
+    return pl.DataFrame(rows, schema=polars_schema(QUARANTINE_COLUMNS)), unattributed
+
+
+@dataclass
+class BadFileQuarantine:
+    """What :func:`quarantine_bad_files` did: rows per (table, month) and the paths it could not attribute."""
+
+    rows: dict[tuple[str, dt.date], int] = field(default_factory=dict)
+    unattributed: list[tuple[str, str]] = field(default_factory=list)
+    committed: int = 0  # tables written (0 when every row was already there)
+
+
+def quarantine_bad_files(
+    lake,
+    bad: Sequence[tuple[str, str]],
+    quarantined_at: dt.datetime,
+    *,
+    commit_metadata: dict[str, str] | None = None,
+) -> BadFileQuarantine:
+    """Write one ``bad_file_name`` row per misnamed landing file into ``quarantine/bronze/<table>``, idempotently.
+
+    ``bad`` is the (path, reason) list of :meth:`LandingZone.scan`. Rows replace those of the same
+    paths in the month they claim (predicate ``month_start = … AND source_file IN (…)``), and nothing
+    is committed when they are already there: a poller may call this on every scan. The rows equal
+    what a month rebuild writes for the same files. Paths that claim no table and served month are
+    returned in ``unattributed`` (log them once; ``retail-assets landing check`` lists them).
+    """
+    frame, unattributed = bad_file_rows(bad, quarantined_at)
+    report = BadFileQuarantine(unattributed=unattributed)
+    for (table, month), part in sorted(frame.partition_by("table_name", PARTITION_COLUMN, as_dict=True).items()):
+        target, paths = f"quarantine/bronze/{table}", part.get_column("source_file").to_list()
+        report.rows[(table, month)] = part.height
+        stored = _stored(lake, target, month, "source_file", paths, polars_schema(QUARANTINE_COLUMNS))
+        if _same(stored, part, "quarantined_at", ["source_file"]):
+            continue
+        lake.replace(
+            target,
+            part,
+            predicate=batch_predicate(month, paths, "source_file"),
+            partition_by=[PARTITION_COLUMN],
+            commit_metadata=commit_metadata,
+        )
+        report.committed += 1
+    return report
+
+
+# ---- batch files (facts and dimension snapshots) ------------------------------------------------
+
+
 def read_batch_file(landing: LandingZone, f: LandingFile) -> tuple[pl.DataFrame, bool]:
-    """A landed Parquet or CSV file as a frame, and whether it is text (CSV: every column a string)."""
+    """A landed Parquet or CSV file as a frame, and whether it is text (CSV: every column a string).
+
+    CSV fields are read as written: an empty field is the empty string (typing reads it as no value
+    and says "empty" when the column is required)."""
     try:
         data = landing.read_bytes(f.path.path)
         if f.path.file_format == ".parquet":
             return pl.read_parquet(io.BytesIO(data)), False
-        return pl.read_csv(io.BytesIO(data), infer_schema=False), True
+        return pl.read_csv(io.BytesIO(data), infer_schema=False, empty_string_is_null=False), True
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise LandingFileError(
             f"table {f.path.table}: landed file {f.path.path} cannot be read as {f.path.file_format}: {exc}"
@@ -106,20 +238,28 @@ def _load_batch_files(
     partition_column: str,
 ) -> BronzeLoad:
     frames, quarantined, drift, file_drift, landed = [], [], SchemaDrift(), {}, 0
+    identifiers = identifier_columns(spec.columns, spec.primary_key)
     for f in files:
         raw, text = read_batch_file(landing, f)
         landed += raw.height
-        result = conform(raw, spec.columns, source=f"table {spec.name}, file {f.path.path}", text_source=text)
+        result = conform(
+            raw,
+            spec.columns,
+            source=f"table {spec.name}, file {f.path.path}",
+            text_source=text,
+            keep_row_number=True,
+            identifiers=identifiers,
+        )
         drift = drift.merge(result.drift)
         if not result.drift.ok:
             file_drift[f.path.path] = result.drift.describe()
         rows = result.rows
         if spec.kind == "fact":
-            rows, stray = _split_by_month(rows, spec, f, month)
+            rows, stray = _split_by_month(rows, spec, f, month, ingested_at)
             quarantined.append(_quarantine(stray, table=spec.name, month=month, f=f, at=ingested_at))
         else:
             rows = rows.with_columns(pl.lit(month).alias(partition_column))
-        frames.append(_lineage(rows, f, ingested_at))
+        frames.append(_lineage(rows.drop(ROW_NUMBER), f, ingested_at))
         quarantined.append(_quarantine(result.rejected, table=spec.name, month=month, f=f, at=ingested_at))
     columns = bronze_columns(spec.name)
     return BronzeLoad(
@@ -134,62 +274,128 @@ def _load_batch_files(
     )
 
 
-def _split_by_month(
-    rows: pl.DataFrame, spec: TableSpec, f: LandingFile, month: dt.date
+def _misfiled(
+    rows: pl.DataFrame,
+    *,
+    time_column: str,
+    where: str,
+    unit: str,
+    month: dt.date,
+    ingested_at: dt.datetime,
+    day: tuple[dt.date, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows whose time column falls in ``month``, and rejections for the rows filed under the wrong month."""
-    assert spec.time_column is not None
-    rows = rows.with_columns(month_start(spec.time_column).alias(PARTITION_COLUMN))
-    wrong = rows.filter(pl.col(PARTITION_COLUMN) != month)
+    """Rows whose ``time_column`` belongs where they were filed, and rejections for the others.
+
+    ``out_of_range``: a month the platform does not serve (at ``ingested_at``); ``wrong_partition``:
+    another month than ``month``; ``wrong_day`` (events, ``day`` = (folder day, event type)):
+    another day than the folder's. ``rows`` carry ``__row_number`` and ``month_start``.
+    """
+    first, last = served_months(ingested_at)
+    stamp = pl.col(time_column).dt.to_string(_STAMP)
+    row_month = pl.col(PARTITION_COLUMN)
+    code = (
+        pl.when((row_month < first) | (row_month > last))
+        .then(pl.lit("out_of_range"))
+        .when(row_month != month)
+        .then(pl.lit("wrong_partition"))
+    )
+    if day is not None:
+        code = code.when(pl.col(time_column).dt.date() != day[0]).then(pl.lit("wrong_day"))
+    staged = rows.with_columns(code.alias("__misfiled"))
+    wrong = staged.filter(pl.col("__misfiled").is_not_null())
     if not wrong.height:
         return rows, REJECTION_SCHEMA.to_frame()
-    time_column = spec.time_column
-    stray = wrong.select(
-        pl.lit(None, dtype=pl.Int64).alias("row_number"),
-        pl.lit(time_column).alias("column_name"),
-        pl.col(time_column).dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias("value"),
-        pl.lit("wrong_partition").alias("reason_code"),
-        pl.format(
-            f"table {spec.name}, file {f.path.path}: {time_column} {{}} is in {{}}, but the file is filed under "
-            f"{month:%Y-%m}; land it under that month's folder",
-            pl.col(time_column).dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ"),
-            pl.col(PARTITION_COLUMN).dt.to_string("%Y-%m"),
-        ).alias("reason"),
-        pl.struct(pl.all().exclude(PARTITION_COLUMN)).struct.json_encode().alias("record"),
+    row_day = pl.col(time_column).dt.date().cast(pl.String)
+    if day is not None:
+        belongs = pl.format(f"land it under events/{day[1]}/{{}}/", row_day)
+        filed = f"the file is filed under {day[0].isoformat()}"
+    else:
+        belongs = pl.format("land it under that month's folder ({})", row_month.dt.to_string("%Y-%m"))
+        filed = f"the file is filed under {month:%Y-%m}"
+    explanation = (
+        pl.when(pl.col("__misfiled") == "out_of_range")
+        .then(
+            pl.format(
+                f"{time_column} {{}} is outside the months the platform serves ({first:%Y-%m} to {last:%Y-%m}); "
+                "fix the producer's clock or the value",
+                stamp,
+            )
+        )
+        .when(pl.col("__misfiled") == "wrong_partition")
+        .then(
+            pl.format(f"{time_column} {{}} is in {{}}, but {filed}; {{}}", stamp, row_month.dt.to_string("%Y-%m"), belongs)
+        )
+        .otherwise(pl.format(f"{time_column} {{}} is on {{}}, but {filed}; {{}}", stamp, row_day, belongs))
     )
-    return rows.filter(pl.col(PARTITION_COLUMN) == month), stray
+    record = pl.struct(pl.all().exclude(PARTITION_COLUMN, ROW_NUMBER, "__misfiled")).struct.json_encode()
+    rejected = wrong.select(
+        pl.col(ROW_NUMBER).cast(pl.Int64).alias("row_number"),
+        pl.lit(time_column).alias("column_name"),
+        stamp.alias("value"),
+        pl.col("__misfiled").alias("reason_code"),
+        pl.format(f"{where}, {unit} {{}}: {{}}", pl.col(ROW_NUMBER), explanation).alias("reason"),
+        record.alias("record"),
+        (pl.col("trace_id") if "trace_id" in rows.columns else pl.lit(None, dtype=pl.String)).alias("trace_id"),
+    )
+    return staged.filter(pl.col("__misfiled").is_null()).drop("__misfiled"), rejected
 
 
-def _concat(frames: Iterable[pl.DataFrame], columns) -> pl.DataFrame:
-    schema = polars_schema(columns)
-    parts = [f.select([pl.col(n).cast(t) for n, t in schema.items()]) for f in frames if f.height]
-    return pl.concat(parts, how="vertical") if parts else empty_frame(columns)
+def _split_by_month(
+    rows: pl.DataFrame, spec: TableSpec, f: LandingFile, month: dt.date, ingested_at: dt.datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows whose time column falls in ``month``, and rejections for the rows filed elsewhere."""
+    assert spec.time_column is not None
+    rows = rows.with_columns(month_start(spec.time_column).alias(PARTITION_COLUMN))
+    return _misfiled(
+        rows,
+        time_column=spec.time_column,
+        where=f"table {spec.name}, file {f.path.path}",
+        unit="row",
+        month=month,
+        ingested_at=ingested_at,
+    )
+
+
+def _with_bad_files(load: BronzeLoad, bad: pl.DataFrame) -> BronzeLoad:
+    if bad.height:
+        load.quarantine = _concat([load.quarantine, bad], QUARANTINE_COLUMNS)
+        load.rejected_files = [*load.rejected_files, *bad.get_column("source_file").to_list()]
+    return load
 
 
 def load_fact_month(landing: LandingZone, table: str, month: dt.date, ingested_at: dt.datetime) -> BronzeLoad:
-    """Every batch file landed for ``table`` and ``month``.
+    """Every batch file landed for ``table`` and ``month``; misnamed files claiming it are quarantined.
 
     A month with no file loads as empty (the current month may only have streamed events so far);
     the asset reports it with a warning rather than failing, so Silver can still run.
     """
     spec = REGISTRY.table(table)
-    files = landing.batch_files(table, month)
-    return _load_batch_files(landing, spec, files, month, ingested_at, partition_column=PARTITION_COLUMN)
+    files, bad = landing.batch_listing(table, month)
+    load = _load_batch_files(landing, spec, files, month, ingested_at, partition_column=PARTITION_COLUMN)
+    return _with_bad_files(load, bad_file_rows(bad, ingested_at)[0])
 
 
 def load_dimension(landing: LandingZone, table: str, ingested_at: dt.datetime) -> list[BronzeLoad]:
-    """Every landed snapshot of a dimension, one load per snapshot month."""
+    """Every landed snapshot of a dimension, one load per snapshot month.
+
+    Misnamed files are quarantined under the snapshot month they claim (their rows are carried by
+    that month's load, or by the latest one when that month has no valid snapshot)."""
     spec = REGISTRY.table(table)
-    snapshots = landing.dimension_snapshots(table)
+    snapshots, bad = landing.dimension_listing(table)
     if not snapshots:
+        also = f"; misnamed files: {[path for path, _ in bad]}" if bad else ""
         raise NoLandedData(
             f"dimension {table}: no snapshot landed under batch/{table}/<YYYY-MM>/ (Parquet or CSV); "
-            "land one there or materialize the generator"
+            f"land one there or materialize the generator{also}"
         )
-    return [
-        _load_batch_files(landing, spec, files, month, ingested_at, partition_column="snapshot_month")
+    loads = {
+        month: _load_batch_files(landing, spec, files, month, ingested_at, partition_column="snapshot_month")
         for month, files in snapshots.items()
-    ]
+    }
+    rejected = bad_file_rows(bad, ingested_at)[0]
+    for (month,), part in rejected.partition_by(PARTITION_COLUMN, as_dict=True).items():
+        _with_bad_files(loads.get(month, loads[max(loads)]), part)
+    return list(loads.values())
 
 
 # ---- events ----------------------------------------------------------------------------------
@@ -212,6 +418,79 @@ def _text(value: object) -> str | None:
     return json.dumps(value, separators=(",", ":"))
 
 
+class _NonFinite:
+    """A NaN or infinite JSON number, as written (Python's parser would accept it as a float)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _finite_float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(text)  # 1e999 overflows to inf
+
+
+def _spelled(value: object) -> str:
+    """A parsed JSON value as written (NaN stays NaN)."""
+    if isinstance(value, _NonFinite):
+        return value.text
+    return json.dumps(value, default=lambda v: v.text if isinstance(v, _NonFinite) else str(v))
+
+
+class _StrictJSON:
+    """``json.loads`` that also notes what the JSON grammar allows but an event must not have: a key twice
+    in one object (which value wins depends on the parser) and NaN/Infinity numbers (not JSON at all)."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str, dict, list]] = []  # (code, key, object holding it, values)
+        self._decoder = json.JSONDecoder(
+            object_pairs_hook=self._object, parse_constant=_NonFinite, parse_float=_finite_float
+        )
+
+    def _object(self, pairs: list[tuple[str, object]]) -> dict:
+        obj: dict = {}
+        for key, value in pairs:
+            if key in obj:
+                self.problems.append(("duplicate_key", key, obj, [obj[key], value]))
+            elif isinstance(value, _NonFinite) or (type(value) is list and any(isinstance(v, _NonFinite) for v in value)):
+                self.problems.append(("non_finite_number", key, obj, [value]))
+            obj[key] = value
+        return obj
+
+    def loads(self, line: str) -> object:
+        self.problems.clear()
+        return self._decoder.decode(line)
+
+
+_CONTROL_SET = frozenset(CONTROL_CHARACTERS)
+
+
+def _clean_trace_id(doc: object) -> str | None:
+    """The trace_id of a parsed line when it is a usable one (a non-blank printable string)."""
+    value = doc.get("trace_id") if type(doc) is dict else None
+    if type(value) is not str or not value.strip() or any(ch in _CONTROL_SET for ch in value):
+        return None
+    return value
+
+
+def _describe_json_problem(doc: dict, problem: tuple[str, str, dict, list], column_of_field: dict[str, str]):
+    """(code, reason, column, value, doc for the trace_id) of the first problem :class:`_StrictJSON` noted."""
+    code, key, owner, values = problem
+    place = "envelope" if owner is doc else "payload" if owner is doc.get("payload") else "nested"
+    column = column_of_field.get(key, key) if place == "payload" else key
+    if code == "duplicate_key":
+        reason = (
+            f"key {key!r} appears more than once in the {place} object ({' and '.join(map(_spelled, values))}); "
+            "JSON parsers disagree on which value counts, so the event is ambiguous"
+        )
+        # A repeated trace_id is no trace_id to keep.
+        return code, reason, column, _spelled(values), None if (place, key) == ("envelope", "trace_id") else doc
+    reason = f"{'payload.' if place == 'payload' else ''}{key} is {_spelled(values[0])}, not a finite number"
+    return code, reason, column, _spelled(values[0]), doc
+
+
 @dataclass
 class _ParsedEvents:
     frame: pl.DataFrame  # text columns, one row per structurally valid event
@@ -228,56 +507,70 @@ class _ParsedEvents:
 _KEY = r'"(?:[^"\\]|\\.)*"\s*:'
 
 
-_ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.fZ"
-
-
 def _typed(text: pl.DataFrame, columns) -> pl.DataFrame | None:
     """Text columns typed as conform types them, for the value shapes a clean file has; None if any
-    non-empty value would not read (conform then gives the reason)."""
+    value would not read as is (conform then gives the reason, e.g. "empty" for a blank number)."""
     exprs, lost = [], []
     for c in columns:
-        value = pl.col(c.name).str.strip_chars()
+        raw = pl.col(c.name)
+        value = raw.str.strip_chars()
         value = pl.when(value.str.len_chars() > 0).then(value)
         match c.dtype.name:
             case "STRING":
-                typed = value
+                # As landed: conform reads blanks as no value and checks identifiers itself.
+                exprs.append(raw.alias(c.name))
+                continue
             case "INT32" | "INT64" | "FLOAT64":
                 typed = value.cast(c.polars_dtype, strict=False)
             case "TIMESTAMP":
-                typed = value.str.to_datetime(_ISO_TIMESTAMP, time_unit="us", time_zone="UTC", strict=False)
+                typed = value.str.to_datetime(_STAMP, time_unit="us", time_zone="UTC", strict=False)
             case _:
                 return None
         exprs.append(typed.alias(c.name))
-        lost.append((typed.is_null() & value.is_not_null()).any())
-    if any(text.select(pl.any_horizontal(lost)).row(0)):
+        lost.append((typed.is_null() & raw.is_not_null()).any())
+    if lost and any(text.select(pl.any_horizontal(lost)).row(0)):
         return None
     return text.select(exprs)
 
 
-def _only_known_keys(text: pl.Series, keys: list[str]) -> bool:
-    """No line has a key outside ``keys`` (a key may repeat: ``source`` is in the envelope and a payload).
+def _keys_known_and_single(text: pl.Series, keys: list[str]) -> bool:
+    """No line has a key outside ``keys``, nor a key more often than a complete event has it (so none twice
+    in one object; ``source`` is expected twice: in the envelope and in some payloads).
 
     Fast when every line has every key once in compact form (what producers write): then the number
     of ``":`` equals the number of keys and each key is there as often as expected, which leaves
-    no room for another key. Otherwise the keys are extracted and compared.
+    no room for another or a repeated key. Otherwise each line's keys are extracted and counted.
     """
     expected = Counter(f'"{k}":' for k in keys)
     complete = [text.str.count_matches('":', literal=True) == sum(expected.values())]
     complete += [text.str.count_matches(k, literal=True) == n for k, n in expected.items()]
     if pl.select(pl.all_horizontal(complete).all()).item():
         return True
-    found = text.str.extract_all(_KEY).explode().drop_nulls().str.replace(r"\s*:$", "").unique()
-    return bool(found.is_in([f'"{k}"' for k in keys]).all())
+    found = (
+        pl.DataFrame({"key": text.str.extract_all(_KEY)})
+        .with_row_index("line")
+        .explode("key")
+        .drop_nulls("key")
+        .with_columns(pl.col("key").str.replace(r"\s*:$", "") + ":")
+        .group_by("line", "key")
+        .len()
+    )
+    limits = pl.DataFrame(
+        {"key": list(expected), "limit": list(expected.values())}, schema={"key": pl.String, "limit": pl.UInt32}
+    )
+    checked = found.join(limits, on="key", how="left")
+    return bool(checked.select((pl.col("limit").is_not_null() & (pl.col("len") <= pl.col("limit"))).all()).item())
 
 
 def _decode_clean_file(event: EventSpec, lines: list[bytes]) -> _ParsedEvents | None:
     """All lines at once with polars' JSON decoder, when every line is a well-formed event of this type.
 
-    Returns None when any line needs a closer look (not JSON, wrong type or version, oversized, no
-    payload object, unknown fields, a value that would not read): the caller then parses line by
-    line, which gives each bad line its own reason. Values come out as the line-by-line parser
-    gives them (numbers in their JSON spelling), and typed as conform types them, so both paths
-    load a file identically. Event types with list fields always go line by line (rare events).
+    Returns None when any line needs a closer look (not JSON, NaN/Infinity, wrong type or version,
+    oversized, no payload object, unknown or repeated keys, a value that would not read): the caller
+    then parses line by line, which gives each bad line its own reason. Values come out as the
+    line-by-line parser gives them (numbers in their JSON spelling), and typed as conform types
+    them, so both paths load a file identically. Event types with list fields always go line by
+    line (rare events).
     """
     if any(c.dtype.name == "LIST_INT64" for c in event.payload) or any(len(raw) > MAX_EVENT_BYTES for raw in lines):
         return None
@@ -291,11 +584,15 @@ def _decode_clean_file(event: EventSpec, lines: list[bytes]) -> _ParsedEvents | 
         return None
     decoded = decoded.struct.unnest()
     payload = decoded.get_column("payload").struct.unnest()
+    # A key of both the envelope and the payload (``source``) may only be counted once in each: a line
+    # with it twice in one object and not in the other would pass the key count, so both must be there.
+    shared = [c.field for c in event.payload if c.field in decoded.columns]
     if not (
         payload.height == decoded.height
         and (decoded.get_column("event_type") == event.event_type).fill_null(False).all()
         and decoded.get_column("schema_version").is_in(list(SCHEMA_VERSIONS)).fill_null(False).all()
-        and _only_known_keys(text, [*(c.name for c in ENVELOPE), "payload", *(c.field for c in event.payload)])
+        and all(decoded.get_column(k).is_not_null().all() and payload.get_column(k).is_not_null().all() for k in shared)
+        and _keys_known_and_single(text, [*(c.name for c in ENVELOPE), "payload", *(c.field for c in event.payload)])
     ):
         return None
     frame = pl.concat(
@@ -321,6 +618,7 @@ def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents
             return fast
     envelope_fields = [c.name for c in ENVELOPE]
     payload_fields = [(c.name, c.field) for c in event.payload]
+    column_of_field = {json_field: name for name, json_field in payload_fields}
     known_envelope = {*envelope_fields, "payload"}
     known_payload = {json_field for _, json_field in payload_fields}
     docs: list[dict] = []
@@ -328,8 +626,9 @@ def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents
     line_numbers, lines, rejected, extra = [], [], [], set()
     total = 0
     where = f"event {event.event_type}, file {path}"
+    strict = _StrictJSON()
 
-    def reject(number: int, line: str, code: str, reason: str, column: str | None = None, value: str | None = None):
+    def reject(number, line, code, reason, column=None, value=None, doc=None):
         rejected.append(
             {
                 "row_number": number,
@@ -338,10 +637,11 @@ def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents
                 "reason_code": code,
                 "reason": f"{where}, line {number}: {reason}",
                 "record": line,
+                "trace_id": _clean_trace_id(doc),
             }
         )
 
-    for number, raw in enumerate(data.splitlines(), start=1):
+    for number, raw in enumerate(raw_lines, start=1):
         if not raw or raw.isspace():
             continue
         total += 1
@@ -355,39 +655,43 @@ def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents
             reject(number, raw.decode("utf-8", errors="replace"), "malformed_json", "not valid UTF-8")
             continue
         try:
-            doc = json.loads(line)
+            doc = strict.loads(line)
         except json.JSONDecodeError as exc:
             reject(number, line, "malformed_json", f"not valid JSON ({exc.msg} at column {exc.colno})")
             continue
         if type(doc) is not dict:
             reject(number, line, "malformed_json", "an event must be a JSON object")
             continue
+        if strict.problems:
+            reject(number, line, *_describe_json_problem(doc, strict.problems[0], column_of_field))
+            continue
         kind = doc.get("event_type")
         if kind != event.event_type:
-            code = "unknown_event_type" if kind not in REGISTRY.events_by_type else "wrong_event_type"
-            reject(
-                number,
-                line,
-                code,
-                f"event_type {kind!r} does not belong in events/{event.event_type}/",
-                "event_type",
-                _text(kind),
-            )
+            if kind in REGISTRY.events_by_type:
+                code, reason = "wrong_event_type", (
+                    f"event_type {kind!r} is filed under events/{event.event_type}/; land it under events/{kind}/"
+                )
+            else:
+                code = "unknown_event_type"
+                reason = "event_type is missing" if kind is None else f"unknown event_type {_text(kind)!r}"
+            reject(number, line, code, reason, "event_type", _text(kind), doc)
             continue
         version = doc.get("schema_version")
         if version not in SCHEMA_VERSIONS:
+            stated = "is missing" if version is None else f"{_text(version)!r} is not supported"
             reject(
                 number,
                 line,
                 "unsupported_schema_version",
-                f"schema_version {version!r} is not supported (supported: {list(SCHEMA_VERSIONS)})",
+                f"schema_version {stated} (supported: {list(SCHEMA_VERSIONS)})",
                 "schema_version",
                 _text(version),
+                doc,
             )
             continue
         payload = doc.get("payload")
         if type(payload) is not dict:
-            reject(number, line, "malformed_payload", "payload must be a JSON object", "payload", _text(payload))
+            reject(number, line, "malformed_payload", "payload must be a JSON object", "payload", _text(payload), doc)
             continue
         if payload.keys() - known_payload:
             extra.update(payload.keys() - known_payload)
@@ -416,48 +720,149 @@ class EventFileLoad:
 def load_event_file(
     landing: LandingZone, event: EventSpec, f: LandingFile, month: dt.date, ingested_at: dt.datetime
 ) -> EventFileLoad:
-    """Parse, type and partition-check one event file filed under ``month``."""
+    """Parse, type and check one event file filed under ``month`` (and the day of its folder)."""
     event_type = event.event_type
     columns = event_columns(event)
+    where = f"event {event_type}, file {f.path.path}"
     parsed = parse_event_lines(event, f.path.path, landing.read_bytes(f.path.path))
     raw_lines = dict(zip(parsed.line_numbers, parsed.lines, strict=True))
     result = conform(
         parsed.frame if parsed.typed is None else parsed.typed,
         columns,
-        source=f"event {event_type}, file {f.path.path}",
+        source=where,
         text_source=parsed.typed is None,
         row_numbers=pl.Series(parsed.line_numbers, dtype=pl.Int64),
         keep_row_number=True,
+        identifiers=identifier_columns(columns),
+        unit="line",
     )
+    rows = result.rows.with_columns(month_start("ingest_timestamp").alias(PARTITION_COLUMN))
+    rows, misfiled = _misfiled(
+        rows,
+        time_column="ingest_timestamp",
+        where=where,
+        unit="line",
+        month=month,
+        ingested_at=ingested_at,
+        day=(f.path.period, event_type),
+    )
+    # Keep the line exactly as landed, not its re-encoding.
+    as_landed = pl.col("row_number").replace_strict(raw_lines, return_dtype=pl.String).alias("record")
     rejected = [
         pl.DataFrame(parsed.rejected, schema=REJECTION_SCHEMA),
-        # Keep the line exactly as landed, not its re-encoding.
-        result.rejected.with_columns(
-            pl.col("row_number").replace_strict(raw_lines, return_dtype=pl.String).alias("record")
-        ),
+        result.rejected.with_columns(as_landed),
+        misfiled.with_columns(as_landed),
     ]
-    rows = result.rows.rename({ROW_NUMBER: "__line"}).with_columns(month_start("ingest_timestamp").alias(PARTITION_COLUMN))
-    wrong = rows.filter(pl.col(PARTITION_COLUMN) != month)
-    if wrong.height:
-        stamp = pl.col("ingest_timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
-        rejected.append(
-            wrong.select(
-                pl.col("__line").alias("row_number"),
-                pl.lit("ingest_timestamp").alias("column_name"),
-                stamp.alias("value"),
-                pl.lit("wrong_partition").alias("reason_code"),
-                pl.format(
-                    f"event {event_type}, file {f.path.path}, line {{}}: ingest_timestamp {{}} is not in "
-                    f"{month:%Y-%m}; file events under the date of their ingest_timestamp",
-                    pl.col("__line"),
-                    stamp,
-                ).alias("reason"),
-                pl.col("__line").replace_strict(raw_lines, return_dtype=pl.String).alias("record"),
-            )
-        )
-        rows = rows.filter(pl.col(PARTITION_COLUMN) == month)
     quarantine = _quarantine(pl.concat(rejected, how="vertical"), table=event_type, month=month, f=f, at=ingested_at)
+    rows = rows.rename({ROW_NUMBER: "__line"})
     return EventFileLoad(_lineage(rows, f, ingested_at), quarantine, parsed.total, parsed.extra_fields)
+
+
+# ---- one trace_id rule -------------------------------------------------------------------------
+
+
+@dataclass
+class _Settled:
+    kept: pl.DataFrame  # one row per trace_id: bronze columns + __line
+    conflicts: pl.DataFrame  # quarantine rows of events reusing a kept trace_id with other content
+    # every event that lost its trace_id: _source_file, trace_id, __winner_file, __conflict
+    losers: pl.DataFrame
+    members: pl.DataFrame  # every row given, in order, with its content digest (__content)
+
+
+def _conflict_rows(losers: pl.DataFrame, event_type: str, month: dt.date, at: dt.datetime) -> pl.DataFrame:
+    """Quarantine rows for events that lost their trace_id to one with other content.
+
+    The reason does not name the kept event (it is in Bronze under the trace_id): so it is the same
+    whichever path and order settled the conflict."""
+    content = [c.name for c in event_columns(REGISTRY.event(event_type))]
+    return quarantine_frame(
+        # One chunk: polars 2.1 panics ("i < self.len()") formatting some filtered multi-chunk frames.
+        losers.rechunk().select(
+            pl.col("__line").alias("row_number"),
+            pl.lit("trace_id").alias("column_name"),
+            pl.col("trace_id").alias("value"),
+            pl.lit(CONFLICTING_DUPLICATE).alias("reason_code"),
+            pl.format(
+                f"event {event_type}, file {{}}, line {{}}: trace_id {{}} is already used by another {event_type} event "
+                f"of {month:%Y-%m} with different content; of events sharing a trace_id, the one from the landing path "
+                "that sorts first (then the lowest line) is kept",
+                pl.col("_source_file"),
+                pl.col("__line"),
+                pl.col("trace_id"),
+            ).alias("reason"),
+            pl.struct(content).struct.json_encode().alias("record"),
+            pl.col("_source_file").alias("source_file"),
+            pl.col("_batch_id").alias("batch_id"),
+            pl.col("trace_id"),
+        ),
+        table=event_type,
+        month=month,
+        quarantined_at=at,
+    )
+
+
+def _settle(frames: list[pl.DataFrame], event_type: str, month: dt.date, at: dt.datetime) -> _Settled:
+    """Apply the trace_id rule to rows given in (landing path, line) order: the first of each trace_id is kept."""
+    frames = [f for f in frames if f.height]
+    losers_schema = {"_source_file": pl.String, "trace_id": pl.String, "__winner_file": pl.String, "__conflict": pl.Boolean}
+    if not frames:
+        kept = empty_frame(bronze_columns(event_type)).with_columns(pl.lit(None, dtype=pl.Int64).alias("__line"))
+        members = kept.with_columns(pl.lit(None, dtype=pl.UInt64).alias("__content"))
+        return _Settled(kept, empty_frame(QUARANTINE_COLUMNS), pl.DataFrame(schema=losers_schema), members)
+    content = [c.name for c in event_columns(REGISTRY.event(event_type))]
+    staged = (
+        pl.concat(frames, how="vertical")
+        .with_row_index("__order")
+        .with_columns(pl.struct(content).hash().alias("__content"))
+        .with_columns(
+            (pl.col("__order") == pl.col("__order").min().over("trace_id")).alias("__first"),
+            pl.col("__content").sort_by("__order").first().over("trace_id").alias("__first_content"),
+            pl.col("_source_file").sort_by("__order").first().over("trace_id").alias("__winner_file"),
+        )
+    )
+    repeats = staged.filter(~pl.col("__first")).with_columns(
+        (pl.col("__content") != pl.col("__first_content")).alias("__conflict")
+    )
+    conflicts = _conflict_rows(repeats.filter(pl.col("__conflict")), event_type, month, at)
+    kept = staged.filter(pl.col("__first")).drop("__order", "__content", "__first", "__first_content", "__winner_file")
+    return _Settled(kept, conflicts, repeats.select(list(losers_schema)), staged)
+
+
+@dataclass
+class _EventMonth:
+    load: BronzeLoad
+    loads: dict[str, EventFileLoad]  # by landing path
+    settled: _Settled
+
+
+def _event_month(
+    landing: LandingZone,
+    event: EventSpec,
+    files: Sequence[LandingFile],
+    month: dt.date,
+    ingested_at: dt.datetime,
+    bad: Sequence[tuple[str, str]] = (),
+    loaded: dict[str, EventFileLoad] | None = None,
+) -> _EventMonth:
+    event_type = event.event_type
+    files = sorted(files, key=lambda f: f.path.path)
+    loaded = loaded or {}
+    loads = {
+        f.path.path: loaded.get(f.path.path) or load_event_file(landing, event, f, month, ingested_at) for f in files
+    }
+    settled = _settle([load.rows for load in loads.values()], event_type, month, ingested_at)
+    load = BronzeLoad(
+        table=event_type,
+        month=month,
+        rows=_concat([settled.kept], bronze_columns(event_type)),
+        quarantine=_concat([*(x.quarantine for x in loads.values()), settled.conflicts], QUARANTINE_COLUMNS),
+        files=list(loads),
+        landed_rows=sum(x.landed for x in loads.values()),
+        duplicates_dropped=settled.losers.filter(~pl.col("__conflict")).height,
+        drift=SchemaDrift(extra=tuple(sorted(set().union(*(x.extra_fields for x in loads.values()))))),
+    )
+    return _EventMonth(_with_bad_files(load, bad_file_rows(bad, ingested_at)[0]), loads, settled)
 
 
 def load_event_month(
@@ -467,70 +872,19 @@ def load_event_month(
     ingested_at: dt.datetime,
     files: Sequence[LandingFile] | None = None,
 ) -> BronzeLoad:
-    """Events landed for ``month``: typed, deduplicated on trace_id, bad events quarantined.
+    """Events landed for ``month`` (every file, or ``files``): typed, one per trace_id, bad events quarantined.
 
-    An exact duplicate of an event already seen (same trace_id, same content) is dropped and
-    counted; a different event reusing a trace_id is quarantined as a conflict. Months without
-    events load as empty (streaming may simply not have run).
+    Of events sharing a trace_id, the one from the landing path that sorts first (then the lowest
+    line) is kept; a later exact duplicate is dropped and counted, a later one with different
+    content is quarantined as ``conflicting_duplicate``. Misnamed files claiming the month are
+    quarantined as ``bad_file_name``. Months without events load as empty (streaming may simply not
+    have run).
     """
     event = REGISTRY.event(event_type)
-    files = landing.event_files(event_type, month) if files is None else files
-    loads = [load_event_file(landing, event, f, month, ingested_at) for f in files]
-    rows, duplicates, conflicts = _dedupe_on_trace_id([load.rows for load in loads], event_type, month, ingested_at)
-    return BronzeLoad(
-        table=event_type,
-        month=month,
-        rows=_concat([rows], bronze_columns(event_type)),
-        quarantine=_concat([*(load.quarantine for load in loads), conflicts], QUARANTINE_COLUMNS),
-        files=[f.path.path for f in files],
-        landed_rows=sum(load.landed for load in loads),
-        duplicates_dropped=duplicates,
-        drift=SchemaDrift(extra=tuple(sorted(set().union(*(load.extra_fields for load in loads))))),
-    )
-
-
-def _dedupe_on_trace_id(
-    frames: list[pl.DataFrame], event_type: str, month: dt.date, at: dt.datetime
-) -> tuple[pl.DataFrame, int, pl.DataFrame]:
-    """Keep the first event per trace_id (files in name order, lines in order)."""
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return empty_frame(bronze_columns(event_type)), 0, empty_frame(QUARANTINE_COLUMNS)
-    content = [c.name for c in event_columns(REGISTRY.event(event_type))]
-    staged = (
-        pl.concat(frames, how="vertical")
-        .with_row_index("__order")
-        .with_columns(pl.struct(content).hash().alias("__content"))
-        .with_columns(
-            (pl.col("__order") == pl.col("__order").min().over("trace_id")).alias("__first"),
-            pl.col("__content").sort_by("__order").first().over("trace_id").alias("__first_content"),
-        )
-    )
-    repeats = staged.filter(~pl.col("__first"))
-    exact = repeats.filter(pl.col("__content") == pl.col("__first_content")).height
-    conflicting = repeats.filter(pl.col("__content") != pl.col("__first_content"))
-    conflicts = quarantine_frame(
-        conflicting.select(
-            pl.col("__line").alias("row_number"),
-            pl.lit("trace_id").alias("column_name"),
-            pl.col("trace_id").alias("value"),
-            pl.lit("conflicting_duplicate").alias("reason_code"),
-            pl.format(
-                f"event {event_type}, file {{}}, line {{}}: trace_id {{}} was already ingested with different content",
-                pl.col("_source_file"),
-                pl.col("__line"),
-                pl.col("trace_id"),
-            ).alias("reason"),
-            pl.struct(content).struct.json_encode().alias("record"),
-            pl.col("_source_file").alias("source_file"),
-            pl.col("_batch_id").alias("batch_id"),
-        ),
-        table=event_type,
-        month=month,
-        quarantined_at=at,
-    )
-    kept = staged.filter(pl.col("__first")).drop("__order", "__content", "__first", "__first_content")
-    return kept, exact, conflicts
+    bad: list[tuple[str, str]] = []
+    if files is None:
+        files, bad = landing.event_listing(event_type, month)
+    return _event_month(landing, event, files, month, ingested_at, bad).load
 
 
 # ---- incremental event batches ---------------------------------------------------------------
@@ -547,16 +901,27 @@ class BatchIngest:
     load: BronzeLoad  # rows and quarantine of these files, as stored after the ingest
     skipped: bool  # the files were already ingested with the same result: nothing was committed
     version: int | None  # Bronze table version after the ingest
-    duplicates_of_earlier: int = 0  # exact duplicates of events already in Bronze from other files
-    conflicts_with_earlier: int = 0  # events reusing a trace_id already in Bronze with other content
+    duplicates_of_earlier: int = 0  # exact duplicates of events kept from other files
+    conflicts_with_earlier: int = 0  # events reusing a trace_id kept from another file, with other content
+    # Rows of OTHER files this ingest removed from Bronze: their trace_id now belongs to an event of these
+    # files (whose path sorts first); they were dropped as exact duplicates or quarantined as conflicts.
+    displaced: int = 0
+    # The ingest had to settle the month from every landed file (a kept event changed content or vanished):
+    # rows of other files may have changed beyond ``displaced`` (e.g. a former duplicate now kept).
+    rebuilt_month: bool = False
+
+    @property
+    def other_files_changed(self) -> bool:
+        """Whether Bronze rows of files outside the batch changed: derived tables must rebuild the month."""
+        return self.displaced > 0 or self.rebuilt_month
 
 
 def batch_files(event_type: str, month: dt.date, paths: Sequence[str]) -> list[LandingFile]:
-    """Validate the landing paths a run names: event files of ``event_type`` filed under ``month``."""
+    """Validate the landing paths a run names: event files of ``event_type`` filed under ``month``, sorted."""
     if not paths:
         raise BatchPathError(f"event {event_type} {month:%Y-%m}: no landing files named")
     files = []
-    for path in dict.fromkeys(paths):
+    for path in sorted(set(paths)):
         parsed = parse_landing_path(path)
         if parsed.kind != "events" or parsed.table != event_type:
             raise BatchPathError(
@@ -568,7 +933,7 @@ def batch_files(event_type: str, month: dt.date, paths: Sequence[str]) -> list[L
                 f"bronze/{event_type} {month:%Y-%m}: landing file {path} is filed under {parsed.month:%Y-%m}; "
                 f"request it in a run for partition {parsed.month.isoformat()}"
             )
-        files.append(LandingFile(parsed, 0, dt.datetime.now(dt.UTC)))
+        files.append(LandingFile(check_served(parsed), 0, dt.datetime.now(dt.UTC)))
     return files
 
 
@@ -594,6 +959,18 @@ def _same(stored: pl.DataFrame, new: pl.DataFrame, ignore: str, order: list[str]
     return stored.select(columns).sort(order, nulls_last=True).equals(new.select(columns).sort(order, nulls_last=True))
 
 
+def _read_batch(landing: LandingZone, event: EventSpec, files: Sequence[LandingFile], month: dt.date, at: dt.datetime):
+    loads = {}
+    for f in files:
+        try:
+            loads[f.path.path] = load_event_file(landing, event, f, month, at)
+        except (FileNotFoundError, LookupError) as exc:
+            raise LandingFileError(
+                f"event {event.event_type}: landing file {f.path.path} named by the run cannot be read: {exc}"
+            ) from exc
+    return loads
+
+
 def ingest_event_batch(
     lake,
     landing: LandingZone,
@@ -606,94 +983,107 @@ def ingest_event_batch(
 ) -> BatchIngest:
     """Ingest exactly ``paths`` into ``bronze/<event_type>`` for ``month``: idempotent, one commit per table.
 
-    The files' rows replace whatever those files left before (predicate ``month_start = … AND
-    _source_file IN (…)``), other files' rows are untouched. Events whose trace_id is already in
-    the month from another file are exact duplicates (dropped, counted) or conflicts (quarantined
-    as ``conflicting_duplicate``); the earlier event stays. When the result equals what is stored
-    for these files, nothing is committed: ingesting the same batch twice changes nothing, Delta
-    version included. Writers of one table and month must not run concurrently (the Dagster pool
-    ``bronze_events`` serialises them; see docs/streaming.md).
+    The result is what a month rebuild of the files ingested so far gives, whatever their order:
+
+    - the files' rows replace whatever those files left before (predicate ``month_start = … AND
+      _source_file IN (…)``); their quarantine rows likewise;
+    - an event whose trace_id is kept from another file that sorts first is an exact duplicate
+      (dropped, counted) or a conflict (quarantined as ``conflicting_duplicate``);
+    - an event whose file sorts first takes the trace_id: the other file's row, an exact duplicate
+      of it, leaves Bronze in the same commit (``displaced``). Nothing else is read for that.
+    - when a kept event would change content or vanish (a file sorting first brings other content,
+      or a re-landed file no longer has it), the files holding its dropped duplicates are not
+      known from Bronze: the month is then settled from every landed file and written whole
+      (``rebuilt_month``; rare: a true conflict or a rewritten file).
+
+    When the result equals what is stored for these files, nothing is committed: ingesting the same
+    batch twice changes nothing, Delta version included. Writers of one table and month must not
+    run concurrently (the Dagster pool ``bronze_events`` serialises them; see docs/streaming.md).
     """
     event = REGISTRY.event(event_type)
     files = batch_files(event_type, month, paths)
     names = [f.path.path for f in files]
     table, quarantine_table = f"bronze/{event_type}", f"quarantine/bronze/{event_type}"
-    loads = []
-    for f in files:
-        try:
-            loads.append(load_event_file(landing, event, f, month, ingested_at))
-        except (FileNotFoundError, LookupError) as exc:
-            raise LandingFileError(f"event {event_type}: landing file {f.path.path} named by the run cannot be read: {exc}") from exc
-    rows, in_batch_duplicates, in_batch_conflicts = _dedupe_on_trace_id([x.rows for x in loads], event_type, month, ingested_at)
+    loads = _read_batch(landing, event, files, month, ingested_at)
+    settled = _settle([x.rows for x in loads.values()], event_type, month, ingested_at)
     columns = bronze_columns(event_type)
     schema = polars_schema(columns)
     content = [c.name for c in event_columns(event)]
-    rows = rows.select([pl.col(n).cast(t) for n, t in schema.items()] + (["__line"] if "__line" in rows.columns else []))
-    earlier_duplicates, earlier_conflicts = 0, empty_frame(QUARANTINE_COLUMNS)
+    digest = pl.struct(content).hash()
+    rows = settled.kept.select([pl.col(n).cast(t) for n, t in schema.items()] + ["__line"])
+    stored_rows = _stored(lake, table, month, "_source_file", names, schema)
+
+    # A trace_id these files kept before must stay with the same content; otherwise settle the month whole.
+    stored_digest = pl.struct([pl.col(n).cast(schema[n]) for n in content]).hash()
+    before = stored_rows.select(pl.col("trace_id"), stored_digest.alias("__before"))
+    now = rows.select("trace_id", digest.alias("__now"))
+    changed = before.join(now, on="trace_id", how="left").filter(~pl.col("__now").eq_missing(pl.col("__before")))
+    if changed.height:
+        return _ingest_whole_month(lake, landing, event, month, files, loads, ingested_at, commit_metadata)
+
+    earlier_duplicates, earlier_conflicts, displaced = 0, empty_frame(QUARANTINE_COLUMNS), pl.DataFrame()
+    local_conflicts, local_losers = settled.conflicts, settled.losers
     if rows.height and lake.exists(table):
-        earlier = (
+        others = (
             lake.scan(table, [month])
             .filter(~pl.col("_source_file").is_in(names) & pl.col("trace_id").is_in(rows.get_column("trace_id").implode()))
-            .select([pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__earlier_file")])
+            .select([pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")])
             .collect()
+            .sort("__other_file")
             .unique("trace_id", keep="first")
         )
-        if earlier.height:
+        if others.height:
             matched = rows.join(
-                earlier.select("trace_id", "__earlier_file", pl.struct(content).hash().alias("__earlier")),
-                on="trace_id",
-                how="left",
-            ).with_columns(pl.struct(content).hash().alias("__content"))
-            exact = matched.filter(pl.col("__earlier") == pl.col("__content"))
-            conflicting = matched.filter(pl.col("__earlier").is_not_null() & (pl.col("__earlier") != pl.col("__content")))
-            earlier_duplicates = exact.height
-            earlier_conflicts = quarantine_frame(
-                conflicting.select(
-                    pl.col("__line").alias("row_number"),
-                    pl.lit("trace_id").alias("column_name"),
-                    pl.col("trace_id").alias("value"),
-                    pl.lit("conflicting_duplicate").alias("reason_code"),
-                    pl.format(
-                        f"event {event_type}, file {{}}, line {{}}: trace_id {{}} was already ingested from {{}} with "
-                        "different content; the earlier event is kept",
-                        pl.col("_source_file"),
-                        pl.col("__line"),
-                        pl.col("trace_id"),
-                        pl.col("__earlier_file"),
-                    ).alias("reason"),
-                    pl.struct(content).struct.json_encode().alias("record"),
-                    pl.col("_source_file").alias("source_file"),
-                    pl.col("_batch_id").alias("batch_id"),
-                ),
-                table=event_type,
-                month=month,
-                quarantined_at=ingested_at,
-            )
-            rows = matched.filter(pl.col("__earlier").is_null()).drop("__earlier", "__content", "__earlier_file")
+                others.select("trace_id", "__other_file", digest.alias("__other")), on="trace_id", how="left"
+            ).with_columns(digest.alias("__content"))
+            ours = pl.col("_source_file") < pl.col("__other_file")
+            same = pl.col("__other") == pl.col("__content")
+            if matched.filter(pl.col("__other").is_not_null() & ours & ~same).height:
+                return _ingest_whole_month(lake, landing, event, month, files, loads, ingested_at, commit_metadata)
+            displaced = matched.filter(pl.col("__other").is_not_null() & ours).select("__other_file", "trace_id")
+            # A trace_id kept from a file that sorts first: every event of it here is compared with the kept one
+            # (not with this batch's first, as a rebuild compares every later event with the kept one).
+            lost = matched.filter(pl.col("__other").is_not_null() & ~ours).select("trace_id", "__other")
+            later = settled.members.join(lost, on="trace_id")
+            earlier_duplicates = later.filter(same).height
+            earlier_conflicts = _conflict_rows(later.filter(~same), event_type, month, ingested_at)
+            local_conflicts = local_conflicts.filter(~pl.col("trace_id").is_in(lost.get_column("trace_id").implode()))
+            local_losers = local_losers.filter(~pl.col("trace_id").is_in(lost.get_column("trace_id").implode()))
+            rows = matched.filter(pl.col("__other").is_null() | ours).drop("__other", "__content", "__other_file")
     rows = _concat([rows], columns)
-    quarantine = _concat([*(x.quarantine for x in loads), in_batch_conflicts, earlier_conflicts], QUARANTINE_COLUMNS)
+    quarantine = _concat([*(x.quarantine for x in loads.values()), local_conflicts, earlier_conflicts], QUARANTINE_COLUMNS)
     load = BronzeLoad(
         table=event_type,
         month=month,
         rows=rows,
         quarantine=quarantine,
         files=names,
-        landed_rows=sum(x.landed for x in loads),
-        duplicates_dropped=in_batch_duplicates + earlier_duplicates,
-        drift=SchemaDrift(extra=tuple(sorted(set().union(*(x.extra_fields for x in loads))))),
+        landed_rows=sum(x.landed for x in loads.values()),
+        duplicates_dropped=local_losers.filter(~pl.col("__conflict")).height + earlier_duplicates,
+        drift=SchemaDrift(extra=tuple(sorted(set().union(*(x.extra_fields for x in loads.values()))))),
     )
-    stored_rows = _stored(lake, table, month, "_source_file", names, schema)
+    counts = {
+        "duplicates_of_earlier": earlier_duplicates,
+        "conflicts_with_earlier": earlier_conflicts.height,
+        "displaced": displaced.height,
+    }
     stored_quarantine = _stored(lake, quarantine_table, month, "source_file", names, polars_schema(QUARANTINE_COLUMNS))
-    rows_same = _same(stored_rows, rows, "_ingested_at", ["_source_file", "trace_id"])
+    rows_same = not displaced.height and _same(stored_rows, rows, "_ingested_at", ["_source_file", "trace_id"])
     quarantine_same = _same(
         stored_quarantine, quarantine, "quarantined_at", ["source_file", "row_number", "reason_code", "column_name", "value"]
     )
-    common = {"earlier_duplicates": earlier_duplicates, "earlier_conflicts": earlier_conflicts.height}
     if rows_same and quarantine_same:
         load.rows, load.quarantine = stored_rows.select(rows.columns), stored_quarantine.select(quarantine.columns)
-        return BatchIngest(load, True, lake.version(table), common["earlier_duplicates"], common["earlier_conflicts"])
-    predicate = batch_predicate(month, names)
+        return BatchIngest(load, True, lake.version(table), **counts)
     if not rows_same:
+        predicate = batch_predicate(month, names)
+        if displaced.height:
+            # The displaced rows leave in the same commit: (file X AND trace_id IN (…)) for each other file X.
+            taken = " OR ".join(
+                f"(_source_file = {_sql_list([other])} AND trace_id IN ({_sql_list(part.get_column('trace_id'))}))"
+                for (other,), part in sorted(displaced.partition_by("__other_file", as_dict=True).items())
+            )
+            predicate = f"{PARTITION_COLUMN} = '{month.isoformat()}' AND (_source_file IN ({_sql_list(names)}) OR {taken})"
         if rows.height:
             lake.replace(table, rows, predicate=predicate, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata)
         else:
@@ -707,4 +1097,56 @@ def ingest_event_batch(
         else:
             lake.delete(quarantine_table, q_predicate, commit_metadata=commit_metadata)
     version = lake.version(table) if lake.exists(table) else None
-    return BatchIngest(load, False, version, common["earlier_duplicates"], common["earlier_conflicts"])
+    return BatchIngest(load, False, version, **counts)
+
+
+def _ingest_whole_month(
+    lake,
+    landing: LandingZone,
+    event: EventSpec,
+    month: dt.date,
+    files: Sequence[LandingFile],
+    loads: dict[str, EventFileLoad],
+    ingested_at: dt.datetime,
+    commit_metadata: dict[str, str] | None,
+) -> BatchIngest:
+    """Settle ``month`` from every landed file (the batch's included) and write it whole, as a rebuild does."""
+    event_type = event.event_type
+    table, quarantine_table = f"bronze/{event_type}", f"quarantine/bronze/{event_type}"
+    names = [f.path.path for f in files]
+    listed, bad = landing.event_listing(event_type, month)
+    every = {f.path.path: f for f in listed} | {f.path.path: f for f in files}
+    month_result = _event_month(landing, event, list(every.values()), month, ingested_at, bad, loaded=loads)
+    full = month_result.load
+    ours = pl.col("_source_file").is_in(names)
+    displaced = 0
+    if lake.exists(table):
+        before = lake.scan(table, [month]).filter(~ours).select("_source_file", "trace_id").collect()
+        kept = full.rows.select("_source_file", "trace_id")
+        displaced = before.join(kept, on=["_source_file", "trace_id"], how="anti").height
+    report = lake.overwrite_months(table, full.rows, [month], commit_metadata=commit_metadata)
+    if full.quarantine.height:
+        lake.overwrite_months(quarantine_table, full.quarantine, [month], commit_metadata=commit_metadata)
+    elif lake.exists(quarantine_table):
+        lake.delete(quarantine_table, f"{PARTITION_COLUMN} = '{month.isoformat()}'", commit_metadata=commit_metadata)
+    losers = month_result.settled.losers.filter(ours)
+    from_earlier = losers.filter(~pl.col("__winner_file").is_in(names))
+    load = BronzeLoad(
+        table=event_type,
+        month=month,
+        rows=full.rows.filter(ours),
+        quarantine=full.quarantine.filter(pl.col("source_file").is_in(names)),
+        files=names,
+        landed_rows=sum(loads[n].landed for n in names),
+        duplicates_dropped=losers.filter(~pl.col("__conflict")).height,
+        drift=SchemaDrift(extra=tuple(sorted(set().union(*(loads[n].extra_fields for n in names))))),
+    )
+    return BatchIngest(
+        load,
+        False,
+        report.version,
+        duplicates_of_earlier=from_earlier.filter(~pl.col("__conflict")).height,
+        conflicts_with_earlier=from_earlier.filter(pl.col("__conflict")).height,
+        displaced=displaced,
+        rebuilt_month=True,
+    )

@@ -1,15 +1,24 @@
 """Type landed data to a spec, row by row, without ever dropping a row silently.
 
-:func:`conform` casts every column of a raw frame to its spec type. A value that cannot be read
-(``"abc"`` for an integer, ``1.5`` for an integer, a date that does not exist), or a null in a
-required column, rejects its row: the row goes to quarantine with the column, the value, a
-reason and the whole original record. :func:`schema_drift` compares the columns as landed with
-the spec (missing, extra, mistyped) for the ``schema_parity`` check.
+:func:`conform` casts every column of a raw frame to its spec type. A row is rejected, and goes to
+quarantine with the column, the value, a reason and the whole original record, when
+
+- a value cannot be read (``"abc"`` for an integer, ``1.5`` for an integer, a date that does not
+  exist): ``type_error``;
+- an identifier (the primary key, ``trace_id`` and every ``*_id`` string column) contains a control
+  character (U+0000-U+001F, U+007F-U+009F, tab and newline included): ``control_character``, the
+  value shown escaped;
+- a required value is null, or an empty or blank string: ``null_required`` ("missing" or "empty").
+  Empty strings are read as null in every column and format (CSV cannot tell them apart anyway);
+- a float is NaN or infinite: ``non_finite_number``.
+
+Strings are otherwise kept as landed (not trimmed). :func:`schema_drift` compares the columns as
+landed with the spec (missing, extra, mistyped) for the ``schema_parity`` check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -17,6 +26,9 @@ import polars as pl
 from retail_assets.lib.specs import QUARANTINE_COLUMNS, ColumnSpec, DType, polars_schema
 
 ROW_NUMBER = "__row_number"
+# Unicode control characters (category Cc): C0, DEL and C1. Never valid in an identifier.
+CONTROL_CHARACTERS = tuple(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
+_CONTROL = r"[\x00-\x1F\x7F-\x9F]"
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
 # ISO-8601 forms accepted for text timestamps, tried in order after normalising "T" and "Z".
@@ -114,6 +126,20 @@ def schema_drift(
     )
 
 
+def _blank(text: pl.Expr) -> pl.Expr:
+    return text.str.strip_chars().str.len_chars() == 0
+
+
+def escaped(text: pl.Expr) -> pl.Expr:
+    """Text with its control characters written as ``\\xNN``, safe to show in a reason or a UI."""
+    return text.str.replace_many(list(CONTROL_CHARACTERS), [f"\\x{ord(c):02x}" for c in CONTROL_CHARACTERS])
+
+
+def identifier_columns(columns: Sequence[ColumnSpec], primary_key: Sequence[str] = ()) -> tuple[str, ...]:
+    """String columns that identify a row or an event: the primary key, ``trace_id`` and every ``*_id``."""
+    return tuple(c.name for c in columns if c.dtype is DType.STRING and (c.name in primary_key or c.name.endswith("_id")))
+
+
 def _parse_timestamp(text: pl.Expr) -> pl.Expr:
     normal = text.str.strip_chars().str.replace("T", " ", literal=True).str.replace(r"Z$", "+00:00")
     return pl.coalesce(
@@ -125,11 +151,15 @@ def _cast(name: str, found: pl.DataType, target: DType) -> pl.Expr:
     """An expression reading column ``name`` as ``target``; null where the value cannot be read losslessly."""
     c = pl.col(name)
     want = target.polars
+    text = isinstance(found, (pl.String, pl.Categorical, pl.Enum))
+    if target is DType.STRING and text:
+        # Kept as landed, except that empty or blank is no value (as an empty CSV field is).
+        c = c.cast(pl.String)
+        return pl.when(_blank(c)).then(None).otherwise(c)
     if found == want:
         return c
     if isinstance(found, pl.Null):
         return pl.lit(None, dtype=want)
-    text = isinstance(found, (pl.String, pl.Categorical, pl.Enum))
     if text:
         c = c.cast(pl.String).str.strip_chars()
         c = pl.when(c.str.len_chars() == 0).then(None).otherwise(c)
@@ -203,6 +233,7 @@ REJECTION_SCHEMA = pl.Schema(
         "reason_code": pl.String(),
         "reason": pl.String(),
         "record": pl.String(),
+        "trace_id": pl.String(),
     }
 )
 
@@ -215,12 +246,16 @@ def conform(
     text_source: bool = False,
     row_numbers: pl.Series | None = None,
     keep_row_number: bool = False,
+    identifiers: Collection[str] = (),
+    unit: str = "row",
 ) -> Conformed:
     """Type ``raw`` to ``columns``. Raises :class:`LandingSchemaError` if a required column is missing.
 
-    ``source`` names the file or table in messages. Row numbers are 1-based positions in ``raw``
-    unless ``row_numbers`` gives them (e.g. line numbers of a JSON file with skipped lines);
-    ``keep_row_number`` keeps them on the typed rows as column ``__row_number``.
+    ``source`` names the file or table in messages, ``unit`` what a row number counts ("row" in
+    tables, "line" in JSONL files). Row numbers are 1-based positions in ``raw`` unless
+    ``row_numbers`` gives them (e.g. line numbers of a JSON file with skipped lines);
+    ``keep_row_number`` keeps them on the typed rows as column ``__row_number``. ``identifiers``
+    are the columns where a control character rejects the row (see :func:`identifier_columns`).
     """
     drift = schema_drift(raw.schema, columns, text_source=text_source)
     if drift.missing_required:
@@ -240,24 +275,34 @@ def conform(
     error_exprs: list[pl.Expr] = []
     for i, c in enumerate(columns):
         typed = typed_exprs[i]
-        if c.name in raw.columns:
+        found = raw.schema.get(c.name)
+        text = isinstance(found, (pl.String, pl.Categorical, pl.Enum))
+        unreadable, control = pl.lit(False), pl.lit(False)
+        if found is not None:
             unreadable = typed.is_null() & pl.col(c.name).is_not_null()
-            if raw.schema[c.name] in (pl.String,):
-                unreadable = unreadable & (pl.col(c.name).str.strip_chars().str.len_chars() > 0)
-        else:
-            unreadable = pl.lit(False)
-        null_required = pl.lit(False) if c.nullable else (typed.is_null() & ~unreadable)
+            if text:
+                unreadable = unreadable & ~_blank(pl.col(c.name).cast(pl.String))
+                if c.name in identifiers:
+                    control = pl.col(c.name).cast(pl.String).str.contains(_CONTROL).fill_null(False)
+        null_required = pl.lit(False) if c.nullable else typed.is_null()
+        non_finite = ~typed.is_finite().fill_null(True) if c.dtype is DType.FLOAT64 else pl.lit(False)
         error_exprs.append(
-            pl.when(unreadable).then(pl.lit("type_error")).when(null_required).then(pl.lit("null_required")).alias(
-                f"__err_{i}"
-            )
+            pl.when(unreadable)
+            .then(pl.lit("type_error"))
+            .when(control)
+            .then(pl.lit("control_character"))
+            .when(null_required)
+            .then(pl.lit("null_required"))
+            .when(non_finite)
+            .then(pl.lit("non_finite_number"))
+            .alias(f"__err_{i}")
         )
     staged = numbered.with_columns(*error_exprs)
     error_cols = [f"__err_{i}" for i in range(len(columns))]
     bad_mask = pl.any_horizontal([pl.col(e).is_not_null() for e in error_cols]) if error_cols else pl.lit(False)
     good = staged.filter(~bad_mask).select(typed_exprs + ([pl.col(ROW_NUMBER)] if keep_row_number else []))
     bad = staged.filter(bad_mask)
-    rejected = _describe_rejections(bad, columns, raw.schema, source) if bad.height else REJECTION_SCHEMA.to_frame()
+    rejected = _describe_rejections(bad, columns, raw.schema, source, unit) if bad.height else REJECTION_SCHEMA.to_frame()
     return Conformed(rows=good, rejected=rejected, drift=drift)
 
 
@@ -266,6 +311,7 @@ def _describe_rejections(
     columns: Sequence[ColumnSpec],
     raw_schema: Mapping[str, pl.DataType],
     source: str,
+    unit: str,
 ) -> pl.DataFrame:
     reasons, first_col, first_code = [], [], []
     # The value of the first failing column, even when that value is null (so not a coalesce).
@@ -273,28 +319,40 @@ def _describe_rejections(
     for i, c in enumerate(columns):
         err = pl.col(f"__err_{i}")
         value = _as_text(c.name, raw_schema[c.name]) if c.name in raw_schema else pl.lit(None, dtype=pl.String)
+        shown = pl.when(err == "control_character").then(escaped(value)).otherwise(value)
+        emptiness = pl.when(value.is_not_null()).then(pl.lit("empty")).otherwise(pl.lit("missing"))
         reasons.append(
             pl.when(err == "type_error")
             .then(pl.format(f"column {c.name}: cannot read {{}} as {c.dtype.value}", value))
+            .when(err == "control_character")
+            .then(pl.format(f"column {c.name}: '{{}}' contains control characters; identifiers must be printable", shown))
             .when(err == "null_required")
-            .then(pl.lit(f"column {c.name}: required value is missing"))
+            .then(pl.format(f"column {c.name}: required value is {{}}", emptiness))
+            .when(err == "non_finite_number")
+            .then(pl.format(f"column {c.name}: {{}} is not a finite number", value))
         )
         first_col.append(pl.when(err.is_not_null()).then(pl.lit(c.name)))
-        first_val = pl.when(err.is_not_null()).then(value) if first_val is None else first_val.when(err.is_not_null()).then(value)
+        first_val = pl.when(err.is_not_null()).then(shown) if first_val is None else first_val.when(err.is_not_null()).then(shown)
         first_code.append(err)
     raw_columns = [n for n in raw_schema if n != ROW_NUMBER]
     record = (
         pl.struct([pl.col(n) for n in raw_columns]).struct.json_encode() if raw_columns else pl.lit(None, dtype=pl.String)
     )
+    trace_id = pl.lit(None, dtype=pl.String)
+    if "trace_id" in raw_schema:
+        text = _as_text("trace_id", raw_schema["trace_id"])
+        # Only a trace_id that is one: not blank and printable (an invalid one is in value and record).
+        trace_id = pl.when(~_blank(text) & ~text.str.contains(_CONTROL)).then(text)
     return bad.select(
         pl.col(ROW_NUMBER).cast(pl.Int64).alias("row_number"),
         pl.coalesce(first_col).alias("column_name"),
         (first_val.otherwise(None) if first_val is not None else pl.lit(None, dtype=pl.String)).alias("value"),
         pl.coalesce(first_code).alias("reason_code"),
         pl.format(
-            f"{source}, row {{}}: {{}}", pl.col(ROW_NUMBER), pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+            f"{source}, {unit} {{}}: {{}}", pl.col(ROW_NUMBER), pl.concat_str(reasons, separator="; ", ignore_nulls=True)
         ).alias("reason"),
         record.alias("record"),
+        trace_id.alias("trace_id"),
     )
 
 
@@ -314,6 +372,7 @@ def quarantine_frame(
         "month_start": pl.lit(month, dtype=pl.Date),
         "source_file": pl.lit(source_file, dtype=pl.String),
         "batch_id": pl.lit(batch_id, dtype=pl.String),
+        "trace_id": pl.lit(None, dtype=pl.String),
         "quarantined_at": pl.lit(quarantined_at, dtype=schema["quarantined_at"]),
     }
     # Rows from several files carry their own source_file/batch_id; keep those.

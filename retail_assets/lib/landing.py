@@ -11,6 +11,15 @@ Files whose name starts with ``.`` or ``_`` are in-progress writes or markers an
 Every write publishes atomically (temporary name, then rename; a single blob upload on Azure), so
 a reader never sees half a file. Paths are validated: anything outside the layout, or naming an
 unknown table, is refused with an error that says what was expected.
+
+Listing is tolerant (:meth:`LandingZone.scan`): a misnamed file is reported with its reason instead
+of failing the listing, so one bad name cannot stop a month from loading. A file also counts as
+misnamed when its folder's month is not a partition the platform serves (before
+:data:`~retail_assets.lib.partitions.FIRST_MONTH`, or after the current month): loading it would
+create a partition that does not exist. :func:`claimed_partition` says which table and month a bad
+path was meant for, when its name still tells (``2024-01-32`` → 2024-01), so Bronze can quarantine
+it there; a path that names no known table or served month is only reported by
+``retail-assets landing check``.
 """
 
 from __future__ import annotations
@@ -28,12 +37,15 @@ from urllib.parse import urlparse
 import dagster as dg
 from pydantic import Field
 
+from retail_assets.lib.partitions import FIRST_MONTH, MONTHLY
 from retail_assets.lib.specs import REGISTRY
 
 BATCH_FORMATS = (".parquet", ".csv")
 EVENT_FORMAT = ".jsonl"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The month a folder name starts with, even when the rest of it is wrong (2024-01-32, 2024-01x).
+_MONTH_PREFIX = re.compile(r"^(\d{4})-(\d{2})")
 
 
 class LandingPathError(ValueError):
@@ -120,6 +132,46 @@ def parse_landing_path(path: str) -> LandingPath:
     return LandingPath(raw, "events", table, when)
 
 
+def served_months(now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
+    """First and last month the platform serves at ``now``: the monthly partitions that exist then."""
+    with dg.partition_loading_context(effective_dt=now or dt.datetime.now(dt.UTC)):
+        last = MONTHLY.get_last_partition_window()
+    return FIRST_MONTH, last.start.date() if last else FIRST_MONTH
+
+
+def check_served(landing_path: LandingPath, served: tuple[dt.date, dt.date] | None = None) -> LandingPath:
+    """Refuse a path whose folder names a month that is not a partition (1900, 2999): nothing could serve it.
+
+    ``served`` is :func:`served_months` (computed now when not given)."""
+    first, last = served or served_months()
+    if not first <= landing_path.month <= last:
+        folder = PurePosixPath(landing_path.path).parts[2]
+        raise LandingPathError(
+            f"landing path {landing_path.path!r}: {folder} is outside the months the platform serves "
+            f"({first:%Y-%m} to {last:%Y-%m}, the current month); move the file under the month of its data"
+        )
+    return landing_path
+
+
+def claimed_partition(path: str, now: dt.datetime | None = None) -> tuple[str, dt.date] | None:
+    """(table or event type, month) a landing path claims by its folders, even when the path is invalid.
+
+    ``events/receipt_created/2024-01-32/b.jsonl`` claims (receipt_created, 2024-01). None when the
+    path names no known table or event type, or no month the platform serves: such a file cannot be
+    attributed to a partition's quarantine.
+    """
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if len(parts) < 4 or parts[0] not in ("batch", "events"):
+        return None
+    known = REGISTRY.tables if parts[0] == "batch" else REGISTRY.events_by_type
+    match = _MONTH_PREFIX.match(parts[2])
+    if parts[1] not in known or match is None or not 1 <= int(match[2]) <= 12:
+        return None
+    month = dt.date(int(match[1]), int(match[2]), 1)
+    first, last = served_months(now)
+    return (parts[1], month) if first <= month <= last else None
+
+
 def _visible(name: str) -> bool:
     return not name.startswith((".", "_"))
 
@@ -188,19 +240,26 @@ class LandingZone(dg.ConfigurableResource):
     # ---- listing ---------------------------------------------------------------------------
 
     def list_files(self, prefix: str) -> list[LandingFile]:
-        """Visible files directly or indirectly under ``prefix``, validated, sorted by path."""
+        """Visible files directly or indirectly under ``prefix``, validated, sorted by path; raises on a bad name."""
         return [LandingFile(parse_landing_path(rel), size, modified) for rel, size, modified in self._list(prefix)]
 
+    def scan(self, prefix: str, now: dt.datetime | None = None) -> tuple[list[LandingFile], list[tuple[str, str]]]:
+        """Visible files under ``prefix`` sorted by path: the valid ones, and (path, reason) for the others.
+
+        Invalid means outside the layout, an unknown table, or a folder month the platform does not
+        serve at ``now`` (see :func:`check_served`).
+        """
+        files, rejected, served = [], [], served_months(now)
+        for rel, size, modified in self._list(prefix):
+            try:
+                files.append(LandingFile(check_served(parse_landing_path(rel), served), size, modified))
+            except LandingPathError as exc:
+                rejected.append((rel, str(exc)))
+        return files, rejected
+
     def audit(self) -> list[str]:
-        """One message per visible file under batch/ or events/ that does not fit the layout."""
-        problems = []
-        for top in ("batch/", "events/"):
-            for rel, _, _ in self._list(top):
-                try:
-                    parse_landing_path(rel)
-                except LandingPathError as exc:
-                    problems.append(str(exc))
-        return problems
+        """One message per visible file under batch/ or events/ that Bronze would never load."""
+        return [reason for top in ("batch/", "events/") for _, reason in self.scan(top)[1]]
 
     def _list(self, prefix: str) -> list[tuple[str, int, dt.datetime]]:
         found: list[tuple[str, int, dt.datetime]] = []
@@ -228,21 +287,39 @@ class LandingZone(dg.ConfigurableResource):
                     found.append((rel, blob.size, blob.last_modified))
         return sorted(found)
 
-    def batch_files(self, table: str, month: dt.date) -> list[LandingFile]:
+    def _month_listing(self, prefix: str, table: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
+        files, rejected = self.scan(prefix)
+        return (
+            [f for f in files if f.path.month == month],
+            [(path, reason) for path, reason in rejected if claimed_partition(path) == (table, month)],
+        )
+
+    def batch_listing(self, table: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
+        """Batch files of ``table`` for ``month``, and (path, reason) of misnamed files claiming that month."""
         REGISTRY.table(table)
-        return self.list_files(batch_prefix(table, month))
+        return self._month_listing(f"batch/{table}/{month_dir(month)}", table, month)
+
+    def batch_files(self, table: str, month: dt.date) -> list[LandingFile]:
+        return self.batch_listing(table, month)[0]
+
+    def dimension_listing(self, table: str) -> tuple[dict[dt.date, list[LandingFile]], list[tuple[str, str]]]:
+        """Landed snapshots of a dimension by month, and (path, reason) of misnamed files claiming a month."""
+        files, rejected = self.scan(f"batch/{REGISTRY.table(table).name}/")
+        snapshots: dict[dt.date, list[LandingFile]] = {}
+        for f in files:
+            snapshots.setdefault(f.path.month, []).append(f)
+        return dict(sorted(snapshots.items())), [(p, r) for p, r in rejected if claimed_partition(p) is not None]
 
     def dimension_snapshots(self, table: str) -> dict[dt.date, list[LandingFile]]:
-        """Landed snapshots of a dimension, by month."""
-        snapshots: dict[dt.date, list[LandingFile]] = {}
-        for f in self.list_files(f"batch/{REGISTRY.table(table).name}/"):
-            snapshots.setdefault(f.path.month, []).append(f)
-        return dict(sorted(snapshots.items()))
+        return self.dimension_listing(table)[0]
+
+    def event_listing(self, event_type: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
+        """Event files filed under any day of ``month``, and (path, reason) of misnamed files claiming it."""
+        REGISTRY.event(event_type)
+        return self._month_listing(f"events/{event_type}/{month_dir(month)}", event_type, month)
 
     def event_files(self, event_type: str, month: dt.date) -> list[LandingFile]:
-        """Event files filed under any day of ``month``."""
-        REGISTRY.event(event_type)
-        return [f for f in self.list_files(f"events/{event_type}/{month_dir(month)}-") if f.path.month == month]
+        return self.event_listing(event_type, month)[0]
 
     # ---- reading and writing ---------------------------------------------------------------
 

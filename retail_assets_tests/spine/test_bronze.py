@@ -70,7 +70,8 @@ def test_every_table_and_event_lands_with_matching_schema_and_nothing_quarantine
         land_events(landing, event.event_type, sample_events(event.event_type, 4), JAN)
     result = materialize(build_bronze_assets(), resources, instance, partition="2024-01-01")
     checks = check_results(result)
-    assert len(checks) == 44 + 19 and all(checks.values())  # schema_parity everywhere, landed_files on facts
+    # schema_parity and nothing_quarantined everywhere, landed_files on facts
+    assert len(checks) == 44 + 44 + 19 and all(checks.values())
     for name in [*REGISTRY.tables, *REGISTRY.events_by_type]:
         table = lake.read(f"bronze/{name}")
         assert table.height == (4 if name in REGISTRY.events_by_type else 5), name
@@ -98,7 +99,10 @@ def test_a_fact_month_from_parquet_and_csv_with_lineage_and_reasons(resources, i
     assert json.loads(quarantine["record"])["trace_id"] == "t2"
     meta = materializations(result, bronze_key("fact_store_ops"))["2024-01-01"]
     assert (meta["landed_rows"], meta["dagster/row_count"], meta["quarantined_rows"]) == (5, 4, 1)
-    assert set(check_results(result).values()) == {True}
+    checks = check_results(result)
+    # The typing rejection is never silent: the month's nothing_quarantined check warns; the others pass.
+    assert checks.pop(("bronze/fact_store_ops", "nothing_quarantined", "2024-01-01")) is False
+    assert set(checks.values()) == {True}
 
 
 def test_rerunning_a_month_yields_the_same_table_and_touches_no_other_month(resources, instance, landing, lake) -> None:
@@ -138,7 +142,7 @@ def test_a_three_month_single_run_writes_exactly_those_months(resources, instanc
     assert {k: v["dagster/row_count"] for k, v in per_month.items()} == {"2024-01-01": 1, "2024-02-01": 2, "2024-03-01": 3}
     assert check_results(result) == {
         ("bronze/fact_store_ops", check, m): True
-        for check in ("schema_parity", "landed_files")
+        for check in ("schema_parity", "landed_files", "nothing_quarantined")
         for m in ("2024-01-01", "2024-02-01", "2024-03-01")
     }
 
@@ -277,3 +281,96 @@ def test_bronze_runs_unchanged_against_azure_storage(azurite, instance) -> None:
     )
     assert lake.read("bronze/fact_store_ops").height == 3
     assert lake.read("bronze/store_opened").height == 2
+
+
+def _stray(landing: LandingZone, relpath: str, data: bytes) -> None:
+    target = landing._local_root / relpath  # a producer's misnamed file: write_bytes would refuse the name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+def test_a_misnamed_file_is_quarantined_once_and_the_month_still_builds(resources, instance, landing, lake) -> None:
+    events = sample_events("receipt_created", 3)
+    land_events(landing, "receipt_created", events, JAN)
+    land_table(landing, "fact_store_ops", store_ops(JAN, 2), JAN)
+    misnamed = {
+        "events/receipt_created/2024-01-15/x.json": "receipt_created",
+        "events/receipt_created/2024-01-32/b.jsonl": "receipt_created",
+        "batch/fact_store_ops/2024-01/notes.txt": "fact_store_ops",
+    }
+    for path in misnamed:
+        _stray(landing, path, json.dumps(events[0]).encode())
+    _stray(landing, "events/coupon_printed/2024-01-05/b.jsonl", b"{}")  # no such table: only `landing check` reports it
+    assets = [build_fact_asset("fact_store_ops"), build_event_assets()]
+    selection = [bronze_key("fact_store_ops"), bronze_key("receipt_created")]
+    result = materialize(assets, resources, instance, partition="2024-01-01", selection=selection)
+
+    assert lake.read("bronze/receipt_created").height == 3 and lake.read("bronze/fact_store_ops").height == 2
+    for name in ("receipt_created", "fact_store_ops"):
+        quarantine = lake.read(f"quarantine/bronze/{name}")
+        expected = sorted(p for p, t in misnamed.items() if t == name)
+        assert sorted(quarantine.get_column("value")) == expected
+        assert set(quarantine.get_column("reason_code")) == {"bad_file_name"}
+        assert quarantine.get_column("row_number").null_count() == quarantine.height
+        meta = materializations(result, bronze_key(name))["2024-01-01"]
+        assert meta["misnamed_files"] == len(expected) and meta["quarantined_rows"] == len(expected)
+    reason = lake.read("quarantine/bronze/receipt_created").filter(pl.col("value").str.ends_with(".json")).get_column("reason").item()
+    assert reason == "landing path 'events/receipt_created/2024-01-15/x.json': event files must be .jsonl; the file was not loaded"
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in (x.asset_check_evaluation_data for x in result.all_events if x.event_type_value == "ASSET_CHECK_EVALUATION")
+    }
+    warning = evaluations[("bronze/receipt_created", "nothing_quarantined")]
+    assert (warning.passed, warning.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert warning.metadata["by_reason"].value == {"bad_file_name": 2}
+    assert evaluations[("bronze/receipt_created", "schema_parity")].passed
+
+    # The stream worker's way of quarantining the same files writes the same rows, once.
+    from retail_assets.lib.bronze import quarantine_bad_files
+
+    version = lake.version("quarantine/bronze/receipt_created")
+    _, bad = landing.scan("events/")
+    report = quarantine_bad_files(lake, bad, dt.datetime.now(dt.UTC))
+    assert report.committed == 0 and lake.version("quarantine/bronze/receipt_created") == version
+    assert report.rows == {("receipt_created", JAN): 2}
+    assert [path for path, _ in report.unattributed] == ["events/coupon_printed/2024-01-05/b.jsonl"]
+
+
+def test_a_named_file_batch_reports_the_months_quarantine_as_a_warning(resources, instance, landing, lake) -> None:
+    good = sample_events("receipt_created", 2)
+    bad = {**good[0], "trace_id": "bad", "payload": {**good[0]["payload"], "store_id": 2**70}}  # int64 overflow
+    (first,) = land_events(landing, "receipt_created", [good[0], bad], JAN, "b1")
+    (second,) = land_events(landing, "receipt_created", [good[1]], JAN, "b2")
+    assets = [build_event_assets()]
+    runs = {}
+    for path in (first, second):
+        runs[path] = dg.materialize(
+            assets,
+            resources=resources,
+            instance=instance,
+            partition_key="2024-01-01",
+            selection=[bronze_key("receipt_created")],
+            run_config={"ops": {"bronze_events": {"config": {"files": [path]}}}},
+        )
+    for path, result in runs.items():
+        (evaluation,) = [
+            e.asset_check_evaluation_data
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.asset_check_evaluation_data.check_name == "nothing_quarantined"
+        ]
+        # The clean second batch still warns: the month holds the first batch's rejected event.
+        assert (evaluation.passed, evaluation.partition) == (False, "2024-01-01"), path
+        assert evaluation.metadata["by_reason"].value == {"type_error": 1}
+    assert lake.read("quarantine/bronze/receipt_created").get_column("trace_id").to_list() == ["bad"]
+
+
+def test_a_misnamed_dimension_file_is_quarantined_under_the_snapshot_month_it_names(resources, instance, landing, lake) -> None:
+    land_table(landing, "dim_stores", sample_rows("dim_stores", 3), JAN)
+    _stray(landing, "batch/dim_stores/2024-02/stores.xlsx", b"not a snapshot")
+    result = materialize([build_dimension_asset("dim_stores")], resources, instance)
+    assert lake.read("bronze/dim_stores").height == 3
+    quarantine = lake.read("quarantine/bronze/dim_stores")
+    assert quarantine.select("month_start", "value", "reason_code").rows() == [(FEB, "batch/dim_stores/2024-02/stores.xlsx", "bad_file_name")]
+    (meta,) = materializations(result, bronze_key("dim_stores")).values()
+    assert (meta["misnamed_files"], meta["latest_snapshot"]) == (1, "2024-01-01")
+    assert check_results(result)[("bronze/dim_stores", "nothing_quarantined", None)] is False

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from retail_assets.lib.conform import LandingSchemaError, conform, schema_drift
+from retail_assets.lib.conform import LandingSchemaError, conform, identifier_columns, schema_drift
 from retail_assets.lib.specs import REGISTRY, DType
 from retail_assets.lib.specs.columns import col
 
@@ -149,3 +149,47 @@ def test_text_values_that_do_not_fit_the_type_are_rejected(dtype: DType, text: s
     result = conform(pl.DataFrame({"v": [text]}), [col("v", dtype, "A value.")], source="t.csv", text_source=True)
     assert result.rows.height == 0
     assert result.rejected.get_column("reason_code").to_list() == ["type_error"]
+
+
+def test_nan_and_infinite_floats_are_rejected_from_any_source() -> None:
+    column = col("v", DType.FLOAT64, "A value.")
+    parquet = conform(pl.DataFrame({"v": [1.5, float("nan"), float("-inf")]}), [column], source="p.parquet")
+    text = conform(pl.DataFrame({"v": ["1.5", "NaN", "inf"]}), [column], source="t.csv", text_source=True)
+    for result in (parquet, text):
+        assert result.rows.get_column("v").to_list() == [1.5]
+        assert result.rejected.get_column("reason_code").to_list() == ["non_finite_number"] * 2
+    assert text.rejected.get_column("reason").to_list() == [
+        "t.csv, row 2: column v: NaN is not a finite number",
+        "t.csv, row 3: column v: inf is not a finite number",
+    ]
+
+
+def test_strings_are_kept_as_landed_and_blank_is_no_value() -> None:
+    columns = [col("name", DType.STRING, "A name."), col("note", DType.STRING, "A note.", nullable=True)]
+    raw = pl.DataFrame({"name": [" Ann ", "", "Bob"], "note": ["", "x", "  "]})
+    result = conform(raw, columns, source="t.csv", text_source=True)
+    assert result.rows.rows() == [(" Ann ", None), ("Bob", None)]
+    assert result.rejected.select("row_number", "reason_code", "reason").rows() == [
+        (2, "null_required", "t.csv, row 2: column name: required value is empty")
+    ]
+
+
+def test_control_characters_reject_identifiers_only_and_are_shown_escaped() -> None:
+    columns = [col("order_id", DType.STRING, "An id."), col("comment", DType.STRING, "Free text.")]
+    raw = pl.DataFrame({"order_id": ["O-1", "O-\x002", "O-3\n", "O-4\u0085"], "comment": ["a\tb", "c", "d", "e"]})
+    result = conform(raw, columns, source="t.csv", text_source=True, identifiers=identifier_columns(columns), unit="line")
+    assert result.rows.rows() == [("O-1", "a\tb")]
+    assert result.rejected.select("value", "reason_code").rows() == [
+        ("O-\\x002", "control_character"),
+        ("O-3\\x0a", "control_character"),
+        ("O-4\\x85", "control_character"),
+    ]
+    assert result.rejected.get_column("reason")[0] == (
+        "t.csv, line 2: column order_id: 'O-\\x002' contains control characters; identifiers must be printable"
+    )
+
+
+def test_identifiers_are_the_key_trace_id_and_every_id_string() -> None:
+    receipts = REGISTRY.table("fact_receipts")
+    assert set(identifier_columns(receipts.columns, receipts.primary_key)) >= {"receipt_id", "trace_id"}
+    assert "tender_type" not in identifier_columns(receipts.columns, receipts.primary_key)

@@ -53,7 +53,7 @@ def test_facts_and_events_share_the_monthly_partitions_and_dims_are_unpartitione
     assert MONTHLY.get_first_partition_key() == "2024-01-01"
 
 
-def test_every_bronze_asset_has_a_blocking_schema_parity_check(definitions: dg.Definitions) -> None:
+def test_every_bronze_asset_has_a_blocking_schema_parity_and_a_warning_quarantine_check(definitions: dg.Definitions) -> None:
     graph = _graph(definitions)
     checks = {k: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key.path[0] == "bronze"}
     parity = {k.asset_key.path[1]: spec for k, spec in checks.items() if k.name == "schema_parity"}
@@ -64,7 +64,12 @@ def test_every_bronze_asset_has_a_blocking_schema_parity_check(definitions: dg.D
     landed = {k.asset_key.path[1]: spec for k, spec in checks.items() if k.name == "landed_files"}
     assert set(landed) == FACT_NAMES
     assert not any(spec.blocking for spec in landed.values())
-    assert {k.name for k in checks} == {"schema_parity", "landed_files"}
+    quarantined = {k.asset_key.path[1]: spec for k, spec in checks.items() if k.name == "nothing_quarantined"}
+    assert set(quarantined) == DIMENSION_NAMES | FACT_NAMES | EVENT_TYPES
+    for name, spec in quarantined.items():
+        assert not spec.blocking
+        assert spec.partitions_def == (None if name in DIMENSION_NAMES else MONTHLY)
+    assert {k.name for k in checks} == {"schema_parity", "landed_files", "nothing_quarantined"}
 
 
 def test_bronze_assets_declare_their_column_schema(definitions: dg.Definitions) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
+from retail_assets.lib.landing import LandingPathError, LandingZone, claimed_partition, parse_landing_path, served_months
 from retail_assets_tests.conftest import azure_landing
 
 JAN = dt.date(2024, 1, 1)
@@ -149,3 +149,57 @@ def test_the_landing_check_command_exits_non_zero_on_stray_files(tmp_path: Path,
     captured = capsys.readouterr()
     assert "unknown table 'fact_refunds'" in captured.err
     assert captured.out.startswith("1 landed files outside the layout")
+
+
+def _stray(zone: LandingZone, relpath: str, data: bytes) -> None:
+    """Put a file where a producer would, bypassing write_bytes' validation."""
+    if zone.is_local:
+        target = zone._local_root / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    else:
+        client, prefix = zone._azure
+        client.upload_blob(f"{prefix}/{relpath}", data)
+
+
+def test_a_misnamed_file_is_reported_with_its_reason_and_the_rest_is_listed(zone: LandingZone) -> None:
+    zone.write_bytes("events/receipt_created/2024-01-05/ok.jsonl", b"{}\n")
+    _stray(zone, "events/receipt_created/2024-01-15/x.json", b"{}\n")
+    _stray(zone, "events/receipt_created/2024-01-32/b.jsonl", b"{}\n")
+    _stray(zone, "events/receipt_created/2999-01-05/b.jsonl", b"{}\n")
+    _stray(zone, "events/receipt_created/1900-01-05/b.jsonl", b"{}\n")
+    assert [f.path.path for f in zone.event_files("receipt_created", JAN)] == ["events/receipt_created/2024-01-05/ok.jsonl"]
+    files, misnamed = zone.event_listing("receipt_created", JAN)
+    assert [f.path.path for f in files] == ["events/receipt_created/2024-01-05/ok.jsonl"]
+    assert [path for path, _ in misnamed] == ["events/receipt_created/2024-01-15/x.json", "events/receipt_created/2024-01-32/b.jsonl"]
+    assert "event files must be .jsonl" in misnamed[0][1] and "'2024-01-32' is not a valid date" in misnamed[1][1]
+    _, everything = zone.scan("events/")
+    reasons = dict(everything)
+    assert len(reasons) == 4
+    assert "2999-01-05 is outside the months the platform serves (2024-01 to " in reasons["events/receipt_created/2999-01-05/b.jsonl"]
+    assert "1900-01-05 is outside the months the platform serves" in reasons["events/receipt_created/1900-01-05/b.jsonl"]
+    assert sorted(zone.audit()) == sorted(reasons.values())
+    with pytest.raises(LandingPathError, match="event files must be .jsonl"):
+        zone.list_files("events/")  # the strict listing is still there for callers that want it
+
+
+@pytest.mark.parametrize(
+    ("path", "claimed"),
+    [
+        ("events/receipt_created/2024-01-32/b.jsonl", ("receipt_created", JAN)),
+        ("events/receipt_created/2024-01-15/x.json", ("receipt_created", JAN)),
+        ("events/receipt_created/2024-01-15/deeper/b.jsonl", ("receipt_created", JAN)),
+        ("batch/fact_receipts/2024-02/notes.txt", ("fact_receipts", dt.date(2024, 2, 1))),
+        ("events/receipt_deleted/2024-01-05/b.jsonl", None),  # unknown event type: no table to file it under
+        ("events/receipt_created/2024-13-01/b.jsonl", None),  # no month
+        ("events/receipt_created/2999-01-05/b.jsonl", None),  # a month that is not a partition
+        ("events/receipt_created/b.jsonl", None),
+    ],
+)
+def test_a_bad_path_claims_the_table_and_month_its_folders_name(path: str, claimed) -> None:
+    assert claimed_partition(path, dt.datetime(2024, 3, 1, tzinfo=dt.UTC)) == claimed
+
+
+def test_served_months_follow_the_monthly_partitions() -> None:
+    assert served_months(dt.datetime(2024, 3, 31, 23, 59, tzinfo=dt.UTC)) == (JAN, dt.date(2024, 3, 1))
+    assert served_months(dt.datetime(2024, 4, 1, tzinfo=dt.UTC)) == (JAN, dt.date(2024, 4, 1))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
+import os
+import random
+from collections import Counter
 
 import polars as pl
 import pytest
@@ -11,7 +15,10 @@ import pytest
 import retail_assets.lib.bronze as bronze
 from retail_assets.lib.bronze import BatchPathError, ingest_event_batch, load_event_month, parse_event_lines
 from retail_assets.lib.conform import conform
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.specs import REGISTRY, event_columns
+from retail_assets_tests.factories import sample_events
 
 JAN = dt.date(2024, 1, 1)
 NOW = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
@@ -73,7 +80,8 @@ def test_bad_events_never_stop_ingestion_and_are_counted(lake, landing, window_e
     invalid = {**doc, "trace_id": "bad-amount", "payload": {**doc["payload"], "amount_cents": "lots"}}
     version = {**doc, "trace_id": "v9", "schema_version": "9.0"}
     unknown = {**doc, "event_type": "coupon_printed"}
-    late = {**doc, "trace_id": "late", "ingest_timestamp": "2023-12-31T23:59:59Z"}
+    late = {**doc, "trace_id": "late", "ingest_timestamp": "2024-02-01T00:00:01Z"}
+    ancient = {**doc, "trace_id": "ancient", "ingest_timestamp": "2023-12-31T23:59:59Z"}  # before the first partition
     bad_lines = [
         "{not json",
         json.dumps(unknown),
@@ -81,6 +89,7 @@ def test_bad_events_never_stop_ingestion_and_are_counted(lake, landing, window_e
         json.dumps(missing),
         json.dumps(invalid),
         json.dumps(late),
+        json.dumps(ancient),
         json.dumps({**doc, "pad": "x" * (bronze.MAX_EVENT_BYTES + 1)}),
         good[0],  # exact duplicate within the batch
     ]
@@ -90,10 +99,10 @@ def test_bad_events_never_stop_ingestion_and_are_counted(lake, landing, window_e
     reasons = sorted(load.quarantine.get_column("reason_code").to_list())
     assert reasons == sorted(
         ["malformed_json", "unknown_event_type", "unsupported_schema_version", "null_required", "type_error",
-         "wrong_partition", "oversized"]
+         "wrong_partition", "out_of_range", "oversized"]
     )
     assert load.rows.height == 5 and load.duplicates_dropped == 1 and load.reconciles
-    assert lake.read("quarantine/bronze/payment_processed").height == 7
+    assert lake.read("quarantine/bronze/payment_processed").height == 8
 
 
 def test_named_files_must_be_of_the_event_type_and_month(lake, landing):
@@ -131,3 +140,116 @@ def test_vectorised_parse_equals_line_by_line(window_events, event_type, monkeyp
     typed_slow = conform(slow.frame, columns, source="f", text_source=True)
     assert typed_fast.rows.equals(typed_slow.rows)
     assert typed_fast.rejected.height == typed_slow.rejected.height == 0
+
+
+# ---- one trace_id rule, whatever the path and the order -------------------------------------------
+
+BASE_RECEIPT = sample_events("receipt_created", 1)[0]
+# Two days, five files; "0.jsonl" sorts before "a.jsonl", so it wins trace_ids even when it lands last.
+FILES = [("2024-01-02", "0"), ("2024-01-02", "a"), ("2024-01-02", "b"), ("2024-01-03", "a"), ("2024-01-03", "c")]
+
+
+def receipt_line(trace: str, day: str, variant: int) -> str:
+    """An event of ``trace``; the same (day, variant) gives the same content, another gives a conflict."""
+    doc = copy.deepcopy(BASE_RECEIPT)
+    doc.update(trace_id=trace, ingest_timestamp=f"{day}T10:0{variant}:00Z")
+    doc["payload"]["total"] = 10.0 + variant
+    return json.dumps(doc)
+
+
+def conflicting_files(seed: int) -> dict[str, list[str]]:
+    """Files sharing trace_ids at random (exact duplicates and conflicts across and within files), plus the
+    cases that need the month settled from every file: a later-landing file that sorts first bringing other
+    content for a trace_id whose winner has exact duplicates elsewhere."""
+    rng = random.Random(seed)
+    files: dict[str, list[str]] = {}
+    for day, name in FILES:
+        lines = [receipt_line(f"t{rng.randrange(8)}", day, rng.randrange(2)) for _ in range(6)]
+        files[f"events/receipt_created/{day}/{name}.jsonl"] = lines
+    files["events/receipt_created/2024-01-02/a.jsonl"] += [receipt_line("w", "2024-01-02", 0), "{broken"]
+    files["events/receipt_created/2024-01-02/b.jsonl"] += [receipt_line("w", "2024-01-02", 0)]
+    files["events/receipt_created/2024-01-02/0.jsonl"] += [receipt_line("w", "2024-01-02", 1)]
+    return files
+
+
+def month_state(rows: pl.DataFrame, quarantine: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return (
+        rows.drop("_ingested_at").sort("trace_id", "_source_file"),
+        quarantine.drop("quarantined_at").sort("source_file", "row_number", "reason_code"),
+    )
+
+
+def test_the_trace_id_rule_gives_the_same_bronze_whatever_the_order_and_file_times(tmp_path):
+    files = conflicting_files(seed=12)
+    rebuild_landing = LandingZone(root_uri=str(tmp_path / "all"))
+    for path, lines in files.items():
+        rebuild_landing.write_bytes(path, ("\n".join(lines) + "\n").encode())
+    rebuilt = load_event_month(rebuild_landing, "receipt_created", JAN, NOW)
+    expected = month_state(rebuilt.rows, rebuilt.quarantine)
+    assert set(expected[1].get_column("reason_code")) == {"conflicting_duplicate", "malformed_json"}
+    assert rebuilt.duplicates_dropped > 0
+
+    rng = random.Random(7)
+    orders = set()
+    while len(orders) < 10:
+        orders.add(tuple(rng.sample(sorted(files), len(files))))
+    results = []
+    for i, order in enumerate(sorted(orders)):
+        landing = LandingZone(root_uri=str(tmp_path / f"landing{i}"))
+        lake = LakeStore(root_uri=str(tmp_path / f"lake{i}"))
+        for path in order:  # files arrive one at a time, with arbitrary modification times
+            landing.write_bytes(path, ("\n".join(files[path]) + "\n").encode())
+            stamp = rng.uniform(1e9, 2e9)
+            os.utime(landing._local_root / path, (stamp, stamp))
+            results.append(ingest_event_batch(lake, landing, "receipt_created", JAN, [path], NOW))
+        stored = month_state(lake.read("bronze/receipt_created", [JAN]), lake.read("quarantine/bronze/receipt_created", [JAN]))
+        assert stored[0].equals(expected[0]), order
+        assert stored[1].equals(expected[1]), order
+        version = lake.version("bronze/receipt_created")
+        assert all(ingest_event_batch(lake, landing, "receipt_created", JAN, [p], NOW).skipped for p in order)
+        assert lake.version("bronze/receipt_created") == version
+    assert all(result.load.reconciles for result in results)
+    # Every way of settling a trace_id was exercised: within the batch, displacing, and from every file.
+    widened = Counter("rebuilt_month" if r.rebuilt_month else "displaced" if r.displaced else "narrow" for r in results)
+    assert len(widened) == 3, widened
+
+
+def test_a_file_sorting_first_takes_the_trace_id_and_reports_what_it_displaced(lake, landing):
+    later = land(landing, "receipt_created", "2024-01-02", "b", [receipt_line("x", "2024-01-02", 0), receipt_line("y", "2024-01-02", 0)])
+    ingest_event_batch(lake, landing, "receipt_created", JAN, [later], NOW)
+    version = lake.version("bronze/receipt_created")
+    first = land(landing, "receipt_created", "2024-01-02", "a", [receipt_line("x", "2024-01-02", 0)])
+    result = ingest_event_batch(lake, landing, "receipt_created", JAN, [first], NOW)
+    # The same event from the file that sorts first: b's copy is now the duplicate and leaves Bronze in one commit.
+    assert (result.displaced, result.rebuilt_month, result.other_files_changed) == (1, False, True)
+    assert lake.version("bronze/receipt_created") == version + 1
+    kept = dict(lake.read("bronze/receipt_created").select("trace_id", "_source_file").iter_rows())
+    assert kept == {"x": first, "y": later}
+    again = ingest_event_batch(lake, landing, "receipt_created", JAN, [first], NOW)
+    assert again.skipped and again.displaced == 0 and lake.version("bronze/receipt_created") == version + 1
+
+    conflict = land(landing, "receipt_created", "2024-01-02", "0", [receipt_line("y", "2024-01-02", 1)])
+    result = ingest_event_batch(lake, landing, "receipt_created", JAN, [conflict], NOW)
+    # Other content from a file that sorts first: b's event is now the conflict (quarantined), the month settled whole.
+    assert (result.displaced, result.rebuilt_month) == (1, True)
+    assert lake.read("bronze/receipt_created").filter(pl.col("trace_id") == "y").get_column("_source_file").to_list() == [conflict]
+    (row,) = lake.read("quarantine/bronze/receipt_created").iter_rows(named=True)
+    assert (row["source_file"], row["trace_id"], row["reason_code"]) == (later, "y", "conflicting_duplicate")
+    assert row["reason"] == (
+        f"event receipt_created, file {later}, line 2: trace_id y is already used by another receipt_created event of "
+        "2024-01 with different content; of events sharing a trace_id, the one from the landing path that sorts first "
+        "(then the lowest line) is kept"
+    )
+    assert ingest_event_batch(lake, landing, "receipt_created", JAN, [conflict], NOW).skipped
+
+
+def test_a_file_with_no_shared_trace_id_reads_nothing_of_other_files(lake, landing, monkeypatch):
+    """Widening costs nothing without a conflict: no other landing file is read."""
+    a = land(landing, "receipt_created", "2024-01-02", "a", [receipt_line("p", "2024-01-02", 0)])
+    b = land(landing, "receipt_created", "2024-01-02", "b", [receipt_line("q", "2024-01-02", 0)])
+    ingest_event_batch(lake, landing, "receipt_created", JAN, [b], NOW)
+    read = []
+    original = LandingZone.read_bytes
+    monkeypatch.setattr(LandingZone, "read_bytes", lambda self, path: read.append(path) or original(self, path))
+    result = ingest_event_batch(lake, landing, "receipt_created", JAN, [a], NOW)
+    assert read == [a] and result.displaced == 0 and not result.rebuilt_month

@@ -52,6 +52,7 @@ def quarantine_rows(
         pl.lit(month, dtype=pl.Date).alias("month_start"),
         pl.col(SOURCE_FILE).cast(pl.String).alias("source_file"),
         pl.col(BATCH_ID).cast(pl.String).alias("batch_id"),
+        pl.col(EVENT_TRACE_ID).cast(pl.String).alias("trace_id"),
         pl.lit(None, dtype=pl.Int64).alias("row_number"),
         pl.col("__column").alias("column_name"),
         pl.col("__value").cast(pl.String).alias("value"),

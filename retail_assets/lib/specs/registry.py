@@ -42,6 +42,12 @@ QUARANTINE_COLUMNS: tuple[ColumnSpec, ...] = (
     col(PARTITION_COLUMN, DType.DATE, "Partition (or dimension snapshot month) being loaded."),
     col("source_file", DType.STRING, "Landing file or upstream table the row came from.", nullable=True),
     col("batch_id", DType.STRING, "Landing batch.", nullable=True),
+    col(
+        "trace_id",
+        DType.STRING,
+        "trace_id of the rejected event (or of the event behind a rejected row), when it could be read.",
+        nullable=True,
+    ),
     col("row_number", DType.INT64, "1-based row or line number in the source file.", nullable=True),
     col("column_name", DType.STRING, "First column at fault, when one is.", nullable=True),
     col("value", DType.STRING, "The offending value as text.", nullable=True),

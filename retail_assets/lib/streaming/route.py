@@ -73,7 +73,8 @@ def route(messages: Iterable[Message], batch: str, *, at: dt.datetime) -> Routed
         if reason is None and not isinstance(doc, dict):
             reason = ("malformed_json", "an event must be a JSON object")
         if reason is None and doc.get("event_type") not in REGISTRY.events_by_type:
-            reason = ("unknown_event_type", f"event_type {doc.get('event_type')!r} is not one of the 18 event types")
+            kind = doc.get("event_type")
+            reason = ("unknown_event_type", "event_type is missing" if kind is None else f"unknown event_type {kind!r}")
         if reason is not None:
             rejected.append(
                 {
@@ -83,6 +84,7 @@ def route(messages: Iterable[Message], batch: str, *, at: dt.datetime) -> Routed
                     "reason_code": reason[0],
                     "reason": f"{batch}, message {message.position}: {reason[1]}",
                     "record": message.body.decode("utf-8", errors="replace")[:65536],
+                    "trace_id": doc.get("trace_id") if isinstance(doc, dict) and isinstance(doc.get("trace_id"), str) else None,
                     "month_start": message.enqueued.date().replace(day=1),
                 }
             )
@@ -91,7 +93,7 @@ def route(messages: Iterable[Message], batch: str, *, at: dt.datetime) -> Routed
         line = message.body if b"\n" not in message.body else json.dumps(doc, separators=(",", ":")).encode()
         routed.files.setdefault(f"{event_prefix(doc['event_type'], day)}{batch}.jsonl", []).append(line)
     if rejected:
-        frame = pl.DataFrame(rejected, schema_overrides={"row_number": pl.Int64, "month_start": pl.Date})
+        frame = pl.DataFrame(rejected, schema_overrides={"row_number": pl.Int64, "month_start": pl.Date, "trace_id": pl.String})
         routed.unroutable = pl.concat(
             [
                 quarantine_frame(part.drop(PARTITION_COLUMN), table=UNROUTABLE, month=month, batch_id=batch, quarantined_at=at)
