@@ -747,7 +747,10 @@ def load_event_file(
         day=(f.path.period, event_type),
     )
     # Keep the line exactly as landed, not its re-encoding.
-    as_landed = pl.col("row_number").replace_strict(raw_lines, return_dtype=pl.String).alias("record")
+    # (No structurally valid line at all: polars' replace_strict with an empty mapping keeps the Int64 type.)
+    as_landed = (
+        pl.col("row_number").replace_strict(raw_lines, return_dtype=pl.String) if raw_lines else pl.lit(None, pl.String)
+    ).alias("record")
     rejected = [
         pl.DataFrame(parsed.rejected, schema=REJECTION_SCHEMA),
         result.rejected.with_columns(as_landed),

@@ -231,3 +231,13 @@ def test_reasons_say_what_is_wrong_and_count_lines_in_jsonl(landing, monkeypatch
     assert dict(load.quarantine.select("row_number", "trace_id").iter_rows()) == {
         2: "unknown", 3: "misfiled", 4: "no-version", 5: None, 6: "bad-int", 7: "overflow"
     }
+
+
+def test_a_file_whose_every_line_is_rejected_is_quarantined_and_the_month_still_loads(landing, monkeypatch) -> None:
+    """Before: the quarantine frame of such a file had an Int64 ``record`` column and the whole month failed."""
+    land_lines(landing, ['{"event_type": "receipt_created"', "not json"], day="2024-01-06")
+    land_lines(landing, [compact(receipt("ok"))])
+    loaded = load_both_ways(landing, monkeypatch)
+    assert loaded.rows.get_column("trace_id").to_list() == ["ok"]
+    assert sorted(loaded.quarantine.get_column("reason_code").to_list()) == ["malformed_json", "malformed_json"]
+    assert loaded.quarantine.get_column("record").to_list() == ['{"event_type": "receipt_created"', "not json"]

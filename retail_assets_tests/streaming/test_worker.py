@@ -185,6 +185,25 @@ def test_a_file_moved_in_with_an_old_mtime_reaches_bronze_once(tiny, window_even
     assert stored.height == stored.n_unique() == january.height
 
 
+def test_rejected_events_raise_the_warning_of_their_bronze_month(tiny, window_events, lake, landing, resources, instance, assets):
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance, silver=False)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)).head(200)
+    land(landing, january, "clean")
+    day = january.filter(pl.col("event_type") == "receipt_created").get_column("ingest_timestamp").min()
+    landing.write_bytes(f"events/receipt_created/{day:%Y-%m-%d}/broken.jsonl", b'{"event_type": "receipt_created"\n')
+    result = work(resources, instance)
+    assert result.success
+    (warning,) = [
+        e.event_specific_data for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and e.event_specific_data.asset_key == dg.AssetKey(["bronze", "receipt_created"])
+        and e.event_specific_data.check_name == "nothing_quarantined"
+    ]
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.metadata["by_reason"].value == {"malformed_json": 1}
+
+
 def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
     """A pool slot held by one claim (a running month rebuild step) keeps the worker's claim waiting."""
     overrides = {"concurrency": {"pools": {"default_limit": 1}}}
