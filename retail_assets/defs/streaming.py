@@ -81,6 +81,7 @@ from retail_assets.lib.silver.pipeline import silver_key, silver_table
 from retail_assets.lib.specs import silver_columns
 from retail_assets.lib.streaming.incremental import MINUTE_GOLD, GoldWindow, SilverAppend, gold_reading, hot_tables
 from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
+from retail_assets.lib.bronze import quarantine_bad_files
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.liveness import slot_holders
@@ -180,17 +181,19 @@ def landing_batch_status(instance: dg.DagsterInstance, run_key: str) -> str | No
     return run.status.value
 
 
-def listed_event_files(landing: LandingZone, log) -> list[tuple[str, float, int]]:
-    """(path, modified, size) of every event file; files outside the layout are skipped with a warning."""
-    found = []
-    for path, size, modified in landing._list("events/"):
-        try:
-            parse_landing_path(path)
-        except LandingPathError as exc:
-            log.warning(f"skipping {path}: {exc}")
-            continue
-        found.append((path, modified.timestamp(), size))
-    return found
+def listed_event_files(landing: LandingZone) -> tuple[list[tuple[str, float, int]], list[tuple[str, str]]]:
+    """(path, modified, size) of every event file, and (path, reason) of the misnamed ones (``.json``, a day
+    folder ``2024-01-32``, a month the platform does not serve): those are never ingested, they are quarantined."""
+    files, bad = landing.scan("events/")
+    return [(f.path.path, f.modified.timestamp(), f.size) for f in files], bad
+
+
+def report_bad_files(cursor: FileCursor, bad: list[tuple[str, str]], log) -> list[tuple[str, str]]:
+    """Warn once per misnamed file (not on every poll); the new ones are returned."""
+    new = cursor.new_bad_files(bad)
+    for path, reason in new:
+        log.warning(f"misnamed landing file, not ingested: {reason}")
+    return new
 
 
 def bronze_sources(lake: LakeStore):
@@ -238,9 +241,9 @@ def landing_events_sensor(context: dg.SensorEvaluationContext, landing: LandingZ
     Lists the landing zone only (never reads a file). A month with a run in flight gets no second
     run until the first ends; files are acknowledged (cursor) only after their Bronze step succeeded,
     and a run that failed before that is requested again (up to 3 attempts)."""
-    cursor, requests, notes = plan_landing_tick(
-        context.cursor, listed_event_files(landing, context.log), lambda key: landing_batch_status(context.instance, key)
-    )
+    listed, bad = listed_event_files(landing)
+    cursor, requests, notes = plan_landing_tick(context.cursor, listed, lambda key: landing_batch_status(context.instance, key))
+    report_bad_files(cursor, bad, context.log)
     return _tick_result(context, requests, cursor.to_json(), notes, "no new event files")
 
 
@@ -463,7 +466,7 @@ class CatalogReport:
     Counts add up over the batches of a report; a check keeps its first failing outcome (else its latest)."""
 
     ADDITIVE = ("batches", "files", "landed_rows", "rows_written", "rows_appended", "quarantined_rows",
-                "duplicates_dropped", "windows_refreshed", "month_rebuilds")
+                "duplicates_dropped", "displaced_rows_of_other_files", "windows_refreshed", "month_rebuilds")
 
     def __init__(self, context: dg.OpExecutionContext, lake: LakeStore):
         self.context, self.lake = context, lake
@@ -610,6 +613,7 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
                 bronze_key(event_type), month,
                 {"batches": 1, "files": len(paths), "landed_rows": load.landed_rows, "rows_written": load.rows.height,
                  "quarantined_rows": load.quarantine.height, "duplicates_dropped": load.duplicates_dropped,
+                 "displaced_rows_of_other_files": ingest.displaced, "month_settled_from_every_file": ingest.rebuilt_month,
                  "delta_version": ingest.version if ingest.version is not None else -1},
                 {SCHEMA_PARITY: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(paths)} files")},
                 {NOTHING_QUARANTINED: lambda t=event_type: _bronze_quarantine_outcome(lake, t, month)},
@@ -620,9 +624,13 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
     state.cursor.done.update(batch.files)
     save_state(context.instance, state)
     stale = batch.group in state.stale
+    # Bronze rows of files outside the batch changed (the trace_id rule kept an event of this batch over theirs):
+    # the incremental Silver append sees only the batch's rows, so the month is rebuilt.
+    others_changed = any(i.other_files_changed for i in ingests)
     with pool_slot(context, HOT_POOL, f"hot {month:%Y-%m}") as waited:
         down = apply_downstream(
-            lake, month, files, list(by_type), rebuild=stale, thresholds=thresholds, commit_metadata=meta, map=POOL.map
+            lake, month, files, list(by_type), rebuild=stale or others_changed, thresholds=thresholds,
+            commit_metadata=meta, map=POOL.map,
         )
     timings["hot_wait"], timings["silver_gold"] = waited, down.seconds
     for table, append in down.silver.items():
@@ -642,6 +650,18 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
     return timings
 
 
+def _quarantine_bad_files(context, lake: LakeStore, state: WorkerState, bad: list[tuple[str, str]]) -> None:
+    """Misnamed event files: one quarantine row each (in the table and month their folders claim), reported once."""
+    new = report_bad_files(state.cursor, bad, context.log)
+    if not new:
+        return
+    done = quarantine_bad_files(lake, new, dt.datetime.now(dt.UTC), commit_metadata={
+        "dagster_run_id": context.run.run_id, "written_by": "stream_worker"})
+    for path, reason in done.unattributed:
+        context.log.warning(f"{path} names no event type and month the platform serves; see `retail-assets landing check`")
+    save_state(context.instance, state)
+
+
 @dg.op(name="apply_landed_batches", tags={LANDING_JOB_TAG: "stream_worker"})
 def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig, lake: LakeStore, landing: LandingZone):
     """Apply landed event batches as they arrive: Bronze (idempotent, acknowledged once committed), then the hot
@@ -658,8 +678,9 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
         if now - started >= config.max_seconds or now - last_new >= config.idle_seconds:
             break
         listing = time.perf_counter()
-        listed = listed_event_files(landing, context.log)
+        listed, bad = listed_event_files(landing)
         listing = time.perf_counter() - listing
+        _quarantine_bad_files(context, lake, state, bad)
         cursor, tick = plan_file_tick(
             state.cursor, listed, lambda key: None, group_of=lambda path: partition_key(parse_landing_path(path).month),
             prefix="worker", max_files=config.max_files, known=bronze_sources(lake),
@@ -745,7 +766,8 @@ def stream_worker_sensor(context: dg.SensorEvaluationContext, landing: LandingZo
     if active:
         return dg.SensorResult(skip_reason=f"stream worker run {active[0].run_id} is {active[0].status.value.lower()}")
     state = load_state(context.instance)
-    waiting = waiting_files(state, listed_event_files(landing, context.log))
+    listed, bad = listed_event_files(landing)
+    waiting = waiting_files(state, listed) + [p for p, _ in state.cursor.new_bad_files(bad)]
     if not waiting and not state.stale:
         return dg.SensorResult(skip_reason="no event files waiting")
     number = int(context.cursor or 0) + 1

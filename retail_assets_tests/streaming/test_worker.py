@@ -204,6 +204,96 @@ def test_rejected_events_raise_the_warning_of_their_bronze_month(tiny, window_ev
     assert warning.metadata["by_reason"].value == {"malformed_json": 1}
 
 
+def _receipt_files(window_events: pl.DataFrame) -> dict[str, list[str]]:
+    """Three receipt files of one day sharing trace_ids: b repeats some of a's events exactly and one under another
+    receipt_id (a conflict), c repeats one of b's. By the trace_id rule a's events win (its path sorts first): when a
+    arrives last, the receipt b introduced must leave Silver although a's batch never mentions it."""
+    receipts = window_events.filter(
+        (pl.col("event_type") == "receipt_created") & (pl.col("ingest_timestamp").dt.date() == dt.date(2024, 1, 30))
+    ).get_column("body").to_list()[:30]
+    conflict = receipts[3].replace('"receipt_id":"', '"receipt_id":"X', 1)
+    assert conflict != receipts[3]
+    return {
+        "a": receipts[:10],
+        "b": receipts[5:20] + [conflict],
+        "c": receipts[19:30],
+    }
+
+
+def _write(landing, name: str, lines: list[str]) -> None:
+    landing.write_bytes(f"events/receipt_created/2024-01-30/{name}.jsonl", ("\n".join(lines) + "\n").encode())
+
+
+@pytest.mark.parametrize("order", ["cba", "bca", "abc"])
+def test_the_worker_gives_what_a_month_rebuild_gives_whatever_the_arrival_order(
+    tiny, window_events, tmp_path, order, assets
+):
+    """The same files, arriving one at a time in different orders and applied by the worker, leave Bronze, its
+    quarantine, the hot Silver fact and the minute Gold KPIs equal to a month rebuild from all the files."""
+    from retail_assets.lib.lake import LakeStore
+    from retail_assets.lib.landing import LandingZone
+
+    files = _receipt_files(window_events)
+
+    def lakehouse(root):
+        lake, landing = LakeStore(root_uri=str(root / "lake")), LandingZone(root_uri=str(root / "landing"))
+        landing.ensure_root()
+        write_dimensions(tiny, [JANUARY], landing)
+        return lake, landing, {"lake": lake, "landing": landing}
+
+    def state(lake) -> dict[str, pl.DataFrame]:
+        tables = {"bronze/receipt_created": ["_ingested_at"], "quarantine/bronze/receipt_created": ["quarantined_at"],
+                  "silver/fact_receipts": [], "gold/sales_minute_store": []}
+        return {t: (f := lake.read(t).drop(drop, strict=False)).sort(f.columns, nulls_last=True) for t, drop in tables.items()}
+
+    lake, landing, resources = lakehouse(tmp_path / "rebuild")
+    for name, lines in files.items():
+        _write(landing, name, lines)
+    with dg.DagsterInstance.ephemeral() as instance:
+        dimensions(assets, resources, instance)
+        keys = [dg.AssetKey(k.split("/")) for k in ("bronze/receipt_created", "silver/fact_receipts", "gold/sales_minute_store")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            assert dg.materialize(assets, selection=keys, resources=resources, instance=instance, partition_key="2024-01-01").success
+    rebuilt = state(lake)
+    assert rebuilt["quarantine/bronze/receipt_created"].get_column("reason_code").to_list() == ["conflicting_duplicate"]
+
+    lake, landing, resources = lakehouse(tmp_path / order)
+    with dg.DagsterInstance.ephemeral() as instance:
+        dimensions(assets, resources, instance)
+        for name in order:
+            _write(landing, name, files[name])
+            assert work(resources, instance).success
+    streamed = state(lake)
+    for table, frame in rebuilt.items():
+        assert streamed[table].equals(frame), f"{order}: {table} differs from the month rebuild"
+
+
+def test_misnamed_files_are_quarantined_and_reported_once(tiny, window_events, lake, landing, resources, instance, assets):
+    """A ``.json`` file and a day folder ``2024-01-32`` are never ingested: each gets one quarantine row, one warning
+    (not one per poll), and the rest of the stream is applied."""
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    land(landing, window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)).head(100), "ok")
+    for misnamed in ("events/receipt_created/2024-01-30/late.json", "events/receipt_created/2024-01-32/b.jsonl"):
+        target = landing._local_path(misnamed)  # a producer outside the platform (write_bytes refuses such names)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"{}\n")
+    sensor = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}))
+    assert sensor.run_requests
+    first, second = work(resources, instance), work(resources, instance)
+    assert first.success and second.success
+    logged = [entry.user_message for r in (first, second) for entry in instance.all_logs(r.run_id)]
+    misnamed = [m for m in logged if "misnamed landing file" in m]
+    assert len(misnamed) == 2, misnamed
+    rows = lake.read("quarantine/bronze/receipt_created").filter(pl.col("reason_code") == "bad_file_name")
+    assert sorted(rows.get_column("source_file").to_list()) == [
+        "events/receipt_created/2024-01-30/late.json", "events/receipt_created/2024-01-32/b.jsonl"]
+    assert lake.read("bronze/receipt_created").height > 0
+    idle = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}, cursor="1"))
+    assert not idle.run_requests, "reported misnamed files do not keep starting workers"
+
+
 def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
     """A pool slot held by one claim (a running month rebuild step) keeps the worker's claim waiting."""
     overrides = {"concurrency": {"pools": {"default_limit": 1}}}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
@@ -107,6 +107,8 @@ class FileCursor:
     closed: dict[str, str] = field(default_factory=dict)
     inflight: dict[str, Batch] = field(default_factory=dict)
     failed: dict[str, Batch] = field(default_factory=dict)
+    # Misnamed files already reported (path -> reason): reported once, forgotten when the file goes away.
+    bad: dict[str, str] = field(default_factory=dict)
     # Only set when reading a cursor of the former format (acknowledged by modification time): applied once.
     legacy_watermark: float | None = None
 
@@ -129,8 +131,16 @@ class FileCursor:
             closed=raw.get("closed", {}),
             inflight={k: Batch(**v) for k, v in raw["inflight"].items()},
             failed={k: Batch(**v) for k, v in raw["failed"].items()},
+            bad=raw.get("bad", {}),
             legacy_watermark=legacy,
         )
+
+    def new_bad_files(self, bad: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The misnamed files of a listing not reported before; remembers them, forgets those gone."""
+        listed = dict(bad)
+        new = [(p, r) for p, r in listed.items() if self.bad.get(p) != r]
+        self.bad = listed
+        return new
 
     def pending_paths(self) -> set[str]:
         return {p for batch in (*self.inflight.values(), *self.failed.values()) for p in batch.files}
