@@ -1,20 +1,21 @@
 """``retail-assets run --month 2024-01``: materialize the whole lakehouse for a month, in this process.
 
-Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (the repository root when unset
-and a ``dagster.yaml`` is there), so they show in the UI of ``dagster dev`` afterwards.
+Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (the working directory when unset
+and a ``dagster.yaml`` is there; see ``lib/instance.py``), so they show in the UI of ``dagster dev``
+afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import dagster as dg
+
+from retail_assets.lib.partitions import partition_key
 
 
 def _month(text: str) -> dt.date:
@@ -32,17 +33,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if "DAGSTER_HOME" not in os.environ and Path("dagster.yaml").is_file():
-        os.environ["DAGSTER_HOME"] = str(Path.cwd())
     from retail_assets.defs.jobs import MAIN_JOB
     from retail_assets.definitions import defs
-    from retail_assets.lib.partitions import partition_key
+    from retail_assets.lib.instance import open_instance
 
-    job = defs().resolve_job_def(MAIN_JOB)
     first, last = args.month, args.to or args.month
     if last < first:
         print(f"--to {last:%Y-%m} is before --month {first:%Y-%m}", file=sys.stderr)
         return 2
+    with open_instance() as instance:
+        return _execute(defs().resolve_job_def(MAIN_JOB), instance, first, last)
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date, last: dt.date) -> int:
     tags = (
         {"dagster/partition": partition_key(first)}
         if first == last
@@ -51,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
             "dagster/asset_partition_range_end": partition_key(last),
         }
     )
-    instance = dg.DagsterInstance.get() if "DAGSTER_HOME" in os.environ else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     result = job.execute_in_process(
         instance=instance,
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     )
     months = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}..{last:%Y-%m}"
     status = "success" if result.success else "FAILED"
-    print(f"{MAIN_JOB} {months}: {status} in {time.monotonic() - started:.1f} s (run {result.run_id})")
+    print(f"{job.name} {months}: {status} in {time.monotonic() - started:.1f} s (run {result.run_id})")
     for line in summarize(result.all_events):
         print(f"  {line}")
     if not result.success:
