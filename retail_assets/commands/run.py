@@ -18,7 +18,8 @@ import dagster as dg
 from retail_assets.lib.partitions import partition_key
 
 
-def _month(text: str) -> dt.date:
+def month_argument(text: str) -> dt.date:
+    """An argparse type: YYYY-MM (or a date) as the first day of its month."""
     try:
         return dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
     except ValueError:
@@ -27,8 +28,8 @@ def _month(text: str) -> dt.date:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="Materialize the whole lakehouse for one month (or a range).")
-    parser.add_argument("--month", type=_month, required=True, help="First month, YYYY-MM.")
-    parser.add_argument("--to", type=_month, help="Last month of a range, YYYY-MM (one run covers the range).")
+    parser.add_argument("--month", type=month_argument, required=True, help="First month, YYYY-MM.")
+    parser.add_argument("--to", type=month_argument, help="Last month of a range, YYYY-MM (one run covers the range).")
     parser.set_defaults(handler=run)
 
 
@@ -75,10 +76,17 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date
     return 0
 
 
+# Materialization metadata counting the rows a Bronze or Silver table did not keep, per partition.
+REJECTED = ("quarantined_rows", "duplicates_dropped")
+# Tables listed with rejected rows; the rest are counted in one line (retail-assets quarantine lists all).
+MAX_REJECTED_LINES = 20
+
+
 def summarize(events) -> list[str]:
-    """Rows materialized per layer and check outcomes, from a run's events."""
+    """Rows materialized per layer, tables that quarantined or dropped rows, and check outcomes, from a run's events."""
     layers: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     assets_per_layer: dict[str, set] = defaultdict(set)
+    rejected: dict[str, list[int]] = defaultdict(lambda: [0] * len(REJECTED))
     passed, failed, warned = 0, [], []
     for event in events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
@@ -87,6 +95,10 @@ def summarize(events) -> list[str]:
             assets_per_layer[layer].add(materialization.asset_key)
             rows = materialization.metadata.get("dagster/row_count")
             layers[layer][0] += int(rows.value) if rows is not None else 0
+            for i, name in enumerate(REJECTED):
+                count = materialization.metadata.get(name)
+                if count is not None and count.value:
+                    rejected[materialization.asset_key.to_user_string()][i] += int(count.value)
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             label = f"{check.asset_key.to_user_string()} {check.check_name}" + (f" ({check.partition})" if check.partition else "")
@@ -97,6 +109,12 @@ def summarize(events) -> list[str]:
             else:
                 failed.append(label)
     lines = [f"{layer:<10} {len(assets_per_layer[layer]):>3} assets {counts[0]:>14,} rows" for layer, counts in layers.items()]
+    for table, (quarantined, duplicates) in sorted(rejected.items())[:MAX_REJECTED_LINES]:
+        lines.append(f"rejected   {table}: {quarantined:,} quarantined, {duplicates:,} duplicates dropped")
+    if len(rejected) > MAX_REJECTED_LINES:
+        lines.append(f"rejected   ... and {len(rejected) - MAX_REJECTED_LINES} more tables")
+    if rejected:
+        lines.append("           the quarantined rows: retail-assets quarantine --rows 20 (and table quarantine in DuckDB)")
     lines.append(f"checks     {passed} passed, {len(failed)} failed, {len(warned)} warnings")
     lines += [f"  failed:  {label}" for label in failed] + [f"  warning: {label}" for label in warned[:20]]
     return lines
