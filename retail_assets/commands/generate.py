@@ -35,10 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class ProgressBar:
     """A one-line progress bar on stderr (redrawn in place on a terminal, one line per step otherwise)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream = stream
+    def __init__(self, stream=None, width: int = 30):
+        # sys.stderr when called, not when this module was imported (it may have been replaced since).
+        self.stream = stream or sys.stderr
         self.width = width
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.started = time.perf_counter()
         self.last = ""
 
