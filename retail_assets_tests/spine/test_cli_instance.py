@@ -11,13 +11,17 @@ import contextlib
 import io
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from retail_assets import cli
+from retail_assets.lib.instance import LOCK_FILE, InstanceLockTimeout, open_instance
 
 REPO = Path(__file__).resolve().parents[2]
 PROCESSES = 3
@@ -72,6 +76,37 @@ def test_processes_opening_a_fresh_instance_together_all_succeed_and_leave_it_us
             broken.append(f"{type(exc).__name__}: {exc}")
     assert not broken, f"{len(broken)} of {TRIALS} instances unusable afterwards: {broken[:3]}"
     assert capsys.readouterr().out.count("0 most recent runs") == TRIALS
+
+
+def test_a_held_lock_is_waited_for_with_a_message_and_times_out_naming_the_lock_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = fresh_home(tmp_path / "home")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with FileLock(home / LOCK_FILE):
+        with pytest.raises(InstanceLockTimeout, match=f"lock file {home / LOCK_FILE}"):
+            open_instance(timeout=2.5)
+    assert f"waiting for another process to finish opening the Dagster instance (lock {home / LOCK_FILE})" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_killed_holder_leaves_nothing_locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No freeze: the OS releases the lock of a process killed while holding it."""
+    home = fresh_home(tmp_path / "home")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from filelock import FileLock; FileLock({str(home / LOCK_FILE)!r}).acquire(); "
+         "print('held', flush=True); import time; time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    started = time.monotonic()
+    with open_instance(timeout=5) as instance:
+        assert instance.get_run_records() == []
+    assert time.monotonic() - started < 5
 
 
 def start(*args: str, home: Path, log: Path, **env: str) -> subprocess.Popen:
