@@ -35,10 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class ProgressBar:
     """A one-line progress bar on stderr (redrawn in place on a terminal, one line per step otherwise)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream = stream
+    def __init__(self, stream=None, width: int = 30):
+        # sys.stderr when called, not when this module was imported (it may have been replaced since).
+        self.stream = stream or sys.stderr
         self.width = width
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.started = time.perf_counter()
         self.last = ""
 
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from retail_assets.lib.generator.output import default_workers, write_dimensions, write_months
     from retail_assets.lib.landing import LandingZone
     from retail_assets.lib.partitions import month_range
-    from retail_assets.lib.settings import Settings, SettingsError
+    from retail_assets.lib.settings import Settings
 
     first, last = args.month, args.to or args.month
     if last < first:
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
         config = load_config(args.profile or settings.generator_profile, seed=args.seed)
         landing = LandingZone(root_uri=args.landing) if args.landing else build_resources(settings)["landing"]
-    except (GeneratorConfigError, SettingsError) as exc:
-        print(str(exc), file=sys.stderr)
+    except GeneratorConfigError as exc:  # --profile or --seed; the environment was checked before the command
+        print(f"retail-assets: {exc}", file=sys.stderr)
         return 2
     months = month_range(first, last)
     workers = args.workers or default_workers(config, len(months))

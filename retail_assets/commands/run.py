@@ -1,23 +1,25 @@
 """``retail-assets run --month 2024-01``: materialize the whole lakehouse for a month, in this process.
 
-Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (the repository root when unset
-and a ``dagster.yaml`` is there), so they show in the UI of ``dagster dev`` afterwards.
+Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (the working directory when unset
+and a ``dagster.yaml`` is there; see ``lib/instance.py``), so they show in the UI of ``dagster dev``
+afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import dagster as dg
 
+from retail_assets.lib.partitions import partition_key
 
-def _month(text: str) -> dt.date:
+
+def month_argument(text: str) -> dt.date:
+    """An argparse type: YYYY-MM (or a date) as the first day of its month."""
     try:
         return dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
     except ValueError:
@@ -26,23 +28,25 @@ def _month(text: str) -> dt.date:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="Materialize the whole lakehouse for one month (or a range).")
-    parser.add_argument("--month", type=_month, required=True, help="First month, YYYY-MM.")
-    parser.add_argument("--to", type=_month, help="Last month of a range, YYYY-MM (one run covers the range).")
+    parser.add_argument("--month", type=month_argument, required=True, help="First month, YYYY-MM.")
+    parser.add_argument("--to", type=month_argument, help="Last month of a range, YYYY-MM (one run covers the range).")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if "DAGSTER_HOME" not in os.environ and Path("dagster.yaml").is_file():
-        os.environ["DAGSTER_HOME"] = str(Path.cwd())
     from retail_assets.defs.jobs import MAIN_JOB
     from retail_assets.definitions import defs
-    from retail_assets.lib.partitions import partition_key
+    from retail_assets.lib.instance import open_instance
 
-    job = defs().resolve_job_def(MAIN_JOB)
     first, last = args.month, args.to or args.month
     if last < first:
         print(f"--to {last:%Y-%m} is before --month {first:%Y-%m}", file=sys.stderr)
         return 2
+    with open_instance() as instance:
+        return _execute(defs().resolve_job_def(MAIN_JOB), instance, first, last)
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date, last: dt.date) -> int:
     tags = (
         {"dagster/partition": partition_key(first)}
         if first == last
@@ -51,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
             "dagster/asset_partition_range_end": partition_key(last),
         }
     )
-    instance = dg.DagsterInstance.get() if "DAGSTER_HOME" in os.environ else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     result = job.execute_in_process(
         instance=instance,
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     )
     months = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}..{last:%Y-%m}"
     status = "success" if result.success else "FAILED"
-    print(f"{MAIN_JOB} {months}: {status} in {time.monotonic() - started:.1f} s (run {result.run_id})")
+    print(f"{job.name} {months}: {status} in {time.monotonic() - started:.1f} s (run {result.run_id})")
     for line in summarize(result.all_events):
         print(f"  {line}")
     if not result.success:
@@ -73,10 +76,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# Materialization metadata counting the rows a Bronze or Silver table did not keep, per partition.
+REJECTED = ("quarantined_rows", "duplicates_dropped")
+# Tables listed with rejected rows; the rest are counted in one line (retail-assets quarantine lists all).
+MAX_REJECTED_LINES = 20
+
+
 def summarize(events) -> list[str]:
-    """Rows materialized per layer and check outcomes, from a run's events."""
+    """Rows materialized per layer, tables that quarantined or dropped rows, and check outcomes, from a run's events."""
     layers: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     assets_per_layer: dict[str, set] = defaultdict(set)
+    rejected: dict[str, list[int]] = defaultdict(lambda: [0] * len(REJECTED))
     passed, failed, warned = 0, [], []
     for event in events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
@@ -85,6 +95,10 @@ def summarize(events) -> list[str]:
             assets_per_layer[layer].add(materialization.asset_key)
             rows = materialization.metadata.get("dagster/row_count")
             layers[layer][0] += int(rows.value) if rows is not None else 0
+            for i, name in enumerate(REJECTED):
+                count = materialization.metadata.get(name)
+                if count is not None and count.value:
+                    rejected[materialization.asset_key.to_user_string()][i] += int(count.value)
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             label = f"{check.asset_key.to_user_string()} {check.check_name}" + (f" ({check.partition})" if check.partition else "")
@@ -95,6 +109,12 @@ def summarize(events) -> list[str]:
             else:
                 failed.append(label)
     lines = [f"{layer:<10} {len(assets_per_layer[layer]):>3} assets {counts[0]:>14,} rows" for layer, counts in layers.items()]
+    for table, (quarantined, duplicates) in sorted(rejected.items())[:MAX_REJECTED_LINES]:
+        lines.append(f"rejected   {table}: {quarantined:,} quarantined, {duplicates:,} duplicates dropped")
+    if len(rejected) > MAX_REJECTED_LINES:
+        lines.append(f"rejected   ... and {len(rejected) - MAX_REJECTED_LINES} more tables")
+    if rejected:
+        lines.append("           the quarantined rows: retail-assets quarantine --rows 20 (and table quarantine in DuckDB)")
     lines.append(f"checks     {passed} passed, {len(failed)} failed, {len(warned)} warnings")
     lines += [f"  failed:  {label}" for label in failed] + [f"  warning: {label}" for label in warned[:20]]
     return lines

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from retail_assets.defs.resources import build_resources
     from retail_assets.lib.generator.config import GeneratorConfigError, load_config
     from retail_assets.lib.landing import LandingZone
-    from retail_assets.lib.settings import Settings, SettingsError
+    from retail_assets.lib.settings import Settings
     from retail_assets.lib.streaming.producer import produce
     from retail_assets.lib.streaming.sinks import EventHubsSink, LandingSink
 
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
         config = load_config(args.profile or settings.generator_profile)
         resources = build_resources(settings)
-    except (GeneratorConfigError, SettingsError) as exc:
-        print(str(exc), file=sys.stderr)
+    except GeneratorConfigError as exc:  # --profile; the environment was checked before the command
+        print(f"retail-assets: {exc}", file=sys.stderr)
         return 2
     if args.sink == "eventhubs":
         if "eventhubs" not in resources:

@@ -2,7 +2,9 @@
 
 ``serving/<table>`` for every Gold table (monthly: a month is deleted and re-inserted in one DuckDB
 transaction) and ``serving/<dimension>`` for the conformed dimensions (replaced in one transaction;
-SCD2 dimensions as their current version and as ``<dimension>_history``). Code in ``lib/serving.py``.
+SCD2 dimensions as their current version and as ``<dimension>_history``), and ``serving/quarantine``: every
+row Bronze and Silver rejected, as the DuckDB table ``quarantine`` (monthly, like Gold). Code in
+``lib/serving.py``.
 
 DuckDB lets one process write a file at a time (a second writer fails at once with "Could not set
 lock on file"), so every asset here runs in the ``duckdb`` concurrency pool, whose limit is 1
@@ -15,6 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from retail_assets.defs.bronze import bronze_key
 from retail_assets.defs.gold import gold_asset_key
 from retail_assets.defs.silver import silver_asset_key
 from retail_assets.lib.checks import column_schema
@@ -23,13 +26,18 @@ from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, months_of, partition_key
 from retail_assets.lib.serving import (
+    QUARANTINE,
+    QUARANTINE_DESCRIPTION,
+    QUARANTINE_SERVED_COLUMNS,
     SERVED_DIMENSIONS,
     ServedDimension,
     latest_view,
     prepare_file,
     publish_dimension,
     publish_gold,
+    publish_quarantine,
 )
+from retail_assets.lib.specs import REGISTRY
 
 LAYER = "serving"
 # Every DuckDB writer runs in this pool; dagster.yaml gives pools a limit of 1.
@@ -103,10 +111,49 @@ def build_dimension_serving_asset(served: ServedDimension) -> dg.AssetsDefinitio
     return _serve
 
 
+def build_quarantine_serving_asset() -> dg.AssetsDefinition:
+    """``serving/quarantine``: runs after every Bronze and Silver asset of the month, the ones that quarantine rows."""
+    sources = [
+        *(bronze_key(name) for name in (*REGISTRY.tables, *REGISTRY.events_by_type)),
+        *(silver_asset_key(name) for name in REGISTRY.tables),
+    ]
+
+    @dg.asset(
+        key=serving_asset_key(QUARANTINE),
+        deps=sources,
+        group_name=LAYER,
+        kinds={"duckdb"},
+        tags={"layer": LAYER},
+        pool=DUCKDB_POOL,
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"Every quarantine/<layer>/<table> Delta table in the DuckDB file as one table {QUARANTINE}: each month "
+            f"deleted and re-inserted in one transaction, so SQL/BI users see what was rejected and why.\n\n"
+            f"{QUARANTINE_DESCRIPTION} The same rows from the command line: retail-assets quarantine."
+        ),
+        metadata={"dagster/column_schema": column_schema(QUARANTINE_SERVED_COLUMNS), "duckdb_table": QUARANTINE},
+    )
+    def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        months = months_of(context)
+        prepare_file(duckdb.database)
+        with duckdb.get_connection() as con:
+            published = publish_quarantine(con, lake, months)
+        for month, rows in published.items():
+            context.add_asset_metadata(
+                {"dagster/row_count": rows, "duckdb_table": QUARANTINE}, partition_key=partition_key(month)
+            )
+        context.log.info(f"serving/{QUARANTINE}: published {published}")
+        return dg.MaterializeResult()
+
+    return _serve
+
+
 def build_serving_assets() -> list[dg.AssetsDefinition]:
     return [
         *(build_gold_serving_asset(t) for t in GOLD_TABLES),
         *(build_dimension_serving_asset(d) for d in SERVED_DIMENSIONS),
+        build_quarantine_serving_asset(),
     ]
 
 

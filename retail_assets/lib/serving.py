@@ -7,7 +7,12 @@ Tables in the DuckDB file (``Settings.duckdb_path``):
   current customer lifetime value);
 - the conformed dimensions from Silver: the current version of SCD2 dimensions as ``dim_stores`` /
   ``dim_customers`` (with ``valid_from``) and their whole history as ``dim_stores_history`` /
-  ``dim_customers_history``; the other dimensions as they are.
+  ``dim_customers_history``; the other dimensions as they are;
+- ``quarantine``: every row Bronze and Silver rejected, from all ``quarantine/<layer>/<table>`` Delta
+  tables, with ``layer`` and ``quarantine_table`` naming where it is in the lake, then the rows' own
+  columns (``QUARANTINE_COLUMNS``, and any column a quarantine table gained since: new columns are
+  added to the DuckDB table, older rows read them as NULL). Published per ``month_start`` like Gold
+  (a dimension's rejected rows under their snapshot month).
 
 DuckDB reads no Delta here: frames are read from the lake with polars and handed to DuckDB as Arrow.
 A month is published by deleting and inserting exactly that month in one DuckDB transaction, so
@@ -30,7 +35,17 @@ import polars as pl
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import gold_path
 from retail_assets.lib.lake import LakeStore, to_arrow
-from retail_assets.lib.specs import PARTITION_COLUMN, REGISTRY, SCD2_COLUMNS, ColumnSpec, TableSpec, silver_columns
+from retail_assets.lib.quarantine_tables import LAYER_COLUMN, TABLE_COLUMN, scan_quarantine
+from retail_assets.lib.specs import (
+    PARTITION_COLUMN,
+    QUARANTINE_COLUMNS,
+    REGISTRY,
+    SCD2_COLUMNS,
+    ColumnSpec,
+    DType,
+    TableSpec,
+    silver_columns,
+)
 
 INCOMING = "__incoming"
 
@@ -164,8 +179,12 @@ def publish_gold(
             f"CREATE OR REPLACE VIEW {quote(latest_view(table))} AS SELECT * FROM "
             f"{quote(table.name)} WHERE {PARTITION_COLUMN} = (SELECT max({PARTITION_COLUMN}) FROM {quote(table.name)})"
         )
+    return _rows_per_month(con, table.name, months)
+
+
+def _rows_per_month(con: duckdb.DuckDBPyConnection, name: str, months: Sequence[dt.date]) -> dict[dt.date, int]:
     rows = con.execute(
-        f"SELECT {PARTITION_COLUMN}, count(*) FROM {quote(table.name)} WHERE {PARTITION_COLUMN} IN "
+        f"SELECT {PARTITION_COLUMN}, count(*) FROM {quote(name)} WHERE {PARTITION_COLUMN} IN "
         f"({', '.join('?' for _ in months)}) GROUP BY ALL",
         list(months),
     ).fetchall()
@@ -219,3 +238,60 @@ def publish_dimension(con: duckdb.DuckDBPyConnection, lake: LakeStore, served: S
     frame = served.rows(lake)
     replace_table(con, served.name, served.columns, frame, description=served.description)
     return con.execute(f"SELECT count(*) FROM {quote(served.name)}").fetchall()[0][0]
+
+
+QUARANTINE = "quarantine"
+QUARANTINE_DESCRIPTION = (
+    "Every row Bronze and Silver rejected, with the reason, the file and row/line it came from and the whole "
+    "original record; layer and quarantine_table name its Delta table, quarantine/<layer>/<quarantine_table>."
+)
+# The columns the spec knows of; a quarantine table may carry more, which are published too.
+QUARANTINE_SERVED_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(name=LAYER_COLUMN, dtype=DType.STRING, description="Layer that rejected the row: bronze or silver."),
+    ColumnSpec(
+        name=TABLE_COLUMN,
+        dtype=DType.STRING,
+        description="Quarantine table in that layer (a table, an event type, or unroutable_events).",
+    ),
+    *QUARANTINE_COLUMNS,
+)
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, name: str, incoming: str) -> list[str]:
+    """Add to table ``name`` the columns of relation ``incoming`` it lacks (nullable); returns their names."""
+    have = {column for column, _ in _columns_of(con, name)}
+    added = []
+    for column, dtype, *_ in con.execute(f"DESCRIBE SELECT * FROM {incoming}").fetchall():
+        if column not in have:
+            con.execute(f"ALTER TABLE {quote(name)} ADD COLUMN {quote(column)} {dtype}")
+            added.append(column)
+    return added
+
+
+def publish_quarantine(con: duckdb.DuckDBPyConnection, lake: LakeStore, months: Sequence[dt.date]) -> dict[dt.date, int]:
+    """Replace ``months`` of the DuckDB table ``quarantine`` with the lake's quarantined rows, in one transaction.
+
+    The columns are not fixed: the table takes the columns the quarantine tables have (created from
+    them, and widened when a quarantine table gains one), and rows are inserted by column name.
+    Returns the rows published per month (counted in DuckDB).
+    """
+    frame = scan_quarantine(lake, months).collect()
+    with _transaction(con):
+        con.register(INCOMING, to_arrow(frame))
+        try:
+            if _exists(con, QUARANTINE):
+                added = _add_missing_columns(con, QUARANTINE, INCOMING)
+            else:
+                con.execute(f"CREATE TABLE {quote(QUARANTINE)} AS SELECT * FROM {INCOMING} LIMIT 0")
+                con.execute(f"COMMENT ON TABLE {quote(QUARANTINE)} IS {literal(QUARANTINE_DESCRIPTION)}")
+                added = frame.columns
+            described = {c.name: c.description for c in QUARANTINE_SERVED_COLUMNS}
+            for column in added:
+                if column in described:
+                    con.execute(f"COMMENT ON COLUMN {quote(QUARANTINE)}.{quote(column)} IS {literal(described[column])}")
+            placeholders = ", ".join("?" for _ in months)
+            con.execute(f"DELETE FROM {quote(QUARANTINE)} WHERE {PARTITION_COLUMN} IN ({placeholders})", list(months))
+            con.execute(f"INSERT INTO {quote(QUARANTINE)} BY NAME SELECT * FROM {INCOMING}")
+        finally:
+            con.unregister(INCOMING)
+    return _rows_per_month(con, QUARANTINE, months)

@@ -56,6 +56,31 @@ _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
 ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
 
 
+def _check_profile(profile: str | None) -> None:
+    # The generator's own module reads this module's names: import it here, not at the top.
+    from retail_assets.lib.generator.config import DEFAULT_PROFILE, PROFILES
+
+    if profile is not None and profile not in PROFILES:
+        raise SettingsError(
+            f"{PROFILE}={profile!r} is not a generator profile: set one of {sorted(PROFILES)}, or unset it for "
+            f"the generator config's profile (default {DEFAULT_PROFILE})"
+        )
+
+
+def _check_endpoint(endpoint: str, present: frozenset[str]) -> None:
+    """Azure storage takes a token credential (service principal, managed identity) over HTTPS only.
+
+    Without a shared key or SAS token the clients fall back to such a credential, and an ``http://``
+    endpoint (Azurite, a private proxy) then fails at the first request with "Token credential is only
+    supported with HTTPS", deep inside a run: say so before anything starts.
+    """
+    if endpoint.lower().startswith("http://") and not {ACCOUNT_KEY, SAS_TOKEN} & present:
+        raise SettingsError(
+            f"{ENDPOINT}={endpoint!r} is plain HTTP, where Azure storage accepts no token credential: set "
+            f"{ACCOUNT_KEY} (or {SAS_TOKEN}) for this endpoint, or use an https:// endpoint"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: Environment
@@ -74,7 +99,10 @@ class Settings:
         try:
             environment = Environment(raw)
         except ValueError:
-            raise SettingsError(f"{ENV}={raw!r} is not one of {[e.value for e in Environment]}") from None
+            raise SettingsError(
+                f"{ENV}={raw!r} is not one of {[e.value for e in Environment]}: unset it for the local default, or set "
+                f"it to azure with the storage variables of the README's 'Running on Azure'"
+            ) from None
         data_dir = Path(env.get(DATA_DIR) or "data").expanduser().resolve()
         present = frozenset(k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME, ACCOUNT_KEY, SAS_TOKEN, ENDPOINT,
                                         CLIENT_ID, CLIENT_SECRET, TENANT_ID, EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME,
@@ -82,26 +110,42 @@ class Settings:
                                         CAPTURE_URI, ALERTS_WEBHOOK_URL) if env.get(k))
         switch = env.get(GENERATOR, "on").strip().lower()
         if switch not in _ON + _OFF:
-            raise SettingsError(f"{GENERATOR}={switch!r} is not on or off")
+            raise SettingsError(
+                f"{GENERATOR}={switch!r} is not on or off: set on (the default: synthetic data is generated) or off "
+                "(Bronze reads only the files you land)"
+            )
         mode = env.get(STREAM_MODE, "worker").strip().lower()
         if mode not in STREAM_MODES:
-            raise SettingsError(f"{STREAM_MODE}={mode!r} is not one of {list(STREAM_MODES)}")
+            raise SettingsError(
+                f"{STREAM_MODE}={mode!r} is not one of {list(STREAM_MODES)}: unset it for worker (one long-lived run "
+                "applies each landed batch), or set runs (one Dagster run per batch and month)"
+            )
+        profile = (env.get(PROFILE) or "").strip().lower() or None
+        _check_profile(profile)
         settings = cls(
             environment=environment,
             data_dir=data_dir,
             present=present,
             generator_enabled=switch in _ON,
-            generator_profile=(env.get(PROFILE) or "").strip().lower() or None,
+            generator_profile=profile,
             stream_mode=mode,
         )
         hub = {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} & present
         if hub and len(hub) < 3:
             missing = sorted({EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} - present)
-            raise SettingsError(f"Event Hubs ingestion needs these environment variables too: {missing}")
+            raise SettingsError(
+                f"Event Hubs ingestion needs these environment variables too: {missing}: set them, or unset "
+                f"{sorted(hub)} to ingest landed event files only"
+            )
         if environment is Environment.AZURE:
             missing = [k for k in (LAKE_URI, LANDING_URI, ACCOUNT_NAME) if k not in present]
             if missing:
-                raise SettingsError(f"{ENV}=azure needs these environment variables: {missing}")
+                raise SettingsError(
+                    f"{ENV}=azure needs these environment variables: {missing}: set them (see the README's "
+                    f"'Running on Azure'), or unset {ENV} for the local default"
+                )
+        if environment is Environment.AZURE or CAPTURE_URI in present:
+            _check_endpoint(env.get(ENDPOINT, "").strip(), present)
         return settings
 
     @property
@@ -124,3 +168,23 @@ class Settings:
     @property
     def duckdb_path(self) -> Path:
         return self.data_dir / "retail.duckdb"
+
+
+def validate_environment(environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting the platform reads from the environment, checked at once, before a command does anything.
+
+    ``Settings`` alone checks the deployment variables; the generator (``RETAIL_GEN_*``,
+    ``RETAIL_GENERATOR_CONFIG``) and the alert thresholds (``RETAIL_ALERT_*``) are otherwise only read
+    inside a run, where a bad value fails a step after the run has started. Their errors are raised
+    here as :class:`SettingsError`, so a caller handles one kind of configuration error.
+    """
+    from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
+    from retail_assets.lib.generator.config import GeneratorConfigError, load_config
+
+    settings = Settings.from_env(environ)
+    try:
+        load_config(settings.generator_profile, environ=environ)
+        AlertThresholds.from_env(environ)
+    except (GeneratorConfigError, AlertConfigError) as exc:
+        raise SettingsError(str(exc)) from exc
+    return settings
