@@ -15,6 +15,8 @@ from collections import defaultdict
 
 import dagster as dg
 
+from retail_assets.lib.liveness import start_watchdog, worker_tags
+
 from retail_assets.lib.partitions import partition_key
 
 
@@ -56,9 +58,12 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date
         }
     )
     started = time.monotonic()
+    # The run executes in this process: record it as the run's worker and watch over the pools it may wait for,
+    # so a kill of this command never leaves a run holding pool slots for ever (lib/liveness.py).
+    start_watchdog(instance)
     result = job.execute_in_process(
         instance=instance,
-        tags=tags,
+        tags={**tags, **worker_tags()},
         raise_on_error=False,
         # Dagster's event stream is in the UI; the terminal gets warnings, errors and a summary.
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},

@@ -27,6 +27,7 @@ from pathlib import Path
 import dagster as dg
 from filelock import FileLock, Timeout
 
+from retail_assets.lib.liveness import reap_dead_runs
 from retail_assets.lib.settings import SettingsError
 
 HOME = "DAGSTER_HOME"
@@ -67,6 +68,8 @@ def dagster_home(cwd: Path | None = None) -> Path | None:
 def open_instance(*, timeout: float = LOCK_TIMEOUT_SECONDS) -> dg.DagsterInstance:
     """The instance of :func:`dagster_home`, its storage created under the instance lock; ephemeral without one.
 
+    Runs of this host whose process died are failed and their pool slots freed before the instance is returned.
+
     The caller owns the instance (use it as a context manager, or call ``dispose()``).
     """
     home = dagster_home()
@@ -88,6 +91,9 @@ def open_instance(*, timeout: float = LOCK_TIMEOUT_SECONDS) -> dg.DagsterInstanc
                 f"(lock file {lock.lock_file}): stop the retail-assets process that hangs, then retry"
             ) from None
     try:
-        return dg.DagsterInstance.get()
+        instance = dg.DagsterInstance.get()
     finally:
         lock.release()
+    # Nothing a CLI command launches should wait for a run whose process died (lib/liveness.py).
+    reap_dead_runs(instance, f"retail-assets (pid {os.getpid()})", log=lambda text: print(text, file=sys.stderr))
+    return instance

@@ -142,3 +142,41 @@ def test_a_killed_stream_worker_resumes_by_itself_and_every_event_reaches_bronze
     assert report.lost_rows == 0 and report.duplicated_rows == 0, report.notes
     assert report.converged == 1, report.notes
     assert report.seconds[0] < 120, f"streaming resumed {report.seconds[0]:.0f} s after the kill"
+
+
+def test_any_cli_command_fails_a_dead_run_and_frees_its_slot(home: Path) -> None:
+    """No daemon, no waiting run: the next CLI command that opens the instance notices the dead holder."""
+    holder = _materialize("duckdb", home, 600, "cli-holder")
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            deadline = time.monotonic() + 120
+            while not (run_id := _holder_run(instance, "duckdb")):
+                assert time.monotonic() < deadline and holder.poll() is None, _output(holder)
+                time.sleep(0.3)
+            os.kill(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=30)
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+            listed = subprocess.run([sys.executable, "-m", "retail_assets.cli", "runs"], cwd=REPO, capture_output=True,
+                                    text=True, timeout=120, env={**os.environ, "DAGSTER_HOME": str(home)})
+            assert listed.returncode == 0, listed.stderr[-2000:]
+            assert f"run {run_id}" in listed.stderr and "marked failed, pool slots freed" in listed.stderr
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+            assert not instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.log.close()  # type: ignore[attr-defined]
+
+
+def test_the_run_command_records_its_own_process_as_the_worker(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from retail_assets.commands.run import _execute
+    from retail_assets_tests.operations.holders import defs
+
+    monkeypatch.setenv("HOLD_SECONDS", "0")
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert _execute(job, instance, dt.date(2024, 1, 1), dt.date(2024, 1, 1)) == 0
+        (run,) = instance.get_runs()
+        assert Worker.from_tag(run.tags[WORKER_TAG]) == Worker.this_process()
