@@ -29,7 +29,6 @@ import datetime as dt
 import os
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -369,14 +368,9 @@ def latency(args) -> None:
                     print(f"  {name}: median {statistics.median(values):.1f}{unit}, max {values[-1]:.1f}{unit} (n={len(values)})")
     finally:
         stop.set()
-        # dagster dev stops its webserver, daemon and code servers on SIGINT; a group that does not stop
-        # in time is killed, so no daemon keeps launching runs (and loading the machine) after the benchmark.
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        from retail_assets_tests.operations.drills import stop_process_group
+
+        stop_process_group(server)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:

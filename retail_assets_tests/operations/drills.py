@@ -216,6 +216,19 @@ def kill_pool_holders(trials: int, root: Path | None = None, deadline: float = 1
 # ---- kill the stream worker under dagster dev ---------------------------------------------------------------
 
 
+def stop_process_group(process: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Stop ``dagster dev`` (started with ``start_new_session``): SIGINT stops its webserver, daemon and code
+    servers; a group that does not stop in time is killed, so no daemon keeps launching runs afterwards."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -336,12 +349,7 @@ def kill_stream_worker(
                                 f"after {settle:.0f} s")
     finally:
         stop.set()
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        stop_process_group(server)
         if root is None:
             shutil.rmtree(base, ignore_errors=True)
     return report
@@ -359,7 +367,6 @@ def overlap(trials: int, root: Path | None = None, stream_days: int = 3) -> Dril
     import warnings
 
     import dagster as dg
-    import polars as pl
 
     from retail_assets.defs.bronze import build_bronze_assets
     from retail_assets.defs.gold import build_gold_assets

@@ -19,9 +19,9 @@ from pathlib import Path
 import dagster as dg
 import psutil
 import pytest
-import yaml
 
 from retail_assets.lib.liveness import WORKER_TAG, Worker, dead_runs
+from retail_assets_tests.operations.drills import drill_home
 from retail_assets_tests.operations.holders import POOLS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,16 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    repo = yaml.safe_load((REPO / "dagster.yaml").read_text())
-    config = {
-        "storage": {"sqlite": {"base_dir": str(tmp_path / "home" / "storage")}},
-        "concurrency": repo["concurrency"],
-        "run_monitoring": repo["run_monitoring"],
-        "telemetry": {"enabled": False},
-    }
-    (tmp_path / "home").mkdir()
-    (tmp_path / "home" / "dagster.yaml").write_text(yaml.safe_dump(config))
-    return tmp_path / "home"
+    """A DAGSTER_HOME with sqlite storage and the repository's concurrency and run-monitoring settings."""
+    return drill_home(tmp_path)
 
 
 def _materialize(pool: str, home: Path, hold: float, name: str) -> subprocess.Popen:

@@ -13,7 +13,6 @@ import json
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from retail_assets.defs.bronze import build_bronze_assets
 from retail_assets.defs.silver import KEEPS_BRONZE_KEYS, build_silver_assets, worker_check_outcomes

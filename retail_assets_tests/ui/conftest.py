@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import sys
-import signal
 import socket
 import subprocess
 import time
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from retail_assets_tests.operations.drills import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
@@ -102,13 +103,7 @@ def start_webserver(home: Path, data_dir: Path, extra_env: dict[str, str] | None
 
 
 def stop_webserver(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    stop_process_group(process, timeout=30)
 
 
 @pytest.fixture(scope="session")
