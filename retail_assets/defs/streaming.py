@@ -31,8 +31,6 @@ from typing import Any
 import dagster as dg
 import polars as pl
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
-from dagster._core.execution.stats import StepEventStatus
-from dagster._core.storage.tags import PRIORITY_TAG, RUN_KEY_TAG
 from pydantic import Field
 
 from retail_assets.defs.bronze import (
@@ -108,6 +106,8 @@ from retail_assets.lib.streaming.route import (
     write_unroutable,
 )
 
+# Dagster's run tags (documented names): the run key a sensor gave a run, and the queue priority of a run.
+RUN_KEY_TAG, PRIORITY_TAG = "dagster/run_key", "dagster/priority"
 # Dagster's daemons loop every 5 s at best; asking for less changes nothing.
 SENSOR_INTERVAL_SECONDS = 5
 LANDING_JOB_TAG = "retail/source"
@@ -176,7 +176,7 @@ def landing_batch_status(instance: dg.DagsterInstance, run_key: str) -> str | No
     run = runs[0]
     if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
         steps = instance.get_run_step_stats(run.run_id, step_keys=[EVENTS_OP])
-        if steps and steps[0].status == StepEventStatus.SUCCESS:
+        if steps and steps[0].status.value == "SUCCESS":
             return dg.DagsterRunStatus.SUCCESS.value
     return run.status.value
 
