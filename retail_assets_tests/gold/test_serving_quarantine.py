@@ -84,16 +84,16 @@ def test_publishing_is_idempotent_and_replaces_exactly_its_months(
 def test_a_column_a_quarantine_table_gains_is_published_too(
     resources, lake: LakeStore, instance, duckdb_path: Path
 ) -> None:
-    """Quarantine tables grow nullable columns (e.g. trace_id); the DuckDB table follows without a rebuild."""
+    """Quarantine tables grow nullable columns (as trace_id once did); the DuckDB table follows without a rebuild."""
     materialize_rejects(resources, instance)
     publish(lake, duckdb_path, instance, tags=RANGE)
     # A quarantine table written after the spec gained a column has it; the older tables do not.
     wider = lake.read("quarantine/bronze/fact_store_ops", [FEB]).with_columns(
-        pl.lit("receipt_line_added").alias("table_name"), pl.lit("line-7").alias("trace_id")
+        pl.lit("receipt_line_added").alias("table_name"), pl.lit("line-7").alias("producer_note")
     )
     lake.overwrite_months("quarantine/bronze/receipt_line_added", wider, [FEB])
     publish(lake, duckdb_path, instance, partition_key="2024-02-01")
-    rows = served(duckdb_path, ("quarantine_table", "month_start", "trace_id"))
+    rows = served(duckdb_path, ("quarantine_table", "month_start", "producer_note"))
     assert rows == [
         ("fact_store_ops", JAN, None),
         ("fact_store_ops", FEB, None),

@@ -85,8 +85,12 @@ def test_quarantine_rows_show_reason_file_row_or_line_and_value(
     ]
     assert cli.main(["quarantine", "--table", "bronze/receipt_created", "--rows", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("bronze/receipt_created 2024-01 conflicting_duplicate: events/receipt_created/2024-01-01/b0.jsonl line 5")
-    assert out[2].startswith("bronze/receipt_created 2024-01 malformed_json: events/receipt_created/2024-01-01/b0.jsonl line 6")
+    # Events land under the day of their ingest_timestamp (the broken line, undated, under 2024-01-01).
+    assert out[0] == "bronze/receipt_created 2024-01 malformed_json: events/receipt_created/2024-01-01/b0.jsonl line 3"
+    assert out[2] == (
+        "bronze/receipt_created 2024-01 conflicting_duplicate: events/receipt_created/2024-01-02/b0.jsonl line 2 "
+        "trace_id='receipt_created-202401-1'"
+    )
     assert out[-1].startswith("2 of 3 quarantined rows")
 
 
