@@ -44,8 +44,30 @@ def run(args: argparse.Namespace) -> int:
     if last < first:
         print(f"--to {last:%Y-%m} is before --month {first:%Y-%m}", file=sys.stderr)
         return 2
+    definitions = defs()
+    check_lake_logs(definitions)
     with open_instance() as instance:
-        return _execute(defs().resolve_job_def(MAIN_JOB), instance, first, last)
+        return _execute(definitions.resolve_job_def(MAIN_JOB), instance, first, last)
+
+
+def lake_tables() -> list[str]:
+    """Every Delta table the main job reads or writes."""
+    from retail_assets.lib.gold.specs import GOLD_TABLES
+    from retail_assets.lib.quarantine_tables import registered
+    from retail_assets.lib.specs import REGISTRY
+
+    bronze = [f"bronze/{name}" for name in (*REGISTRY.tables, *REGISTRY.events_by_type)]
+    silver = [f"silver/{name}" for name in REGISTRY.tables]
+    return [*bronze, *silver, *(f"gold/{t.name}" for t in GOLD_TABLES), *sorted(q.path for q in registered())]
+
+
+def check_lake_logs(definitions: dg.Definitions) -> None:
+    """Open the transaction log of every existing lake table before the run starts: a damaged log is one line
+    naming the table and commit (``LakeError``, exit code 2), not a step failure deep inside a run."""
+    lake = definitions.resources["lake"].process_config_and_initialize()
+    for table in lake_tables():
+        if lake.exists(table):
+            lake.version(table)
 
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date, last: dt.date) -> int:

@@ -46,7 +46,7 @@ class QuarantineTable:
         return f"{self.layer}/{self.name}"
 
 
-def _registered() -> set[QuarantineTable]:
+def registered() -> set[QuarantineTable]:
     bronze = {*REGISTRY.tables, *REGISTRY.events_by_type, UNROUTABLE}
     return {QuarantineTable("bronze", n) for n in bronze} | {QuarantineTable("silver", n) for n in REGISTRY.tables}
 
@@ -66,7 +66,7 @@ def _on_local_disk(lake: LakeStore) -> set[QuarantineTable]:
 
 def quarantine_tables(lake: LakeStore) -> list[QuarantineTable]:
     """The quarantine tables that exist in the lake, by layer and name."""
-    return sorted(t for t in _registered() | _on_local_disk(lake) if lake.exists(t.path))
+    return sorted(t for t in registered() | _on_local_disk(lake) if lake.exists(t.path))
 
 
 def matches(table: QuarantineTable, wanted: str | None) -> bool:

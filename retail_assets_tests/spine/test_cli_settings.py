@@ -152,3 +152,30 @@ def test_generator_and_alert_settings_are_checked_with_the_deployment_settings()
     with pytest.raises(SettingsError, match="RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS"):
         validate_environment({"RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS": "-1"})
     assert validate_environment({"RETAIL_PROFILE": "Tiny"}).generator_profile == "tiny"
+
+
+def test_run_over_a_damaged_transaction_log_prints_one_line_and_exits_2_before_any_run(tmp_path: Path) -> None:
+    """A truncated ``_delta_log`` commit said "Kernel error: Json error…" from inside a run; now the run does not
+    start, and the one line names the table, the commit file and what to do."""
+    import datetime as dt
+
+    import polars as pl
+
+    from retail_assets.lib.lake import LakeStore
+
+    env = clean_environment(tmp_path, RETAIL_PROFILE="tiny")
+    lake = LakeStore(root_uri=str(tmp_path / "data" / "lake"))
+    month = pl.DataFrame({"month_start": [dt.date(2024, 1, 1)], "receipt_id": ["R1"]})
+    lake.overwrite_months("silver/fact_receipts", month, [dt.date(2024, 1, 1)])
+    newest = max((tmp_path / "data" / "lake" / "silver" / "fact_receipts" / "_delta_log").glob("*.json"))
+    newest.write_text(newest.read_text()[:40])
+    result = subprocess.run(
+        [sys.executable, "-m", "retail_assets.cli", "run", "--month", "2024-01"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("retail-assets: lake table silver/fact_receipts at ")
+    assert f"transaction log version {int(newest.stem)} (_delta_log/{newest.name}) is damaged" in line
+    assert runs_in(Path(env["DAGSTER_HOME"])) == 0
+    assert not (tmp_path / "data" / "landing").exists(), "nothing was generated"
