@@ -126,6 +126,9 @@ def schema_drift(
     )
 
 
+_TEXT = (pl.String, pl.Categorical, pl.Enum)
+
+
 def _blank(text: pl.Expr) -> pl.Expr:
     return text.str.strip_chars().str.len_chars() == 0
 
@@ -147,15 +150,17 @@ def _parse_timestamp(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _cast(name: str, found: pl.DataType, target: DType) -> pl.Expr:
-    """An expression reading column ``name`` as ``target``; null where the value cannot be read losslessly."""
+def _cast(name: str, found: pl.DataType, target: DType, blank: pl.Expr | None = None) -> pl.Expr:
+    """An expression reading column ``name`` as ``target``; null where the value cannot be read losslessly.
+
+    ``blank``: for a text column, its empty-or-blank mask (None: the column has no such value)."""
     c = pl.col(name)
     want = target.polars
-    text = isinstance(found, (pl.String, pl.Categorical, pl.Enum))
+    text = isinstance(found, _TEXT)
     if target is DType.STRING and text:
         # Kept as landed, except that empty or blank is no value (as an empty CSV field is).
         c = c.cast(pl.String)
-        return pl.when(_blank(c)).then(None).otherwise(c)
+        return c if blank is None else pl.when(blank).then(None).otherwise(c)
     if found == want:
         return c
     if isinstance(found, pl.Null):
@@ -263,27 +268,35 @@ def conform(
             f"{source}: required columns {list(drift.missing_required)} are missing "
             f"(columns found: {[c for c in raw.columns if c != ROW_NUMBER]}); nothing from this file was loaded"
         )
+    # Each text column's empty-or-blank mask, computed once (it feeds the cast, the type and the required checks)
+    # and only kept for the columns that have such a value: most have none.
+    text_columns = [c.name for c in columns if isinstance(raw.schema.get(c.name), _TEXT)]
+    masks = raw.select(_blank(pl.col(n).cast(pl.String)).fill_null(False).alias(n) for n in text_columns)
+    blank = {n: pl.col(f"__blank_{n}") for n in text_columns if masks.get_column(n).any()}
     numbered = raw.with_columns(
-        (row_numbers if row_numbers is not None else pl.int_range(1, raw.height + 1, dtype=pl.Int64)).alias(ROW_NUMBER)
+        (row_numbers if row_numbers is not None else pl.int_range(1, raw.height + 1, dtype=pl.Int64)).alias(ROW_NUMBER),
+        *(masks.get_column(n).alias(f"__blank_{n}") for n in blank),
     )
     typed_exprs = [
-        (_cast(c.name, raw.schema[c.name], c.dtype) if c.name in raw.columns else pl.lit(None, dtype=c.polars_dtype)).alias(
-            c.name
-        )
+        (
+            _cast(c.name, raw.schema[c.name], c.dtype, blank.get(c.name))
+            if c.name in raw.columns
+            else pl.lit(None, dtype=c.polars_dtype)
+        ).alias(c.name)
         for c in columns
     ]
     error_exprs: list[pl.Expr] = []
     for i, c in enumerate(columns):
         typed = typed_exprs[i]
         found = raw.schema.get(c.name)
-        text = isinstance(found, (pl.String, pl.Categorical, pl.Enum))
+        text = isinstance(found, _TEXT)
         unreadable, control = pl.lit(False), pl.lit(False)
-        if found is not None:
+        if found is not None and not (text and c.dtype is DType.STRING):  # text read as text is always readable
             unreadable = typed.is_null() & pl.col(c.name).is_not_null()
-            if text:
-                unreadable = unreadable & ~_blank(pl.col(c.name).cast(pl.String))
-                if c.name in identifiers:
-                    control = pl.col(c.name).cast(pl.String).str.contains(_CONTROL).fill_null(False)
+            if c.name in blank:
+                unreadable = unreadable & ~blank[c.name]
+        if text and c.name in identifiers:
+            control = pl.col(c.name).cast(pl.String).str.contains(_CONTROL).fill_null(False)
         null_required = pl.lit(False) if c.nullable else typed.is_null()
         non_finite = ~typed.is_finite().fill_null(True) if c.dtype is DType.FLOAT64 else pl.lit(False)
         error_exprs.append(
