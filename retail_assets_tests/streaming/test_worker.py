@@ -324,6 +324,33 @@ def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
         assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
 
 
+def test_a_worker_slot_wait_names_the_holder_and_gives_up_after_its_timeout(tmp_path, monkeypatch):
+    """A slot held for longer than the timeout: the wait is logged naming the pool and the holding run, then the
+    worker's claim is withdrawn with an error naming them (the batch is retried, then parked)."""
+    import retail_assets.defs.streaming as streaming
+
+    monkeypatch.setattr(streaming, "SLOT_WAIT_LOG_SECONDS", 0.2)
+    overrides = {"concurrency": {"pools": {"default_limit": 1}}}
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        run = instance.create_run_for_job(stream_worker, run_config=RUN_CONFIG)
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("stream_hot")
+        assert storage.claim_concurrency_slot("stream_hot", "holder-run-id", "silver__fact_receipts").is_claimed
+        logged: list[str] = []
+
+        class Context:
+            op = type("Op", (), {"name": "apply_landed_batches"})()
+            log = type("Log", (), {"warning": staticmethod(logged.append)})()
+
+        context = Context()
+        context.instance, context.run = instance, run
+        with pytest.raises(streaming.SlotTimeout, match=r"no slot of pool stream_hot came free in 1 s; held by run holder-r"):
+            with pool_slot(context, "stream_hot", "hot 2024-01", timeout=1.0):
+                pass
+        assert logged and "waiting" in logged[0] and "pool stream_hot, held by run holder-r (silver__fact_receipts)" in logged[0]
+        assert run.run_id not in {s.run_id for s in storage.get_concurrency_info("stream_hot").pending_steps}
+
+
 def test_the_stream_mode_picks_the_worker_or_one_run_per_batch(tmp_path):
     from retail_assets.defs.streaming import streaming_definitions
     from retail_assets.lib.settings import Settings, SettingsError
