@@ -294,6 +294,13 @@ def test_misnamed_files_are_quarantined_and_reported_once(tiny, window_events, l
     assert not idle.run_requests, "reported misnamed files do not keep starting workers"
 
 
+def _op_context(instance, run, warning=lambda text: None):
+    """What ``pool_slot`` uses of the worker op's context (a minimal stand-in; the instance and claims are real)."""
+    log = type("Log", (), {"warning": staticmethod(warning)})()
+    return type("Context", (), {"op": type("Op", (), {"name": "apply_landed_batches"})(), "log": log,
+                                "instance": instance, "run": run})()
+
+
 def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
     """A pool slot held by one claim (a running month rebuild step) keeps the worker's claim waiting."""
     overrides = {"concurrency": {"pools": {"default_limit": 1}}}
@@ -303,11 +310,7 @@ def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
         storage.initialize_concurrency_limit_to_default("stream_hot")
         assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
 
-        class Context:
-            op = type("Op", (), {"name": "apply_landed_batches"})()
-
-        context = Context()
-        context.instance, context.run = instance, run
+        context = _op_context(instance, run)
         entered = threading.Event()
 
         def worker():
@@ -337,13 +340,7 @@ def test_a_worker_slot_wait_names_the_holder_and_gives_up_after_its_timeout(tmp_
         storage.initialize_concurrency_limit_to_default("stream_hot")
         assert storage.claim_concurrency_slot("stream_hot", "holder-run-id", "silver__fact_receipts").is_claimed
         logged: list[str] = []
-
-        class Context:
-            op = type("Op", (), {"name": "apply_landed_batches"})()
-            log = type("Log", (), {"warning": staticmethod(logged.append)})()
-
-        context = Context()
-        context.instance, context.run = instance, run
+        context = _op_context(instance, run, warning=logged.append)
         with pytest.raises(streaming.SlotTimeout, match=r"no slot of pool stream_hot came free in 1 s; held by run holder-r"):
             with pool_slot(context, "stream_hot", "hot 2024-01", timeout=1.0):
                 pass
