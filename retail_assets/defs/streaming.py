@@ -30,7 +30,6 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from pydantic import Field
 
 from retail_assets.defs.bronze import (
@@ -430,10 +429,14 @@ def pool_slot(
         yield 0.0
         return
     step_key = f"{context.op.name}[{claim}]"
+    run_id = context.run.run_id
+    # The pool's limit comes from dagster.yaml's default until someone sets it (what a step's claim does too).
+    storage.initialize_concurrency_limit_to_default(pool)
+    priority = int(context.run.tags.get(PRIORITY_TAG, 0))
     waited = time.perf_counter()
     logged = waited
-    with InstanceConcurrencyContext(instance, context.run) as slots:
-        while not slots.claim(pool, step_key):
+    try:
+        while not storage.claim_concurrency_slot(pool, run_id, step_key, priority).is_claimed:
             now = time.perf_counter()
             if now - logged >= SLOT_WAIT_LOG_SECONDS:
                 logged = now
@@ -441,16 +444,16 @@ def pool_slot(
                     f"{claim}: waiting {now - waited:.0f} s for pool {pool}, held by "
                     f"{', '.join(slot_holders(instance, pool)) or 'nobody yet'}"
                 )
-            if now - waited >= timeout:  # leaving the context withdraws the pending claim
+            if now - waited >= timeout:
                 raise SlotTimeout(
                     f"{claim}: no slot of pool {pool} came free in {timeout:.0f} s; held by "
                     f"{', '.join(slot_holders(instance, pool)) or 'nobody'}"
                 )
             time.sleep(0.05)
-    try:
         yield time.perf_counter() - waited
     finally:
-        storage.free_concurrency_slot_for_step(context.run.run_id, step_key)
+        # Frees the slot, or withdraws the claim still waiting in the pool's queue.
+        storage.free_concurrency_slot_for_step(run_id, step_key)
 
 
 @dataclass
