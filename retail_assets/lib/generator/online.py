@@ -3,7 +3,14 @@
 Each UTC day's orders come from that day's random stream. An order is shipped from a DC, shipped
 from a store, or picked up in store (BOPIS); it is picked, shipped and delivered at realistic
 times (store picks and pickups only while the store is open). Picks take stock from the node
-(ONLINE_PICK inventory rows). 2 % are cancelled: no money, no payment, no pick.
+(ONLINE_PICK inventory rows). 2 % are cancelled: no money, no payment, no pick; the header still
+counts the units its lines ordered.
+
+An online order is a stock-up trip, not a top-up: grocery-led and about $100 before tax (delivery and
+pickup AOV ~$105 against ~$30-60 in store, foodondemandnews.com). The number of lines is sized from the
+day's catalogue (expected value of a line under the online department mix), so the basket value stays
+where the sources put it whatever the prices. Fulfilment follows Brick Meets Click / digitalcommerce360
+2024: pickup 42-47 % of e-grocery orders, ship-to-home 16-19 %, the rest delivered from the store.
 """
 
 from __future__ import annotations
@@ -15,11 +22,25 @@ import numpy as np
 
 from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator.clock import Clock, local_day
-from retail_assets.lib.generator.receipts import CREDIT, DEBIT, ONLINE_MIX, OTHER, PAYPAL, draw_products, tax_cents
+from retail_assets.lib.generator.receipts import CREDIT, DEBIT, OTHER, PAYPAL, draw_products, product_day, tax_cents
 from retail_assets.lib.generator.rng import cumulative, stream
 
 SHIP_FROM_DC, SHIP_FROM_STORE, BOPIS = range(3)
-MODE_CUM = cumulative([0.6, 0.3, 0.1])
+# Order shares by fulfilment mode (SHIP_FROM_DC, SHIP_FROM_STORE, BOPIS): ship-to-home 17.5 %, pickup 45 %.
+MODE_SHARE = np.array([0.175, 0.375, 0.45])
+MODE_CUM = cumulative(MODE_SHARE)
+# Share of an online order's lines per department (dictionaries.DEPARTMENTS order): a grocery stock-up
+# with household, baby and pet staples; little general merchandise, which shoppers buy elsewhere online.
+ONLINE_MIX = np.array([0.70, 0.08, 0.06, 0.02, 0.01, 0.01, 0.05, 0.04, 0.005, 0.01, 0.005, 0.01])
+# Mean subtotal of an order before tax and discounts, in cents; with sales tax on non-food ~$105 total.
+TARGET_GROSS_CENTS = 10_400
+# Units per line: food (1, 2 or 3 units; 60/30/10 %) and other products (1 or 2; 85/15 %).
+FOOD_QTY_CUM = cumulative([0.6, 0.3, 0.1])
+OTHER_QTY_CUM = cumulative([0.85, 0.15])
+MEAN_QTY_FOOD, MEAN_QTY_OTHER = 1.5, 1.15
+# Spread of the basket size around its mean (gamma shape: coefficient of variation 1/sqrt(4) = 0.5).
+LINES_SHAPE = 4.0
+MAX_LINES = 80
 TENDERS = np.array([CREDIT, DEBIT, PAYPAL, OTHER])
 TENDER_CUM = cumulative([0.6, 0.25, 0.1, 0.05])
 PROMO_CODES = ("PROMO5", "PROMO10", "PROMO20")
@@ -122,6 +143,25 @@ def _local_day_time(world, clock: Clock, store: np.ndarray, utc_us: np.ndarray, 
     return clock.local_to_utc(zone, day, (hours * HOUR).astype(np.int64))
 
 
+def mean_lines(world, day: dt.date) -> float:
+    """Lines of an average order on ``day``: the target basket over the expected value of one line."""
+    cache = world.day_cache("online_mean_lines")
+    if day not in cache:
+        table, _ = product_day(world, day).table(ONLINE_MIX[None, :])
+        chance = np.diff(table, prepend=0.0)
+        qty = np.where(world.prod_food, MEAN_QTY_FOOD, MEAN_QTY_OTHER)
+        line_value = float(chance @ (world.prod_price * qty))
+        cache[day] = float(np.clip(TARGET_GROSS_CENTS / max(line_value, 1.0), 3.0, MAX_LINES / 2))
+    return cache[day]
+
+
+def store_units_per_order(world, day: dt.date) -> float:
+    """Expected units an average order takes from a store (pickup or store delivery), for par levels."""
+    food = float(ONLINE_MIX[0])
+    qty = food * MEAN_QTY_FOOD + (1 - food) * MEAN_QTY_OTHER
+    return mean_lines(world, day) * qty * float(MODE_SHARE[SHIP_FROM_STORE] + MODE_SHARE[BOPIS])
+
+
 def online_day(world, clock: Clock, day: dt.date, *, lifecycle: bool = True) -> OnlineBatch:
     """The orders created on UTC ``day``; without ``lifecycle`` only what ad journeys need."""
     c = world.config
@@ -138,15 +178,18 @@ def online_day(world, clock: Clock, day: dt.date, *, lifecycle: bool = True) -> 
     tender = TENDERS[np.searchsorted(TENDER_CUM, rng.random(n), side="right").clip(0, 3)]
     cancelled = rng.random(n) < CANCEL_RATE
     attributed = ~cancelled & (rng.random(n) < c.attribution_rate)
-    bucket = np.searchsorted([0.6, 0.9], rng.random(n), side="right")
-    lo, hi = np.array([1, 2, 5])[bucket], np.array([3, 5, 8])[bucket]
-    n_lines = rng.integers(lo, hi + 1)
+    size = rng.gamma(LINES_SHAPE, mean_lines(world, day) / LINES_SHAPE, n)
+    n_lines = np.clip(np.rint(size), 1, MAX_LINES).astype(np.int64)
     line_start = np.concatenate([[0], np.cumsum(n_lines)[:-1]]).astype(np.int64)
     line_order = np.repeat(np.arange(n), n_lines)
     line_number = np.arange(len(line_order)) - np.repeat(line_start, n_lines) + 1
     product = draw_products(world, day, ONLINE_MIX[None, :], np.zeros(len(line_order), dtype=np.int64), rng.random(len(line_order)))
     uq = rng.random(len(line_order))
-    qty = np.where(uq < 0.7, 1, np.where(uq < 0.95, 2, 3))
+    qty = np.where(
+        world.prod_food[product],
+        np.searchsorted(FOOD_QTY_CUM, uq, side="right").clip(0, 2) + 1,
+        np.searchsorted(OTHER_QTY_CUM, uq, side="right").clip(0, 1) + 1,
+    ).astype(np.int64)
     unit = world.prod_price[product]
     has_promo = rng.random(n) < 0.25
     promo = np.where(has_promo, np.searchsorted(cumulative([0.5, 0.35, 0.15]), rng.random(n), side="right").clip(0, 2), -1)

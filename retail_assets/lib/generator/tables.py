@@ -541,7 +541,7 @@ def fact_online_order_headers(sim: Simulation, credit: dict) -> pl.DataFrame:
             "fulfillment_mode": ids.lookup(FULFILLMENT_MODES, o.mode),
             "node_type": ids.lookup(NODE_TYPES, (o.mode != SHIP_FROM_DC).astype(np.int64)),
             "node_id": o.node + 1,
-            "item_count": np.where(o.cancelled, 0, o.items),
+            "item_count": o.items,
             "gross_subtotal_cents": o.gross,
             "discount_cents": o.discount,
             "subtotal_cents": o.subtotal,

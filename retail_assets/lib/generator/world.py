@@ -416,6 +416,7 @@ class World:
     @cached_property
     def store_daily_demand(self) -> np.ndarray:
         """Expected units per day per (store, product): the basis of par levels."""
+        from retail_assets.lib.generator.online import store_units_per_order
         from retail_assets.lib.generator.receipts import expected_line_share, mean_lines
 
         fmt = self._store_base.store_format
@@ -423,7 +424,7 @@ class World:
         share = expected_line_share(self)  # (n_formats, n_products)
         qty = np.where(self.prod_food, 1.4, 1.1)
         demand = lines[:, None] * share[fmt] * qty[None, :]
-        online = self.config.online_orders_per_day * 2.5 * 1.4 * 0.4 / self.config.stores
+        online = self.config.online_orders_per_day * store_units_per_order(self, self.config.first_month) / self.config.stores
         return demand + online * share[STANDARD][None, :]
 
     @cached_property
