@@ -6,11 +6,16 @@ Eventhouse user pairs with Activator. Both take their thresholds from :class:`Al
 so a threshold is changed once and both paths agree.
 
 Every field can be overridden from the environment with ``RETAIL_ALERT_<FIELD NAME IN CAPITALS>``,
-e.g. ``RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS=20000`` (the reference's rule code used $200; its
-deployment guide says $1,000, which is the default here). ``RETAIL_ALERT_CAMPAIGN_DAILY_BUDGETS_CENTS``
+e.g. ``RETAIL_ALERT_HIGH_VALUE_RECEIPT_QUANTILE=0.999``. ``RETAIL_ALERT_CAMPAIGN_DAILY_BUDGETS_CENTS``
 takes a JSON object ``{"<campaign_id>": <cents>, ...}``. The KQL rules are rendered with the
 configured values: ``RETAIL_ALERT_... retail-assets kql render --out <folder>`` writes a copy of
 ``kql/`` with other thresholds (the committed ``kql/`` always holds the defaults).
+
+The defaults are sized for a store manager: about five alerts per store and day in total at
+supermarket volumes (~1,500 receipts a store-day). Where a fixed number makes no sense the threshold
+is the store's own distribution: a high-value receipt is the far tail of that store's totals, a
+crowded zone is a reading far above the zone's normal for that hour, a stockout alerts for the
+store's fast movers only. Every alert names the action to take (``ACTIONS``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,16 @@ ALERTS: tuple[str, ...] = (
     OVERCROWDED_ZONE,
 )
 
+# What the manager should do about each alert: the action column of gold/alerts.
+ACTIONS: dict[str, str] = {
+    STOCKOUT: "Refill the shelf from the backroom, or expedite the product from its DC; check the shelf tag",
+    HIGH_VALUE_RECEIPT: "Review the receipt and its tender with loss prevention; confirm the customer if unusual",
+    TRUCK_DWELL_OVER_SLA: "Free a dock door and unload the truck now; tell the carrier to avoid detention charges",
+    CAMPAIGN_OVER_BUDGET: "Pause or re-pace the campaign in the ad platform and confirm the day's spend",
+    URGENT_REORDER: "Confirm the urgent order with the DC and plan the shelf until it arrives",
+    OVERCROWDED_ZONE: "Open more checkouts or send staff to the zone",
+}
+
 # The reorder priority that raises the URGENT reorder alert (reference: reorder_triggered priority).
 URGENT_PRIORITY = "URGENT"
 
@@ -63,14 +78,40 @@ class AlertThresholds(BaseModel):
         ),
     )
     high_value_receipt_cents: int = Field(
-        default=100_000,
+        default=20_000,
         gt=0,
-        description="A receipt whose total is above this many cents is high value ($1,000 per the deployment guide).",
+        description=(
+            "Floor of the high-value threshold in cents ($200, the reference's rule code): a receipt is high value "
+            "only above this and above its store's high_value_receipt_quantile."
+        ),
+    )
+    high_value_receipt_quantile: float = Field(
+        default=0.9995,
+        gt=0,
+        lt=1,
+        description=(
+            "A receipt is high value above this quantile of its store's receipt totals (the month in Gold, the "
+            "last baseline_days in KQL): 1 in 2,000 receipts, under one a day at ~1,500 receipts a store-day."
+        ),
+    )
+    baseline_days: int = Field(
+        default=28,
+        gt=0,
+        description="Days of history the KQL rules read a store's normal from (Gold reads the month).",
+    )
+    stockout_fast_mover_share: float = Field(
+        default=0.02,
+        gt=0,
+        le=1,
+        description=(
+            "A store stockout alerts only for the store's fast movers: products whose units sold are at or above "
+            "the store's (1 - share) quantile of units per product sold; other shelves refill with the next order."
+        ),
     )
     truck_dwell_sla_minutes: int = Field(
-        default=90,
+        default=120,
         gt=0,
-        description="A truck at a store or DC longer than this from arrival to departure breaches the SLA.",
+        description="A truck at a store or DC longer than this from arrival to departure breaches the SLA (~2 h free time before detention, Trimble).",
     )
     truck_open_horizon_hours: int = Field(
         default=24,
@@ -81,33 +122,30 @@ class AlertThresholds(BaseModel):
         ),
     )
     campaign_daily_budget_cents: int = Field(
-        default=500_000,
+        default=15_000,
         gt=0,
         description=(
-            "Daily spend budget of a campaign without its own budget, in cents ($5,000: about one day of a "
-            "2,000-impression product launch at the reference's $0.10-$5.25 per impression)."
+            "Daily spend budget of a campaign without its own budget, in cents ($150: a regional campaign plans "
+            "$30-70 a day at $3-38 CPM; a launch-day pacing burst or a holiday multiplier goes over)."
         ),
     )
     campaign_daily_budgets_cents: dict[str, int] = Field(
         default_factory=dict,
         description="Per-campaign daily budgets in cents, overriding the default for those campaigns.",
     )
-    zone_window_minutes: int = Field(
-        default=5,
-        gt=0,
-        description="Window over which a store zone's sensor readings are summed for the overcrowding alert.",
+    zone_crowding_factor: float = Field(
+        default=2.5,
+        gt=1,
+        description=(
+            "A store zone is overcrowded when an hourly reading counts more than this many times the zone's normal "
+            "(median) reading for that hour of the day (the month in Gold, the last baseline_days in KQL)."
+        ),
     )
-    zone_max_customers: int = Field(
-        default=50,
+    zone_min_customers: int = Field(
+        default=30,
         ge=0,
-        description="A store zone is overcrowded when more people than this are counted in the window.",
+        description="...and more people than this, so a quiet hour's small swings do not alert.",
     )
-    zone_max_avg_dwell_seconds: int = Field(
-        default=600,
-        ge=0,
-        description="...or when the average dwell of its readings in the window is above this many seconds.",
-    )
-
     @field_validator("campaign_daily_budgets_cents")
     @classmethod
     def _positive_budgets(cls, budgets: dict[str, int]) -> dict[str, int]:

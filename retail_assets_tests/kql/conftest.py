@@ -21,13 +21,14 @@ KQL_DIR = PROJECT_ROOT / "kql"
 # Thresholds unlike the defaults, to check that rules rendered with them are valid KQL too.
 CUSTOM_THRESHOLDS = AlertThresholds(
     lookback_minutes=15,
-    high_value_receipt_cents=20_000,
+    high_value_receipt_cents=30_000,
+    high_value_receipt_quantile=0.5,
+    stockout_fast_mover_share=0.5,
     truck_dwell_sla_minutes=45,
     campaign_daily_budget_cents=123_400,
     campaign_daily_budgets_cents={"CAMP202401010001": 50_000, "CAMP'QUOTE": 75_000},
-    zone_window_minutes=10,
-    zone_max_customers=80,
-    zone_max_avg_dwell_seconds=900,
+    zone_crowding_factor=4.0,
+    zone_min_customers=5,
 )
 
 

@@ -50,14 +50,14 @@ def test_cli_check_fails_on_drift_and_render_repairs_it(tmp_path: Path, capsys) 
 
 
 def test_cli_renders_thresholds_from_the_environment(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS", "20000")
+    monkeypatch.setenv("RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS", "25000")
     monkeypatch.setenv("RETAIL_ALERT_CAMPAIGN_DAILY_BUDGETS_CENTS", '{"CAMP1": 2500}')
     assert main(["kql", "render", "--out", str(tmp_path)]) == 0
     rule = (tmp_path / "rules" / "rule_high_value_receipt.kql").read_text()
-    assert "let high_value_cents = 20000;" in rule
+    assert "let floor_cents = 25000;" in rule
     budget = (tmp_path / "rules" / "rule_campaign_over_budget.kql").read_text()
     assert '"CAMP1", 2500' in budget
-    assert "| `RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS` | 20000 |" in (tmp_path / "README.md").read_text()
+    assert "| `RETAIL_ALERT_HIGH_VALUE_RECEIPT_CENTS` | 25000 |" in (tmp_path / "README.md").read_text()
 
 
 def test_cli_rejects_a_bad_threshold(monkeypatch, tmp_path: Path, capsys) -> None:

@@ -65,18 +65,39 @@ def _alerts(
         "threshold_value": threshold.cast(pl.Float64),
         "unit": pl.lit(unit) if isinstance(unit, str) else unit,
         "message": message,
+        "action": pl.lit(rules.ACTIONS[alert_type]),
     }
     return frame.select(**{name: expr.cast(ALERT_SCHEMA[name]) for name, expr in values.items()}).select(_OUTPUT)
 
 
+def fast_movers(inp: GoldInputs) -> pl.LazyFrame:
+    """(store_id, product_id) of each store's fast movers this month: units sold at or above the store's
+    (1 - stockout_fast_mover_share) quantile of units per product sold (the KQL rule's percentile)."""
+    sales = inp.this_month("fact_receipts").filter(pl.col("receipt_type") == "SALE").select("receipt_id", "store_id")
+    units = (
+        inp.this_month("fact_receipt_lines")
+        .join(sales, on="receipt_id")
+        .group_by("store_id", "product_id")
+        .agg(pl.col("quantity").sum().alias("units"))
+    )
+    q = 1 - inp.thresholds.stockout_fast_mover_share
+    return units.filter(pl.col("units") >= pl.col("units").quantile(q, "lower").over("store_id")).select(
+        "store_id", "product_id"
+    )
+
+
 def stockout_alerts(inp: GoldInputs) -> pl.LazyFrame:
-    where = (
-        pl.when(pl.col("store_id").is_not_null())
-        .then(pl.format("store {}", "store_id"))
-        .otherwise(pl.format("DC {}", "dc_id"))
+    """A store's fast mover ran out: its first stockout of the UTC day (later ones repeat the same action)."""
+    first = (
+        inp.this_month("fact_stockouts")
+        .filter(pl.col("store_id").is_not_null())
+        .join(fast_movers(inp), on=["store_id", "product_id"], how="semi")
+        .with_columns(pl.col("event_ts").dt.truncate("1d").alias("__day"))
+        .sort("event_ts", "trace_id")
+        .unique(["store_id", "product_id", "__day"], keep="first", maintain_order=True)
     )
     return _alerts(
-        inp.this_month("fact_stockouts"),
+        first,
         rules.STOCKOUT,
         key=pl.col("trace_id"),
         occurred_at=pl.col("event_ts"),
@@ -84,31 +105,42 @@ def stockout_alerts(inp: GoldInputs) -> pl.LazyFrame:
         threshold=pl.lit(0),
         unit="units",
         message=pl.format(
-            "product {} ran out at {} (last movement took {} units)", "product_id", where, "last_known_quantity"
+            "fast mover product {} ran out at store {} (last movement took {} units)",
+            "product_id",
+            "store_id",
+            "last_known_quantity",
         ),
         store_id=pl.col("store_id"),
-        dc_id=pl.col("dc_id"),
         product_id=pl.col("product_id"),
     )
 
 
 def high_value_receipt_alerts(inp: GoldInputs) -> pl.LazyFrame:
-    limit = inp.thresholds.high_value_receipt_cents
-    receipts = inp.this_month("fact_receipts").filter(pl.col("total_cents") > limit)
+    """Receipts above both the floor and the store's high_value_receipt_quantile of SALE totals this month."""
+    config = inp.thresholds
+    receipts = inp.this_month("fact_receipts")
+    limits = (
+        receipts.filter(pl.col("receipt_type") == "SALE")
+        .group_by("store_id")
+        .agg(pl.col("total_cents").quantile(config.high_value_receipt_quantile, "lower").alias("__tail"))
+        .with_columns(pl.max_horizontal("__tail", pl.lit(config.high_value_receipt_cents)).cast(pl.Int64).alias("__limit"))
+    )
+    high = receipts.join(limits, on="store_id").filter(pl.col("total_cents") > pl.col("__limit"))
     return _alerts(
-        receipts,
+        high,
         rules.HIGH_VALUE_RECEIPT,
         key=pl.col("receipt_id"),
         occurred_at=pl.col("event_ts"),
         observed=pl.col("total_cents"),
-        threshold=pl.lit(limit),
+        threshold=pl.col("__limit"),
         unit="cents",
         message=pl.format(
-            "receipt {} at store {}: total ${} is above ${}",
+            "receipt {} at store {}: total ${} is above ${}, the store's top {} of receipts",
             "receipt_id",
             "store_id",
             dollars(pl.col("total_cents")),
-            dollars(pl.lit(limit)),
+            dollars(pl.col("__limit")),
+            pl.lit(f"{(1 - config.high_value_receipt_quantile) * 100:g} %"),
         ),
         store_id=pl.col("store_id"),
         receipt_id=pl.col("receipt_id"),
@@ -230,47 +262,37 @@ def urgent_reorder_alerts(inp: GoldInputs) -> pl.LazyFrame:
 
 
 def overcrowded_zone_alerts(inp: GoldInputs) -> pl.LazyFrame:
+    """Hourly zone readings far above the zone's normal (median) reading for that UTC hour this month.
+
+    Each fact_foot_traffic row is already an hour's count, so a reading is compared on its own (summing
+    readings inside a short window would add hours together)."""
     config = inp.thresholds
-    window = f"{config.zone_window_minutes}m"
-    zones = (
-        inp.this_month("fact_foot_traffic")
-        .group_by("store_id", "zone", pl.col("event_ts").dt.truncate(window).alias("window_start"))
-        .agg(
-            pl.col("customer_count").sum().cast(pl.Int64).alias("customers"),
-            pl.col("dwell_seconds").cast(pl.Float64).mean().alias("avg_dwell_seconds"),
-        )
-        .filter(
-            (pl.col("customers") > config.zone_max_customers)
-            | (pl.col("avg_dwell_seconds") > config.zone_max_avg_dwell_seconds)
-        )
+    readings = inp.this_month("fact_foot_traffic").with_columns(pl.col("event_ts").dt.hour().alias("__hour"))
+    normal = readings.group_by("store_id", "zone", "__hour").agg(
+        pl.col("customer_count").cast(pl.Float64).quantile(0.5, "lower").alias("__normal")
     )
-    crowded = pl.col("customers") > config.zone_max_customers
+    crowded = readings.join(normal, on=["store_id", "zone", "__hour"]).filter(
+        (pl.col("customer_count") > config.zone_crowding_factor * pl.col("__normal"))
+        & (pl.col("customer_count") > config.zone_min_customers)
+    )
     return _alerts(
-        zones,
+        crowded,
         rules.OVERCROWDED_ZONE,
         key=pl.concat_str(
-            [
-                _text(pl.col("store_id")),
-                pl.lit(":"),
-                pl.col("zone"),
-                pl.lit(":"),
-                pl.col("window_start").dt.strftime("%Y-%m-%dT%H:%MZ"),
-            ]
+            [_text(pl.col("store_id")), pl.lit(":"), pl.col("zone"), pl.lit(":"), pl.col("event_ts").dt.strftime("%Y-%m-%dT%H:%MZ")]
         ),
-        occurred_at=pl.col("window_start"),
-        observed=pl.when(crowded).then(pl.col("customers").cast(pl.Float64)).otherwise(pl.col("avg_dwell_seconds")),
-        threshold=pl.when(crowded)
-        .then(pl.lit(config.zone_max_customers))
-        .otherwise(pl.lit(config.zone_max_avg_dwell_seconds)),
-        unit=pl.when(crowded).then(pl.lit("people")).otherwise(pl.lit("seconds")),
+        occurred_at=pl.col("event_ts"),
+        observed=pl.col("customer_count"),
+        threshold=config.zone_crowding_factor * pl.col("__normal"),
+        unit="people",
         message=pl.format(
-            "store {} zone {}: {} people, average dwell {} s in the {}-minute window from {}",
+            "store {} zone {}: {} people in the hour from {}, {}x its normal {} for that hour",
             "store_id",
             "zone",
-            "customers",
-            pl.col("avg_dwell_seconds").round(0).cast(pl.Int64),
-            pl.lit(config.zone_window_minutes),
-            pl.col("window_start").dt.strftime("%Y-%m-%d %H:%M UTC"),
+            "customer_count",
+            pl.col("event_ts").dt.strftime("%Y-%m-%d %H:%M UTC"),
+            (pl.col("customer_count") / pl.col("__normal")).round(1),
+            pl.col("__normal").cast(pl.Int64),
         ),
         store_id=pl.col("store_id"),
         zone=pl.col("zone"),
@@ -307,18 +329,11 @@ def reconcile_alerts(inp: GoldInputs, gold: pl.LazyFrame) -> list[Balance]:
     def alerts_of(alert_type: str) -> int:
         return count_rows(gold.filter(pl.col("alert_type") == alert_type))
 
-    limit = inp.thresholds.high_value_receipt_cents
     return [
-        Balance(rules.STOCKOUT, alerts_of(rules.STOCKOUT), count_rows(inp.this_month("fact_stockouts"))),
         Balance(
             rules.URGENT_REORDER,
             alerts_of(rules.URGENT_REORDER),
             count_rows(inp.this_month("fact_reorders").filter(pl.col("priority") == rules.URGENT_PRIORITY)),
-        ),
-        Balance(
-            rules.HIGH_VALUE_RECEIPT,
-            alerts_of(rules.HIGH_VALUE_RECEIPT),
-            count_rows(inp.this_month("fact_receipts").filter(pl.col("total_cents") > limit)),
         ),
     ]
 

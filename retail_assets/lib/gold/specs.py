@@ -411,7 +411,8 @@ STOCKOUTS_DAILY = GoldTable(
     ),
     key=("day", "store_id", "dc_id"),
     time_column="day",
-    inputs=_inputs("fact_stockouts"),
+    # fact_receipts and fact_receipt_lines: the stockout alert check ranks the store's fast movers.
+    inputs=_inputs("fact_stockouts", "fact_receipts", "fact_receipt_lines"),
 )
 
 REORDERS_DAILY = GoldTable(
@@ -829,20 +830,20 @@ ALERTS = GoldTable(
     ),
     grain="alert occurrence",
     formula=(
-        "Per alert type, the rule of kql/rules applied to the month's Silver rows instead of the last minutes: "
-        "stockout = every fact_stockouts row; high_value_receipt = receipts with total_cents > high_value_receipt_cents; "
+        "Per alert type, the rule of kql/rules applied to the month's Silver rows instead of the last minutes, the "
+        "store's normal read from the month instead of the last baseline_days: stockout = the first fact_stockouts "
+        "row of a UTC day per store and product, for the store's fast movers (units sold this month at or above the "
+        "store's 1 - stockout_fast_mover_share quantile of units per product); high_value_receipt = receipts with "
+        "total_cents above both high_value_receipt_cents and the store's high_value_receipt_quantile of SALE totals; "
         "truck_dwell_over_sla = shipments (shipment_dwell, first arrival to last departure) arriving in the month with "
         "dwell > truck_dwell_sla_minutes (DEPARTED_LATE), and shipments still without a departure more than the SLA "
         "after arriving, within truck_open_horizon_hours of the latest truck move seen (STILL_AT_DOCK); "
         "campaign_over_budget = marketing_cost_daily rows with cost_cents > the campaign's daily budget; "
-        "urgent_reorder = reorders with priority URGENT; overcrowded_zone = store zones whose readings in an "
-        "epoch-aligned zone_window_minutes window sum to more than zone_max_customers people or average more than "
-        "zone_max_avg_dwell_seconds."
+        "urgent_reorder = reorders with priority URGENT; overcrowded_zone = hourly fact_foot_traffic readings above "
+        "zone_crowding_factor x the zone's median reading for that UTC hour and above zone_min_customers. "
+        "action = lib/alerts.ACTIONS of the type."
     ),
-    reconciliation=(
-        "stockout alerts = Silver stockouts; urgent_reorder alerts = Silver URGENT reorders; high_value_receipt "
-        "alerts = Silver receipts above the threshold, per month."
-    ),
+    reconciliation="urgent_reorder alerts = Silver URGENT reorders, per month.",
     columns=(
         col("alert_id", D.STRING, "Deterministic id: <alert_type>:<natural key of what raised it>."),
         col("alert_type", D.STRING, "Which alert."),
@@ -875,6 +876,7 @@ ALERTS = GoldTable(
         ),
         col("unit", D.STRING, "Unit of observed/threshold_value: cents, minutes, people, seconds or units."),
         col("message", D.STRING, "One-line human description naming the entities."),
+        col("action", D.STRING, "What the store manager (or DC, marketing) should do about it."),
         _date_key(),
     ),
     key=("alert_id",),
@@ -882,6 +884,7 @@ ALERTS = GoldTable(
     inputs=_inputs(
         "fact_stockouts",
         "fact_receipts",
+        "fact_receipt_lines",
         ("fact_truck_moves", 0, 1),
         "fact_marketing",
         "fact_reorders",

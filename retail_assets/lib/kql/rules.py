@@ -46,6 +46,11 @@ def _show(value: object) -> str:
     return str(value) if not isinstance(value, dict) else (", ".join(f"{k}: {v}" for k, v in value.items()) or "none")
 
 
+def _percent(share: float) -> str:
+    """A share as the percentile KQL's percentile() takes (0.9995 -> 99.95)."""
+    return f"{share * 100:.6g}"
+
+
 def _budgets(config: AlertThresholds) -> str:
     rows = ", ".join(f"{text.string(c)}, {cents}" for c, cents in sorted(config.campaign_daily_budgets_cents.items()))
     return f"datatable(campaign_id: string, daily_budget_cents: long) [{rows}]"
@@ -53,32 +58,75 @@ def _budgets(config: AlertThresholds) -> str:
 
 def rules(config: AlertThresholds) -> list[Rule]:
     lookback = f"let lookback = {config.lookback_minutes}m;"
+    baseline = f"let baseline = {config.baseline_days}d;"
     total_cents = Cents(name="total_cents", dollars="total", cents="total_cents").kql()
     spend_today = MARKETING_COST_DAILY.kql_aggregation(prefilter="ingest_timestamp >= startofday(now())")
     return [
         Rule(
             alerts.STOCKOUT,
-            "A product ran out at a store or a distribution centre.",
-            ("lookback_minutes",),
+            (
+                "A store's fast mover ran out (its first stockout today): products whose units sold over the last "
+                "baseline_days are at or above the store's 1 - stockout_fast_mover_share quantile of units per product."
+            ),
+            ("lookback_minutes", "baseline_days", "stockout_fast_mover_share"),
             (
                 lookback,
+                baseline,
+                f"let fast_mover_percentile = {_percent(1 - config.stockout_fast_mover_share)};",
+                "let sales = receipt_created",
+                "    | where ingest_timestamp > ago(baseline)",
+                f"    | extend total_cents = {total_cents}",
+                "    | where total_cents > 0",
+                "    | project receipt_id, store_id;",
+                "let units = receipt_line_added",
+                "    | where ingest_timestamp > ago(baseline)",
+                "    | join kind=inner sales on receipt_id",
+                "    | summarize units = sum(quantity) by store_id, product_id;",
+                "let cuts = units",
+                "    | summarize cut = percentile(units, fast_mover_percentile) by store_id;",
+                "let fast_movers = units",
+                "    | join kind=inner cuts on store_id",
+                "    | where units >= cut",
+                "    | project store_id, product_id;",
+                "let earlier_today = stockout_detected",
+                "    | where ingest_timestamp >= startofday(now()) and ingest_timestamp <= ago(lookback)",
+                "    | where isnotnull(store_id)",
+                "    | distinct store_id, product_id;",
                 "stockout_detected",
                 "| where ingest_timestamp > ago(lookback)",
-                "| project detection_time, store_id, dc_id, product_id, last_known_quantity, trace_id",
+                "| where isnotnull(store_id)",
+                "| join kind=inner fast_movers on store_id, product_id",
+                "| join kind=leftanti earlier_today on store_id, product_id",
+                "| summarize arg_min(ingest_timestamp, *) by store_id, product_id",
+                f"| extend action = {text.string(alerts.ACTIONS[alerts.STOCKOUT])}",
+                "| project detection_time, store_id, product_id, last_known_quantity, trace_id, action",
             ),
         ),
         Rule(
             alerts.HIGH_VALUE_RECEIPT,
-            "A store receipt whose total is above the high-value threshold.",
-            ("lookback_minutes", "high_value_receipt_cents"),
+            (
+                "A store receipt whose total is above both the floor and the store's high_value_receipt_quantile of "
+                "receipt totals over the last baseline_days."
+            ),
+            ("lookback_minutes", "baseline_days", "high_value_receipt_cents", "high_value_receipt_quantile"),
             (
                 lookback,
-                f"let high_value_cents = {config.high_value_receipt_cents};",
-                "receipt_created",
+                baseline,
+                f"let floor_cents = {config.high_value_receipt_cents};",
+                f"let tail_percentile = {_percent(config.high_value_receipt_quantile)};",
+                "let receipts = receipt_created",
+                f"    | extend total_cents = {total_cents};",
+                "let limits = receipts",
+                "    | where ingest_timestamp > ago(baseline) and total_cents > 0",
+                "    | summarize tail_cents = percentile(total_cents, tail_percentile) by store_id",
+                "    | extend limit_cents = iff(tail_cents > floor_cents, tail_cents, floor_cents);",
+                "receipts",
                 "| where ingest_timestamp > ago(lookback)",
-                f"| extend total_cents = {total_cents}",
-                "| where total_cents > high_value_cents",
-                "| project ingest_timestamp, store_id, customer_id, receipt_id, total_cents, tender_type, trace_id",
+                "| join kind=inner limits on store_id",
+                "| where total_cents > limit_cents",
+                f"| extend action = {text.string(alerts.ACTIONS[alerts.HIGH_VALUE_RECEIPT])}",
+                "| project ingest_timestamp, store_id, customer_id, receipt_id, total_cents, limit_cents, tender_type,",
+                "    trace_id, action",
             ),
         ),
         Rule(
@@ -106,7 +154,8 @@ def rules(config: AlertThresholds) -> list[Rule]:
                 f"    | extend site = {SITE}, departure_time = datetime(null),",
                 "        dwell_minutes = (now() - arrival_time) / 1m, status = 'STILL_AT_DOCK';",
                 "union departed_late, still_at_dock",
-                f"| project status, {SHIPMENT_KEYS}, site, arrival_time, departure_time, dwell_minutes",
+                f"| extend action = {text.string(alerts.ACTIONS[alerts.TRUCK_DWELL_OVER_SLA])}",
+                f"| project status, {SHIPMENT_KEYS}, site, arrival_time, departure_time, dwell_minutes, action",
             ),
         ),
         Rule(
@@ -123,7 +172,8 @@ def rules(config: AlertThresholds) -> list[Rule]:
                 "| lookup kind=leftouter budgets on campaign_id",
                 "| extend daily_budget_cents = coalesce(daily_budget_cents, default_budget_cents)",
                 "| where cost_cents > daily_budget_cents",
-                "| project campaign_id, day, impressions, cost_cents, daily_budget_cents",
+                f"| extend action = {text.string(alerts.ACTIONS[alerts.CAMPAIGN_OVER_BUDGET])}",
+                "| project campaign_id, day, impressions, cost_cents, daily_budget_cents, action",
             ),
         ),
         Rule(
@@ -135,26 +185,35 @@ def rules(config: AlertThresholds) -> list[Rule]:
                 "reorder_triggered",
                 "| where ingest_timestamp > ago(lookback)",
                 f"| where priority == '{alerts.URGENT_PRIORITY}'",
+                f"| extend action = {text.string(alerts.ACTIONS[alerts.URGENT_REORDER])}",
                 "| project ingest_timestamp, store_id, dc_id, product_id, current_quantity, reorder_point,",
-                "    reorder_quantity, trace_id",
+                "    reorder_quantity, trace_id, action",
             ),
         ),
         Rule(
             alerts.OVERCROWDED_ZONE,
             (
-                "A store zone where the sensors counted more people than the limit in the window, "
-                "or whose readings' average dwell is above the limit."
+                "A store zone's hourly sensor reading is above zone_crowding_factor times the zone's normal (median) "
+                "reading for that hour of the day over the last baseline_days, and above zone_min_customers. Each "
+                "reading already counts an hour, so readings are compared one by one, never summed."
             ),
-            ("zone_window_minutes", "zone_max_customers", "zone_max_avg_dwell_seconds"),
+            ("lookback_minutes", "baseline_days", "zone_crowding_factor", "zone_min_customers"),
             (
-                f"let window = {config.zone_window_minutes}m;",
-                f"let max_customers = {config.zone_max_customers};",
-                f"let max_avg_dwell_seconds = {config.zone_max_avg_dwell_seconds};",
-                "customer_entered",
-                "| where ingest_timestamp > ago(window)",
-                "| summarize customers = sum(customer_count), avg_dwell_seconds = avg(dwell_time), readings = count()",
-                "    by store_id, zone",
-                "| where customers > max_customers or avg_dwell_seconds > max_avg_dwell_seconds",
+                lookback,
+                baseline,
+                f"let crowding_factor = {config.zone_crowding_factor};",
+                f"let min_customers = {config.zone_min_customers};",
+                "let readings = customer_entered",
+                "    | extend hour = hourofday(ingest_timestamp);",
+                "let normal = readings",
+                "    | where ingest_timestamp > ago(baseline)",
+                "    | summarize normal_customers = percentile(customer_count, 50) by store_id, zone, hour;",
+                "readings",
+                "| where ingest_timestamp > ago(lookback)",
+                "| join kind=inner normal on store_id, zone, hour",
+                "| where customer_count > crowding_factor * normal_customers and customer_count > min_customers",
+                f"| extend action = {text.string(alerts.ACTIONS[alerts.OVERCROWDED_ZONE])}",
+                "| project ingest_timestamp, store_id, zone, customer_count, normal_customers, dwell_time, action",
             ),
         ),
     ]
