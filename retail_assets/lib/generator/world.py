@@ -305,7 +305,7 @@ class World:
                 columns["dept"].append(dept_index)
                 columns["category"].append(cat)
                 columns["subcategory"].append(sub)
-                columns["price"].append((lo + (hi - lo) * rng.random() ** 1.5) * variant_mult * size_mult)
+                columns["price"].append((lo + (hi - lo) * rng.random() ** 2) * variant_mult * size_mult)
                 brand_pop = 1.5 if brand == dic.STORE_BRAND[0] else 1.0
                 variant_pop = 1.5 if variant in ("Regular", "Standard", "Original", "Classic") else 1.0
                 columns["weight"].append(popularity * brand_pop * variant_pop * size_pop * rng.lognormal(0, 0.5))
