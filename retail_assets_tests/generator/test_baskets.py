@@ -59,7 +59,9 @@ def test_shelf_promotions_hold_for_a_product_all_week(generated):
         (pl.col("promo_code").str.starts_with("TPR") | (pl.col("promo_code") == "BOGO50")).fill_null(False).alias("shelf"),
     )
     per_week = lines.group_by("product_id", "week").agg(
-        pl.col("shelf").all().alias("all"), pl.col("shelf").any().alias("any"), pl.col("promo_code").filter("shelf").n_unique().alias("codes")
+        pl.col("shelf").all().alias("all"),
+        pl.col("shelf").any().alias("any"),
+        pl.col("promo_code").filter("shelf").n_unique().alias("codes"),
     )
     assert (per_week["all"] == per_week["any"]).all(), "a product-week is on a shelf promotion for every line or for none"
     assert (per_week.filter("any")["codes"] == 1).all()

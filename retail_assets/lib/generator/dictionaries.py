@@ -835,7 +835,11 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Sunscreen", 6.99, 14.99, 1, "summer"),
                 ("Razors", 4.99, 19.99, 1, ""),
             ],
-            "Skin Care": [("Face Moisturizer", 7.99, 19.99, 1, ""), ("Hand Lotion", 3.99, 8.99, 2, "winter"), ("Lip Balm", 1.99, 4.99, 2, "winter")],
+            "Skin Care": [
+                ("Face Moisturizer", 7.99, 19.99, 1, ""),
+                ("Hand Lotion", 3.99, 8.99, 2, "winter"),
+                ("Lip Balm", 1.99, 4.99, 2, "winter"),
+            ],
         },
         "Medicine": {
             "Pain Relief": [("Pain Reliever", 4.99, 14.99, 2, ""), ("Cold & Flu Relief", 6.99, 14.99, 2, "winter")],

@@ -196,7 +196,8 @@ def product_day(world, day: dt.date) -> ProductDay:
                 has = (world.prod_tag_bits >> bit) & 1 == 1
                 tag_mult = np.where(has, np.maximum(tag_mult, mult), tag_mult)
         # Holiday demand adds units of cheap items (a second bag of candy), not a second TV.
-        bump = np.where(world.prod_price >= HOLIDAY_BUMP_MAX_CENTS, 0, np.where(tag_mult >= 3, 2, np.where(tag_mult >= 1.5, 1, 0))).astype(np.int64)
+        level = np.where(tag_mult >= 3, 2, np.where(tag_mult >= 1.5, 1, 0))
+        bump = np.where(world.prod_price >= HOLIDAY_BUMP_MAX_CENTS, 0, level).astype(np.int64)
         promo = shelf_promotions(world, day)
         lift = np.where(promo == MULTIBUY, MULTIBUY_LIFT, np.where(promo >= 0, TPR_LIFT, 1.0))
         cache[day] = ProductDay(world.prod_weight * tag_mult * launched * lift, world.prod_dept, bump, promo, {})

@@ -297,7 +297,8 @@ class World:
             picks = rng.permutation(n_combos)[:need] if need <= n_combos else np.arange(need)
             for combo in picks:
                 repeat, combo = divmod(int(combo), n_combos)
-                cat, sub, (item, lo, hi, popularity, tags), (brand, company), (variant, variant_mult), (size, size_mult, size_pop) = combos[combo]
+                cat, sub, (item, lo, hi, popularity, tags), (brand, company), variant_row, size_row = combos[combo]
+                (variant, variant_mult), (size, size_mult, size_pop) = variant_row, size_row
                 name = " ".join(p for p in (brand, item, variant, size) if p) + (f" #{repeat + 1}" if repeat else "")
                 columns["name"].append(name)
                 columns["brand"].append(brand)
