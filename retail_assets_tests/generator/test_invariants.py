@@ -167,7 +167,13 @@ def test_promotions_match_their_lines(generated):
         "BACKTOSCHOOL": 20,
         "HOLIDAY20": 20,
         "NEWYEAR15": 15,
+        "TPR10": 10,
+        "TPR15": 15,
+        "TPR20": 20,
+        "TPR25": 25,
+        "TPR30": 30,
     }
+    assert set(sale_lines["promo_code"]) <= {*pct, "BOGO50"}
     with_code = sale_lines.with_columns(
         pl.when(pl.col("promo_code") == "BOGO50")
         .then((pl.col("quantity") // 2 * pl.col("unit_price_cents") + 1) // 2)

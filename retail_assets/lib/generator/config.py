@@ -66,7 +66,12 @@ class GeneratorConfig(BaseModel):
     # Behaviour.
     known_customer_share: float = Field(0.85, ge=0, le=1, description="Share of sales where the loyalty card is scanned.")
     app_user_share: float = Field(0.35, ge=0, le=1, description="Share of known shoppers whose phone answers BLE beacons.")
-    return_rate: float = Field(0.01, ge=0, le=0.5, description="Share of sales returned later.")
+    return_rate: float = Field(
+        0.10,
+        ge=0,
+        le=0.5,
+        description="Share of sales looked at for a later return; which of their lines come back depends on the product.",
+    )
     return_window_days: int = Field(14, ge=1, le=60, description="Returns happen 1..N days after the sale.")
     attribution_rate: float = Field(0.05, ge=0, le=1, description="Share of identified purchases with an ad journey.")
     payment_decline_rate: float = Field(0.025, ge=0, le=0.5, description="Base decline probability of a card payment.")

@@ -632,20 +632,38 @@ FOOD_DEPARTMENTS = frozenset({"Grocery"})
 REDUCED_RATE_DEPARTMENTS = frozenset({"Clothing"})
 REFRIGERATED_CATEGORIES = frozenset({"Dairy", "Meat & Seafood", "Frozen", "Produce"})
 
-# Share of the catalogue's products in each department.
+# Share of the catalogue's products in each department: a supermarket's range is mostly food
+# (general merchandise is a minority of lines, sold from a smaller assortment).
 DEPARTMENT_PRODUCT_SHARE: dict[str, float] = {
-    "Grocery": 0.46,
+    "Grocery": 0.55,
     "Household": 0.08,
     "Health & Beauty": 0.09,
-    "Home & Garden": 0.07,
-    "Electronics": 0.05,
-    "Clothing": 0.07,
-    "Baby & Kids": 0.05,
+    "Home & Garden": 0.05,
+    "Electronics": 0.03,
+    "Clothing": 0.05,
+    "Baby & Kids": 0.04,
     "Pet Supplies": 0.04,
-    "Automotive": 0.02,
-    "Office Supplies": 0.03,
+    "Automotive": 0.01,
+    "Office Supplies": 0.02,
     "Sports & Recreation": 0.02,
     "Seasonal": 0.02,
+}
+
+# Pack variants, only for the subcategories sold that way: multipacks of drinks, snacks, yogurt,
+# paper, and "Bulk" sizes of pantry staples. subcategory -> ((suffix, price multiplier,
+# popularity multiplier), ...); every item is also sold as a single unit (suffix "", x1, x1).
+# Catalogue prices of these items are single-unit prices.
+PACK_SIZES: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "Soft Drinks": (("6-Pack", 3.6, 0.5), ("12-Pack", 5.5, 0.4)),
+    "Water & Juice": (("6-Pack", 3.8, 0.3), ("24-Pack", 4.5, 0.3)),
+    "Sports Drinks": (("6-Pack", 4.2, 0.3),),
+    "Chips": (("8-Pack", 2.6, 0.2),),
+    "Yogurt": (("4-Pack", 3.4, 0.4),),
+    "Paper": (("6-Pack", 4.6, 0.5), ("12-Pack", 8.0, 0.3)),
+    "Canned Goods": (("Bulk", 3.4, 0.15),),
+    "Pasta & Rice": (("Bulk", 3.2, 0.15),),
+    "Baking": (("Bulk", 3.0, 0.15),),
+    "Breakfast": (("Bulk", 2.8, 0.1),),
 }
 
 # department -> category -> subcategory -> [(item, low price $, high price $, popularity, tags)]
@@ -685,7 +703,7 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Cream Cheese", 1.99, 4.49, 2, "baking"),
             ],
             "Eggs & Butter": [("Large Eggs", 2.49, 6.99, 5, "baking"), ("Butter", 3.49, 6.99, 3, "baking;thanksgiving")],
-            "Yogurt": [("Greek Yogurt", 0.99, 6.99, 3, ""), ("Yogurt Cups", 0.69, 4.99, 3, "")],
+            "Yogurt": [("Greek Yogurt", 0.99, 5.99, 3, ""), ("Yogurt Cups", 0.69, 1.49, 3, "")],
         },
         "Meat & Seafood": {
             "Beef": [
@@ -757,23 +775,23 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
         },
         "Beverages": {
             "Soft Drinks": [
-                ("Cola", 1.25, 7.99, 5, "grill"),
-                ("Lemon-Lime Soda", 1.25, 7.99, 3, "grill"),
-                ("Sparkling Water", 0.99, 5.99, 3, ""),
+                ("Cola", 1.25, 2.79, 5, "grill"),
+                ("Lemon-Lime Soda", 1.25, 2.79, 3, "grill"),
+                ("Sparkling Water", 0.99, 1.99, 3, ""),
             ],
             "Water & Juice": [
-                ("Bottled Water", 0.99, 6.99, 5, ""),
+                ("Bottled Water", 0.99, 1.79, 5, ""),
                 ("Orange Juice", 2.99, 5.99, 3, ""),
                 ("Apple Juice", 2.49, 4.99, 2, ""),
             ],
             "Coffee & Tea": [("Ground Coffee", 5.99, 12.99, 3, ""), ("Coffee Pods", 7.99, 15.99, 2, ""), ("Black Tea", 2.99, 5.99, 2, "")],
-            "Sports Drinks": [("Sports Drink", 1.29, 6.99, 2, ""), ("Energy Drink", 1.99, 3.99, 2, "")],
+            "Sports Drinks": [("Sports Drink", 1.29, 2.49, 2, ""), ("Energy Drink", 1.99, 3.99, 2, "")],
         },
         "Frozen": {
             "Frozen Meals": [
                 ("Frozen Pizza", 3.99, 8.99, 3, ""),
                 ("Frozen Dinner", 2.49, 5.99, 3, ""),
-                ("Frozen Burritos", 1.29, 6.99, 2, ""),
+                ("Frozen Burritos", 1.29, 3.99, 2, ""),
             ],
             "Frozen Treats": [("Ice Cream", 3.49, 7.49, 3, "grill"), ("Frozen Fruit Bars", 2.99, 5.99, 2, "")],
             "Frozen Vegetables": [("Frozen Peas", 1.29, 3.49, 2, ""), ("Frozen Green Beans", 1.29, 3.49, 2, "thanksgiving")],
@@ -782,8 +800,8 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
     "Household": {
         "Paper Goods": {
             "Paper": [
-                ("Paper Towels", 5.99, 19.99, 4, ""),
-                ("Toilet Paper", 5.99, 24.99, 4, ""),
+                ("Paper Towels", 1.99, 4.99, 4, ""),
+                ("Toilet Paper", 1.49, 3.99, 4, ""),
                 ("Paper Plates", 2.99, 9.99, 2, "grill;thanksgiving"),
             ],
         },
@@ -795,14 +813,33 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Trash Bags", 5.99, 14.99, 3, ""),
                 ("All-Purpose Cleaner", 2.99, 5.99, 2, ""),
             ],
+            "Bathroom": [("Toilet Bowl Cleaner", 2.49, 5.99, 2, ""), ("Glass Cleaner", 2.49, 4.99, 1, ""), ("Sponges", 1.99, 5.99, 2, "")],
         },
-        "Storage": {"Food Storage": [("Aluminum Foil", 3.49, 8.99, 2, "grill;thanksgiving"), ("Zip Bags", 2.99, 6.99, 2, "")]},
+        "Storage": {
+            "Food Storage": [("Aluminum Foil", 3.49, 8.99, 2, "grill;thanksgiving"), ("Zip Bags", 2.99, 6.99, 2, "")],
+            "Home Essentials": [("Light Bulbs", 3.99, 12.99, 1, "")],
+        },
     },
     "Health & Beauty": {
         "Personal Care": {
             "Hair Care": [("Shampoo", 3.99, 11.99, 3, ""), ("Conditioner", 3.99, 11.99, 2, "")],
-            "Oral Care": [("Toothpaste", 2.49, 6.99, 3, ""), ("Toothbrush", 1.99, 8.99, 2, "")],
-            "Body Care": [("Body Wash", 3.99, 9.99, 2, ""), ("Deodorant", 2.99, 7.99, 3, ""), ("Sunscreen", 6.99, 14.99, 1, "summer")],
+            "Oral Care": [
+                ("Toothpaste", 2.49, 6.99, 3, ""),
+                ("Toothbrush", 1.99, 8.99, 2, ""),
+                ("Mouthwash", 3.99, 8.99, 2, ""),
+                ("Dental Floss", 1.99, 4.99, 1, ""),
+            ],
+            "Body Care": [
+                ("Body Wash", 3.99, 9.99, 2, ""),
+                ("Deodorant", 2.99, 7.99, 3, ""),
+                ("Sunscreen", 6.99, 14.99, 1, "summer"),
+                ("Razors", 4.99, 19.99, 1, ""),
+            ],
+            "Skin Care": [
+                ("Face Moisturizer", 7.99, 19.99, 1, ""),
+                ("Hand Lotion", 3.99, 8.99, 2, "winter"),
+                ("Lip Balm", 1.99, 4.99, 2, "winter"),
+            ],
         },
         "Medicine": {
             "Pain Relief": [("Pain Reliever", 4.99, 14.99, 2, ""), ("Cold & Flu Relief", 6.99, 14.99, 2, "winter")],
@@ -816,10 +853,10 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
         "Kitchen": {
             "Cookware": [
                 ("Nonstick Skillet", 14.99, 49.99, 1, "christmas"),
-                ("Cookware Set", 49.99, 199.99, 1, "christmas"),
+                ("Cookware Set", 49.99, 199.99, 0.2, "christmas"),
                 ("Roasting Pan", 14.99, 39.99, 1, "thanksgiving"),
             ],
-            "Tableware": [("Dinnerware Set", 29.99, 99.99, 1, ""), ("Drinking Glasses", 9.99, 29.99, 1, "")],
+            "Tableware": [("Dinnerware Set", 29.99, 99.99, 0.3, ""), ("Drinking Glasses", 9.99, 29.99, 1, "")],
         },
         "Decor": {
             "Home Decor": [
@@ -838,24 +875,24 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Potting Soil", 4.99, 14.99, 1, "spring"),
                 ("Garden Hose", 14.99, 49.99, 1, "spring"),
                 ("Charcoal", 7.99, 19.99, 1, "grill"),
-                ("Gas Grill", 149.99, 499.99, 1, "grill"),
+                ("Gas Grill", 149.99, 499.99, 0.1, "grill"),
             ],
         },
     },
     "Electronics": {
         "TV & Video": {
-            "Televisions": [("LED TV", 179.99, 899.99, 1, "blackfriday"), ("Streaming Stick", 24.99, 59.99, 1, "blackfriday;christmas")]
+            "Televisions": [("LED TV", 149.99, 699.99, 0.1, "blackfriday"), ("Streaming Stick", 24.99, 59.99, 1, "blackfriday;christmas")]
         },
         "Audio": {
             "Headphones": [
-                ("Wireless Earbuds", 29.99, 199.99, 1, "blackfriday;christmas"),
+                ("Wireless Earbuds", 29.99, 199.99, 0.5, "blackfriday;christmas"),
                 ("Bluetooth Speaker", 24.99, 149.99, 1, "christmas"),
             ]
         },
         "Computing": {
             "Computers": [
-                ("Laptop", 299.99, 1199.99, 1, "blackfriday;back_to_school"),
-                ("Tablet", 99.99, 499.99, 1, "blackfriday;christmas"),
+                ("Laptop", 299.99, 899.99, 0.05, "blackfriday;back_to_school"),
+                ("Tablet", 99.99, 499.99, 0.15, "blackfriday;christmas"),
             ]
         },
         "Accessories": {
@@ -895,8 +932,8 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
     },
     "Baby & Kids": {
         "Baby Care": {
-            "Diapering": [("Diapers", 9.99, 44.99, 3, ""), ("Baby Wipes", 2.99, 12.99, 3, "")],
-            "Feeding": [("Baby Formula", 14.99, 39.99, 2, ""), ("Baby Food", 0.99, 2.99, 2, "")],
+            "Diapering": [("Diapers", 9.99, 44.99, 3, ""), ("Baby Wipes", 2.99, 12.99, 3, ""), ("Diaper Rash Cream", 4.99, 9.99, 1, "")],
+            "Feeding": [("Baby Formula", 14.99, 39.99, 2, ""), ("Baby Food", 0.99, 2.99, 2, ""), ("Sippy Cup", 3.99, 9.99, 1, "")],
         },
         "Toys": {
             "Toys": [
@@ -904,6 +941,8 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Doll", 9.99, 39.99, 1, "christmas;blackfriday"),
                 ("Board Game", 14.99, 39.99, 1, "christmas"),
                 ("Building Blocks Set", 19.99, 79.99, 1, "christmas;blackfriday"),
+                ("Coloring Book", 2.99, 6.99, 1, ""),
+                ("Puzzle", 7.99, 19.99, 1, "christmas"),
             ]
         },
     },
@@ -913,10 +952,19 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Dry Dog Food", 9.99, 54.99, 3, ""),
                 ("Dog Treats", 3.99, 12.99, 2, ""),
                 ("Dog Toy", 4.99, 14.99, 1, "christmas"),
+                ("Wet Dog Food", 1.29, 2.99, 3, ""),
+                ("Dog Shampoo", 6.99, 14.99, 1, ""),
             ]
         },
+        "Other Pets": {"Fish & Bird": [("Fish Food", 2.99, 7.99, 1, ""), ("Bird Seed", 4.99, 14.99, 1, "winter")]},
         "Cat": {
-            "Cat Supplies": [("Dry Cat Food", 7.99, 29.99, 3, ""), ("Cat Litter", 7.99, 19.99, 2, ""), ("Cat Treats", 2.49, 6.99, 1, "")]
+            "Cat Supplies": [
+                ("Dry Cat Food", 7.99, 29.99, 3, ""),
+                ("Cat Litter", 7.99, 19.99, 2, ""),
+                ("Cat Treats", 2.49, 6.99, 1, ""),
+                ("Wet Cat Food", 0.79, 1.99, 3, ""),
+                ("Cat Toy", 2.99, 9.99, 1, "christmas"),
+            ]
         },
     },
     "Automotive": {
@@ -932,7 +980,11 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
     "Office Supplies": {
         "School & Office": {
             "Paper Products": [("Spiral Notebook", 0.99, 4.99, 2, "back_to_school"), ("Printer Paper", 5.99, 39.99, 1, "")],
-            "Writing": [("Ballpoint Pens", 1.99, 9.99, 2, "back_to_school"), ("Pencils", 0.99, 5.99, 1, "back_to_school")],
+            "Writing": [
+                ("Ballpoint Pens", 1.99, 9.99, 2, "back_to_school"),
+                ("Pencils", 0.99, 5.99, 1, "back_to_school"),
+                ("Sticky Notes", 1.99, 6.99, 1, "back_to_school"),
+            ],
             "Bags": [("Backpack", 14.99, 59.99, 1, "back_to_school"), ("Binder", 2.99, 9.99, 1, "back_to_school")],
         },
     },
@@ -942,11 +994,12 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
                 ("Yoga Mat", 9.99, 39.99, 1, "newyear"),
                 ("Dumbbells", 14.99, 79.99, 1, "newyear"),
                 ("Water Bottle", 7.99, 29.99, 1, ""),
+                ("Resistance Bands", 9.99, 24.99, 1, "newyear"),
             ]
         },
         "Outdoor Recreation": {
             "Camping & Sports": [
-                ("Camping Tent", 39.99, 199.99, 1, "summer"),
+                ("Camping Tent", 39.99, 199.99, 0.2, "summer"),
                 ("Basketball", 14.99, 39.99, 1, ""),
                 ("Pool Float", 5.99, 24.99, 1, "summer"),
             ]
@@ -955,7 +1008,7 @@ CATALOG: dict[str, dict[str, dict[str, list[Item]]]] = {
     "Seasonal": {
         "Holiday": {
             "Christmas": [
-                ("Artificial Christmas Tree", 49.99, 249.99, 1, "christmas"),
+                ("Artificial Christmas Tree", 49.99, 249.99, 0.3, "christmas"),
                 ("Gift Wrap", 3.99, 12.99, 2, "christmas"),
                 ("Greeting Cards", 2.99, 9.99, 1, "christmas;valentine"),
             ],
@@ -1009,23 +1062,23 @@ STORE_BRAND = ("Cartwise", "Cartwise Retail")
 # Variant name -> price multiplier, per department kind.
 FOOD_VARIANTS: tuple[tuple[str, float], ...] = (
     ("Regular", 1.0),
-    ("Family Size", 1.6),
-    ("Value Pack", 2.1),
+    ("Family Size", 1.4),
+    ("Value Pack", 1.7),
     ("Organic", 1.35),
     ("Single Serve", 0.55),
     ("Low Fat", 1.05),
     ("Original", 1.0),
-    ("Large", 1.3),
+    ("Large", 1.25),
     ("Small", 0.75),
     ("Classic", 1.0),
 )
 GOODS_VARIANTS: tuple[tuple[str, float], ...] = (
     ("Standard", 1.0),
-    ("Premium", 1.45),
+    ("Premium", 1.3),
     ("Value", 0.75),
-    ("Deluxe", 1.8),
+    ("Deluxe", 1.5),
     ("Compact", 0.85),
-    ("Pro", 1.6),
+    ("Pro", 1.4),
     ("Essential", 0.9),
     ("Plus", 1.2),
     ("Classic", 1.0),

@@ -28,61 +28,91 @@ from retail_assets.lib.generator.rng import cumulative, split_uniforms, stream, 
 # reference profile (what the reference generator produced, research/anchor-datagen-bench.md).
 RECEIPTS_PER_SHOPPER = 0.60
 
+# Shopper missions (dunnhumby / FMI): a top-up or quick trip of a few items, the main weekly shop,
+# a family stock-up and a bulk (pantry-loading) trip. Lines per mission [min, max].
 QUICK, GROCERY, FAMILY, BULK = range(4)
-BASKET_LINES = np.array([[1, 4], [5, 17], [10, 28], [18, 45]])
-# Shopper segments (budget, convenience, quality, brand-loyal) and anonymous shoppers.
+BASKET_LINES = np.array([[1, 4], [5, 12], [9, 20], [15, 28]])
+# Mission mix per shopper segment (budget, convenience, quality, brand-loyal) and anonymous shoppers:
+# over half of all trips are top-ups, so most baskets hold 6 items or fewer.
 SEGMENT_SHARE = np.array([0.35, 0.25, 0.20, 0.20])
 BASKET_BY_SEGMENT = np.array(
     [
-        [0.20, 0.40, 0.30, 0.10],
-        [0.50, 0.30, 0.15, 0.05],
-        [0.30, 0.35, 0.25, 0.10],
-        [0.25, 0.40, 0.25, 0.10],
-        [0.40, 0.35, 0.20, 0.05],
+        [0.45, 0.33, 0.17, 0.05],
+        [0.70, 0.24, 0.05, 0.01],
+        [0.50, 0.36, 0.12, 0.02],
+        [0.50, 0.34, 0.13, 0.03],
+        [0.62, 0.28, 0.08, 0.02],
     ]
 )
 BASKET_CUM = np.cumsum(BASKET_BY_SEGMENT, axis=1)
 # Lines scale by store format (hypermarket, superstore, standard, neighborhood, express).
-FORMAT_LINE_SCALE = np.array([1.3, 1.1, 1.0, 0.8, 1.0])
+FORMAT_LINE_SCALE = np.array([1.15, 1.05, 1.0, 0.85, 1.0])
 EXPRESS = 4
-# Share of a basket's lines per department (dictionaries.DEPARTMENTS order), per basket type.
+# Share of a basket's lines per department (dictionaries.DEPARTMENTS order), per mission: a top-up is
+# food and drink; bigger trips add household, personal care, pet and baby lines. General merchandise
+# stays a small share of lines (its higher prices make it ~45 % of value).
 DEPARTMENT_MIX = np.array(
     [
-        [0.60, 0.05, 0.11, 0.03, 0.04, 0.03, 0.03, 0.04, 0.02, 0.02, 0.02, 0.01],
-        [0.76, 0.08, 0.05, 0.015, 0.005, 0.01, 0.03, 0.03, 0.005, 0.005, 0.005, 0.005],
-        [0.55, 0.09, 0.07, 0.05, 0.03, 0.07, 0.05, 0.04, 0.01, 0.02, 0.01, 0.01],
-        [0.60, 0.15, 0.06, 0.04, 0.02, 0.03, 0.04, 0.04, 0.01, 0.02, 0.01, 0.02],
+        [0.825, 0.045, 0.055, 0.01, 0.005, 0.005, 0.01, 0.015, 0.005, 0.01, 0.005, 0.01],
+        [0.755, 0.075, 0.065, 0.015, 0.005, 0.015, 0.02, 0.025, 0.005, 0.005, 0.005, 0.01],
+        [0.69, 0.095, 0.075, 0.025, 0.01, 0.025, 0.035, 0.025, 0.005, 0.005, 0.005, 0.005],
+        [0.65, 0.125, 0.075, 0.025, 0.01, 0.02, 0.035, 0.035, 0.005, 0.01, 0.005, 0.005],
     ]
 )
 ONLINE_MIX = np.array([0.45, 0.08, 0.09, 0.07, 0.07, 0.08, 0.06, 0.04, 0.02, 0.02, 0.01, 0.01])
 
 PAYMENT_METHODS = ("CREDIT_CARD", "DEBIT_CARD", "CASH", "MOBILE_PAY", "PAYPAL", "CHECK", "OTHER")
 CREDIT, DEBIT, CASH, MOBILE, PAYPAL, CHECK, OTHER = range(7)
-STORE_TENDER_CUM = cumulative([0.4, 0.3, 0.2, 0.1])
+# Tender by basket size (Atlanta Fed diary: cash is small payments): P(cash) = floor + extra x
+# exp(-total / scale), higher for shoppers without a loyalty card; card payments split credit /
+# debit / mobile (Fed Diary 2024, FMI grocery).
+CASH_FLOOR, CASH_SMALL, CASH_SCALE_CENTS, CASH_ANONYMOUS = 0.05, 0.26, 3000.0, 1.4
+NON_CASH = np.array([CREDIT, DEBIT, MOBILE])
+NON_CASH_CUM = cumulative([0.40, 0.46, 0.14])
 
-# Promotion codes: (code, percent, minimum gross cents, months (None = all), departments (None = all), is BOGO).
+# Promotion codes: (code, percent, minimum gross cents, months (None = all), departments (None = all),
+# is BOGO, is a shelf promotion). Shelf promotions are set per product and ISO week for the whole chain
+# (temporary price reductions TPRnn and the multi-buy BOGO50: the second unit half price); the other
+# codes are coupons a shopper presents, one per receipt at most, on lines not already on a shelf promotion.
 _APPAREL_TECH = ("Clothing", "Electronics")
-PROMOTIONS: tuple[tuple[str, int, int, frozenset | None, frozenset | None, bool], ...] = (
-    ("SAVE10", 10, 0, None, None, False),
-    ("SAVE15", 15, 2500, None, None, False),
-    ("SAVE20", 20, 5000, None, None, False),
-    ("SAVE25", 25, 7500, None, None, False),
-    ("BOGO50", 50, 0, None, frozenset({"Grocery", "Household", "Health & Beauty", "Pet Supplies"}), True),
-    ("CLEARANCE30", 30, 0, None, frozenset({*_APPAREL_TECH, "Home & Garden"}), False),
-    ("CLEARANCE50", 50, 0, frozenset({1, 2, 7, 8}), frozenset(_APPAREL_TECH), False),
-    ("BFRIDAY30", 30, 0, frozenset({11}), None, False),
-    ("BFRIDAY40", 40, 10000, frozenset({11}), None, False),
-    ("SUMMER25", 25, 0, frozenset({6, 7, 8}), None, False),
-    ("BACKTOSCHOOL", 20, 0, frozenset({8, 9}), frozenset({*_APPAREL_TECH, "Office Supplies"}), False),
-    ("HOLIDAY20", 20, 0, frozenset({12}), None, False),
-    ("NEWYEAR15", 15, 0, frozenset({1, 2}), None, False),
+_MULTIBUY_DEPARTMENTS = frozenset({"Grocery", "Household", "Health & Beauty", "Pet Supplies"})
+PROMOTIONS: tuple[tuple[str, int, int, frozenset | None, frozenset | None, bool, bool], ...] = (
+    ("SAVE10", 10, 0, None, None, False, False),
+    ("SAVE15", 15, 2500, None, None, False, False),
+    ("SAVE20", 20, 5000, None, None, False, False),
+    ("SAVE25", 25, 7500, None, None, False, False),
+    ("BOGO50", 50, 0, None, _MULTIBUY_DEPARTMENTS, True, True),
+    ("CLEARANCE30", 30, 0, None, frozenset({*_APPAREL_TECH, "Home & Garden"}), False, False),
+    ("CLEARANCE50", 50, 0, frozenset({1, 2, 7, 8}), frozenset(_APPAREL_TECH), False, False),
+    ("BFRIDAY30", 30, 0, frozenset({11}), None, False, False),
+    ("BFRIDAY40", 40, 10000, frozenset({11}), None, False, False),
+    ("SUMMER25", 25, 0, frozenset({6, 7, 8}), None, False, False),
+    ("BACKTOSCHOOL", 20, 0, frozenset({8, 9}), frozenset({*_APPAREL_TECH, "Office Supplies"}), False, False),
+    ("HOLIDAY20", 20, 0, frozenset({12}), None, False, False),
+    ("NEWYEAR15", 15, 0, frozenset({1, 2}), None, False, False),
+    ("TPR10", 10, 0, None, None, False, True),
+    ("TPR15", 15, 0, None, None, False, True),
+    ("TPR20", 20, 0, None, None, False, True),
+    ("TPR25", 25, 0, None, None, False, True),
+    ("TPR30", 30, 0, None, None, False, True),
 )
 PROMO_CODES = tuple(p[0] for p in PROMOTIONS)
 PROMO_PCT = np.array([p[1] for p in PROMOTIONS])
 PROMO_MIN = np.array([p[2] for p in PROMOTIONS])
 PROMO_BOGO = np.array([p[5] for p in PROMOTIONS])
+PROMO_SHELF = np.array([p[6] for p in PROMOTIONS])
 PROMO_DEPT = np.array([[p[4] is None or d in p[4] for d in dic.DEPARTMENTS] for p in PROMOTIONS], dtype=bool)  # (codes, departments)
-SEGMENT_PROMO_RATE = np.array([0.30, 0.08, 0.10, 0.15, 0.06])
+MULTIBUY = PROMO_CODES.index("BOGO50")
+TPR = np.array([PROMO_CODES.index(f"TPR{pct}") for pct in (10, 15, 20, 25, 30)])
+TPR_DEPTH_CUM = cumulative([0.25, 0.25, 0.25, 0.15, 0.10])
+# Share of product-weeks on a shelf promotion (before the month's promotional intensity), and how
+# much more a promoted product sells that week (Nielsen: ~31 % of units sold on promotion).
+TPR_RATE, MULTIBUY_RATE = 0.10, 0.045
+TPR_LIFT, MULTIBUY_LIFT = 1.8, 2.0
+# Share of shoppers of each segment presenting a coupon (times the month's promotional intensity).
+SEGMENT_PROMO_RATE = np.array([0.12, 0.03, 0.04, 0.06, 0.02])
+
+HOLIDAY_BUMP_MAX_CENTS = 2000
 
 LINE_BITS = 6  # up to 63 lines per receipt
 MAX_LINES = (1 << LINE_BITS) - 1
@@ -134,6 +164,7 @@ class ProductDay:
     weights: np.ndarray  # (products,) popularity today, 0 before launch
     dept: np.ndarray  # (products,) department index
     bump: np.ndarray  # (products,) extra-quantity level from holiday demand: 0, 1 or 2
+    promo: np.ndarray  # (products,) shelf promotion code index this week, -1 when none
     tables: dict
 
     def table(self, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,9 +195,31 @@ def product_day(world, day: dt.date) -> ProductDay:
             if mult != 1.0:
                 has = (world.prod_tag_bits >> bit) & 1 == 1
                 tag_mult = np.where(has, np.maximum(tag_mult, mult), tag_mult)
-        bump = np.where(tag_mult >= 3, 2, np.where(tag_mult >= 1.5, 1, 0)).astype(np.int64)
-        cache[day] = ProductDay(world.prod_weight * tag_mult * launched, world.prod_dept, bump, {})
+        # Holiday demand adds units of cheap items (a second bag of candy), not a second TV.
+        level = np.where(tag_mult >= 3, 2, np.where(tag_mult >= 1.5, 1, 0))
+        bump = np.where(world.prod_price >= HOLIDAY_BUMP_MAX_CENTS, 0, level).astype(np.int64)
+        promo = shelf_promotions(world, day)
+        lift = np.where(promo == MULTIBUY, MULTIBUY_LIFT, np.where(promo >= 0, TPR_LIFT, 1.0))
+        cache[day] = ProductDay(world.prod_weight * tag_mult * launched * lift, world.prod_dept, bump, promo, {})
     return cache[day]
+
+
+def shelf_promotions(world, day: dt.date) -> np.ndarray:
+    """Shelf promotion code per product in ``day``'s ISO week (-1 when none), a hash of (seed, product,
+    week): the same all week in every store, so a price reduction runs Monday to Sunday chain-wide.
+    The week's share of promoted products follows the promotional intensity of the month its Thursday
+    falls in (more in November and December)."""
+    cache = world.day_cache("shelf_promotions")
+    monday = cal.ordinal(day) - day.weekday()
+    if monday not in cache:
+        intensity = np.sqrt(cal.promo_month_multiplier(cal.from_ordinal(monday + 3)))
+        product = np.arange(world.config.products, dtype=np.uint64)
+        u_kind, u_depth, _ = split_uniforms(product | (np.uint64(monday) << np.uint64(24)), stream_salt(world.config.seed, "shelf_promo"))
+        multibuy = PROMO_DEPT[MULTIBUY, world.prod_dept] & (u_kind < MULTIBUY_RATE * intensity)
+        tpr = ~multibuy & (u_kind >= 1 - TPR_RATE * intensity)
+        depth = TPR[np.searchsorted(TPR_DEPTH_CUM, u_depth, side="right").clip(0, len(TPR) - 1)]
+        cache[monday] = np.where(multibuy, MULTIBUY, np.where(tpr, depth, -1)).astype(np.int8)
+    return cache[monday]
 
 
 def draw_products(world, day: dt.date, mix: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -187,10 +240,13 @@ def draw_products(world, day: dt.date, mix: np.ndarray, row: np.ndarray, u: np.n
 
 
 def line_quantity(world, day: dt.date, product: np.ndarray, u_qty: np.ndarray, u_bump: np.ndarray) -> np.ndarray:
+    """Units on a line: mostly one, food sometimes two or three, more on holiday demand; a multi-buy
+    is taken as at least two units (the deal needs them)."""
     food = world.prod_food[product]
     base = np.where(food, np.where(u_qty < 0.7, 1, np.where(u_qty < 0.9, 2, 3)), np.where(u_qty < 0.9, 1, 2))
-    bump = product_day(world, day).bump[product]
-    return (base + (u_bump * (bump + 1)).astype(np.int32)).astype(np.int32)
+    pday = product_day(world, day)
+    qty = base + (u_bump * (pday.bump[product] + 1)).astype(np.int32)
+    return np.where(pday.promo[product] == MULTIBUY, np.maximum(qty, 2), qty).astype(np.int32)
 
 
 def tax_cents(ext: np.ndarray, rate_bps: np.ndarray, half_units: np.ndarray) -> np.ndarray:
@@ -266,7 +322,6 @@ class ReceiptBatch:
     n_lines: np.ndarray
     line_start: np.ndarray
     tender: np.ndarray
-    promo: np.ndarray  # promotion index, -1 when none
     gross: np.ndarray
     discount: np.ndarray
     subtotal: np.ndarray
@@ -281,6 +336,7 @@ class ReceiptBatch:
     line_qty: np.ndarray
     line_unit: np.ndarray
     line_discount: np.ndarray
+    line_promo: np.ndarray  # PROMOTIONS index of the line's discount (int8), -1 when none
     line_ext: np.ndarray
     line_tax: np.ndarray
 
@@ -309,7 +365,6 @@ class ReceiptBatch:
                 "basket",
                 "n_lines",
                 "tender",
-                "promo",
                 "gross",
                 "discount",
                 "subtotal",
@@ -321,7 +376,7 @@ class ReceiptBatch:
         }
         line_fields = {
             f: getattr(self, f)[line_index]
-            for f in ("line_number", "line_product", "line_qty", "line_unit", "line_discount", "line_ext", "line_tax")
+            for f in ("line_number", "line_product", "line_qty", "line_unit", "line_discount", "line_promo", "line_ext", "line_tax")
         }
         return ReceiptBatch(
             **receipt_fields,
@@ -405,13 +460,13 @@ def build_receipts(
         4,
     )
 
+    # Mission: how many lines the trip has.
     fmt = world.stores_at(day.replace(day=1)).store_format[store]
     basket = (u("basket")[:, None] >= BASKET_CUM[segment]).sum(axis=1).clip(0, 3)
     basket = np.where(fmt == EXPRESS, QUICK, basket)
     lo, hi = BASKET_LINES[basket, 0], BASKET_LINES[basket, 1]
     raw = lo + np.floor(u("lines") * (hi - lo + 1))
     n_lines = np.clip(np.round(raw * np.where(fmt == EXPRESS, 1.0, FORMAT_LINE_SCALE[fmt])), 1, MAX_LINES).astype(np.int64)
-    tender = np.searchsorted(STORE_TENDER_CUM, u("tender"), side="right").clip(0, 3)
 
     # Lines.
     line_receipt = np.repeat(np.arange(n, dtype=np.int32), n_lines)
@@ -423,32 +478,39 @@ def build_receipts(
     qty = line_quantity(world, day, product, u_qty, u_bump)
     unit = world.prod_price32[product]
     gross_line = unit * qty
+    per_receipt = lambda v: np.add.reduceat(v, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
+    gross = per_receipt(gross_line)
 
-    # Promotion: at most one code per receipt, chosen among the codes valid this month and for
-    # this basket size, weighted by their discount (reference spec §6.2).
-    gross = np.add.reduceat(gross_line, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
-    p_promo = np.minimum(0.6, SEGMENT_PROMO_RATE[segment] * cal.promo_month_multiplier(day))
-    wants = u("promo") < p_promo
-    month_ok = np.array([p[3] is None or day.month in p[3] for p in PROMOTIONS])
+    # Promotions: a line's product may be on a shelf promotion this week (TPR or multi-buy); a
+    # shopper may also present one coupon, valid this month and for this basket size (weighted by
+    # its discount, reference spec §6.2), which discounts the eligible lines not already promoted.
+    shelf = product_day(world, day).promo[product].astype(np.int64)
+    wants = u("promo") < np.minimum(0.6, SEGMENT_PROMO_RATE[segment] * cal.promo_month_multiplier(day))
+    month_ok = np.array([not p[6] and (p[3] is None or day.month in p[3]) for p in PROMOTIONS])
     eligible = month_ok[None, :] & (gross[:, None] >= PROMO_MIN[None, :])
     weights = eligible * PROMO_PCT[None, :]
     total_w = weights.sum(axis=1)
-    has_code = wants & (total_w > 0)
     pick = (u("promo_code")[:, None] * np.where(total_w > 0, total_w, 1)[:, None] >= np.cumsum(weights, axis=1)).sum(axis=1)
-    code = np.where(has_code, np.minimum(pick, len(PROMOTIONS) - 1), -1)
-    line_code = code[line_receipt]
-    applies = (line_code >= 0) & PROMO_DEPT[np.maximum(line_code, 0), world.prod_dept[product]]
-    pct = PROMO_PCT[np.maximum(line_code, 0)]
-    bogo = PROMO_BOGO[np.maximum(line_code, 0)]
-    disc = np.where(bogo, ((qty // 2) * unit + 1) // 2, (gross_line * pct + 50) // 100)
-    line_discount = np.where(applies, disc, 0).astype(np.int32)
-    discount = np.add.reduceat(line_discount, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
-    code = np.where(discount > 0, code, -1)
+    coupon = np.where(wants & (total_w > 0), np.minimum(pick, len(PROMOTIONS) - 1), -1)
+    line_coupon = coupon[line_receipt]
+    couponed = (shelf < 0) & (line_coupon >= 0) & PROMO_DEPT[np.maximum(line_coupon, 0), world.prod_dept[product]]
+    line_code = np.where(shelf >= 0, shelf, np.where(couponed, line_coupon, -1))
+    code = np.maximum(line_code, 0)
+    disc = np.where(PROMO_BOGO[code], ((qty // 2) * unit + 1) // 2, (gross_line * PROMO_PCT[code] + 50) // 100)
+    line_discount = np.where(line_code >= 0, disc, 0).astype(np.int32)
+    line_promo = np.where(line_discount > 0, line_code, -1).astype(np.int8)
+    discount = per_receipt(line_discount)
 
     ext = gross_line - line_discount
     line_tax = tax_cents(ext, world.store_tax_bps[store][line_receipt].astype(np.int64), world.prod_tax_half_units[product])
-    per_receipt = lambda v: np.add.reduceat(v, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
     subtotal, tax, items = per_receipt(ext), per_receipt(line_tax), per_receipt(qty)
+    total = subtotal + tax
+
+    # Tender: cash for small baskets, cards for big ones.
+    p_cash = np.minimum(0.9, (CASH_FLOOR + CASH_SMALL * np.exp(-total / CASH_SCALE_CENTS)) * np.where(known, 1.0, CASH_ANONYMOUS))
+    u_tender = u("tender")
+    card = NON_CASH[np.searchsorted(NON_CASH_CUM, (u_tender - p_cash) / (1 - p_cash), side="right").clip(0, len(NON_CASH) - 1)]
+    tender = np.where(u_tender < p_cash, CASH, card)
     attributed = (customer > 0) & (u("attribution") < c.attribution_rate)
     return ReceiptBatch(
         key=key,
@@ -464,12 +526,11 @@ def build_receipts(
         n_lines=n_lines,
         line_start=line_start,
         tender=tender,
-        promo=code,
         gross=gross,
         discount=discount,
         subtotal=subtotal,
         tax=tax,
-        total=subtotal + tax,
+        total=total,
         items=items,
         attributed=attributed,
         line_receipt=line_receipt,
@@ -478,6 +539,7 @@ def build_receipts(
         line_qty=qty,
         line_unit=unit,
         line_discount=line_discount,
+        line_promo=line_promo,
         line_ext=ext,
         line_tax=line_tax,
     )

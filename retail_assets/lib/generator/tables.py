@@ -137,7 +137,6 @@ def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
     s = sim.sales
     r = s.line_receipt
     keep = _in_month(sim, s.ts)[r]
-    code = np.where(s.line_discount > 0, s.promo[r], -1)
     sales = pl.DataFrame(
         {
             "receipt_id": sim.sales_ids.gather(pl.Series(r)),
@@ -148,14 +147,13 @@ def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
             "unit_price_cents": s.line_unit,
             "discount_cents": s.line_discount,
             "ext_price_cents": s.line_ext,
-            "promo_code": _promo_text(code, PROMO_CODES),
+            "promo_code": _promo_text(s.line_promo, PROMO_CODES),
         }
     ).filter(pl.Series(keep))
     ret = sim.returns
     o = ret.original
     li = ret.line_index
     rkeep = _in_month(sim, ret.ts)[ret.line_receipt]
-    rcode = np.where(o.line_discount[li] > 0, o.promo[o.line_receipt[li]], -1)
     returns = pl.DataFrame(
         {
             "receipt_id": sim.return_ids.gather(pl.Series(ret.line_receipt)),
@@ -166,7 +164,7 @@ def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
             "unit_price_cents": o.line_unit[li],
             "discount_cents": -o.line_discount[li],
             "ext_price_cents": -o.line_ext[li],
-            "promo_code": _promo_text(rcode, PROMO_CODES),
+            "promo_code": _promo_text(o.line_promo[li], PROMO_CODES),
         }
     ).filter(pl.Series(rkeep))
     return pl.concat([shape("fact_receipt_lines", sales), shape("fact_receipt_lines", returns)])
@@ -210,22 +208,33 @@ def fact_payments(sim: Simulation) -> pl.DataFrame:
 
 
 def fact_promotions(sim: Simulation) -> pl.DataFrame:
+    """One row per receipt and code: a receipt can carry several (shelf promotions and a coupon)."""
     s = sim.sales
     r = s.line_receipt
     discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
-    lines = pl.DataFrame({"receipt": r[discounted], "product_id": s.line_product[discounted] + 1})
-    per_receipt = lines.group_by("receipt", maintain_order=True).agg(pl.col("product_id").alias("product_ids"), pl.len().alias("n"))
-    receipt = per_receipt["receipt"].to_numpy()
+    lines = pl.DataFrame(
+        {
+            "receipt": r[discounted],
+            "code": s.line_promo[discounted].astype(np.int64),
+            "product_id": s.line_product[discounted] + 1,
+            "discount": s.line_discount[discounted].astype(np.int64),
+        }
+    )
+    per_code = lines.group_by("receipt", "code", maintain_order=True).agg(
+        pl.col("product_id").alias("product_ids"), pl.len().alias("n"), pl.col("discount").sum()
+    )
+    receipt = per_code["receipt"].to_numpy()
+    code = per_code["code"].to_numpy()
     return shape(
         "fact_promotions",
         {
             "receipt_id": sim.sales_ids.gather(pl.Series(receipt)),
-            "promo_code": ids.lookup(PROMO_CODES, s.promo[receipt]),
+            "promo_code": ids.lookup(PROMO_CODES, code),
             "event_ts": ids.utc(s.ts[receipt]),
-            "discount_cents": s.discount[receipt],
-            "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[s.promo[receipt]].astype(np.int64)),
-            "product_count": per_receipt["n"],
-            "product_ids": per_receipt["product_ids"],
+            "discount_cents": per_code["discount"],
+            "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[code].astype(np.int64)),
+            "product_count": per_code["n"],
+            "product_ids": per_code["product_ids"],
             "store_id": s.store[receipt] + 1,
             "customer_id": _nullable(s.customer[receipt]),
         },
@@ -242,7 +251,7 @@ def fact_promo_lines(sim: Simulation) -> pl.DataFrame:
         {
             "receipt_id": sim.sales_ids.gather(pl.Series(rr)),
             "line_number": s.line_number[discounted],
-            "promo_code": ids.lookup(PROMO_CODES, s.promo[rr]),
+            "promo_code": ids.lookup(PROMO_CODES, s.line_promo[discounted].astype(np.int64)),
             "event_ts": ids.utc(s.ts[rr]),
             "product_id": s.line_product[discounted] + 1,
             "quantity": s.line_qty[discounted],

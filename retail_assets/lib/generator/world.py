@@ -267,12 +267,14 @@ class World:
     # ---- products -------------------------------------------------------------------------
 
     def _build_products(self) -> None:
+        """Products as (brand, item, variant, pack size) combinations; pack sizes exist only where the
+        subcategory is sold in packs (dictionaries.PACK_SIZES), so no "Laptop 3-Pack"."""
         c = self.config
         rng = stream(c.seed, "products")
         shares = np.array([dic.DEPARTMENT_PRODUCT_SHARE[d] for d in dic.DEPARTMENTS])
         counts = np.floor(shares / shares.sum() * c.products).astype(int)
         counts[np.argsort(-(shares / shares.sum() * c.products - counts))[: c.products - counts.sum()]] += 1
-        sizes = (("", 1.0, 1.5), ("2-Pack", 1.9, 0.6), ("3-Pack", 2.7, 0.4), ("Bulk", 3.5, 0.3))
+        single = ("", 1.0, 1.0)
         columns: dict[str, list] = {
             k: [] for k in ("name", "brand", "company", "dept", "category", "subcategory", "price", "weight", "tags", "refrigerated")
         }
@@ -280,20 +282,23 @@ class World:
             need = counts[dept_index]
             if need == 0:
                 continue
-            items = [(cat, sub, item) for cat, subs in dic.CATALOG[dept].items() for sub, entries in subs.items() for item in entries]
             brands = (*dic.BRANDS[dept], dic.STORE_BRAND)
             variants = dic.FOOD_VARIANTS if dept in dic.FOOD_DEPARTMENTS else dic.GOODS_VARIANTS
-            n_combos = len(items) * len(brands) * len(variants) * len(sizes)
+            combos = [
+                (cat, sub, item, brand, variant, size)
+                for cat, subs in dic.CATALOG[dept].items()
+                for sub, entries in subs.items()
+                for item in entries
+                for brand in brands
+                for variant in variants
+                for size in (single, *dic.PACK_SIZES.get(sub, ()))
+            ]
+            n_combos = len(combos)
             picks = rng.permutation(n_combos)[:need] if need <= n_combos else np.arange(need)
-            for k, combo in enumerate(picks):
+            for combo in picks:
                 repeat, combo = divmod(int(combo), n_combos)
-                combo_i, rest = divmod(combo, len(brands) * len(variants) * len(sizes))
-                brand_i, rest = divmod(rest, len(variants) * len(sizes))
-                variant_i, size_i = divmod(rest, len(sizes))
-                cat, sub, (item, lo, hi, popularity, tags) = items[combo_i]
-                brand, company = brands[brand_i]
-                variant, variant_mult = variants[variant_i]
-                size, size_mult, size_pop = sizes[size_i]
+                cat, sub, (item, lo, hi, popularity, tags), (brand, company), variant_row, size_row = combos[combo]
+                (variant, variant_mult), (size, size_mult, size_pop) = variant_row, size_row
                 name = " ".join(p for p in (brand, item, variant, size) if p) + (f" #{repeat + 1}" if repeat else "")
                 columns["name"].append(name)
                 columns["brand"].append(brand)
@@ -301,7 +306,7 @@ class World:
                 columns["dept"].append(dept_index)
                 columns["category"].append(cat)
                 columns["subcategory"].append(sub)
-                columns["price"].append((lo + (hi - lo) * rng.random() ** 1.5) * variant_mult * size_mult)
+                columns["price"].append((lo + (hi - lo) * rng.random() ** 2) * variant_mult * size_mult)
                 brand_pop = 1.5 if brand == dic.STORE_BRAND[0] else 1.0
                 variant_pop = 1.5 if variant in ("Regular", "Standard", "Original", "Classic") else 1.0
                 columns["weight"].append(popularity * brand_pop * variant_pop * size_pop * rng.lognormal(0, 0.5))
