@@ -41,6 +41,9 @@ MEAN_QTY_FOOD, MEAN_QTY_OTHER = 1.5, 1.15
 # Spread of the basket size around its mean (gamma shape: coefficient of variation 1/sqrt(4) = 0.5).
 LINES_SHAPE = 4.0
 MAX_LINES = 80
+LINE_BITS = 7  # order_line_key: line numbers 1..MAX_LINES of an order
+if MAX_LINES >= 1 << LINE_BITS:
+    raise RuntimeError("online.MAX_LINES must fit in LINE_BITS")
 TENDERS = np.array([CREDIT, DEBIT, PAYPAL, OTHER])
 TENDER_CUM = cumulative([0.6, 0.25, 0.1, 0.05])
 PROMO_CODES = ("PROMO5", "PROMO10", "PROMO20")
@@ -96,6 +99,11 @@ class OnlineBatch:
 
 def order_key(day: np.ndarray, seq: np.ndarray) -> np.ndarray:
     return (np.asarray(day, dtype=np.int64) << 20) | np.asarray(seq, dtype=np.int64)
+
+
+def order_line_key(okey: np.ndarray, line_number: np.ndarray) -> np.ndarray:
+    """A key per order line (pick movements are traced by it): the order's key and the line number."""
+    return (np.asarray(okey, dtype=np.int64) << LINE_BITS) | np.asarray(line_number, dtype=np.int64)
 
 
 def next_open(world, clock: Clock, store: np.ndarray, utc_us: np.ndarray, delay_us: np.ndarray) -> np.ndarray:

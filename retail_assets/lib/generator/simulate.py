@@ -29,7 +29,7 @@ from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.config import GeneratorConfig
 from retail_assets.lib.generator.marketing import impressions_day, journeys
-from retail_assets.lib.generator.online import SHIP_FROM_DC, OnlineBatch, concat_online, online_day, order_key
+from retail_assets.lib.generator.online import SHIP_FROM_DC, OnlineBatch, concat_online, online_day, order_key, order_line_key
 from retail_assets.lib.generator.payments import Attempts, attempts
 from retail_assets.lib.generator.receipts import (
     LINE_BITS,
@@ -370,7 +370,7 @@ def _store_movements(
     picked = (online.picked[lo] > 0) & (online.mode[lo] != SHIP_FROM_DC)
     store = online.node[lo][picked].astype(np.int32)
     ts = online.picked[lo][picked] + online.line_number[picked]
-    key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
+    key = order_line_key(order_key(online.day, online.seq)[lo][picked], online.line_number[picked])
     others.append(
         (
             inv.Ledger(
@@ -397,7 +397,7 @@ def _store_movements(
 def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:
     lo = online.line_order
     picked = (online.picked[lo] > 0) & (online.mode[lo] == SHIP_FROM_DC)
-    key = (order_key(online.day, online.seq)[lo][picked] << 4) | online.line_number[picked]
+    key = order_line_key(order_key(online.day, online.seq)[lo][picked], online.line_number[picked])
     return inv.Ledger(
         online.node[lo][picked],
         online.line_product[picked],
