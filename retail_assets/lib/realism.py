@@ -359,11 +359,6 @@ def sales(landed: Landed) -> pl.LazyFrame:
     return landed.fact("fact_receipts").filter(pl.col("receipt_type") == "SALE")
 
 
-def in_store_lines(landed: Landed) -> pl.LazyFrame:
-    """Lines of in-store sales (return lines carry negative quantities)."""
-    return landed.fact("fact_receipt_lines").filter(pl.col("quantity") > 0)
-
-
 def orders(landed: Landed) -> pl.LazyFrame:
     """Online orders that were not cancelled."""
     return landed.fact("fact_online_order_headers").filter(pl.col("order_status") != "CANCELLED")
@@ -635,10 +630,13 @@ def conversion_metrics(hours: pl.DataFrame, foot_traffic: pl.LazyFrame, stores: 
     ]
 
 
-def gold_conversion(store_performance: pl.LazyFrame | None) -> Metric:
+NO_GOLD = "no Gold: gold/store_performance_daily is not in the lake for these months"
+
+
+def gold_conversion(store_performance: pl.LazyFrame | None, no_gold: str = NO_GOLD) -> Metric:
     """Share of gold/store_performance_daily rows whose conversion_rate is in (0, 1] (NULL counts as outside)."""
     if store_performance is None:
-        return skipped("gold_conversion_rate", "no Gold: gold/store_performance_daily is not in the lake for these months")
+        return skipped("gold_conversion_rate", no_gold)
     row = store_performance.select(
         pl.len().alias("rows"), pl.col("conversion_rate").is_between(0, 1, closed="right").fill_null(False).sum().alias("valid")
     ).collect().row(0, named=True)
@@ -887,9 +885,10 @@ def scorecard(
     *,
     thresholds: AlertThresholds | None = None,
     store_performance: pl.LazyFrame | None = None,
+    no_gold: str = NO_GOLD,
 ) -> Scorecard:
     """Every metric of :data:`BENCHMARKS` over the landed months; ``store_performance`` is Gold's table for those
-    months when the lake has it."""
+    months when the lake has it (else ``no_gold`` says why)."""
     receipts = sales(landed)
     hours = store_hours(landed)
     stores = landed.stores.height
@@ -901,7 +900,7 @@ def scorecard(
     found.append(return_value_share(landed.fact("fact_receipts")))
     found += calendar_metrics(hours, landed.first_day, landed.last_day)
     found += conversion_metrics(hours, landed.fact("fact_foot_traffic"), landed.stores, landed.first_day, landed.last_day)
-    found.append(gold_conversion(store_performance))
+    found.append(gold_conversion(store_performance, no_gold))
     found += customer_metrics(receipts, orders(landed))
     found += online_metrics(landed.fact("fact_online_order_headers"), landed.fact("fact_online_order_lines"), receipts)
     found += inventory_metrics(
