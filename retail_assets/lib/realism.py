@@ -210,6 +210,23 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 )
 BENCHMARK_BY_ID: dict[str, Benchmark] = {b.id: b for b in BENCHMARKS}
 
+BEGIN = "<!-- realism-bands:begin (rendered from lib/realism.py by `python -m retail_assets.lib.realism`) -->"
+END = "<!-- realism-bands:end -->"
+
+
+def render_bands() -> str:
+    """The bands table of ``docs/realism.md``, from :data:`BENCHMARKS` (a test keeps the two equal)."""
+    lines = [BEGIN, "", "| Metric | What | Band | Source | Owner |", "|---|---|---|---|---|"]
+    lines += [
+        f"| `{b.id}` | {b.label} | {b.band.describe(b.unit)} | {b.source} | {b.owner} |" for b in BENCHMARKS
+    ]
+    return "\n".join([*lines, "", END])
+
+
+def replace_bands(text: str) -> str:
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    return text[:start] + render_bands() + text[end:]
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -914,3 +931,11 @@ def scorecard(
     order = {b.id: i for i, b in enumerate(BENCHMARKS)}
     return Scorecard(sorted(found, key=lambda m: order[m.id]))
 
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    doc = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/realism.md")
+    doc.write_text(replace_bands(doc.read_text()))
