@@ -62,3 +62,26 @@ def test_months_without_receipts_exit_2_naming_what_to_do(tmp_path: Path, capsys
     code, _, err = score(tmp_path, capsys, "--month", "2024-02")
     assert code == 2 and "no fact_receipts landed for 2024-02..2024-02" in err and "--generate" in err
 
+
+
+def test_generate_lands_the_months_then_scores_them(tmp_path: Path, capsys):
+    code, out, _ = score(tmp_path, capsys, "--generate", "--profile", "tiny", "--month", "2024-01")
+    assert "generated profile tiny" in out and "realism of 2024-01 landed under" in out
+    assert code == 1  # tiny is a unit-test profile, not held to the bands
+    assert (tmp_path / "landing" / "batch" / "fact_receipts" / "2024-01" / "generated.parquet").exists()
+
+
+def test_gold_conversion_is_read_from_the_configured_lake(tmp_path: Path, capsys, budget, monkeypatch: pytest.MonkeyPatch):
+    import datetime as dt
+
+    import polars as pl
+
+    monkeypatch.setenv("RETAIL_DATA_DIR", str(tmp_path / "data"))
+    land(LandingZone(root_uri=str(tmp_path / "data" / "landing")), in_band_month())
+    assert main(["realism", "--month", "2024-01"]) == 0
+    assert "no Gold: gold/store_performance_daily is not in the lake" in capsys.readouterr().out
+    gold = pl.DataFrame({"store_id": [1, 1], "conversion_rate": [0.4, 1.3], "month_start": [dt.date(2024, 1, 1)] * 2})
+    gold.write_delta(str(tmp_path / "data" / "lake" / "gold" / "store_performance_daily"))
+    assert main(["realism", "--month", "2024-01"]) == 1
+    out = capsys.readouterr().out
+    assert "1 out (gold_conversion_rate)" in out and "1 of 2 rows outside (0, 1]" in out
