@@ -26,14 +26,27 @@ STORE_PERFORMANCE = "gold/store_performance_daily"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("realism", help="Score landed (or freshly generated) months against published retail statistics.")
-    parser.add_argument("--month", type=month_argument, help="First month, YYYY-MM (default: every landed month; with --generate, "
-                        "the year of the profile's first month).")
+    parser = subparsers.add_parser(
+        "realism", help="Score landed (or freshly generated) months against published retail statistics."
+    )
+    parser.add_argument(
+        "--month",
+        type=month_argument,
+        help="First month, YYYY-MM (default: every landed month; with --generate, "
+        "the year of the profile's first month).",
+    )
     parser.add_argument("--to", type=month_argument, help="Last month of a range, YYYY-MM.")
-    parser.add_argument("--landing", help="Landing directory to read, or to generate into (default: the configured landing zone; "
-                        "with --generate, a temporary directory).")
-    parser.add_argument("--generate", action="store_true", help="Generate the months first (all fact tables and dimensions).")
-    parser.add_argument("--profile", help="Profile --generate generates: tiny, demo or reference (default: RETAIL_PROFILE, else demo).")
+    parser.add_argument(
+        "--landing",
+        help="Landing directory to read, or to generate into (default: the configured landing zone; "
+        "with --generate, a temporary directory).",
+    )
+    parser.add_argument(
+        "--generate", action="store_true", help="Generate the months first (all fact tables and dimensions)."
+    )
+    parser.add_argument(
+        "--profile", help="Profile --generate generates: tiny, demo or reference (default: RETAIL_PROFILE, else demo)."
+    )
     parser.set_defaults(handler=run)
 
 
@@ -52,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     from retail_assets.lib.settings import Settings
 
     if args.profile and not args.generate:
-        return _error("--profile chooses what --generate generates: add --generate, or drop --profile to score the landed months")
+        return _error(
+            "--profile chooses what --generate generates: add --generate, or drop --profile to score the landed months"
+        )
     if args.to and not args.month:
         return _error("--to needs --month (the first month of the range)")
     if args.month and args.to and args.to < args.month:
@@ -74,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
             landing = LandingZone(root_uri=args.landing) if args.landing else build_resources(settings)["landing"]
             months = month_range(args.month, args.to or args.month) if args.month else _landed_months(landing)
             if not months:
-                return _error(f"nothing landed under {landing.root_uri}: generate months first (add --generate, or retail-assets generate)")
+                return _error(
+                    f"nothing landed under {landing.root_uri}: generate months first (add --generate, or retail-assets generate)"
+                )
         started = time.perf_counter()
         try:
             landed = scan_landing(landing, months)
@@ -107,8 +124,10 @@ def _generate(config, months, landing) -> None:
     write_dimensions(config, months, landing)
     reports = write_months(config, months, landing, workers=default_workers(config, len(months)))
     rows = sum(r.total_rows for r in reports)
-    print(f"generated profile {config.profile}, seed {config.seed}: {len(months)} month(s), {rows:,} fact rows "
-          f"in {time.perf_counter() - started:.1f} s -> {landing.root_uri}")
+    print(
+        f"generated profile {config.profile}, seed {config.seed}: {len(months)} month(s), {rows:,} fact rows "
+        f"in {time.perf_counter() - started:.1f} s -> {landing.root_uri}"
+    )
 
 
 def _landed_months(landing) -> list[dt.date]:
@@ -133,11 +152,22 @@ def _gold(settings, months):
 
 def _print(card) -> None:
     rows = [
-        (m.id, m.shown_value, m.band.describe(m.unit), {True: "yes", False: "NO", None: "skipped"}[m.in_band], m.source, m.note)
+        (
+            m.id,
+            m.shown_value,
+            m.band.describe(m.unit),
+            {True: "yes", False: "NO", None: "skipped"}[m.in_band],
+            m.source,
+            m.note,
+        )
         for m in card.metrics
     ]
-    widths = [max(len(r[i]) for r in [("metric", "generated", "band", "in band", "source", ""), *rows]) for i in range(4)]
-    print(f"{'metric':<{widths[0]}}  {'generated':>{widths[1]}}  {'band':<{widths[2]}}  {'in band':<{widths[3]}}  source")
+    widths = [
+        max(len(r[i]) for r in [("metric", "generated", "band", "in band", "source", ""), *rows]) for i in range(4)
+    ]
+    print(
+        f"{'metric':<{widths[0]}}  {'generated':>{widths[1]}}  {'band':<{widths[2]}}  {'in band':<{widths[3]}}  source"
+    )
     for id, value, band, ok, source, note in rows:
         print(f"{id:<{widths[0]}}  {value:>{widths[1]}}  {band:<{widths[2]}}  {ok:<{widths[3]}}  {source}")
         if note:

@@ -35,7 +35,9 @@ from retail_assets.lib.kpi_twins import shipment_dwell
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.specs import PARTITION_COLUMN, REGISTRY, polars_schema
 
-Unit = Literal["usd", "share", "ratio", "count", "receipts", "hour", "weekday", "date", "minutes", "turns", "visits", "rules"]
+Unit = Literal[
+    "usd", "share", "ratio", "count", "receipts", "hour", "weekday", "date", "minutes", "turns", "visits", "rules"
+]
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Product names of pack variants (the generator's "2-Pack", "3-Pack" and "Bulk" sizes).
 PACK_NAME = r"-Pack\b|\bBulk\b"
@@ -102,111 +104,415 @@ class Benchmark:
     owner: str
 
 
-def _b(id: str, label: str, unit: Unit, band: Band, source: str, owner: str) -> Benchmark:
-    return Benchmark(id, label, unit, band, source, owner)
-
-
 BENCHMARKS: tuple[Benchmark, ...] = (
     # Volume, baskets, catalogue
-    _b("receipts_per_store_day", "In-store sales per open store-day", "receipts", Band(1_000, 2_600),
-       "FMI: 12,700 transactions/week = 1,814/day per supermarket (2022); hypermarket to express mix", "T"),
-    _b("weekly_sales_per_store", "Weekly sales per store (in-store + online subtotal)", "usd", Band(300_000, 900_000),
-       "foodindustry.com: $638,756 average weekly sales per supermarket", "T+B"),
-    _b("mean_basket", "Mean in-store basket (total)", "usd", Band(25, 65),
-       "FMI $30 (2017 till); Nielsen supermarket $42.52; FMI 2023 ~$60/trip (survey)", "B"),
-    _b("median_basket", "Median in-store basket", "usd", Band(12, 40), "till data: well under $40", "B"),
-    _b("share_over_200", "In-store receipts over $200", "share", Band(high=0.05),
-       "Progressive Grocer: most trips $50-150 even in recall surveys", "B"),
-    _b("share_over_1000", "In-store receipts over $1,000", "share", Band(high=0.0005), "effectively never in grocery", "B"),
-    _b("items_per_basket", "Units per in-store receipt", "ratio", Band(6, 14),
-       "FMI $30 / ~12 items; Catalina 13 items per shopper per week", "B"),
-    _b("small_basket_share", "In-store receipts with <= 6 units", "share", Band(0.45, 0.75),
-       "dunnhumby via The Grocer: over 60 % of large-format baskets have <= 6 items", "B"),
-    _b("median_unit_price", "Median unit price of in-store lines", "usd", Band(2, 5), "~$2.5-4 per item (FMI ticket / items)", "B"),
-    _b("mean_unit_price", "Unit-weighted mean unit price", "usd", Band(2.5, 7), "same; allows general merchandise", "B"),
-    _b("multipack_line_share", "In-store lines of pack variants (-Pack, Bulk)", "share", Band(high=0.15),
-       "catalogue realism (judgment)", "B"),
-    _b("multipack_nopack_lines", f"Pack-variant lines in {', '.join(NO_PACK_DEPARTMENTS)}", "count", Band(0, 0),
-       "packs do not exist there (judgment)", "B"),
-    _b("grocery_value_share", "Grocery share of in-store subtotal", "share", Band(0.45, 0.65),
-       "supermarketnews: grocery ~55 % of Walmart US sales", "B"),
+    Benchmark(
+        "receipts_per_store_day",
+        "In-store sales per open store-day",
+        "receipts",
+        Band(1_000, 2_600),
+        "FMI: 12,700 transactions/week = 1,814/day per supermarket (2022); hypermarket to express mix",
+        "T",
+    ),
+    Benchmark(
+        "weekly_sales_per_store",
+        "Weekly sales per store (in-store + online subtotal)",
+        "usd",
+        Band(300_000, 900_000),
+        "foodindustry.com: $638,756 average weekly sales per supermarket",
+        "T+B",
+    ),
+    Benchmark(
+        "mean_basket",
+        "Mean in-store basket (total)",
+        "usd",
+        Band(25, 65),
+        "FMI $30 (2017 till); Nielsen supermarket $42.52; FMI 2023 ~$60/trip (survey)",
+        "B",
+    ),
+    Benchmark("median_basket", "Median in-store basket", "usd", Band(12, 40), "till data: well under $40", "B"),
+    Benchmark(
+        "share_over_200",
+        "In-store receipts over $200",
+        "share",
+        Band(high=0.05),
+        "Progressive Grocer: most trips $50-150 even in recall surveys",
+        "B",
+    ),
+    Benchmark(
+        "share_over_1000",
+        "In-store receipts over $1,000",
+        "share",
+        Band(high=0.0005),
+        "effectively never in grocery",
+        "B",
+    ),
+    Benchmark(
+        "items_per_basket",
+        "Units per in-store receipt",
+        "ratio",
+        Band(6, 14),
+        "FMI $30 / ~12 items; Catalina 13 items per shopper per week",
+        "B",
+    ),
+    Benchmark(
+        "small_basket_share",
+        "In-store receipts with <= 6 units",
+        "share",
+        Band(0.45, 0.75),
+        "dunnhumby via The Grocer: over 60 % of large-format baskets have <= 6 items",
+        "B",
+    ),
+    Benchmark(
+        "median_unit_price",
+        "Median unit price of in-store lines",
+        "usd",
+        Band(2, 5),
+        "~$2.5-4 per item (FMI ticket / items)",
+        "B",
+    ),
+    Benchmark(
+        "mean_unit_price", "Unit-weighted mean unit price", "usd", Band(2.5, 7), "same; allows general merchandise", "B"
+    ),
+    Benchmark(
+        "multipack_line_share",
+        "In-store lines of pack variants (-Pack, Bulk)",
+        "share",
+        Band(high=0.15),
+        "catalogue realism (judgment)",
+        "B",
+    ),
+    Benchmark(
+        "multipack_nopack_lines",
+        f"Pack-variant lines in {', '.join(NO_PACK_DEPARTMENTS)}",
+        "count",
+        Band(0, 0),
+        "packs do not exist there (judgment)",
+        "B",
+    ),
+    Benchmark(
+        "grocery_value_share",
+        "Grocery share of in-store subtotal",
+        "share",
+        Band(0.45, 0.65),
+        "supermarketnews: grocery ~55 % of Walmart US sales",
+        "B",
+    ),
     # Promotions, payments, returns
-    _b("promo_unit_share", "Units on discounted lines", "share", Band(0.25, 0.45),
-       "Nielsen: 31.4 % of units on promotion; 42.8 % of supermarket purchases (2009)", "B"),
-    _b("promo_depth", "Discount / gross on promoted lines", "share", Band(0.10, 0.35), "typical TPR depth (judgment)", "B"),
-    _b("tender_credit", "Credit card share of approved in-store payments", "share", Band(0.25, 0.40),
-       "Fed Diary of Consumer Payment Choice 2024: 32 %; FMI grocery 30 %", "B"),
-    _b("tender_debit", "Debit card share of approved in-store payments", "share", Band(0.28, 0.48),
-       "Fed Diary 2024: 30 %; FMI grocery 46 %", "B"),
-    _b("tender_cash", "Cash share of approved in-store payments", "share", Band(0.10, 0.22),
-       "Fed Diary 2024: 16 %; FMI grocery 15 %", "B"),
-    _b("cash_basket_ratio", "Mean cash sale / mean non-cash sale", "ratio", Band(0.25, 0.8),
-       "Atlanta Fed 2018 Diary: cash $21 vs $206 non-cash; less extreme at grocery", "B"),
-    _b("return_value_share", "Returned value / in-store sales value", "share", Band(0.01, 0.06),
-       "food returns 1-2 %; NRF 16.9 % all retail; blended at ~45 % non-food", "B"),
-    _b("return_nonfood_share", "Non-Grocery share of returned value", "share", Band(low=0.60), "food is rarely returned", "B"),
+    Benchmark(
+        "promo_unit_share",
+        "Units on discounted lines",
+        "share",
+        Band(0.25, 0.45),
+        "Nielsen: 31.4 % of units on promotion; 42.8 % of supermarket purchases (2009)",
+        "B",
+    ),
+    Benchmark(
+        "promo_depth",
+        "Discount / gross on promoted lines",
+        "share",
+        Band(0.10, 0.35),
+        "typical TPR depth (judgment)",
+        "B",
+    ),
+    Benchmark(
+        "tender_credit",
+        "Credit card share of approved in-store payments",
+        "share",
+        Band(0.25, 0.40),
+        "Fed Diary of Consumer Payment Choice 2024: 32 %; FMI grocery 30 %",
+        "B",
+    ),
+    Benchmark(
+        "tender_debit",
+        "Debit card share of approved in-store payments",
+        "share",
+        Band(0.28, 0.48),
+        "Fed Diary 2024: 30 %; FMI grocery 46 %",
+        "B",
+    ),
+    Benchmark(
+        "tender_cash",
+        "Cash share of approved in-store payments",
+        "share",
+        Band(0.10, 0.22),
+        "Fed Diary 2024: 16 %; FMI grocery 15 %",
+        "B",
+    ),
+    Benchmark(
+        "cash_basket_ratio",
+        "Mean cash sale / mean non-cash sale",
+        "ratio",
+        Band(0.25, 0.8),
+        "Atlanta Fed 2018 Diary: cash $21 vs $206 non-cash; less extreme at grocery",
+        "B",
+    ),
+    Benchmark(
+        "return_value_share",
+        "Returned value / in-store sales value",
+        "share",
+        Band(0.01, 0.06),
+        "food returns 1-2 %; NRF 16.9 % all retail; blended at ~45 % non-food",
+        "B",
+    ),
+    Benchmark(
+        "return_nonfood_share",
+        "Non-Grocery share of returned value",
+        "share",
+        Band(low=0.60),
+        "food is rarely returned",
+        "B",
+    ),
     # Time and calendar
-    _b("weekday_peak_hour", "Busiest local hour, Mon-Fri", "hour", Band(11, 17), "USDA ERS/ATUS: 11-13h, 15-16h; rush ~17h", "T"),
-    _b("weekend_peak_hour", "Busiest local hour, Sat-Sun", "hour", Band(10, 14), "Drive Research: Saturday 10-14 busiest", "T"),
-    _b("weekend_weekday_ratio", "Receipts per weekend day / per weekday", "ratio", Band(1.10, 1.35),
-       "USDA ERS: 16 % vs 13 % daily participation, ~1.23", "T"),
-    _b("lightest_weekday", "Weekday with fewest receipts per day", "weekday", Band(allowed=frozenset({"Mon", "Tue", "Wed"})),
-       "Drive Research: Tuesday lightest", "T"),
-    _b("season_nov", "November daily sales / January's", "ratio", Band(0.98, 1.25),
-       "Census MRTS seasonal factors, ~55 % grocery blend", "T"),
-    _b("season_dec", "December daily sales / January's", "ratio", Band(1.10, 1.45),
-       "Census MRTS: grocery Dec 1.039, general merchandise 1.407 (Jan 0.866); blend ~1.3", "T"),
-    _b("season_aug", "August daily sales / January's", "ratio", Band(0.92, 1.15), "Census MRTS: August ~flat", "T"),
-    _b("busiest_day", "Day with most in-store receipts", "date", Band(text="day before Thanksgiving, Dec 23 or Dec 24"),
-       "Placer.ai: the day before Thanksgiving, then Dec 23 and 24", "T"),
-    _b("pre_thanksgiving_lift", "Day before Thanksgiving / 4 previous Wednesdays", "ratio", Band(1.4, 2.0),
-       "Placer.ai: +74.5 %", "T"),
-    _b("thanksgiving_day_ratio", "Thanksgiving Day / 4 previous Thursdays", "ratio", Band(high=1.0, high_inclusive=False),
-       "many stores close early", "T"),
+    Benchmark(
+        "weekday_peak_hour",
+        "Busiest local hour, Mon-Fri",
+        "hour",
+        Band(11, 17),
+        "USDA ERS/ATUS: 11-13h, 15-16h; rush ~17h",
+        "T",
+    ),
+    Benchmark(
+        "weekend_peak_hour",
+        "Busiest local hour, Sat-Sun",
+        "hour",
+        Band(10, 14),
+        "Drive Research: Saturday 10-14 busiest",
+        "T",
+    ),
+    Benchmark(
+        "weekend_weekday_ratio",
+        "Receipts per weekend day / per weekday",
+        "ratio",
+        Band(1.10, 1.35),
+        "USDA ERS: 16 % vs 13 % daily participation, ~1.23",
+        "T",
+    ),
+    Benchmark(
+        "lightest_weekday",
+        "Weekday with fewest receipts per day",
+        "weekday",
+        Band(allowed=frozenset({"Mon", "Tue", "Wed"})),
+        "Drive Research: Tuesday lightest",
+        "T",
+    ),
+    Benchmark(
+        "season_nov",
+        "November daily sales / January's",
+        "ratio",
+        Band(0.98, 1.25),
+        "Census MRTS seasonal factors, ~55 % grocery blend",
+        "T",
+    ),
+    Benchmark(
+        "season_dec",
+        "December daily sales / January's",
+        "ratio",
+        Band(1.10, 1.45),
+        "Census MRTS: grocery Dec 1.039, general merchandise 1.407 (Jan 0.866); blend ~1.3",
+        "T",
+    ),
+    Benchmark("season_aug", "August daily sales / January's", "ratio", Band(0.92, 1.15), "Census MRTS: August ~flat", "T"),
+    Benchmark(
+        "busiest_day",
+        "Day with most in-store receipts",
+        "date",
+        Band(text="day before Thanksgiving, Dec 23 or Dec 24"),
+        "Placer.ai: the day before Thanksgiving, then Dec 23 and 24",
+        "T",
+    ),
+    Benchmark(
+        "pre_thanksgiving_lift",
+        "Day before Thanksgiving / 4 previous Wednesdays",
+        "ratio",
+        Band(1.4, 2.0),
+        "Placer.ai: +74.5 %",
+        "T",
+    ),
+    Benchmark(
+        "thanksgiving_day_ratio",
+        "Thanksgiving Day / 4 previous Thursdays",
+        "ratio",
+        Band(high=1.0, high_inclusive=False),
+        "many stores close early",
+        "T",
+    ),
     # Traffic, conversion, customers
-    _b("conversion_rate", "Mean in-store sales / entrance visitors per store-day", "share", Band(0.25, 0.60),
-       "V-Count 20-40 %; grocery 25-35 % good (eaglesight.digital); entrances count companions", "T"),
-    _b("conversion_rate_valid_share", "Store-days with conversion in (0, 1]", "share", Band(1, 1), "a conversion is a rate", "T"),
-    _b("gold_conversion_rate", "Gold store_performance_daily rows with conversion_rate in (0, 1]", "share", Band(1, 1),
-       "a KPI must be a rate", "T"),
-    _b("visits_per_customer_month", "Identified in-store sales per active customer per month", "visits", Band(3, 9),
-       "FMI 2023: 2.6 trips/week; FMI 2011: over 3/4 at the primary store", "T"),
-    _b("new_customer_share", "Customers with their first purchase in the month, Sep-Dec mean", "share", Band(0.02, 0.12),
-       "acquisition replaces churn (upside.com: 14-31 % monthly churn)", "T"),
-    _b("retention_jan_dec", "January's active customers also active in December", "share", Band(0.35, 0.75),
-       ">50 % of loyalty members churn within 12 months", "T"),
+    Benchmark(
+        "conversion_rate",
+        "Mean in-store sales / entrance visitors per store-day",
+        "share",
+        Band(0.25, 0.60),
+        "V-Count 20-40 %; grocery 25-35 % good (eaglesight.digital); entrances count companions",
+        "T",
+    ),
+    Benchmark(
+        "conversion_rate_valid_share",
+        "Store-days with conversion in (0, 1]",
+        "share",
+        Band(1, 1),
+        "a conversion is a rate",
+        "T",
+    ),
+    Benchmark(
+        "gold_conversion_rate",
+        "Gold store_performance_daily rows with conversion_rate in (0, 1]",
+        "share",
+        Band(1, 1),
+        "a KPI must be a rate",
+        "T",
+    ),
+    Benchmark(
+        "visits_per_customer_month",
+        "Identified in-store sales per active customer per month",
+        "visits",
+        Band(3, 9),
+        "FMI 2023: 2.6 trips/week; FMI 2011: over 3/4 at the primary store",
+        "T",
+    ),
+    Benchmark(
+        "new_customer_share",
+        "Customers with their first purchase in the month, Sep-Dec mean",
+        "share",
+        Band(0.02, 0.12),
+        "acquisition replaces churn (upside.com: 14-31 % monthly churn)",
+        "T",
+    ),
+    Benchmark(
+        "retention_jan_dec",
+        "January's active customers also active in December",
+        "share",
+        Band(0.35, 0.75),
+        ">50 % of loyalty members churn within 12 months",
+        "T",
+    ),
     # Online
-    _b("online_value_share", "Online share of subtotal (not cancelled)", "share", Band(0.08, 0.18),
-       "eMarketer ~13 % of US grocery 2024; unisight 12.5 %", "C"),
-    _b("online_aov", "Mean online order total (not cancelled)", "usd", Band(70, 150), "foodondemandnews: delivery/pickup AOV ~$105", "C"),
-    _b("online_vs_store_basket", "Online AOV / in-store mean basket", "ratio", Band(low=1.8), "$105 vs ~$30-60", "C"),
-    _b("pickup_share", "Online orders picked up in store (BOPIS)", "share", Band(0.35, 0.55),
-       "digitalcommerce360 / Brick Meets Click 2024: pickup 42-47 % of e-grocery", "C"),
-    _b("ship_from_dc_share", "Online orders shipped from a DC", "share", Band(0.10, 0.25), "ship-to-home 16-19 % of e-grocery", "C"),
-    _b("cancelled_item_count", "Cancelled orders whose item_count != their lines' units", "count", Band(0, 0), "consistency", "C"),
+    Benchmark(
+        "online_value_share",
+        "Online share of subtotal (not cancelled)",
+        "share",
+        Band(0.08, 0.18),
+        "eMarketer ~13 % of US grocery 2024; unisight 12.5 %",
+        "C",
+    ),
+    Benchmark(
+        "online_aov",
+        "Mean online order total (not cancelled)",
+        "usd",
+        Band(70, 150),
+        "foodondemandnews: delivery/pickup AOV ~$105",
+        "C",
+    ),
+    Benchmark("online_vs_store_basket", "Online AOV / in-store mean basket", "ratio", Band(low=1.8), "$105 vs ~$30-60", "C"),
+    Benchmark(
+        "pickup_share",
+        "Online orders picked up in store (BOPIS)",
+        "share",
+        Band(0.35, 0.55),
+        "digitalcommerce360 / Brick Meets Click 2024: pickup 42-47 % of e-grocery",
+        "C",
+    ),
+    Benchmark(
+        "ship_from_dc_share",
+        "Online orders shipped from a DC",
+        "share",
+        Band(0.10, 0.25),
+        "ship-to-home 16-19 % of e-grocery",
+        "C",
+    ),
+    Benchmark(
+        "cancelled_item_count",
+        "Cancelled orders whose item_count != their lines' units",
+        "count",
+        Band(0, 0),
+        "consistency",
+        "C",
+    ),
     # Inventory and logistics
-    _b("oos_rate", "Store-product-days with a stockout / of active products", "share", Band(0.02, 0.12),
-       "Gruen & Corsten / GMA: 8.3 % average out-of-stock", "S"),
-    _b("lost_sales_share", "Lost-sale units / (sold + lost units)", "share", Band(0.01, 0.06), "Gruen & Corsten: ~4 % of sales lost", "S"),
-    _b("fast_mover_oos_share", "Store stockouts on the store's top-20 % products by units", "share", Band(low=0.25),
-       "out-of-stocks concentrate on promoted, fast-moving items (Gruen & Corsten)", "S"),
-    _b("urgent_reorder_share", "URGENT reorder lines / all", "share", Band(0.002, 0.08), "urgency is an exception (judgment)", "S"),
-    _b("inventory_turns", "Store units sold per year / average on-hand", "turns", Band(8, 30),
-       "CSIMarket via Investopedia: grocery 16.5-18.6; general merchandise lower", "S"),
-    _b("truck_dwell_median", "Median truck dwell, arrival to departure", "minutes", Band(45, 150),
-       "Trimble: ~2 h free time; industry dwell 2-2.5 h", "S"),
-    _b("truck_dwell_p90", "90th percentile truck dwell", "minutes", Band(high=240), "same", "S"),
+    Benchmark(
+        "oos_rate",
+        "Store-product-days with a stockout / of active products",
+        "share",
+        Band(0.02, 0.12),
+        "Gruen & Corsten / GMA: 8.3 % average out-of-stock",
+        "S",
+    ),
+    Benchmark(
+        "lost_sales_share",
+        "Lost-sale units / (sold + lost units)",
+        "share",
+        Band(0.01, 0.06),
+        "Gruen & Corsten: ~4 % of sales lost",
+        "S",
+    ),
+    Benchmark(
+        "fast_mover_oos_share",
+        "Store stockouts on the store's top-20 % products by units",
+        "share",
+        Band(low=0.25),
+        "out-of-stocks concentrate on promoted, fast-moving items (Gruen & Corsten)",
+        "S",
+    ),
+    Benchmark(
+        "urgent_reorder_share",
+        "URGENT reorder lines / all",
+        "share",
+        Band(0.002, 0.08),
+        "urgency is an exception (judgment)",
+        "S",
+    ),
+    Benchmark(
+        "inventory_turns",
+        "Store units sold per year / average on-hand",
+        "turns",
+        Band(8, 30),
+        "CSIMarket via Investopedia: grocery 16.5-18.6; general merchandise lower",
+        "S",
+    ),
+    Benchmark(
+        "truck_dwell_median",
+        "Median truck dwell, arrival to departure",
+        "minutes",
+        Band(45, 150),
+        "Trimble: ~2 h free time; industry dwell 2-2.5 h",
+        "S",
+    ),
+    Benchmark("truck_dwell_p90", "90th percentile truck dwell", "minutes", Band(high=240), "same", "S"),
     # Marketing
-    _b("cpm", "Marketing cost per 1,000 impressions", "usd", Band(2, 40),
-       "ad-calc.com: display $2.80 ... search $38.40; email $15-50 (omnisend)", "C"),
-    _b("conversion_per_impression", "Attributed purchases / impressions", "share", Band(0.00001, 0.005),
-       "ad-calc.com: display CTR ~0.46 % x 0.89 % conversion; identified journeys credited", "C"),
-    _b("roas", "Attributed revenue / marketing cost", "ratio", Band(0.5, 15), "follows from CPM x funnel x AOV", "C"),
+    Benchmark(
+        "cpm",
+        "Marketing cost per 1,000 impressions",
+        "usd",
+        Band(2, 40),
+        "ad-calc.com: display $2.80 ... search $38.40; email $15-50 (omnisend)",
+        "C",
+    ),
+    Benchmark(
+        "conversion_per_impression",
+        "Attributed purchases / impressions",
+        "share",
+        Band(0.00001, 0.005),
+        "ad-calc.com: display CTR ~0.46 % x 0.89 % conversion; identified journeys credited",
+        "C",
+    ),
+    Benchmark("roas", "Attributed revenue / marketing cost", "ratio", Band(0.5, 15), "follows from CPM x funnel x AOV", "C"),
     # Alerts
-    _b("alerts_per_store_day", "Business alerts per store-day (all 6 rules)", "ratio", Band(high=5),
-       "a store manager can act on 5 a day", "A"),
-    _b("every_rule_fires", "Alert rules with at least one alert", "rules", Band(len(alert_rules.ALERTS), len(alert_rules.ALERTS)),
-       "a rule that never fires is untested", "A"),
+    Benchmark(
+        "alerts_per_store_day",
+        "Business alerts per store-day (all 6 rules)",
+        "ratio",
+        Band(high=5),
+        "a store manager can act on 5 a day",
+        "A",
+    ),
+    Benchmark(
+        "every_rule_fires",
+        "Alert rules with at least one alert",
+        "rules",
+        Band(len(alert_rules.ALERTS), len(alert_rules.ALERTS)),
+        "a rule that never fires is untested",
+        "A",
+    ),
 )
 BENCHMARK_BY_ID: dict[str, Benchmark] = {b.id: b for b in BENCHMARKS}
 
@@ -217,9 +523,7 @@ END = "<!-- realism-bands:end -->"
 def render_bands() -> str:
     """The bands table of ``docs/realism.md``, from :data:`BENCHMARKS` (a test keeps the two equal)."""
     lines = [BEGIN, "", "| Metric | What | Band | Source | Owner |", "|---|---|---|---|---|"]
-    lines += [
-        f"| `{b.id}` | {b.label} | {b.band.describe(b.unit)} | {b.source} | {b.owner} |" for b in BENCHMARKS
-    ]
+    lines += [f"| `{b.id}` | {b.label} | {b.band.describe(b.unit)} | {b.source} | {b.owner} |" for b in BENCHMARKS]
     return "\n".join([*lines, "", END])
 
 
@@ -259,7 +563,9 @@ def metric(id: str, value: float | str | None, note: str = "", *, band: Band | N
     b = BENCHMARK_BY_ID[id]
     if isinstance(value, float) and math.isnan(value):
         value = None
-    return Metric(b.id, b.label, value, band or b.band, b.unit, b.source, note or ("no rows to measure" if value is None else ""))
+    return Metric(
+        b.id, b.label, value, band or b.band, b.unit, b.source, note or ("no rows to measure" if value is None else "")
+    )
 
 
 def skipped(id: str, reason: str) -> Metric:
@@ -339,7 +645,9 @@ def _scan_table(landing: LandingZone, table: str, months: Sequence[dt.date]) -> 
     return pl.concat(parts, how="diagonal_relaxed") if parts else None
 
 
-def _latest_dimension(landing: LandingZone, table: str, months: Sequence[dt.date], columns: Sequence[str]) -> pl.DataFrame:
+def _latest_dimension(
+    landing: LandingZone, table: str, months: Sequence[dt.date], columns: Sequence[str]
+) -> pl.DataFrame:
     snapshots = {m: files for m, files in landing.dimension_snapshots(table).items() if m <= months[-1]}
     if not snapshots:
         raise RealismError(
@@ -390,7 +698,9 @@ def with_local_time(frame: pl.LazyFrame, stores: pl.DataFrame, column: str = "ev
         )
         for (zone,), group in stores.group_by("time_zone")
     ]
-    return pl.concat(parts) if parts else frame.with_columns(pl.col(column).dt.replace_time_zone(None).alias("local_ts"))
+    return (
+        pl.concat(parts) if parts else frame.with_columns(pl.col(column).dt.replace_time_zone(None).alias("local_ts"))
+    )
 
 
 def store_hours(landed: Landed) -> pl.DataFrame:
@@ -400,7 +710,9 @@ def store_hours(landed: Landed) -> pl.DataFrame:
     """
     local = with_local_time(sales(landed).select("store_id", "event_ts", "total_cents"), landed.stores)
     return (
-        local.with_columns(pl.col("local_ts").dt.date().alias("local_date"), pl.col("local_ts").dt.hour().alias("local_hour"))
+        local.with_columns(
+            pl.col("local_ts").dt.date().alias("local_date"), pl.col("local_ts").dt.hour().alias("local_hour")
+        )
         .filter(pl.col("local_date").is_between(landed.first_day, landed.last_day))
         .group_by("store_id", "local_date", "local_hour")
         .agg(pl.len().alias("receipts"), pl.col("total_cents").sum().alias("sales_cents"))
@@ -476,12 +788,16 @@ def line_metrics(lines: pl.LazyFrame, products: pl.DataFrame) -> list[Metric]:
             (gross.filter(sold).sum() / pl.col("quantity").filter(sold).sum() / 100).alias("mean_price"),
             pl.col("pack").filter(sold).mean().alias("pack_share"),
             (sold & pl.col("pack") & pl.col("department").is_in(NO_PACK_DEPARTMENTS)).sum().alias("nopack"),
-            (pl.col("ext_price_cents").filter(sold & (pl.col("department") == GROCERY)).sum()
-             / pl.col("ext_price_cents").filter(sold).sum()).alias("grocery"),
+            (
+                pl.col("ext_price_cents").filter(sold & (pl.col("department") == GROCERY)).sum()
+                / pl.col("ext_price_cents").filter(sold).sum()
+            ).alias("grocery"),
             (pl.col("quantity").filter(promoted).sum() / pl.col("quantity").filter(sold).sum()).alias("promo_units"),
             (pl.col("discount_cents").filter(promoted).sum() / gross.filter(promoted).sum()).alias("promo_depth"),
-            (pl.col("ext_price_cents").filter(returned & (pl.col("department") != GROCERY)).abs().sum()
-             / pl.col("ext_price_cents").filter(returned).abs().sum()).alias("nonfood_returns"),
+            (
+                pl.col("ext_price_cents").filter(returned & (pl.col("department") != GROCERY)).abs().sum()
+                / pl.col("ext_price_cents").filter(returned).abs().sum()
+            ).alias("nonfood_returns"),
             sold.sum().alias("sold_lines"),
         )
         .collect()
@@ -495,21 +811,37 @@ def line_metrics(lines: pl.LazyFrame, products: pl.DataFrame) -> list[Metric]:
         metric("multipack_nopack_lines", row["nopack"] if measured else None),
         metric("grocery_value_share", row["grocery"]),
         metric("promo_unit_share", row["promo_units"]),
-        metric("promo_depth", row["promo_depth"], "no discounted lines" if row["promo_depth"] is None and measured else ""),
-        metric("return_nonfood_share", row["nonfood_returns"], "no return lines" if row["nonfood_returns"] is None else ""),
+        metric(
+            "promo_depth", row["promo_depth"], "no discounted lines" if row["promo_depth"] is None and measured else ""
+        ),
+        metric(
+            "return_nonfood_share", row["nonfood_returns"], "no return lines" if row["nonfood_returns"] is None else ""
+        ),
     ]
 
 
 def tender_metrics(payments: pl.LazyFrame, receipts: pl.LazyFrame) -> list[Metric]:
     """Tender mix by count of approved in-store payments, and cash basket size vs the rest (``receipts``: SALE only)."""
     approved = payments.filter(pl.col("receipt_id").is_not_null() & (pl.col("status") == "APPROVED"))
-    mix = approved.select(
-        *((pl.col("payment_method") == method).mean().alias(method) for method in ("CREDIT_CARD", "DEBIT_CARD", "CASH"))
-    ).collect().row(0, named=True)
+    mix = (
+        approved.select(
+            *(
+                (pl.col("payment_method") == method).mean().alias(method)
+                for method in ("CREDIT_CARD", "DEBIT_CARD", "CASH")
+            )
+        )
+        .collect()
+        .row(0, named=True)
+    )
     cash = pl.col("payment_method") == "CASH"
-    means = receipts.select(
-        pl.col("total_cents").filter(cash).mean().alias("cash"), pl.col("total_cents").filter(~cash).mean().alias("other")
-    ).collect().row(0, named=True)
+    means = (
+        receipts.select(
+            pl.col("total_cents").filter(cash).mean().alias("cash"),
+            pl.col("total_cents").filter(~cash).mean().alias("other"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
     return [
         metric("tender_credit", mix["CREDIT_CARD"]),
         metric("tender_debit", mix["DEBIT_CARD"]),
@@ -520,10 +852,14 @@ def tender_metrics(payments: pl.LazyFrame, receipts: pl.LazyFrame) -> list[Metri
 
 def return_value_share(receipts: pl.LazyFrame) -> Metric:
     """Returned value (RETURN receipts' absolute total) over in-store sales value (SALE totals)."""
-    row = receipts.select(
-        pl.col("total_cents").filter(pl.col("receipt_type") == "RETURN").abs().sum().alias("returned"),
-        pl.col("total_cents").filter(pl.col("receipt_type") == "SALE").sum().alias("sold"),
-    ).collect().row(0, named=True)
+    row = (
+        receipts.select(
+            pl.col("total_cents").filter(pl.col("receipt_type") == "RETURN").abs().sum().alias("returned"),
+            pl.col("total_cents").filter(pl.col("receipt_type") == "SALE").sum().alias("sold"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
     return metric("return_value_share", _ratio(row["returned"], row["sold"]))
 
 
@@ -536,7 +872,13 @@ def receipts_per_store_day(hours: pl.DataFrame) -> Metric:
 def weekly_sales_per_store(receipts: pl.LazyFrame, online: pl.LazyFrame, stores: int, days: int) -> Metric:
     """(In-store SALE subtotal + online subtotal of orders fulfilled by a store or a DC) / stores / weeks."""
     in_store = receipts.select(pl.col("subtotal_cents").sum()).collect().item() or 0
-    online_value = online.filter(pl.col("node_type").is_in(("STORE", "DC"))).select(pl.col("subtotal_cents").sum()).collect().item() or 0
+    online_value = (
+        online.filter(pl.col("node_type").is_in(("STORE", "DC")))
+        .select(pl.col("subtotal_cents").sum())
+        .collect()
+        .item()
+        or 0
+    )
     weeks = days / 7
     return metric("weekly_sales_per_store", _ratio((in_store + online_value) / 100, stores * weeks))
 
@@ -561,8 +903,11 @@ def calendar_metrics(hours: pl.DataFrame, first: dt.date, last: dt.date) -> list
         metric("weekday_peak_hour", _peak_hour(hours, range(1, 6))),
         metric("weekend_peak_hour", _peak_hour(hours, (6, 7))),
         metric("weekend_weekday_ratio", ratio),
-        metric("lightest_weekday", WEEKDAYS[per_weekday["weekday"][0] - 1] if days.height >= 7 else None,
-               "" if days.height >= 7 else "needs a whole week"),
+        metric(
+            "lightest_weekday",
+            WEEKDAYS[per_weekday["weekday"][0] - 1] if days.height >= 7 else None,
+            "" if days.height >= 7 else "needs a whole week",
+        ),
     ]
     found += season_metrics(days)
     found += holiday_metrics(days)
@@ -571,13 +916,17 @@ def calendar_metrics(hours: pl.DataFrame, first: dt.date, last: dt.date) -> list
 
 def season_metrics(days: pl.DataFrame) -> list[Metric]:
     """Mean daily in-store sales value of November, December and August over January's (calendar days, all stores)."""
-    monthly = days.group_by(pl.col("local_date").dt.year().alias("year"), pl.col("local_date").dt.month().alias("month")).agg(
-        pl.col("sales_cents").mean().alias("daily")
-    )
+    monthly = days.group_by(
+        pl.col("local_date").dt.year().alias("year"), pl.col("local_date").dt.month().alias("month")
+    ).agg(pl.col("sales_cents").mean().alias("daily"))
     daily = {(y, m): v for y, m, v in monthly.iter_rows()}
     years = sorted({y for y, m in daily if m == 1})
     found = []
-    for id, month, name in (("season_nov", 11, "November"), ("season_dec", 12, "December"), ("season_aug", 8, "August")):
+    for id, month, name in (
+        ("season_nov", 11, "November"),
+        ("season_dec", 12, "December"),
+        ("season_aug", 8, "August"),
+    ):
         year = next((y for y in years if (y, month) in daily), None)
         if year is None:
             found.append(skipped(id, f"needs January and {name} of one year"))
@@ -598,7 +947,9 @@ def holiday_metrics(days: pl.DataFrame) -> list[Metric]:
     wednesday = thursday - dt.timedelta(days=1)
     expected = {wednesday, dt.date(year, 12, 23), dt.date(year, 12, 24)}
     band = replace(BENCHMARK_BY_ID["busiest_day"].band, allowed=frozenset(f"{d:%Y-%m-%d %a}" for d in expected))
-    of_year = days.filter(pl.col("local_date").dt.year() == year).sort(["receipts", "local_date"], descending=[True, False])
+    of_year = days.filter(pl.col("local_date").dt.year() == year).sort(
+        ["receipts", "local_date"], descending=[True, False]
+    )
     busiest = of_year["local_date"][0]
 
     def versus_previous_weeks(day: dt.date) -> float | None:
@@ -614,13 +965,16 @@ def holiday_metrics(days: pl.DataFrame) -> list[Metric]:
     ]
 
 
-def conversion_metrics(hours: pl.DataFrame, foot_traffic: pl.LazyFrame, stores: pl.DataFrame, first: dt.date, last: dt.date) -> list[Metric]:
+def conversion_metrics(
+    hours: pl.DataFrame, foot_traffic: pl.LazyFrame, stores: pl.DataFrame, first: dt.date, last: dt.date
+) -> list[Metric]:
     """In-store sales / entrance visitors per store-day: the mean, and the share of store-days where it is a rate in (0, 1].
 
     Store-days are those with sales or entrance counts; one without visitors has no rate (counted as invalid).
     """
     entrances = with_local_time(
-        foot_traffic.filter(pl.col("zone").is_in(ENTRANCE_ZONES)).select("store_id", "event_ts", "customer_count"), stores
+        foot_traffic.filter(pl.col("zone").is_in(ENTRANCE_ZONES)).select("store_id", "event_ts", "customer_count"),
+        stores,
     )
     visitors = (
         entrances.with_columns(pl.col("local_ts").dt.date().alias("local_date"))
@@ -639,11 +993,17 @@ def conversion_metrics(hours: pl.DataFrame, foot_traffic: pl.LazyFrame, stores: 
     if not days.height:
         return [metric("conversion_rate", None), metric("conversion_rate_valid_share", None)]
     valid = (pl.col("conversion") > 0) & (pl.col("conversion") <= 1)
-    row = days.select(pl.col("conversion").mean().alias("mean"), valid.fill_null(False).mean().alias("valid")).row(0, named=True)
+    row = days.select(pl.col("conversion").mean().alias("mean"), valid.fill_null(False).mean().alias("valid")).row(
+        0, named=True
+    )
     invalid = days.height - round(row["valid"] * days.height)
     return [
         metric("conversion_rate", row["mean"], "" if row["mean"] is not None else "no entrance counts"),
-        metric("conversion_rate_valid_share", row["valid"], f"{invalid:,} of {days.height:,} store-days outside (0, 1]" if invalid else ""),
+        metric(
+            "conversion_rate_valid_share",
+            row["valid"],
+            f"{invalid:,} of {days.height:,} store-days outside (0, 1]" if invalid else "",
+        ),
     ]
 
 
@@ -654,12 +1014,21 @@ def gold_conversion(store_performance: pl.LazyFrame | None, no_gold: str = NO_GO
     """Share of gold/store_performance_daily rows whose conversion_rate is in (0, 1] (NULL counts as outside)."""
     if store_performance is None:
         return skipped("gold_conversion_rate", no_gold)
-    row = store_performance.select(
-        pl.len().alias("rows"), pl.col("conversion_rate").is_between(0, 1, closed="right").fill_null(False).sum().alias("valid")
-    ).collect().row(0, named=True)
+    row = (
+        store_performance.select(
+            pl.len().alias("rows"),
+            pl.col("conversion_rate").is_between(0, 1, closed="right").fill_null(False).sum().alias("valid"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
     if not row["rows"]:
         return skipped("gold_conversion_rate", "no Gold: gold/store_performance_daily has no rows for these months")
-    return metric("gold_conversion_rate", row["valid"] / row["rows"], f"{row['rows'] - row['valid']:,} of {row['rows']:,} rows outside (0, 1]")
+    return metric(
+        "gold_conversion_rate",
+        row["valid"] / row["rows"],
+        f"{row['rows'] - row['valid']:,} of {row['rows']:,} rows outside (0, 1]",
+    )
 
 
 def purchases(receipts: pl.LazyFrame, online: pl.LazyFrame) -> pl.LazyFrame:
@@ -718,13 +1087,23 @@ def online_metrics(headers: pl.LazyFrame, lines: pl.LazyFrame, receipts: pl.Lazy
     ``headers`` are all online orders (cancelled ones too), ``receipts`` the in-store sales.
     """
     live = pl.col("order_status") != "CANCELLED"
-    row = headers.select(
-        pl.col("subtotal_cents").filter(live).sum().alias("subtotal"),
-        (pl.col("total_cents").filter(live).mean() / 100).alias("aov"),
-        (pl.col("fulfillment_mode").filter(live) == "BOPIS").mean().alias("pickup"),
-        (pl.col("fulfillment_mode").filter(live) == "SHIP_FROM_DC").mean().alias("ship_from_dc"),
-    ).collect().row(0, named=True)
-    store = receipts.select(pl.col("subtotal_cents").sum().alias("subtotal"), (pl.col("total_cents").mean() / 100).alias("basket")).collect().row(0, named=True)
+    row = (
+        headers.select(
+            pl.col("subtotal_cents").filter(live).sum().alias("subtotal"),
+            (pl.col("total_cents").filter(live).mean() / 100).alias("aov"),
+            (pl.col("fulfillment_mode").filter(live) == "BOPIS").mean().alias("pickup"),
+            (pl.col("fulfillment_mode").filter(live) == "SHIP_FROM_DC").mean().alias("ship_from_dc"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    store = (
+        receipts.select(
+            pl.col("subtotal_cents").sum().alias("subtotal"), (pl.col("total_cents").mean() / 100).alias("basket")
+        )
+        .collect()
+        .row(0, named=True)
+    )
     cancelled = headers.filter(~live).select("order_id", "item_count")
     units = lines.group_by("order_id").agg(pl.col("quantity").sum().alias("units"))
     mismatched = (
@@ -760,14 +1139,17 @@ def inventory_metrics(
         "store_id", "product_id", PARTITION_COLUMN, (-pl.col("quantity")).cast(pl.Int64).alias("units")
     )
     by_month = sold_txn.group_by("store_id", "product_id", PARTITION_COLUMN).agg(pl.col("units").sum()).collect()
-    active_days = by_month.select(
-        pl.col(PARTITION_COLUMN).map_elements(_days_in_month, return_dtype=pl.Int64).sum()
-    ).item() or 0
+    active_days = (
+        by_month.select(pl.col(PARTITION_COLUMN).map_elements(_days_in_month, return_dtype=pl.Int64).sum()).item() or 0
+    )
     store_outs = stockouts.filter(pl.col("store_id").is_not_null())
     out_days = (
         store_outs.select("store_id", "product_id", PARTITION_COLUMN, pl.col("event_ts").dt.date().alias("day"))
         .unique()
-        .join(by_month.lazy().select("store_id", "product_id", PARTITION_COLUMN), on=["store_id", "product_id", PARTITION_COLUMN])
+        .join(
+            by_month.lazy().select("store_id", "product_id", PARTITION_COLUMN),
+            on=["store_id", "product_id", PARTITION_COLUMN],
+        )
         .select(pl.len())
         .collect()
         .item()
@@ -776,8 +1158,10 @@ def inventory_metrics(
     lost_column = LOST_SALES[1]
     has_lost = lost_column in stockouts.collect_schema()
     lost = int(store_outs.select(pl.col(lost_column).sum()).collect().item() or 0) if has_lost else 0
-    per_product = by_month.group_by("store_id", "product_id").agg(pl.col("units").sum()).sort(
-        ["store_id", "units", "product_id"], descending=[False, True, False]
+    per_product = (
+        by_month.group_by("store_id", "product_id")
+        .agg(pl.col("units").sum())
+        .sort(["store_id", "units", "product_id"], descending=[False, True, False])
     )
     fast = per_product.filter(
         pl.int_range(pl.len()).over("store_id") < (pl.len().over("store_id") * FAST_MOVER_SHARE).ceil()
@@ -814,13 +1198,19 @@ def inventory_turns(store_txn: pl.LazyFrame, sold_units: int, first: dt.date, la
         )
         .sort("store_id", "product_id", "day")
         .with_columns(
-            pl.col("day").shift(-1).over("store_id", "product_id").fill_null(last + dt.timedelta(days=1)).alias("until"),
+            pl.col("day")
+            .shift(-1)
+            .over("store_id", "product_id")
+            .fill_null(last + dt.timedelta(days=1))
+            .alias("until"),
             (pl.col("day") == pl.col("day").min().over("store_id", "product_id")).alias("is_first"),
         )
         .select(
             (
                 pl.col("balance") * (pl.col("until") - pl.col("day")).dt.total_days()
-                + pl.when(pl.col("is_first")).then(pl.col("opening") * (pl.col("day") - pl.lit(first)).dt.total_days()).otherwise(0)
+                + pl.when(pl.col("is_first"))
+                .then(pl.col("opening") * (pl.col("day") - pl.lit(first)).dt.total_days())
+                .otherwise(0)
             ).sum()
         )
         .collect()
@@ -835,17 +1225,30 @@ def truck_dwell_metrics(moves: pl.LazyFrame) -> list[Metric]:
     keys = ["truck_id", "dc_id", "store_id", "shipment_id"]
     arrivals = moves.filter(pl.col("status") == "ARRIVED").select(*keys, pl.col("event_ts").alias("arrival_time"))
     departures = moves.filter(pl.col("status") == "COMPLETED").select(*keys, pl.col("event_ts").alias("departure_time"))
-    row = shipment_dwell(arrivals, departures).select(
-        pl.col("dwell_minutes").median().alias("median"),
-        pl.col("dwell_minutes").quantile(0.9, interpolation="linear").alias("p90"),
-    ).collect().row(0, named=True)
+    row = (
+        shipment_dwell(arrivals, departures)
+        .select(
+            pl.col("dwell_minutes").median().alias("median"),
+            pl.col("dwell_minutes").quantile(0.9, interpolation="linear").alias("p90"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
     return [metric("truck_dwell_median", row["median"]), metric("truck_dwell_p90", row["p90"])]
 
 
 def marketing_metrics(impressions: pl.LazyFrame, attribution: pl.LazyFrame) -> list[Metric]:
     """Cost per mille, purchases attributed per impression and return on ad spend."""
-    spend = impressions.select(pl.len().alias("impressions"), pl.col("cost_cents").sum().alias("cost")).collect().row(0, named=True)
-    credited = attribution.select(pl.len().alias("purchases"), pl.col("attributed_revenue_cents").sum().alias("revenue")).collect().row(0, named=True)
+    spend = (
+        impressions.select(pl.len().alias("impressions"), pl.col("cost_cents").sum().alias("cost"))
+        .collect()
+        .row(0, named=True)
+    )
+    credited = (
+        attribution.select(pl.len().alias("purchases"), pl.col("attributed_revenue_cents").sum().alias("revenue"))
+        .collect()
+        .row(0, named=True)
+    )
     return [
         metric("cpm", _ratio((spend["cost"] or 0) / 100 * 1000, spend["impressions"])),
         metric("conversion_per_impression", _ratio(credited["purchases"], spend["impressions"])),
@@ -853,7 +1256,9 @@ def marketing_metrics(impressions: pl.LazyFrame, attribution: pl.LazyFrame) -> l
     ]
 
 
-def alert_counts(facts: Mapping[str, pl.LazyFrame], months: Sequence[dt.date], thresholds: AlertThresholds) -> dict[str, int]:
+def alert_counts(
+    facts: Mapping[str, pl.LazyFrame], months: Sequence[dt.date], thresholds: AlertThresholds
+) -> dict[str, int]:
     """Alerts per rule over ``months``, by the Gold functions, on the Silver-shaped facts (all months, ``month_start``).
 
     Each month reads the months of its inputs the Gold alerts table reads (``ALERTS.inputs``), as Gold does.
@@ -916,13 +1321,18 @@ def scorecard(
     found += tender_metrics(landed.fact("fact_payments"), receipts)
     found.append(return_value_share(landed.fact("fact_receipts")))
     found += calendar_metrics(hours, landed.first_day, landed.last_day)
-    found += conversion_metrics(hours, landed.fact("fact_foot_traffic"), landed.stores, landed.first_day, landed.last_day)
+    found += conversion_metrics(
+        hours, landed.fact("fact_foot_traffic"), landed.stores, landed.first_day, landed.last_day
+    )
     found.append(gold_conversion(store_performance, no_gold))
     found += customer_metrics(receipts, orders(landed))
     found += online_metrics(landed.fact("fact_online_order_headers"), landed.fact("fact_online_order_lines"), receipts)
     found += inventory_metrics(
-        landed.fact("fact_store_inventory_txn"), landed.fact("fact_stockouts"), landed.fact("fact_reorders"),
-        landed.first_day, landed.last_day,
+        landed.fact("fact_store_inventory_txn"),
+        landed.fact("fact_stockouts"),
+        landed.fact("fact_reorders"),
+        landed.first_day,
+        landed.last_day,
     )
     found += truck_dwell_metrics(landed.fact("fact_truck_moves"))
     found += marketing_metrics(landed.fact("fact_marketing"), landed.fact("fact_marketing_attribution"))
@@ -930,7 +1340,6 @@ def scorecard(
     found += alert_metrics(counts, stores * landed.days)
     order = {b.id: i for i, b in enumerate(BENCHMARKS)}
     return Scorecard(sorted(found, key=lambda m: order[m.id]))
-
 
 
 if __name__ == "__main__":

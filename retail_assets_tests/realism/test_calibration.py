@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,9 @@ def demo_year(tmp_path_factory: pytest.TempPathFactory) -> LandingZone:
     started = time.perf_counter()
     write_dimensions(config, YEAR, landing)
     reports = write_months(config, YEAR, landing, workers=default_workers(config, len(YEAR)))
-    print(f"\ndemo 2024: {sum(r.total_rows for r in reports):,} fact rows generated in {time.perf_counter() - started:.1f} s")
+    print(
+        f"\ndemo 2024: {sum(r.total_rows for r in reports):,} fact rows generated in {time.perf_counter() - started:.1f} s"
+    )
     return landing
 
 
@@ -41,5 +42,8 @@ def test_the_demo_year_is_in_every_band(demo_year: LandingZone):
     print(f"scored in {time.perf_counter() - started:.1f} s")
     measured = [m for m in card.metrics if m.id != "gold_conversion_rate"]
     assert all(m.in_band is not None for m in measured), [m.id for m in measured if m.in_band is None]
-    out = [f"{m.id}: {m.shown_value} not in {m.band.describe(m.unit)}" + (f" ({m.note})" if m.note else "") for m in card.out_of_band]
+    out = [
+        f"{m.id}: {m.shown_value} not in {m.band.describe(m.unit)}" + (f" ({m.note})" if m.note else "")
+        for m in card.out_of_band
+    ]
     assert not out, f"{len(out)} of {len(measured)} metrics out of band:\n" + "\n".join(out)

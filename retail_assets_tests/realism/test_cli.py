@@ -63,7 +63,6 @@ def test_months_without_receipts_exit_2_naming_what_to_do(tmp_path: Path, capsys
     assert code == 2 and "no fact_receipts landed for 2024-02..2024-02" in err and "--generate" in err
 
 
-
 def test_generate_lands_the_months_then_scores_them(tmp_path: Path, capsys):
     code, out, _ = score(tmp_path, capsys, "--generate", "--profile", "tiny", "--month", "2024-01")
     assert "generated profile tiny" in out and "realism of 2024-01 landed under" in out
@@ -71,7 +70,9 @@ def test_generate_lands_the_months_then_scores_them(tmp_path: Path, capsys):
     assert (tmp_path / "landing" / "batch" / "fact_receipts" / "2024-01" / "generated.parquet").exists()
 
 
-def test_gold_conversion_is_read_from_the_configured_lake(tmp_path: Path, capsys, budget, monkeypatch: pytest.MonkeyPatch):
+def test_gold_conversion_is_read_from_the_configured_lake(
+    tmp_path: Path, capsys, budget, monkeypatch: pytest.MonkeyPatch
+):
     import datetime as dt
 
     import polars as pl

@@ -20,14 +20,38 @@ def landed(facts: dict[str, pl.DataFrame], stores=((1, "UTC"),), products=(), mo
         tuple(months),
         every,
         pl.DataFrame(list(stores), schema={"store_id": pl.Int64, "time_zone": pl.String}, orient="row"),
-        pl.DataFrame(list(products), schema={"product_id": pl.Int64, "product_name": pl.String, "department": pl.String}, orient="row"),
+        pl.DataFrame(
+            list(products),
+            schema={"product_id": pl.Int64, "product_name": pl.String, "department": pl.String},
+            orient="row",
+        ),
     )
 
 
-def receipt(rid: str, total: int, *, kind: str = "SALE", items: int = 3, store: int = 1, at=None, customer=None,
-            tender: str = "CREDIT_CARD", month=JANUARY) -> dict:
-    return dict(receipt_id=rid, event_ts=at or ts(2), store_id=store, customer_id=customer, receipt_type=kind,
-                payment_method=tender, item_count=items, subtotal_cents=total, total_cents=total, month_start=month)
+def receipt(
+    rid: str,
+    total: int,
+    *,
+    kind: str = "SALE",
+    items: int = 3,
+    store: int = 1,
+    at=None,
+    customer=None,
+    tender: str = "CREDIT_CARD",
+    month=JANUARY,
+) -> dict:
+    return dict(
+        receipt_id=rid,
+        event_ts=at or ts(2),
+        store_id=store,
+        customer_id=customer,
+        receipt_type=kind,
+        payment_method=tender,
+        item_count=items,
+        subtotal_cents=total,
+        total_cents=total,
+        month_start=month,
+    )
 
 
 def values(metrics) -> dict:
@@ -37,7 +61,9 @@ def values(metrics) -> dict:
 def test_band_edges_are_inclusive_unless_said():
     assert r.Band(0.25, 0.8).contains(0.25) and r.Band(0.25, 0.8).contains(0.8)
     assert not r.Band(0.25, 0.8).contains(0.2499)
-    assert not r.Band(high=1.0, high_inclusive=False).contains(1.0) and r.Band(high=1.0, high_inclusive=False).contains(0.99)
+    assert not r.Band(high=1.0, high_inclusive=False).contains(1.0) and r.Band(high=1.0, high_inclusive=False).contains(
+        0.99
+    )
     assert r.Band(allowed=frozenset({"Tue"})).contains("Tue") and not r.Band(allowed=frozenset({"Tue"})).contains("Sat")
     assert r.Band(0, 0).contains(0) and not r.Band(0, 0).contains(1)
 
@@ -62,14 +88,33 @@ def test_baskets_count_sales_only_and_a_share_on_the_band_edge_is_in():
 
 
 def test_lines_prices_packs_departments_promotions_and_returns():
-    products = [(1, "Milk", "Grocery"), (2, "Chips 2-Pack", "Grocery"), (3, "Laptop 3-Pack", "Electronics"),
-                (4, "Soap Bulk", "Household")]
-    line = lambda rid, n, p, q, price, disc: dict(receipt_id=rid, line_number=n, event_ts=ts(2), product_id=p, quantity=q,
-                                                  unit_price_cents=price, discount_cents=disc, ext_price_cents=price * q - disc)
-    lines = rows("fact_receipt_lines", [
-        line("A", 1, 1, 2, 300, 0), line("A", 2, 2, 1, 500, 100), line("B", 1, 3, 1, 10_000, 0), line("B", 2, 4, 4, 250, 200),
-        line("RET", 1, 3, -1, 10_000, 0), line("RET", 2, 1, -1, 300, 0),
-    ])
+    products = [
+        (1, "Milk", "Grocery"),
+        (2, "Chips 2-Pack", "Grocery"),
+        (3, "Laptop 3-Pack", "Electronics"),
+        (4, "Soap Bulk", "Household"),
+    ]
+    line = lambda rid, n, p, q, price, disc: dict(
+        receipt_id=rid,
+        line_number=n,
+        event_ts=ts(2),
+        product_id=p,
+        quantity=q,
+        unit_price_cents=price,
+        discount_cents=disc,
+        ext_price_cents=price * q - disc,
+    )
+    lines = rows(
+        "fact_receipt_lines",
+        [
+            line("A", 1, 1, 2, 300, 0),
+            line("A", 2, 2, 1, 500, 100),
+            line("B", 1, 3, 1, 10_000, 0),
+            line("B", 2, 4, 4, 250, 200),
+            line("RET", 1, 3, -1, 10_000, 0),
+            line("RET", 2, 1, -1, 300, 0),
+        ],
+    )
     found = values(r.line_metrics(lines.lazy(), landed({}, products=products).products))
     assert found["median_unit_price"] == pytest.approx(4.0)  # median of 3, 5, 100, 2.50 dollars; returns left out
     assert found["mean_unit_price"] == pytest.approx(12_100 / 8 / 100)  # unit-weighted
@@ -83,13 +128,30 @@ def test_lines_prices_packs_departments_promotions_and_returns():
 
 def test_tender_mix_counts_approved_in_store_payments_and_cash_baskets_are_compared_by_value():
     pay = lambda k, method, status="APPROVED", receipt_id="R", order_id=None: dict(
-        transaction_id=f"P{k}", event_ts=ts(2), receipt_id=receipt_id, order_id=order_id, payment_method=method,
-        amount_cents=100, processing_time_ms=1, status=status)
-    payments = rows("fact_payments", [
-        pay(1, "CREDIT_CARD"), pay(2, "CREDIT_CARD"), pay(3, "DEBIT_CARD"), pay(4, "CASH"),
-        pay(5, "CASH", status="DECLINED"), pay(6, "CREDIT_CARD", receipt_id=None, order_id="O1"),
-    ])
-    receipts = rows("fact_receipts", [receipt("C", 1_000, tender="CASH"), receipt("D", 3_000), receipt("E", 5_000, tender="DEBIT_CARD")])
+        transaction_id=f"P{k}",
+        event_ts=ts(2),
+        receipt_id=receipt_id,
+        order_id=order_id,
+        payment_method=method,
+        amount_cents=100,
+        processing_time_ms=1,
+        status=status,
+    )
+    payments = rows(
+        "fact_payments",
+        [
+            pay(1, "CREDIT_CARD"),
+            pay(2, "CREDIT_CARD"),
+            pay(3, "DEBIT_CARD"),
+            pay(4, "CASH"),
+            pay(5, "CASH", status="DECLINED"),
+            pay(6, "CREDIT_CARD", receipt_id=None, order_id="O1"),
+        ],
+    )
+    receipts = rows(
+        "fact_receipts",
+        [receipt("C", 1_000, tender="CASH"), receipt("D", 3_000), receipt("E", 5_000, tender="DEBIT_CARD")],
+    )
     found = {m.id: m for m in r.tender_metrics(payments.lazy(), receipts.lazy())}
     assert (found["tender_credit"].value, found["tender_debit"].value, found["tender_cash"].value) == (0.5, 0.25, 0.25)
     assert found["cash_basket_ratio"].value == 0.25 and found["cash_basket_ratio"].in_band  # on the low edge
@@ -108,10 +170,14 @@ def test_store_days_use_local_days_and_stores_without_sales_count_only_in_weekly
     receipts += [receipt(f"B{k}", 10_000, store=2, at=ts(1, 15)) for k in range(2)]
     data = landed({"fact_receipts": rows("fact_receipts", receipts)}, stores=stores)
     hours = r.store_hours(data)
-    assert hours.filter(pl.col("store_id") == 1).group_by("local_date").agg(pl.col("receipts").sum()).sort("local_date").rows() == [
-        (dt.date(2024, 1, 1), 3), (dt.date(2024, 1, 2), 1)]
+    assert hours.filter(pl.col("store_id") == 1).group_by("local_date").agg(pl.col("receipts").sum()).sort(
+        "local_date"
+    ).rows() == [(dt.date(2024, 1, 1), 3), (dt.date(2024, 1, 2), 1)]
     assert r.receipts_per_store_day(hours).value == pytest.approx(6 / 3)  # store 3 never opened: not a store-day
-    online = rows("fact_online_order_headers", [dict(order_id="O", subtotal_cents=7_000 * 31, node_type="DC", order_status="DELIVERED")])
+    online = rows(
+        "fact_online_order_headers",
+        [dict(order_id="O", subtotal_cents=7_000 * 31, node_type="DC", order_status="DELIVERED")],
+    )
     weekly = r.weekly_sales_per_store(r.sales(data), online.lazy(), stores=3, days=31)
     assert weekly.value == pytest.approx((6 * 100 + 70 * 31) / 3 / (31 / 7))
 
@@ -126,8 +192,17 @@ def year_of_hours() -> pl.DataFrame:
         receipts = 120 if weekend else 90 if day.weekday() == 1 else 100
         receipts = {dt.date(2024, 11, 27): 170, dt.date(2024, 11, 28): 50}.get(day, receipts)
         records.append((1, day, 10 if weekend else 12, receipts, value.get(day.month, 1_000)))
-    return pl.DataFrame(records, schema={"store_id": pl.Int64, "local_date": pl.Date, "local_hour": pl.Int8,
-                                         "receipts": pl.UInt32, "sales_cents": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        records,
+        schema={
+            "store_id": pl.Int64,
+            "local_date": pl.Date,
+            "local_hour": pl.Int8,
+            "receipts": pl.UInt32,
+            "sales_cents": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 def test_calendar_metrics_on_a_year():
@@ -147,22 +222,49 @@ def test_calendar_metrics_on_a_year():
 
 def test_a_busiest_day_that_is_black_friday_is_out_and_one_month_skips_the_seasons():
     hours = year_of_hours().with_columns(
-        pl.when(pl.col("local_date") == dt.date(2024, 11, 29)).then(500).otherwise(pl.col("receipts")).cast(pl.UInt32).alias("receipts"))
+        pl.when(pl.col("local_date") == dt.date(2024, 11, 29))
+        .then(500)
+        .otherwise(pl.col("receipts"))
+        .cast(pl.UInt32)
+        .alias("receipts")
+    )
     found = {m.id: m for m in r.calendar_metrics(hours, dt.date(2024, 1, 1), dt.date(2024, 12, 31))}
     assert found["busiest_day"].value == "2024-11-29 Fri" and found["busiest_day"].in_band is False
-    january = {m.id: m for m in r.calendar_metrics(year_of_hours().filter(pl.col("local_date").dt.month() == 1),
-                                                  dt.date(2024, 1, 1), dt.date(2024, 1, 31))}
-    assert all(january[i].in_band is None for i in ("season_nov", "season_dec", "busiest_day", "thanksgiving_day_ratio"))
+    january = {
+        m.id: m
+        for m in r.calendar_metrics(
+            year_of_hours().filter(pl.col("local_date").dt.month() == 1), dt.date(2024, 1, 1), dt.date(2024, 1, 31)
+        )
+    }
+    assert all(
+        january[i].in_band is None for i in ("season_nov", "season_dec", "busiest_day", "thanksgiving_day_ratio")
+    )
     assert r.thanksgiving(2024) == dt.date(2024, 11, 28) and r.thanksgiving(2025) == dt.date(2025, 11, 27)
 
 
 def test_conversion_is_sales_over_entrance_visitors_and_a_store_day_without_visitors_is_not_a_rate():
-    data = landed({"fact_receipts": rows("fact_receipts", [receipt(f"A{k}", 1_000, at=ts(3, 15)) for k in range(30)]
-                                         + [receipt(f"B{k}", 1_000, store=2, at=ts(3, 15)) for k in range(10)])},
-                  stores=((1, "UTC"), (2, "UTC")))
-    count = lambda k, zone, n: dict(trace_id=f"F{k}", event_ts=ts(3, 15), store_id=1, zone=zone, customer_count=n, dwell_seconds=1)
-    traffic = rows("fact_foot_traffic", [count(1, "ENTRANCE_MAIN", 60), count(2, "ENTRANCE_SIDE", 40), count(3, "AISLES_A", 500)])
-    found = {m.id: m for m in r.conversion_metrics(r.store_hours(data), traffic.lazy(), data.stores, dt.date(2024, 1, 1), dt.date(2024, 1, 31))}
+    data = landed(
+        {
+            "fact_receipts": rows(
+                "fact_receipts",
+                [receipt(f"A{k}", 1_000, at=ts(3, 15)) for k in range(30)]
+                + [receipt(f"B{k}", 1_000, store=2, at=ts(3, 15)) for k in range(10)],
+            )
+        },
+        stores=((1, "UTC"), (2, "UTC")),
+    )
+    count = lambda k, zone, n: dict(
+        trace_id=f"F{k}", event_ts=ts(3, 15), store_id=1, zone=zone, customer_count=n, dwell_seconds=1
+    )
+    traffic = rows(
+        "fact_foot_traffic", [count(1, "ENTRANCE_MAIN", 60), count(2, "ENTRANCE_SIDE", 40), count(3, "AISLES_A", 500)]
+    )
+    found = {
+        m.id: m
+        for m in r.conversion_metrics(
+            r.store_hours(data), traffic.lazy(), data.stores, dt.date(2024, 1, 1), dt.date(2024, 1, 31)
+        )
+    }
     assert found["conversion_rate"].value == pytest.approx(0.3)
     assert found["conversion_rate_valid_share"].value == 0.5 and not found["conversion_rate_valid_share"].in_band
 
@@ -175,14 +277,22 @@ def test_gold_conversion_counts_rows_in_the_rate_range_and_skips_without_gold():
 
 def test_customers_visits_acquisition_and_retention():
     month = lambda m: dt.date(2024, m, 1)
-    sales = [receipt(f"J{k}", 1_000, customer=1, month=month(1)) for k in range(3)] + [receipt("J-B", 1_000, customer=2, month=month(1))]
+    sales = [receipt(f"J{k}", 1_000, customer=1, month=month(1)) for k in range(3)] + [
+        receipt("J-B", 1_000, customer=2, month=month(1))
+    ]
     sales += [receipt("anonymous", 1_000, month=month(1))]
     sales += [receipt("S-A", 1_000, customer=1, month=month(9)), receipt("S-C", 1_000, customer=3, month=month(9))]
     sales += [receipt(f"D{k}", 1_000, customer=1, month=month(12)) for k in range(2)]
-    online = [dict(order_id="O-D", customer_id=4, order_status="DELIVERED", month_start=month(12)),
-              dict(order_id="O-B", customer_id=2, order_status="CANCELLED", month_start=month(12))]
-    data = landed({"fact_receipts": rows("fact_receipts", sales, None, month_start=pl.Date),
-                   "fact_online_order_headers": rows("fact_online_order_headers", online, None, month_start=pl.Date)})
+    online = [
+        dict(order_id="O-D", customer_id=4, order_status="DELIVERED", month_start=month(12)),
+        dict(order_id="O-B", customer_id=2, order_status="CANCELLED", month_start=month(12)),
+    ]
+    data = landed(
+        {
+            "fact_receipts": rows("fact_receipts", sales, None, month_start=pl.Date),
+            "fact_online_order_headers": rows("fact_online_order_headers", online, None, month_start=pl.Date),
+        }
+    )
     found = values(r.customer_metrics(r.sales(data), r.orders(data)))
     assert found["visits_per_customer_month"] == pytest.approx((4 / 2 + 2 / 2 + 2 / 1) / 3)
     assert found["new_customer_share"] == pytest.approx((1 / 2 + 1 / 2) / 2)  # Sep: C of A, C; Dec: D of A, D
@@ -190,11 +300,28 @@ def test_customers_visits_acquisition_and_retention():
 
 
 def test_online_shares_fulfilment_and_cancelled_headers():
-    order = lambda o, mode, status, total, items: dict(order_id=o, fulfillment_mode=mode, node_type="STORE", order_status=status,
-                                                      subtotal_cents=total - 1_000 if total else 0, total_cents=total, item_count=items)
-    headers = rows("fact_online_order_headers", [order("O1", "BOPIS", "DELIVERED", 10_000, 1), order("O2", "SHIP_FROM_DC", "DELIVERED", 20_000, 1),
-                                                 order("O3", "SHIP_FROM_STORE", "CANCELLED", 0, 0), order("O4", "BOPIS", "CANCELLED", 0, 3)])
-    lines = rows("fact_online_order_lines", [dict(order_id="O3", line_number=1, quantity=2), dict(order_id="O4", line_number=1, quantity=3)])
+    order = lambda o, mode, status, total, items: dict(
+        order_id=o,
+        fulfillment_mode=mode,
+        node_type="STORE",
+        order_status=status,
+        subtotal_cents=total - 1_000 if total else 0,
+        total_cents=total,
+        item_count=items,
+    )
+    headers = rows(
+        "fact_online_order_headers",
+        [
+            order("O1", "BOPIS", "DELIVERED", 10_000, 1),
+            order("O2", "SHIP_FROM_DC", "DELIVERED", 20_000, 1),
+            order("O3", "SHIP_FROM_STORE", "CANCELLED", 0, 0),
+            order("O4", "BOPIS", "CANCELLED", 0, 3),
+        ],
+    )
+    lines = rows(
+        "fact_online_order_lines",
+        [dict(order_id="O3", line_number=1, quantity=2), dict(order_id="O4", line_number=1, quantity=3)],
+    )
     receipts = rows("fact_receipts", [receipt("A", 27_000), receipt("B", 23_000)])
     found = values(r.online_metrics(headers.lazy(), lines.lazy(), receipts.lazy()))
     assert found["online_value_share"] == pytest.approx(28_000 / 78_000)
@@ -206,30 +333,82 @@ def test_online_shares_fulfilment_and_cancelled_headers():
 
 def test_inventory_out_of_stocks_fast_movers_urgency_turns_and_lost_sales():
     move = lambda k, day, product, quantity, balance, kind="SALE", hour=12: dict(
-        trace_id=f"T{k}", event_ts=ts(day, hour), store_id=1, product_id=product, quantity=quantity, txn_type=kind, balance=balance)
-    txns = rows("fact_store_inventory_txn", [
-        move(1, 2, 10, -2, 8), move(2, 2, 10, -1, 7, hour=15), move(3, 10, 10, 5, 12, kind="INBOUND_SHIPMENT"), move(4, 3, 11, -1, 4)])
-    out = lambda k, product, store=1, dc=None, lost=0, day=5: dict(trace_id=f"S{k}", event_ts=ts(day, 9 + k), store_id=store, dc_id=dc,
-                                                                    product_id=product, last_known_quantity=1, lost_sale_units=lost)
-    stockouts = rows("fact_stockouts", [out(1, 10, lost=1), out(2, 10), out(3, 12), out(4, 10, store=None, dc=1, lost=5)], lost_sale_units=pl.Int64)
-    reorders = rows("fact_reorders", [dict(trace_id=f"R{k}", priority=p) for k, p in enumerate(("URGENT", "NORMAL", "HIGH", "NORMAL"))])
-    found = values(r.inventory_metrics(txns.lazy(), stockouts.lazy(), reorders.lazy(), dt.date(2024, 1, 1), dt.date(2024, 1, 31)))
-    assert found["oos_rate"] == pytest.approx(1 / 62)  # one stockout day of product 10 among 2 active products x 31 days
-    assert found["fast_mover_oos_share"] == pytest.approx(2 / 3)  # product 10 is the top 20 % (of 2); product 12 never sold
+        trace_id=f"T{k}",
+        event_ts=ts(day, hour),
+        store_id=1,
+        product_id=product,
+        quantity=quantity,
+        txn_type=kind,
+        balance=balance,
+    )
+    txns = rows(
+        "fact_store_inventory_txn",
+        [
+            move(1, 2, 10, -2, 8),
+            move(2, 2, 10, -1, 7, hour=15),
+            move(3, 10, 10, 5, 12, kind="INBOUND_SHIPMENT"),
+            move(4, 3, 11, -1, 4),
+        ],
+    )
+    out = lambda k, product, store=1, dc=None, lost=0, day=5: dict(
+        trace_id=f"S{k}",
+        event_ts=ts(day, 9 + k),
+        store_id=store,
+        dc_id=dc,
+        product_id=product,
+        last_known_quantity=1,
+        lost_sale_units=lost,
+    )
+    stockouts = rows(
+        "fact_stockouts",
+        [out(1, 10, lost=1), out(2, 10), out(3, 12), out(4, 10, store=None, dc=1, lost=5)],
+        lost_sale_units=pl.Int64,
+    )
+    reorders = rows(
+        "fact_reorders",
+        [dict(trace_id=f"R{k}", priority=p) for k, p in enumerate(("URGENT", "NORMAL", "HIGH", "NORMAL"))],
+    )
+    found = values(
+        r.inventory_metrics(txns.lazy(), stockouts.lazy(), reorders.lazy(), dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+    )
+    assert found["oos_rate"] == pytest.approx(
+        1 / 62
+    )  # one stockout day of product 10 among 2 active products x 31 days
+    assert found["fast_mover_oos_share"] == pytest.approx(
+        2 / 3
+    )  # product 10 is the top 20 % (of 2); product 12 never sold
     assert found["urgent_reorder_share"] == 0.25
     assert found["lost_sales_share"] == pytest.approx(1 / (4 + 1))  # the DC's lost units are not a store's
     # on-hand days: product 10 = 10 x 1 (opening) + 7 x 8 + 12 x 22; product 11 = 5 x 2 + 4 x 29
     assert found["inventory_turns"] == pytest.approx((4 * 365 / 31) / ((10 + 56 + 264 + 10 + 116) / 31))
-    without = values(r.inventory_metrics(txns.lazy(), stockouts.drop("lost_sale_units").lazy(), reorders.lazy(), dt.date(2024, 1, 1), dt.date(2024, 1, 31)))
+    without = values(
+        r.inventory_metrics(
+            txns.lazy(),
+            stockouts.drop("lost_sale_units").lazy(),
+            reorders.lazy(),
+            dt.date(2024, 1, 1),
+            dt.date(2024, 1, 31),
+        )
+    )
     assert without["lost_sales_share"] == 0.0
 
 
 def test_truck_dwell_is_first_arrival_to_last_departure():
     move = lambda s, status, at: dict(shipment_id=s, status=status, event_ts=at, truck_id=1, dc_id=1, store_id=1)
-    moves = rows("fact_truck_moves", [move("S1", "ARRIVED", ts(2, 10)), move("S1", "COMPLETED", ts(2, 11)),
-                                      move("S2", "ARRIVED", ts(2, 10)), move("S2", "COMPLETED", ts(2, 13)), move("S3", "ARRIVED", ts(2, 10))])
+    moves = rows(
+        "fact_truck_moves",
+        [
+            move("S1", "ARRIVED", ts(2, 10)),
+            move("S1", "COMPLETED", ts(2, 11)),
+            move("S2", "ARRIVED", ts(2, 10)),
+            move("S2", "COMPLETED", ts(2, 13)),
+            move("S3", "ARRIVED", ts(2, 10)),
+        ],
+    )
     found = values(r.truck_dwell_metrics(moves.lazy()))
-    assert found["truck_dwell_median"] == pytest.approx(120) and found["truck_dwell_p90"] == pytest.approx(60 + 0.9 * 120)
+    assert found["truck_dwell_median"] == pytest.approx(120) and found["truck_dwell_p90"] == pytest.approx(
+        60 + 0.9 * 120
+    )
 
 
 def test_marketing_cpm_conversion_and_roas():
@@ -242,7 +421,9 @@ def test_marketing_cpm_conversion_and_roas():
 def test_alerts_are_counted_by_the_gold_rules_and_a_silent_rule_is_named():
     facts = {t.table: r.empty_fact(t.table) for t in ALERTS.inputs}
     facts["fact_receipts"] = rows("fact_receipts", [receipt("BIG", 150_000), receipt("small", 1_000)]).lazy()
-    facts["fact_stockouts"] = rows("fact_stockouts", [dict(trace_id="S", event_ts=ts(3), store_id=1, product_id=1, last_known_quantity=1)]).lazy()
+    facts["fact_stockouts"] = rows(
+        "fact_stockouts", [dict(trace_id="S", event_ts=ts(3), store_id=1, product_id=1, last_known_quantity=1)]
+    ).lazy()
     counts = r.alert_counts(facts, [JANUARY], r.AlertThresholds())
     assert counts == {**dict.fromkeys(rules.ALERTS, 0), rules.HIGH_VALUE_RECEIPT: 1, rules.STOCKOUT: 1}
     found = {m.id: m for m in r.alert_metrics(counts, store_days=2)}
