@@ -638,6 +638,8 @@ def _scan_file(landing: LandingZone, path: str) -> pl.LazyFrame:
 
 
 def _scan_table(landing: LandingZone, table: str, months: Sequence[dt.date]) -> pl.LazyFrame | None:
+    """The table's files of ``months``, with ``month_start`` = the folder's month (the partition Bronze files them
+    under; rows filed under the wrong month, which Bronze would quarantine, are not looked for)."""
     parts = []
     for month in months:
         for file in landing.batch_files(table, month):

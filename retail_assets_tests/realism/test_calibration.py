@@ -25,7 +25,7 @@ def demo_year(tmp_path_factory: pytest.TempPathFactory) -> LandingZone:
     """The demo profile for January-December 2024 in a temporary landing zone, months in parallel processes."""
     landing = LandingZone(root_uri=str(tmp_path_factory.mktemp("demo-year") / "landing"))
     landing.ensure_root()
-    config = load_config("demo", environ={})
+    config = load_config("demo", environ={})  # the profile itself: RETAIL_GEN_* of the shell do not change it
     started = time.perf_counter()
     write_dimensions(config, YEAR, landing)
     reports = write_months(config, YEAR, landing, workers=default_workers(config, len(YEAR)))
