@@ -167,7 +167,7 @@ def in_band_month(urgent_reorders: int = 3) -> dict[str, pl.DataFrame]:
                 store_id=1,
                 sensor_id="SENSOR_001_ENTRANCE_MAIN",
                 zone="ENTRANCE_MAIN",
-                customer_count=int(count * 2.5),
+                customer_count=int(count * 2.5) * (4 if day == 15 else 1),  # one crowded hour
                 dwell_seconds=60,
             )
         )
@@ -227,7 +227,7 @@ def in_band_month(urgent_reorders: int = 3) -> dict[str, pl.DataFrame]:
         )
     moves = []
     for d in range(1, 32):
-        dwell = 100 if d == 15 else 60  # one stay over the 90-minute SLA
+        dwell = 150 if d == 15 else 60  # one stay over the 2-hour SLA
         for status, at in (("ARRIVED", ts(d, 10)), ("COMPLETED", ts(d, 10) + dt.timedelta(minutes=dwell))):
             moves.append(dict(shipment_id=f"SH{d}", status=status, event_ts=at, truck_id=1, dc_id=1, store_id=1))
     impressions = []

@@ -421,8 +421,16 @@ def test_marketing_cpm_conversion_and_roas():
 def test_alerts_are_counted_by_the_gold_rules_and_a_silent_rule_is_named():
     facts = {t.table: r.empty_fact(t.table) for t in ALERTS.inputs}
     facts["fact_receipts"] = rows("fact_receipts", [receipt("BIG", 150_000), receipt("small", 1_000)]).lazy()
+    # Product 1 is the store's only seller, so its fast mover: its stockout alerts, product 2's does not.
+    facts["fact_receipt_lines"] = rows(
+        "fact_receipt_lines", [dict(receipt_id="small", line_number=1, product_id=1, quantity=1)]
+    ).lazy()
     facts["fact_stockouts"] = rows(
-        "fact_stockouts", [dict(trace_id="S", event_ts=ts(3), store_id=1, product_id=1, last_known_quantity=1)]
+        "fact_stockouts",
+        [
+            dict(trace_id="S", event_ts=ts(3), store_id=1, product_id=1, last_known_quantity=1),
+            dict(trace_id="T", event_ts=ts(3), store_id=1, product_id=2, last_known_quantity=1),
+        ],
     ).lazy()
     counts = r.alert_counts(facts, [JANUARY], r.AlertThresholds())
     assert counts == {**dict.fromkeys(rules.ALERTS, 0), rules.HIGH_VALUE_RECEIPT: 1, rules.STOCKOUT: 1}
