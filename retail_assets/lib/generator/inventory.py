@@ -313,7 +313,7 @@ def par_levels(expected: np.ndarray, pack: np.ndarray) -> tuple[np.ndarray, np.n
     return par, reorder_point
 
 
-STORE_COVER_DAYS = 30.0
+STORE_COVER_DAYS = 45.0
 
 
 def month_end_level(world, month_ordinal: int, day: int, outflow: np.ndarray, gap: np.ndarray) -> np.ndarray:
@@ -639,6 +639,9 @@ def simulate_dcs(world, clock: Clock, window: Window, movements: Ledger, sources
 
 # ---- shipments ------------------------------------------------------------------------------
 
+DOCK_WAIT_MINUTES = 25.0  # mean wait beyond the first 10 minutes
+MAX_DOCK_WAIT_MINUTES = 65.0
+
 
 @dataclass
 class Shipments:
@@ -695,7 +698,10 @@ def plan_shipments(world, clock: Clock, orders: StoreOrders) -> Shipments:
     u = lambda name: uniform(key, stream_salt(c.seed, name))
     zone = world.store_zone[l_store]
     unloading = clock.local_to_utc(zone, l_day + 1, np.full(n, int(STORE_PERIOD_START * HOUR)))
-    arrived = unloading - ((10 + 30 * u("arrive")) * MINUTE).astype(np.int64)
+    # Waiting for a door: usually a quarter of an hour, sometimes an hour (an exponential tail, capped
+    # so that loading still follows the 23:05 schedule after the longest trip).
+    wait = np.minimum(10 - DOCK_WAIT_MINUTES * np.log(1 - u("arrive")), MAX_DOCK_WAIT_MINUTES)
+    arrived = unloading - (wait * MINUTE).astype(np.int64)
     in_transit = arrived - (world.store_travel_hours[l_store] * HOUR).astype(np.int64)
     loading = in_transit - ((45 + 30 * u("load")) * MINUTE).astype(np.int64)
     scheduled = clock.local_to_utc(zone, l_day, np.full(n, int(STORE_CHECK * HOUR) + 5 * MINUTE)) + l_leg * 20_000_000
