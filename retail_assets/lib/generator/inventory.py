@@ -10,10 +10,11 @@ How every month can be generated on its own while balances stay continuous acros
 - A DC's day runs from 14:00 (its daily supplier-order check) to 14:00; supplier deliveries arrive
   at 22:00, store loads leave around midnight. At 14:00 on the last local day of every month,
   suppliers top the DC up the same way.
-- Demand is known ahead (sales do not depend on stock), so each check orders enough to cover the
-  next period exactly: stock never goes negative, it can reach zero (a stockout), and sales are
-  never lost. Reorders go to the store's nearest DC and travel by truck (SCHEDULED -> LOADING ->
-  IN_TRANSIT -> ARRIVED -> UNLOADING -> COMPLETED), arriving before the store opens.
+- Sales do not depend on stock except through the shelf gaps, which are hashes (``shelf``): the
+  checks order from a forecast, and deliveries are shaped so the stock reaches zero exactly where
+  a gap starts and never goes negative elsewhere. Reorders go to the store's nearest DC and travel
+  by truck (SCHEDULED -> LOADING -> IN_TRANSIT -> ARRIVED -> UNLOADING -> COMPLETED), arriving
+  before the store opens.
 
 Every ledger row carries its balance after the movement; rows are ordered by (node, product, time),
 so ``balance = previous balance + quantity`` holds row by row, also from one month's file to the next.
