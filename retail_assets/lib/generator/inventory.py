@@ -10,10 +10,11 @@ How every month can be generated on its own while balances stay continuous acros
 - A DC's day runs from 14:00 (its daily supplier-order check) to 14:00; supplier deliveries arrive
   at 22:00, store loads leave around midnight. At 14:00 on the last local day of every month,
   suppliers top the DC up the same way.
-- Demand is known ahead (sales do not depend on stock), so each check orders enough to cover the
-  next period exactly: stock never goes negative, it can reach zero (a stockout), and sales are
-  never lost. Reorders go to the store's nearest DC and travel by truck (SCHEDULED -> LOADING ->
-  IN_TRANSIT -> ARRIVED -> UNLOADING -> COMPLETED), arriving before the store opens.
+- Sales do not depend on stock except through the shelf gaps, which are hashes (``shelf``): the
+  checks order from a forecast, and deliveries are shaped so the stock reaches zero exactly where
+  a gap starts and never goes negative elsewhere. Reorders go to the store's nearest DC and travel
+  by truck (SCHEDULED -> LOADING -> IN_TRANSIT -> ARRIVED -> UNLOADING -> COMPLETED), arriving
+  before the store opens.
 
 Every ledger row carries its balance after the movement; rows are ordered by (node, product, time),
 so ``balance = previous balance + quantity`` holds row by row, also from one month's file to the next.
@@ -27,7 +28,9 @@ import numpy as np
 import polars as pl
 
 from retail_assets.lib.generator import calendar as cal
+from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock, local_day
+from retail_assets.lib.generator.receipts import day_counts
 from retail_assets.lib.generator.rng import stream_salt, uniform
 
 HOUR = cal.US_PER_HOUR
@@ -39,8 +42,18 @@ DC_PERIOD_START = 14.0  # daily supplier-order check (and the month-end top-up)
 DC_ARRIVAL = 22.0  # supplier deliveries
 
 # Store ledger kinds (also the top bits of the trace key).
-SALE, RETURN, DAMAGED, RTV, ONLINE_PICK, INBOUND, TOPUP, ADJUSTMENT = range(8)
-STORE_TXN_TYPE = ("SALE", "RETURN", "DAMAGED", "OUTBOUND_SHIPMENT", "ONLINE_PICK", "INBOUND_SHIPMENT", "INBOUND_SHIPMENT", "ADJUSTMENT")
+SALE, RETURN, DAMAGED, RTV, ONLINE_PICK, INBOUND, TOPUP, ADJUSTMENT, WRITE_OFF = range(9)
+STORE_TXN_TYPE = (
+    "SALE",
+    "RETURN",
+    "DAMAGED",
+    "OUTBOUND_SHIPMENT",
+    "ONLINE_PICK",
+    "INBOUND_SHIPMENT",
+    "INBOUND_SHIPMENT",
+    "ADJUSTMENT",
+    "ADJUSTMENT",
+)
 # DC ledger kinds.
 DC_LOAD, DC_SUPPLY, DC_TOPUP, DC_ONLINE_PICK, DC_ADJUSTMENT = range(5)
 DC_TXN_TYPE = ("OUTBOUND_SHIPMENT", "INBOUND_SHIPMENT", "INBOUND_SHIPMENT", "ONLINE_PICK", "ADJUSTMENT")
@@ -179,20 +192,47 @@ class StoreDemand:
         return (period >= 0) & (period < self.window.periods)
 
 
-def simulate_stores(world, window: Window, demand: StoreDemand):
-    """Run the nightly replenishment checks over the window; returns (orders, cycle counts, top-ups, opening levels)."""
+def simulate_stores(world, window: Window, demand: StoreDemand, gaps: shelf.WindowGaps):
+    """Run the nightly replenishment checks over the window.
+
+    Returns (orders, cycle counts, write-offs, month-end top-ups, opening levels). Each check
+    orders from a forecast (an exponentially smoothed average of what the product sold, times the
+    next day's holiday tags), not from what tomorrow will sell: when the stock expected after
+    tomorrow falls below the reorder point it orders up to the par level, in whole case packs.
+    The shelf gaps (``shelf``) are decided ahead from hashes, so the deliveries make the ledger
+    agree with them: a store's stock never exceeds what it sells until its next gap (orders are
+    cut short before it, as when the DC ships short), on a gap day the morning level is exactly
+    what the day still sells before and around the gap, and on other days the delivery covers the
+    day. Stock that cannot be run down in time (a gap early in the month, after the top-up) is
+    written off when the gap starts (the count finds the shelf empty).
+    """
     c = world.config
     S, P, K = c.stores, c.products, window.periods
     outflow, tail, returns_net = demand.outflow, demand.tail, demand.returns
-    rp = world.store_reorder_point.ravel().astype(np.int64)
-    par_now = (world.store_par * _launched(world, window.month_ordinal)[None, :]).ravel().astype(np.int64)
-    par_next = (world.store_par * _launched(world, window.next_month_ordinal)[None, :]).ravel().astype(np.int64)
-    level_now = np.maximum(par_now, outflow[0] + rp)
-    level_next = np.maximum(par_next, outflow[K - 1] + rp)
+    gap = gaps.state
+    pack = case_pack(world)
+    launched_now = _launched(world, window.month_ordinal)
+    prior = (world.store_daily_demand * launched_now[None, :]).ravel()
+    alive = np.tile(launched_now, S).astype(np.int64)
+    level_now = month_end_level(world, window.month_ordinal, window.first_day, outflow[0], gap[0])
+    level_next = month_end_level(world, window.next_month_ordinal, window.last_day, outflow[K - 1], gap[K - 1])
+
+    # Backward: the highest morning level of each period that still lets the stock reach zero at
+    # the next gap (a gap day's level is its outflow).
+    # The month-end top-up sets the last period's level anyway: aiming below it saves returning stock to vendors.
+    unbounded = np.int64(1 << 40)
+    cap = np.empty((K, S * P), dtype=np.int64)
+    nxt = level_next if window.closes_month else np.full(S * P, unbounded)
+    cap[K - 1] = nxt
+    for k in range(K - 2, -1, -1):
+        nxt = np.where(gap[k] > 0, outflow[k], np.minimum(nxt + outflow[k] - returns_net[k], unbounded))
+        cap[k] = nxt
 
     orders: list[tuple] = []
     adjustments: list[tuple] = []
+    write_offs: list[tuple] = []
     balance = level_now.copy()
+    forecast = prior.copy()
     topup = np.zeros(S * P, dtype=np.int64)
     for k in range(K - 1):
         day = window.first_day + k
@@ -201,16 +241,26 @@ def simulate_stores(world, window: Window, demand: StoreDemand):
         at_check[adj_sp] += adj_qty
         adjustments.append((np.full(len(adj_sp), day), adj_sp, adj_qty))
         end = at_check - tail[k]
+        forecast += SMOOTHING * (outflow[k] - forecast)
         if k < K - 2 or not window.closes_month:
-            need = outflow[k + 1]
-            idx = np.flatnonzero(end - need < rp)
-            qty = np.maximum(par_now[idx] - end[idx], need[idx] + rp[idx] - end[idx])
-            projected = end[idx] - need[idx]
-            deficit = (rp[idx] - projected) * 100 / np.maximum(rp[idx], 1)
-            priority = np.where((projected < 0) | (deficit >= 50), 2, np.where(deficit >= 25, 1, 0))
-            orders.append((np.full(len(idx), day), idx, qty, at_check[idx], rp[idx], priority))
+            need = outflow[k + 1].astype(np.int64)
+            # The smoothed sales already hold today's holiday tags; tomorrow's change is planned ahead.
+            expected = forecast * np.tile(shelf.tag_factor(world, day + 1) / shelf.tag_factor(world, day), S)
+            par, reorder_point = par_levels(expected, pack)
+            short = end - expected < reorder_point
+            policy = np.where(short, end + _round_up(par - end, pack), end)
+            target = np.maximum(np.minimum(np.maximum(policy, need + alive), cap[k + 1]), need)
+            excess = np.flatnonzero((gap[k + 1] > 0) & (end > need))
+            write_offs.append((np.full(len(excess), k + 1), excess, end[excess] - need[excess]))
+            idx = np.flatnonzero(target > end)
+            qty = target[idx] - end[idx]
+            urgent = (at_check[idx] > 0) & (at_check[idx] < URGENT_DAYS * expected[idx])
+            high = at_check[idx] < reorder_point[idx]
+            priority = np.where(urgent, 2, np.where(high, 1, 0))
+            orders.append((np.full(len(idx), day), idx, qty, at_check[idx], reorder_point[idx], priority))
             balance = end
             balance[idx] += qty
+            balance[excess] = need[excess]
         else:
             topup = level_next - end
             balance = level_next
@@ -225,7 +275,89 @@ def simulate_stores(world, window: Window, demand: StoreDemand):
         priority=order_parts[5],
     )
     adj_day, adj_sp, adj_qty = (np.concatenate(p) for p in zip(*adjustments, strict=True))
-    return store_orders, (adj_day, adj_sp // P, adj_sp % P, adj_qty), topup, level_now
+    if write_offs:
+        w_period, w_sp, w_qty = (np.concatenate(p) for p in zip(*write_offs, strict=True))
+    else:
+        w_period = w_sp = w_qty = np.zeros(0, dtype=np.int64)
+    return store_orders, (adj_day, adj_sp // P, adj_sp % P, adj_qty), (w_period, w_sp, w_qty), topup, level_now
+
+
+SMOOTHING = 0.15  # weight of the latest day in the demand forecast
+REORDER_DAYS = 2.0  # reorder point: the stock after tomorrow should still cover this many days
+URGENT_DAYS = 0.25  # URGENT when the shelf holds less than a quarter of a day's forecast at the check
+PACKS_FOOD = np.array([6, 12, 24])
+PACKS_OTHER = np.array([1, 2, 4, 6])
+
+
+def case_pack(world) -> np.ndarray:
+    """Units per case (stores order whole cases), per store x product; a hash of the product."""
+    cache = world.__dict__.setdefault("_case_pack", {})
+    if "pack" not in cache:
+        c = world.config
+        u = uniform(np.arange(c.products, dtype=np.uint64), stream_salt(c.seed, "case_pack"))
+        pack = np.where(
+            world.prod_food, PACKS_FOOD[(u * len(PACKS_FOOD)).astype(np.int64)], PACKS_OTHER[(u * len(PACKS_OTHER)).astype(np.int64)]
+        )
+        cache["pack"] = np.tile(pack, c.stores).astype(np.int64)
+    return cache["pack"]
+
+
+def _round_up(qty: np.ndarray, pack: np.ndarray) -> np.ndarray:
+    return -(-np.maximum(qty, 0) // pack) * pack
+
+
+def par_levels(expected: np.ndarray, pack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(par, reorder point) from the daily forecast: par covers the cover days plus a case on the
+    shelf (presentation stock); the reorder point the protection days plus safety stock."""
+    reorder_point = np.ceil(expected * REORDER_DAYS + 1.65 * np.sqrt(expected * REORDER_DAYS)).astype(np.int64)
+    par = (np.ceil(expected * STORE_COVER_DAYS).astype(np.int64) + pack + reorder_point) * (expected > 0)
+    return par, reorder_point
+
+
+STORE_COVER_DAYS = 45.0
+
+
+def month_end_level(world, month_ordinal: int, day: int, outflow: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """The stock level of the month-end top-up (morning of ``day``, the last local day of a month),
+    which both neighbouring months compute from what they share: the world's expected demand,
+    scaled per store to what that day actually sold, and the hashed shelf gaps.
+
+    It is the product's par, but never more than ``LEVEL_BOUND`` of what the product is expected
+    to sell before its next gap (so the next month can still run the shelf empty there, with
+    little left to write off), never less than the day's outflow plus one, and exactly the
+    outflow on a gap day.
+    """
+    c = world.config
+    S, P = c.stores, c.products
+    launched = _launched(world, month_ordinal)
+    prior = world.store_daily_demand * launched[None, :]
+    traffic = lambda d: np.maximum(day_counts(world, cal.from_ordinal(d)).sum(axis=1), 1) / np.maximum(world.expected_receipts_per_day, 1e-9)
+    expected_today = prior.sum(axis=1) * traffic(day)
+    sold_today = outflow.reshape(S, P).sum(axis=1)
+    scale = np.where(expected_today > 0, sold_today / np.where(expected_today > 0, expected_today, 1.0), 1.0)
+    expected = (prior * scale[:, None]).ravel()
+    pack = case_pack(world)
+    par, _ = par_levels(expected, pack)
+    outflow = outflow.astype(np.int64)
+    until_gap = np.zeros(S * P)
+    pending = np.flatnonzero(until_gap * LEVEL_BOUND < par)
+    for ahead in range(1, LOOKAHEAD_DAYS + 1):
+        starts, _, _ = shelf.gap_starts(world, day + ahead, pending // P, pending % P)
+        pending = pending[~starts]
+        until_gap[pending] += expected[pending] * traffic(day + ahead)[pending // P]
+        pending = pending[until_gap[pending] * LEVEL_BOUND < par[pending]]
+        if not len(pending):
+            break
+    reached = np.zeros(S * P, dtype=bool)
+    reached[pending] = True
+    bound = np.where(until_gap * LEVEL_BOUND >= par, par, np.floor(LEVEL_BOUND * until_gap).astype(np.int64) + outflow)
+    bound[reached] = par[reached]  # no gap within the look-ahead
+    level = np.maximum(np.minimum(par, bound), outflow + 1) * np.tile(launched, S)
+    return np.where(gap > 0, outflow, np.maximum(level, outflow))
+
+
+LEVEL_BOUND = 0.9
+LOOKAHEAD_DAYS = 60
 
 
 def _cycle_counts(world, day: int, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,6 +390,8 @@ def store_ledger_rows(
     orders: StoreOrders,
     order_leg: np.ndarray,
     adjustments,
+    write_offs,
+    gaps: shelf.WindowGaps,
     topup,
     level_now,
     sources: SourceIndex,
@@ -305,8 +439,25 @@ def store_ledger_rows(
             a_store, a_product, ts, a_qty, ADJUSTMENT, _day_node_product(a_day, a_store, a_product), np.full(len(ts), sources.cycle_count)
         )
     )
+    # Write-offs of stock a gap could not run down, when the gap starts.
+    w_period, w_sp, w_qty = write_offs
+    w_store, w_product, w_day = w_sp // P, w_sp % P, window.first_day + w_period
+    at = np.searchsorted(gaps.period * (S * P) + gaps.sp, w_period * (S * P) + w_sp)
+    ts = period_instant(clock, zone[w_store], w_day, gaps.start[at])
+    parts.append(
+        _ledger(
+            w_store, w_product, ts, -w_qty, WRITE_OFF, _day_node_product(w_day, w_store, w_product), np.full(len(ts), sources.cycle_count)
+        )
+    )
     ledger = concat_ledgers([p.select(p.ts < window.end_utc) if p is not mv else p for p in parts])
     return _with_balances(ledger, level_now.reshape(S, P), P, "store")
+
+
+def period_instant(clock: Clock, zone: np.ndarray, day: np.ndarray, since_start: np.ndarray) -> np.ndarray:
+    """UTC instant of a store's inventory day ``day`` plus ``since_start`` microseconds after its 05:00 start."""
+    local = int(STORE_PERIOD_START * HOUR) + np.asarray(since_start, dtype=np.int64)
+    next_day = local >= cal.US_PER_DAY
+    return clock.local_to_utc(zone, np.asarray(day) + next_day, local - next_day * cal.US_PER_DAY)
 
 
 def _ledger(node, product, ts, qty, kind: int, key, source) -> Ledger:
@@ -369,6 +520,45 @@ def stockouts(ledger: Ledger, local_ts: np.ndarray, period_start_hour: float) ->
     key = (period << 40) | (ledger.node[idx] << 20) | ledger.product[idx]
     _, first = np.unique(key, return_index=True)
     return np.sort(idx[first])
+
+
+def store_stockouts(world, clock: Clock, window: Window, gaps: shelf.WindowGaps, ledger: Ledger, lost: tuple) -> dict:
+    """One row per gap day of a store's shelf: when the shelf is found empty (the gap's start, or
+    05:00 on the days it continues), the units of the sale that emptied it (0 when it was already
+    empty), and the units shoppers wanted during the gap and did not replace (lost sales).
+
+    ``lost`` is (store, product, local time, units) of the lines left out of baskets.
+    """
+    P = world.config.products
+    SP = world.config.stores * P
+    store, product = gaps.sp // P, gaps.sp % P
+    day = window.first_day + gaps.period
+    ts = period_instant(clock, world.store_zone[store], day, gaps.start)
+    # The outflow that emptied the shelf: the latest ledger row of the store-product reaching 0 at or before the gap start.
+    zero = np.flatnonzero((ledger.balance == 0) & (ledger.qty < 0))
+    t0 = int(min(ledger.ts.min(), ts.min())) if ledger.size and len(ts) else 0
+    zkey = (ledger.node[zero].astype(np.int64) * P + ledger.product[zero]) << 42 | (ledger.ts[zero] - t0)
+    order = np.argsort(zkey)
+    zkey, zero = zkey[order], zero[order]
+    gkey = gaps.sp << 42 | (ts - t0)
+    at = np.searchsorted(zkey, gkey, side="right") - 1
+    found = (at >= 0) & ((zkey[np.maximum(at, 0)] >> 42) == gaps.sp) & (gaps.start > 0)
+    found &= ts - ledger.ts[zero[np.maximum(at, 0)]] < cal.US_PER_DAY
+    emptied = np.where(found, -ledger.qty[zero[np.maximum(at, 0)]], 0)
+    l_store, l_product, l_local, l_qty = lost
+    l_period = local_day(l_local, STORE_PERIOD_START) - window.first_day
+    ok = (l_period >= 0) & (l_period < window.periods)
+    lost_units = np.bincount(
+        (l_period[ok] * SP + l_store[ok] * P + l_product[ok]).astype(np.int64), weights=l_qty[ok], minlength=window.periods * SP
+    )
+    return {
+        "day": day,
+        "store": store,
+        "product": product,
+        "ts": ts,
+        "emptied": emptied.astype(np.int64),
+        "lost": lost_units[gaps.period * SP + gaps.sp].astype(np.int64),
+    }
 
 
 # ---- DCs ------------------------------------------------------------------------------------
@@ -450,6 +640,9 @@ def simulate_dcs(world, clock: Clock, window: Window, movements: Ledger, sources
 
 # ---- shipments ------------------------------------------------------------------------------
 
+DOCK_WAIT_MINUTES = 25.0  # mean wait beyond the first 10 minutes
+MAX_DOCK_WAIT_MINUTES = 65.0
+
 
 @dataclass
 class Shipments:
@@ -506,7 +699,10 @@ def plan_shipments(world, clock: Clock, orders: StoreOrders) -> Shipments:
     u = lambda name: uniform(key, stream_salt(c.seed, name))
     zone = world.store_zone[l_store]
     unloading = clock.local_to_utc(zone, l_day + 1, np.full(n, int(STORE_PERIOD_START * HOUR)))
-    arrived = unloading - ((10 + 30 * u("arrive")) * MINUTE).astype(np.int64)
+    # Waiting for a door: usually a quarter of an hour, sometimes an hour (an exponential tail, capped
+    # so that loading still follows the 23:05 schedule after the longest trip).
+    wait = np.minimum(10 - DOCK_WAIT_MINUTES * np.log(1 - u("arrive")), MAX_DOCK_WAIT_MINUTES)
+    arrived = unloading - (wait * MINUTE).astype(np.int64)
     in_transit = arrived - (world.store_travel_hours[l_store] * HOUR).astype(np.int64)
     loading = in_transit - ((45 + 30 * u("load")) * MINUTE).astype(np.int64)
     scheduled = clock.local_to_utc(zone, l_day, np.full(n, int(STORE_CHECK * HOUR) + 5 * MINUTE)) + l_leg * 20_000_000

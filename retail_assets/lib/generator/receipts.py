@@ -14,13 +14,14 @@ per line; receipt ``subtotal = sum(ext)``, ``gross_subtotal - discount = subtota
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator import dictionaries as dic
+from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.rng import cumulative, split_uniforms, stream, stream_salt, uniform
 
@@ -339,6 +340,10 @@ class ReceiptBatch:
     line_promo: np.ndarray  # PROMOTIONS index of the line's discount (int8), -1 when none
     line_ext: np.ndarray
     line_tax: np.ndarray
+    # lines shoppers wanted but left out because the shelf was empty (shelf.sell_from_shelves)
+    lost_receipt: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lost_product: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lost_qty: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def size(self) -> int:
@@ -378,11 +383,17 @@ class ReceiptBatch:
             f: getattr(self, f)[line_index]
             for f in ("line_number", "line_product", "line_qty", "line_unit", "line_discount", "line_promo", "line_ext", "line_tax")
         }
+        position = np.full(self.size, -1, dtype=np.int64)
+        position[index] = np.arange(len(index))
+        lost = position[self.lost_receipt] >= 0
         return ReceiptBatch(
             **receipt_fields,
             line_start=new_start,
             line_receipt=np.repeat(np.arange(len(index)), counts),
             **line_fields,
+            lost_receipt=position[self.lost_receipt[lost]],
+            lost_product=self.lost_product[lost],
+            lost_qty=self.lost_qty[lost],
         )
 
 
@@ -476,6 +487,17 @@ def build_receipts(
     u_product, u_qty, u_bump = split_uniforms(lkey, stream_salt(seed, "line"))
     product = draw_products(world, day, DEPARTMENT_MIX, basket[line_receipt], u_product)
     qty = line_quantity(world, day, product, u_qty, u_bump)
+    lines = shelf.sell_from_shelves(
+        world, day, store, local_us, line_receipt, lkey, product, qty, lambda i, p: line_quantity(world, day, p, u_qty[i], u_bump[i])
+    )
+    line_receipt, line_number, line_start, n_lines, product, qty = (
+        lines.line_receipt,
+        lines.line_number,
+        lines.line_start,
+        lines.n_lines,
+        lines.product,
+        lines.qty,
+    )
     unit = world.prod_price32[product]
     gross_line = unit * qty
     per_receipt = lambda v: np.add.reduceat(v, line_start, dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
@@ -542,6 +564,9 @@ def build_receipts(
         line_promo=line_promo,
         line_ext=ext,
         line_tax=line_tax,
+        lost_receipt=lines.lost_receipt,
+        lost_product=lines.lost_product,
+        lost_qty=lines.lost_qty,
     )
 
 
@@ -567,7 +592,7 @@ def concat_batches(batches: list[ReceiptBatch]) -> ReceiptBatch:
         parts = [getattr(b, f) for b in batches]
         if f == "line_start":
             parts = [p + o for p, o in zip(parts, offsets, strict=True)]
-        elif f == "line_receipt":
+        elif f in ("line_receipt", "lost_receipt"):
             parts = [p + o for p, o in zip(parts, receipt_offsets, strict=True)]
         out[f] = np.concatenate(parts)
     return ReceiptBatch(**out)

@@ -26,6 +26,7 @@ import polars as pl
 from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator import ids
 from retail_assets.lib.generator import inventory as inv
+from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.config import GeneratorConfig
 from retail_assets.lib.generator.marketing import impressions_day, journeys
@@ -98,6 +99,7 @@ class Simulation:
     purchases: dict | None = None
     credit: dict | None = None
     # stage "inventory"
+    shelf_gaps: shelf.WindowGaps | None = None
     store_ledger: inv.Ledger | None = None
     dc_ledger: inv.Ledger | None = None
     orders: inv.StoreOrders | None = None
@@ -237,7 +239,8 @@ def simulate(
     returns_offset = documents.add(sim.return_ids)
     orders_offset = documents.add(sim.order_ids)
     mv = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
-    orders, adjustments, topup, level_now = inv.simulate_stores(world, window, demand)
+    gaps = sim.shelf_gaps = shelf.window_gaps(world, window.first_day, window.periods)
+    orders, adjustments, write_offs, topup, level_now = inv.simulate_stores(world, window, demand, gaps)
     del demand
     sim.orders = orders
     shipments = sim.shipments = inv.plan_shipments(world, clock, orders)
@@ -245,7 +248,9 @@ def simulate(
         "SHP", ids.day_text(shipments.day), ids.padded(shipments.store + 1, 4), ids.padded(shipments.leg, 2), n=shipments.size
     )
     sources = _register_sources(documents, world, window, sim.shipment_ids)
-    sim.store_ledger = inv.store_ledger_rows(world, clock, window, mv, orders, shipments.order_leg, adjustments, topup, level_now, sources)
+    sim.store_ledger = inv.store_ledger_rows(
+        world, clock, window, mv, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
+    )
     del mv
     report("store inventory", n_days + 2, steps)
     dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), _dc_online_picks(online, orders_offset)])

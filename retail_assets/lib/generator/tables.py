@@ -292,11 +292,25 @@ def fact_dc_inventory_txn(sim: Simulation) -> pl.DataFrame:
 
 
 def fact_stockouts(sim: Simulation) -> pl.DataFrame:
-    frames = []
-    for ledger, zones, hour, column, dc_bit in (
-        (sim.store_ledger, sim.world.store_zone, inv.STORE_PERIOD_START, "store_id", 0),
-        (sim.dc_ledger, sim.world.dc_zone, inv.DC_PERIOD_START, "dc_id", STOCKOUT_DC_BIT),
-    ):
+    sales = sim.sales
+    lost = (sales.store[sales.lost_receipt], sales.lost_product, sales.ts_local[sales.lost_receipt], sales.lost_qty)
+    gaps = inv.store_stockouts(sim.world, sim.clock, sim.window, sim.shelf_gaps, sim.store_ledger, lost)
+    keep = _in_month(sim, gaps["ts"])
+    g = {k: v[keep] for k, v in gaps.items()}
+    frames = [
+        shape(
+            "fact_stockouts",
+            {
+                "trace_id": ids.trace_ids("fact_stockouts", (g["day"] << 36) | (g["store"] << 20) | g["product"]),
+                "event_ts": ids.utc(g["ts"]),
+                "store_id": g["store"] + 1,
+                "product_id": g["product"] + 1,
+                "last_known_quantity": g["emptied"],
+                "lost_sales_units": g["lost"],
+            },
+        )
+    ]
+    for ledger, zones, hour, column, dc_bit in ((sim.dc_ledger, sim.world.dc_zone, inv.DC_PERIOD_START, "dc_id", STOCKOUT_DC_BIT),):
         local = sim.clock.utc_to_local(zones[ledger.node], ledger.ts)
         idx = inv.stockouts(ledger, local, hour)
         idx = idx[_in_month(sim, ledger.ts[idx])]

@@ -433,15 +433,6 @@ class World:
         return demand + online * share[STANDARD][None, :]
 
     @cached_property
-    def store_par(self) -> np.ndarray:
-        mu = self.store_daily_demand * self.config.store_cover_days
-        return np.ceil(mu + 2.5 * np.sqrt(mu) + 1).astype(np.int32)
-
-    @cached_property
-    def store_reorder_point(self) -> np.ndarray:
-        return np.floor(self.store_daily_demand * 1.5).astype(np.int32)
-
-    @cached_property
     def dc_daily_demand(self) -> np.ndarray:
         c = self.config
         out = np.zeros((c.dcs, c.products))

@@ -253,6 +253,8 @@ def _stockout_detected(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
         pl.col("dc_id"),
         pl.col("product_id"),
         *qty,
+        # The event reports the stockout as it is detected; lost sales are only known once the shelf is restocked.
+        pl.lit(None, dtype=pl.Int32()).alias("lost_sales_units"),
     ]
     return _finish(events, "stockout_detected", exprs, [qty_check])
 
@@ -529,7 +531,7 @@ MAPPING_NOTES: dict[str, str] = {
         "inventory_updated with store_id NULL (an event with neither id is quarantined here): quantity = "
         "quantity_delta, txn_type = reason, source = payload_source, balance NULL (the event does not carry it)."
     ),
-    "fact_stockouts": "stockout_detected: event_ts = detection_time.",
+    "fact_stockouts": "stockout_detected: event_ts = detection_time, lost_sales_units NULL (the event does not carry it).",
     "fact_reorders": "reorder_triggered: event_ts = ingest_timestamp; store_id and dc_id are required here.",
     "fact_foot_traffic": "customer_entered: customer_count, dwell_seconds = dwell_time, event_ts = ingest_timestamp as sent.",
     "fact_customer_zone_changes": "customer_zone_changed: event_ts = the payload timestamp.",

@@ -404,6 +404,14 @@ FACT_STOCKOUTS = TableSpec(
         dc_id(nullable=True),
         product_id(),
         col("last_known_quantity", D.INT32, "Units removed by the movement that emptied the shelf.", ge=0),
+        col(
+            "lost_sales_units",
+            D.INT32,
+            "Units shoppers wanted while a store's shelf was empty (that inventory day) and did not replace with another "
+            "product; null for DCs and for streamed events, which report the stockout as it is detected.",
+            ge=0,
+            nullable=True,
+        ),
     ),
 )
 
