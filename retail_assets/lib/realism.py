@@ -46,7 +46,7 @@ NO_PACK_DEPARTMENTS: tuple[str, ...] = ("Electronics",)
 GROCERY = "Grocery"
 ENTRANCE_ZONES = ("ENTRANCE_MAIN", "ENTRANCE_SIDE")
 # Where the generator records demand a stockout turned away; 0 lost units when the column is absent.
-LOST_SALES = ("fact_stockouts", "lost_sale_units")
+LOST_SALES = ("fact_stockouts", "lost_sales_units")
 FAST_MOVER_SHARE = 0.2
 NEW_CUSTOMER_MONTHS = (9, 10, 11, 12)
 

@@ -179,7 +179,7 @@ def in_band_month(urgent_reorders: int = 3) -> dict[str, pl.DataFrame]:
             store_id=1,
             product_id=top[d % 2],
             last_known_quantity=1,
-            lost_sale_units=1_000,
+            lost_sales_units=1_000,
         )
         for d in range(1, 11)
     ]
@@ -282,7 +282,7 @@ def in_band_month(urgent_reorders: int = 3) -> dict[str, pl.DataFrame]:
         "fact_payments": rows("fact_payments", payments, None),
         "fact_store_inventory_txn": rows("fact_store_inventory_txn", txns, None),
         "fact_foot_traffic": rows("fact_foot_traffic", traffic, None),
-        "fact_stockouts": rows("fact_stockouts", stockouts, None, lost_sale_units=pl.Int64),
+        "fact_stockouts": rows("fact_stockouts", stockouts, None, lost_sales_units=pl.Int64),
         "fact_online_order_headers": rows("fact_online_order_headers", orders, None),
         "fact_online_order_lines": rows("fact_online_order_lines", order_lines, None),
         "fact_truck_moves": rows("fact_truck_moves", moves, None),

@@ -357,12 +357,12 @@ def test_inventory_out_of_stocks_fast_movers_urgency_turns_and_lost_sales():
         dc_id=dc,
         product_id=product,
         last_known_quantity=1,
-        lost_sale_units=lost,
+        lost_sales_units=lost,
     )
     stockouts = rows(
         "fact_stockouts",
         [out(1, 10, lost=1), out(2, 10), out(3, 12), out(4, 10, store=None, dc=1, lost=5)],
-        lost_sale_units=pl.Int64,
+        lost_sales_units=pl.Int64,
     )
     reorders = rows(
         "fact_reorders",
@@ -384,7 +384,7 @@ def test_inventory_out_of_stocks_fast_movers_urgency_turns_and_lost_sales():
     without = values(
         r.inventory_metrics(
             txns.lazy(),
-            stockouts.drop("lost_sale_units").lazy(),
+            stockouts.drop("lost_sales_units").lazy(),
             reorders.lazy(),
             dt.date(2024, 1, 1),
             dt.date(2024, 1, 31),

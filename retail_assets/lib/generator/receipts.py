@@ -506,7 +506,7 @@ def build_receipts(
     # Promotions: a line's product may be on a shelf promotion this week (TPR or multi-buy); a
     # shopper may also present one coupon, valid this month and for this basket size (weighted by
     # its discount, reference spec §6.2), which discounts the eligible lines not already promoted.
-    shelf = product_day(world, day).promo[product].astype(np.int64)
+    shelf_promo = product_day(world, day).promo[product].astype(np.int64)
     wants = u("promo") < np.minimum(0.6, SEGMENT_PROMO_RATE[segment] * cal.promo_month_multiplier(day))
     month_ok = np.array([not p[6] and (p[3] is None or day.month in p[3]) for p in PROMOTIONS])
     eligible = month_ok[None, :] & (gross[:, None] >= PROMO_MIN[None, :])
@@ -515,8 +515,8 @@ def build_receipts(
     pick = (u("promo_code")[:, None] * np.where(total_w > 0, total_w, 1)[:, None] >= np.cumsum(weights, axis=1)).sum(axis=1)
     coupon = np.where(wants & (total_w > 0), np.minimum(pick, len(PROMOTIONS) - 1), -1)
     line_coupon = coupon[line_receipt]
-    couponed = (shelf < 0) & (line_coupon >= 0) & PROMO_DEPT[np.maximum(line_coupon, 0), world.prod_dept[product]]
-    line_code = np.where(shelf >= 0, shelf, np.where(couponed, line_coupon, -1))
+    couponed = (shelf_promo < 0) & (line_coupon >= 0) & PROMO_DEPT[np.maximum(line_coupon, 0), world.prod_dept[product]]
+    line_code = np.where(shelf_promo >= 0, shelf_promo, np.where(couponed, line_coupon, -1))
     code = np.maximum(line_code, 0)
     disc = np.where(PROMO_BOGO[code], ((qty // 2) * unit + 1) // 2, (gross_line * PROMO_PCT[code] + 50) // 100)
     line_discount = np.where(line_code >= 0, disc, 0).astype(np.int32)

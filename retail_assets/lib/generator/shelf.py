@@ -190,11 +190,13 @@ def sell_from_shelves(
             & (world.prod_dept[substitute] == dept)
             & ~empty_at(world, l_store[idx], substitute, period[r], offset[r])
         )
-        # A receipt keeps at least one line: its first missing line is substituted if it would be empty.
-        kept_lines = np.bincount(line_receipt[keep], minlength=n)
+        # A receipt keeps at least one line: when neither its available lines nor its chosen substitutes
+        # leave any, its first missing line is substituted (or, with no usable substitute, sold as is).
+        chosen = usable & (u_choice < SUBSTITUTE_SHARE)
+        kept_lines = np.bincount(line_receipt[keep], minlength=n) + np.bincount(r[chosen], minlength=n)
         first_missing = np.r_[True, r[1:] != r[:-1]]
         must = first_missing & (kept_lines[r] == 0)
-        swap = usable & (must | (u_choice < SUBSTITUTE_SHARE))
+        swap = chosen | (usable & must)
         product[idx[swap]] = substitute[swap]
         qty[idx[swap]] = quantity_of(idx[swap], substitute[swap])
         keep[idx[swap | must]] = True  # no usable substitute for the last line: the shopper found one left
