@@ -654,7 +654,7 @@ DEPARTMENT_PRODUCT_SHARE: dict[str, float] = {
 # popularity multiplier), ...); every item is also sold as a single unit (suffix "", x1, x1).
 # Catalogue prices of these items are single-unit prices.
 PACK_SIZES: dict[str, tuple[tuple[str, float, float], ...]] = {
-    "Soft Drinks": (("6-Pack", 3.6, 0.5), ("12-Pack", 5.5, 0.4)),
+    "Soft Drinks": (("6-Pack", 3.6, 0.4), ("12-Pack", 5.5, 0.3)),
     "Water & Juice": (("6-Pack", 3.8, 0.3), ("24-Pack", 4.5, 0.3)),
     "Sports Drinks": (("6-Pack", 4.2, 0.3),),
     "Chips": (("8-Pack", 2.6, 0.2),),
