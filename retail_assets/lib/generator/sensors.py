@@ -26,6 +26,9 @@ ENTRANCE, ELECTRONICS, GROCERY, CLOTHING, CHECKOUT = range(5)
 SHOPPING_WEIGHTS = np.array([[0.25, 0.30, 0.15], [0.20, 0.30, 0.15], [0.15, 0.25, 0.15], [0.10, 0.25, 0.10], [0.05, 0.20, 0.05]])
 PING_FORMAT_MULT = np.array([1.6, 1.3, 1.0, 0.85, 0.65])
 MAX_PINGS = 63
+# Pings per zone and visit: ~2-3 (a beacon reports a phone every ~30-60 s), ~9 a visit; with app users
+# only, a reference day has about the reference generator's ~285k pings.
+PING_SCALE = 0.55
 
 FOOT_ZONES = ("ENTRANCE_MAIN", "ENTRANCE_SIDE", "AISLES_A", "AISLES_B", "CHECKOUT")
 # Per store format: share of visitors through the main entrance, and of visitors reaching aisles A and B.
@@ -74,7 +77,7 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
         seq[:, k] = np.where(
             k == n_zones - 1, CHECKOUT, np.where(is_shop & (k < n_zones), shopping_order[np.arange(n), np.minimum(shop_index, 2)], -1)
         )
-    per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * 0.85))
+    per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * PING_SCALE))
     per_zone = np.where(seq >= 0, per_zone, 0).astype(np.int64)
     total = per_zone.sum(axis=1)
     over = total > MAX_PINGS
