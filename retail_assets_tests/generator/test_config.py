@@ -36,6 +36,7 @@ def test_receipts_per_store_day_and_churn_are_settings():
         load_config("tiny", environ={}, receipts_per_store_day=0)
     with pytest.raises(GeneratorConfigError, match=r"customer_churn_rate='0.9' \(environment variable RETAIL_GEN_CUSTOMER_CHURN_RATE\)"):
         load_config("tiny", environ={"RETAIL_GEN_CUSTOMER_CHURN_RATE": "0.9"})
+    assert load_config("tiny", environ={"RETAIL_GEN_CUSTOMER_ACQUISITION_MONTHS": "60"}).customer_acquisition_months == 60
 
 
 def test_profile_comes_from_argument_then_environment_then_default():

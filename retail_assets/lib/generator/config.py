@@ -75,6 +75,13 @@ class GeneratorConfig(BaseModel):
     customer_churn_rate: float = Field(
         0.05, ge=0, le=0.5, description="Monthly share of active customers who lapse (new ones replace them)."
     )
+    customer_acquisition_months: int = Field(
+        36,
+        ge=1,
+        le=600,
+        description="Months after first_month during which new customers join; after them the base only lapses. "
+        "Size customers to ~(active customers) x (1 + customer_churn_rate x this).",
+    )
     customer_move_rate: float = Field(0.008, ge=0, le=0.2, description="Monthly share of customers who move.")
     store_change_rate: float = Field(0.03, ge=0, le=0.5, description="Monthly share of stores changing hours or format.")
     cycle_count_products: int = Field(20, ge=0, description="Products each store cycle-counts every night.")

@@ -31,8 +31,6 @@ FLAGSHIP, HIGH, MEDIUM, LOW, KIOSK = range(5)
 HYPER, SUPER, STANDARD, NEIGHBORHOOD, EXPRESS = range(5)
 TRAFFIC_RANGE = np.array([[2.5, 3.0], [1.8, 2.4], [0.8, 1.2], [0.4, 0.7], [0.25, 0.35]])
 URBAN_REGIONS = frozenset({"Northeast", "West"})
-# Months after first_month during which new customers keep joining; beyond them the base only lapses.
-ACQUISITION_MONTHS = 36
 
 TAG_BITS = {tag: 1 << i for i, tag in enumerate(cal.TAGS)}
 
@@ -403,18 +401,19 @@ class World:
         """When each customer joins and lapses, and how often they shop while active.
 
         Grocers lose 14-31 % of customers a month (upside.com) and most loyalty members within a year,
-        and acquisition never stops. A share ``1 / (1 + churn x ACQUISITION_MONTHS)`` of the customers is
-        the base already shopping in first_month; the others join evenly over ACQUISITION_MONTHS, so
-        joiners replace lapsers and the active base stays level. Every active customer lapses with
-        probability customer_churn_rate a month (geometric tenure, at least one month). Visit rates
-        are gamma(2)-distributed around 1: a few shop weekly or more, some only now and then.
+        and acquisition never stops. A share ``1 / (1 + churn x months)`` of the customers is the base
+        already shopping in first_month; the others join evenly over the next
+        customer_acquisition_months, so joiners replace lapsers and the active base stays level.
+        Every active customer lapses with probability customer_churn_rate a month (geometric tenure,
+        at least one month). Visit rates are gamma(2)-distributed around 1: a few shop weekly or
+        more, some only now and then.
         """
         c = self.config
-        churn = c.customer_churn_rate
-        base = 1.0 / (1.0 + churn * ACQUISITION_MONTHS)
+        churn, months = c.customer_churn_rate, c.customer_acquisition_months
+        base = 1.0 / (1.0 + churn * months)
         u_join = uniform(ids, stream_salt(c.seed, "customer_join"))
-        later = np.floor((u_join - base) / (1 - base) * ACQUISITION_MONTHS).astype(np.int64) + 1
-        self.cust_join = np.where(u_join < base, 0, np.minimum(later, ACQUISITION_MONTHS))
+        later = np.floor((u_join - base) / (1 - base) * months).astype(np.int64) + 1
+        self.cust_join = np.where(u_join < base, 0, np.minimum(later, months))
         u_stay = uniform(ids, stream_salt(c.seed, "customer_tenure"))
         if churn > 0:
             tenure = 1 + np.floor(np.minimum(np.log1p(-u_stay) / np.log1p(-churn), 100_000)).astype(np.int64)
