@@ -13,8 +13,30 @@ def test_profiles_load_and_reference_matches_the_reference_volumes():
     for name in PROFILES:
         assert load_config(name, environ={}).profile == name
     ref = load_config("reference", environ={})
-    assert (ref.stores, ref.dcs, ref.geographies, ref.customers, ref.products, ref.trucks) == (86, 20, 20, 403_000, 10_000, 50)
-    assert (ref.customers_per_store_day, ref.online_orders_per_day, ref.marketing_impressions_per_day) == (427, 653, 8950)
+    assert (ref.stores, ref.dcs, ref.geographies, ref.products, ref.trucks) == (86, 20, 20, 10_000, 50)
+    assert (ref.online_orders_per_day, ref.marketing_impressions_per_day) == (6_500, 8950)
+
+
+def test_demo_and_reference_run_stores_at_supermarket_volume():
+    """Both keep a real store's sales per day (FMI: ~1,800); demo has fewer stores, not smaller ones,
+    and sells online ~15 % of its in-store value at ~$105 an order."""
+    demo, ref = load_config("demo", environ={}), load_config("reference", environ={})
+    assert demo.receipts_per_store_day == ref.receipts_per_store_day >= 1_000
+    assert demo.stores < 6
+    for config in (demo, ref):
+        in_store_dollars = config.stores * config.receipts_per_store_day * 40
+        assert 0.10 <= config.online_orders_per_day * 105 / in_store_dollars <= 0.20
+    assert load_config("tiny", environ={}).receipts_per_store_day < 100
+
+
+def test_receipts_per_store_day_and_churn_are_settings():
+    config = load_config("tiny", environ={"RETAIL_GEN_RECEIPTS_PER_STORE_DAY": "50", "RETAIL_GEN_CUSTOMER_CHURN_RATE": "0.1"})
+    assert (config.receipts_per_store_day, config.customer_churn_rate) == (50, 0.1)
+    with pytest.raises(GeneratorConfigError, match=r"receipts_per_store_day=0 \(argument\)"):
+        load_config("tiny", environ={}, receipts_per_store_day=0)
+    with pytest.raises(GeneratorConfigError, match=r"customer_churn_rate='0.9' \(environment variable RETAIL_GEN_CUSTOMER_CHURN_RATE\)"):
+        load_config("tiny", environ={"RETAIL_GEN_CUSTOMER_CHURN_RATE": "0.9"})
+    assert load_config("tiny", environ={"RETAIL_GEN_CUSTOMER_ACQUISITION_MONTHS": "60"}).customer_acquisition_months == 60
 
 
 def test_profile_comes_from_argument_then_environment_then_default():

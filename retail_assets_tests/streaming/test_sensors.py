@@ -72,7 +72,8 @@ def test_runs_name_exactly_the_new_files_and_are_acknowledged_only_after_success
 
 
 def test_restart_mid_stream_loses_nothing_and_doubles_nothing(lake, landing, instance, window_events):
-    first_half, second_half = window_events.head(window_events.height // 2), window_events.tail(window_events.height // 2)
+    half = window_events.height // 2
+    first_half, second_half = window_events.head(half), window_events.tail(window_events.height - half)
     produce_into(landing, first_half, "p1")
     result, _ = tick(landing, instance, None)
     for request in result.run_requests:

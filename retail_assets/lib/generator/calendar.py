@@ -90,46 +90,62 @@ def store_closed(day: dt.date) -> bool:
     return day.month == 12 and day.day == 25
 
 
-# In-store traffic: (anchor, multiplier, window days); first matching window wins (reference spec §5).
-def _traffic_windows(year: int) -> list[tuple[dt.date, float, int]]:
+# In-store traffic on and around holidays, relative to an ordinary day of the same weekday and month.
+# Grocery traffic peaks the day before Thanksgiving (+74.5 %, Placer.ai), then on Dec 23 and Dec 24;
+# Thanksgiving Day, Christmas Eve evening and New Year's Day are light because stores close early;
+# Black Friday is a general-merchandise event, barely a grocery one. Each entry is (day, multiplier).
+def _traffic_days(year: int) -> dict[dt.date, float]:
     thanksgiving = nth_weekday(year, 11, 3, 4)
-    return [
-        (thanksgiving + dt.timedelta(days=1), 3.5, 3),
-        (thanksgiving, 0.8, 0),
-        (dt.date(year, 12, 26), 2.5, 0),
-        (dt.date(year, 12, 25), 2.0, 7),
-        (dt.date(year, 1, 1), 0.5, 0),
-        (dt.date(year, 12, 31), 1.2, 0),
-        (dt.date(year, 11, 11), 1.3, 0),
-        (dt.date(year, 8, 15), 1.8, 14),
-        (dt.date(year, 2, 14), 1.4, 3),
-        (nth_weekday(year, 5, 6, 2), 1.6, 3),
-        (nth_weekday(year, 6, 6, 3), 1.3, 3),
-        (dt.date(year, 7, 4), 1.2, 2),
-        (nth_weekday(year, 5, 0, -1), 1.2, 2),
-        (nth_weekday(year, 9, 0, 1), 1.1, 2),
-        (dt.date(year, 10, 31), 1.3, 7),
-        (easter(year), 1.2, 3),
-    ]
+    easter_day = easter(year)
+    july4 = dt.date(year, 7, 4)
+    day = dt.timedelta(days=1)
+    days = {
+        thanksgiving - 3 * day: 1.15,
+        thanksgiving - 2 * day: 1.35,
+        thanksgiving - day: 1.65,
+        thanksgiving: 0.55,
+        thanksgiving + day: 1.08,
+        thanksgiving + 2 * day: 1.04,
+        dt.date(year, 12, 22): 1.25,
+        dt.date(year, 12, 23): 1.6,
+        dt.date(year, 12, 24): 1.35,
+        dt.date(year, 12, 26): 0.95,
+        dt.date(year, 12, 30): 1.12,
+        dt.date(year, 12, 31): 1.25,
+        dt.date(year, 1, 1): 0.6,
+        easter_day - day: 1.15,
+        easter_day: 0.7,
+        july4 - day: 1.3,
+        july4: 0.75,
+        nth_weekday(year, 5, 0, -1) - 2 * day: 1.12,
+        nth_weekday(year, 9, 0, 1) - 2 * day: 1.1,
+        nth_weekday(year, 2, 6, 2): 1.08,  # the Super Bowl's Sunday
+        dt.date(year, 2, 14): 1.05,
+        dt.date(year, 10, 31): 1.05,
+    }
+    # The fortnight before Christmas builds up: +8 % on ordinary days from Dec 10, +12 % on Dec 20-21.
+    for d in range(10, 22):
+        days.setdefault(dt.date(year, 12, d), 1.08 if d < 20 else 1.12)
+    return days
 
 
 @lru_cache(maxsize=4096)
 def traffic_holiday_multiplier(day: dt.date) -> float:
-    for year in (day.year, day.year - 1, day.year + 1):
-        for anchor, mult, window in _traffic_windows(year):
-            distance = abs((day - anchor).days)
-            if distance <= window:
-                if window == 0:
-                    return mult
-                return 1 + (mult - 1) * max(0.3, 1 - distance / window * 0.7)
-    return 1.0
+    """In-store traffic on ``day`` relative to an ordinary day of its weekday and month."""
+    return _traffic_days(day.year).get(day, 1.0)
 
 
-# Monthly seasonality of in-store traffic (January = the reference calibration month).
-SEASON = np.array([1.0, 0.97, 1.03, 1.05, 1.08, 1.07, 1.08, 1.10, 1.02, 1.05, 1.12, 1.25])
-# Monday .. Sunday (reference spec §5).
-WEEKDAY = np.array([0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.1])
+# Mean in-store traffic per day of each month relative to January. Census MRTS seasonal factors:
+# grocery (NAICS 4451) is almost flat (Nov 1.018, Dec 1.039 vs Jan 1.003); general merchandise (452)
+# runs Dec 1.407 vs Jan 0.866. The network sells ~55 % grocery, so the blend is ~1.25x in December
+# (with the pre-Christmas days above) and nearly flat in summer.
+SEASON = np.array([1.0, 1.02, 1.04, 1.04, 1.06, 1.05, 1.05, 1.04, 1.02, 1.04, 1.08, 1.16])
+# Monday .. Sunday: weekend days ~1.23x a weekday (USDA ERS / ATUS), Tuesday the lightest (Drive
+# Research), Saturday the busiest. Mean 1.0 over a week.
+WEEKDAY = np.array([0.92, 0.88, 0.91, 0.95, 1.05, 1.22, 1.07])
 # Relative shoppers per clock hour, weekdays and weekends; night hours matter for 24/7 stores.
+# Weekdays peak at lunch (11-13h) and the after-work rush (16-17h); weekends late morning to early
+# afternoon (ERS/ATUS chart 95392, Drive Research).
 HOURLY_WEEKDAY = np.array(
     [
         0.04,
@@ -141,49 +157,49 @@ HOURLY_WEEKDAY = np.array(
         0.2,
         0.35,
         0.5,
-        0.6,
-        0.7,
-        0.85,
-        1.0,
-        0.95,
-        0.75,
+        0.62,
         0.75,
         0.9,
-        1.2,
-        1.35,
-        1.15,
+        1.0,
+        0.95,
+        0.8,
         0.85,
-        0.65,
+        0.95,
+        0.98,
+        0.88,
+        0.7,
+        0.5,
         0.35,
-        0.12,
+        0.2,
+        0.08,
     ]
 )
 HOURLY_WEEKEND = np.array(
     [
-        0.05,
         0.04,
         0.03,
         0.02,
         0.02,
+        0.02,
         0.05,
         0.12,
-        0.25,
-        0.45,
-        0.7,
-        0.95,
-        1.1,
-        1.25,
-        1.3,
-        1.25,
-        1.15,
-        1.05,
-        1.0,
-        0.95,
+        0.3,
+        0.55,
         0.8,
+        0.98,
+        1.1,
+        1.15,
+        1.08,
+        0.98,
+        0.88,
+        0.8,
+        0.75,
         0.65,
         0.5,
-        0.3,
-        0.12,
+        0.38,
+        0.26,
+        0.15,
+        0.07,
     ]
 )
 # Online orders and impressions follow people's day: evenings are busy.
@@ -223,7 +239,7 @@ def online_multiplier(day: dt.date) -> float:
     boost = 2.5 if day == cyber else traffic_holiday_multiplier(day)
     if store_closed(day):
         boost = 1.3  # people shop online when stores are shut
-    return float(np.clip(season(day) * 1.34 * boost, 0.5, 2.5))
+    return float(np.clip(season(day) * boost, 0.5, 2.5))
 
 
 # Product demand overlay by tag (reference spec §5 holiday product overlay, for any year).

@@ -57,8 +57,10 @@ class GeneratorConfig(BaseModel):
     truck_capacity_units: int = Field(15_000, gt=0)
 
     # Activity volumes.
-    customers_per_store_day: float = Field(
-        gt=0, description="Nominal shoppers per store and day before seasonality, weekday and store-size effects."
+    receipts_per_store_day: float = Field(
+        gt=0,
+        description="Sales per day of a store with traffic multiplier 1.0 and standard hours on an ordinary January "
+        "day, before weekday, weather and holiday effects (a supermarket makes ~1,800: FMI 12,700 a week).",
     )
     online_orders_per_day: float = Field(ge=0, description="Network-wide online orders per day before seasonality.")
     marketing_impressions_per_day: float = Field(ge=0, description="Network-wide daily cap on campaign impressions.")
@@ -75,6 +77,16 @@ class GeneratorConfig(BaseModel):
     return_window_days: int = Field(14, ge=1, le=60, description="Returns happen 1..N days after the sale.")
     attribution_rate: float = Field(0.05, ge=0, le=1, description="Share of identified purchases with an ad journey.")
     payment_decline_rate: float = Field(0.025, ge=0, le=0.5, description="Base decline probability of a card payment.")
+    customer_churn_rate: float = Field(
+        0.05, ge=0, le=0.5, description="Monthly share of active customers who lapse (new ones replace them)."
+    )
+    customer_acquisition_months: int = Field(
+        36,
+        ge=1,
+        le=600,
+        description="Months after first_month during which new customers join; after them the base only lapses. "
+        "Size customers to ~(active customers) x (1 + customer_churn_rate x this).",
+    )
     customer_move_rate: float = Field(0.008, ge=0, le=0.2, description="Monthly share of customers who move.")
     store_change_rate: float = Field(0.03, ge=0, le=0.5, description="Monthly share of stores changing hours or format.")
     cycle_count_products: int = Field(20, ge=0, description="Products each store cycle-counts every night.")
@@ -103,6 +115,11 @@ class GeneratorConfig(BaseModel):
         return self.stores / 86.0
 
 
+# Sales of an average store on an ordinary January day (see receipts_per_store_day): with the
+# network's mix of formats, weekdays and seasons a store-day averages ~1,300 in January and ~1,400
+# over a year, inside FMI's supermarket figure (12,700 a week = 1,814 a day) blended with express stores.
+RECEIPTS_PER_STORE_DAY = 1_250
+
 PROFILES: dict[str, dict[str, Any]] = {
     # Unit tests: seconds for a month. Its seed gives three stores that cover 24/7 and day-time hours,
     # three time zones and both DCs, so the tests see every kind of store.
@@ -117,35 +134,39 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dc_dry_trucks": 2,
         "supplier_refrigerated_trucks": 1,
         "supplier_dry_trucks": 1,
-        "customers_per_store_day": 40,
+        "receipts_per_store_day": 24,
         "online_orders_per_day": 12,
         "marketing_impressions_per_day": 120,
         "cycle_count_products": 3,
     },
-    # The local default: a few stores, well under a minute per month.
+    # The local default: three stores at real supermarket volume (a superstore, a standard store and a
+    # neighbourhood store in two time zones served by both DCs, the network's mean traffic: seed 254),
+    # about a minute for `retail-assets run --month 2024-01`.
     "demo": {
-        "stores": 6,
+        "seed": 254,
+        "stores": 3,
         "dcs": 2,
         "geographies": 5,
-        "customers": 25_000,
+        "customers": 60_000,
         "products": 2_000,
         "dc_refrigerated_trucks": 2,
         "dc_dry_trucks": 3,
         "supplier_refrigerated_trucks": 2,
         "supplier_dry_trucks": 3,
-        "customers_per_store_day": 427,
-        "online_orders_per_day": 60,
+        "receipts_per_store_day": RECEIPTS_PER_STORE_DAY,
+        "online_orders_per_day": 250,
         "marketing_impressions_per_day": 700,
     },
-    # The reference generator's config.example.json volumes (reference spec §2.1).
+    # The reference generator's network (reference spec §2.1: 86 stores, 20 DCs, 10,000 products) at
+    # real per-store volume, so 5-6x its receipts; customers sized for ~5 visits a month each.
     "reference": {
         "stores": 86,
         "dcs": 20,
         "geographies": 20,
-        "customers": 403_000,
+        "customers": 1_500_000,
         "products": 10_000,
-        "customers_per_store_day": 427,
-        "online_orders_per_day": 653,
+        "receipts_per_store_day": RECEIPTS_PER_STORE_DAY,
+        "online_orders_per_day": 6_500,
         "marketing_impressions_per_day": 8_950,
     },
 }

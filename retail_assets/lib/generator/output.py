@@ -166,7 +166,7 @@ def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing
 def default_workers(config: GeneratorConfig, months: int) -> int:
     """Processes for ``months``: one per core for large profiles; small months are done faster in
     this process than a spawned process takes to start (~4 s of imports)."""
-    if months <= 1 or config.stores * config.customers_per_store_day < 10_000:
+    if months <= 1 or config.stores * config.receipts_per_store_day < 6_000:
         return 1
     return min(months, os.cpu_count() or 1)
 

@@ -25,10 +25,6 @@ from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.rng import cumulative, split_uniforms, stream, stream_salt, uniform
 
-# Receipts per nominal shopper: calibrates January to ~256 receipts per store-day at the
-# reference profile (what the reference generator produced, research/anchor-datagen-bench.md).
-RECEIPTS_PER_SHOPPER = 0.60
-
 # Shopper missions (dunnhumby / FMI): a top-up or quick trip of a few items, the main weekly shop,
 # a family stock-up and a bulk (pantry-loading) trip. Lines per mission [min, max].
 QUICK, GROCERY, FAMILY, BULK = range(4)
@@ -125,7 +121,8 @@ def receipt_key(day: np.ndarray, store: np.ndarray, seq: np.ndarray) -> np.ndarr
 
 
 def hours_factor(open_hour, close_hour, curve: np.ndarray) -> np.ndarray:
-    """Longer opening hours bring somewhat more shoppers (square root of the extra curve mass)."""
+    """Longer opening hours bring somewhat more shoppers (square root of the extra curve mass);
+    1.0 for standard hours (08-22), so receipts_per_store_day is a standard store's figure."""
     cum = np.concatenate([[0.0], np.cumsum(curve)])
     open_mass = cum[np.asarray(close_hour)] - cum[np.asarray(open_hour)]
     reference = cum[22] - cum[8]
@@ -258,17 +255,22 @@ def tax_cents(ext: np.ndarray, rate_bps: np.ndarray, half_units: np.ndarray) -> 
 
 @lru_cache(maxsize=1024)
 def _weather(seed: int, n_geos: int, day: dt.date) -> np.ndarray:
+    """Traffic multiplier of the day's weather per geography (sunny, cloudy, rain, snow, storm). Divided
+    by the season's mean, so weather moves shoppers between days but the month's level is SEASON's
+    (Census MRTS), not the share of snowy days; grocery trips are postponed, rarely skipped, so a
+    storm costs ~10 %, not the 30 % of discretionary retail."""
     month = day.month
     if month in (12, 1, 2):
-        probs, mult = [0.2, 0.3, 0.1, 0.3, 0.1], [1.1, 1.0, 0.85, 0.8, 0.7]
+        probs = [0.2, 0.3, 0.1, 0.3, 0.1]
     elif month in (3, 4, 5):
-        probs, mult = [0.4, 0.3, 0.3, 0.0, 0.0], [1.1, 1.0, 0.85, 0.8, 0.7]
+        probs = [0.4, 0.3, 0.3, 0.0, 0.0]
     elif month in (6, 7, 8):
-        probs, mult = [0.6, 0.3, 0.1, 0.0, 0.0], [1.1, 1.0, 0.85, 0.8, 0.7]
+        probs = [0.6, 0.3, 0.1, 0.0, 0.0]
     else:
-        probs, mult = [0.3, 0.4, 0.2, 0.1, 0.0], [1.1, 1.0, 0.85, 0.8, 0.7]
+        probs = [0.3, 0.4, 0.2, 0.1, 0.0]
+    mult = np.array([1.03, 1.0, 0.96, 0.93, 0.88])
     u = uniform(np.arange(n_geos, dtype=np.uint64) + np.uint64(cal.ordinal(day) << 12), stream_salt(seed, "weather"))
-    return np.asarray(mult)[np.searchsorted(cumulative(probs), u, side="right").clip(0, 4)]
+    return mult[np.searchsorted(cumulative(probs), u, side="right").clip(0, 4)] / float(np.dot(probs, mult))
 
 
 def day_counts(world, day: dt.date) -> np.ndarray:
@@ -293,8 +295,7 @@ def _day_counts(world, day: dt.date) -> np.ndarray:
     shape = shape / shape.sum(axis=1, keepdims=True)
     weather = _weather(c.seed, c.geographies, day)[world.store_geo]
     daily = (
-        c.customers_per_store_day
-        * RECEIPTS_PER_SHOPPER
+        c.receipts_per_store_day
         * state.traffic
         * cal.season(day)
         * cal.weekday_factor(day)
@@ -632,14 +633,15 @@ def receipt_headers(world, clock: Clock, day: dt.date) -> ReceiptHeaders:
 
 
 def _customers(world, day: dt.date, key: np.ndarray, store: np.ndarray) -> np.ndarray:
-    """Customer id per receipt, 0 when the shopper is not identified."""
+    """Customer id per receipt, 0 when the shopper is not identified.
+
+    An identified shopper is one of the month's active customers, drawn in proportion to their visit
+    rate: from the store's own pool (customers whose home store it is) nine times in ten, else a
+    visitor from anywhere in the network."""
     c = world.config
     u = lambda name: uniform(key, stream_salt(c.seed, name))
     customers = world.customers_at(day.replace(day=1))
-    known = u("known") < c.known_customer_share
-    u_pool = u("pool")
-    size = customers.pool_size[store]
-    from_pool = (u("visitor") < 0.9) & (size > 0)
-    position = np.minimum(customers.pool_start[store] + (u_pool * size).astype(np.int64), len(customers.pool_order) - 1)
-    anyone = (u_pool * c.customers).astype(np.int64)
-    return np.where(known, np.where(from_pool, customers.pool_order[position], anyone) + 1, 0).astype(np.int64)
+    known = (u("known") < c.known_customer_share) & (customers.active_count > 0)
+    from_pool = (u("visitor") < 0.9) & (customers.pool_size[store] > 0)
+    picked = customers.pick(u("pool"), np.where(from_pool, store, -1))
+    return np.where(known, picked + 1, 0).astype(np.int64)

@@ -1,9 +1,12 @@
 """In-store sensors: door/aisle counters per store-hour, BLE beacon pings and zone changes per visit.
 
-Each sale is a shopper's visit that ends at the till: the shopper walks through 2-4 zones (entrance,
-shopping zones weighted by store format, checkout), and beacons ping their phone a few times per
-zone. Pings of one visit share a device id — the customer's ``ble_id`` for app users, an anonymous
-per-visit id otherwise — so zone changes are the moments a device's pings move to a new zone.
+Door counters count everyone who comes in: each sale's shopper, their companions and people who
+leave without buying, so the entrances of a store-hour are always at least its sales (grocery
+conversion is 25-40 %, V-Count). Each sale is a shopper's visit that ends at the till: the shopper
+walks through 2-4 zones (entrance, shopping zones weighted by store format, checkout); beacons only
+reach phones running the store's app (known shoppers who are app users), pinging them a few times
+per zone under the customer's ``ble_id``, so zone changes are the moments a device's pings move to
+a new zone.
 """
 
 from __future__ import annotations
@@ -23,38 +26,42 @@ ENTRANCE, ELECTRONICS, GROCERY, CLOTHING, CHECKOUT = range(5)
 SHOPPING_WEIGHTS = np.array([[0.25, 0.30, 0.15], [0.20, 0.30, 0.15], [0.15, 0.25, 0.15], [0.10, 0.25, 0.10], [0.05, 0.20, 0.05]])
 PING_FORMAT_MULT = np.array([1.6, 1.3, 1.0, 0.85, 0.65])
 MAX_PINGS = 63
+# Pings per zone and visit: ~2-3 (a beacon reports a phone every ~30-60 s), ~9 a visit; with app users
+# only, a reference day has about the reference generator's ~285k pings.
+PING_SCALE = 0.55
 
 FOOT_ZONES = ("ENTRANCE_MAIN", "ENTRANCE_SIDE", "AISLES_A", "AISLES_B", "CHECKOUT")
-FOOT_SHARES = np.array(
-    [
-        [0.20, 0.10, 0.35, 0.25, 0.10],
-        [0.25, 0.10, 0.30, 0.25, 0.10],
-        [0.30, 0.15, 0.25, 0.15, 0.15],
-        [0.35, 0.15, 0.20, 0.10, 0.20],
-        [0.45, 0.15, 0.10, 0.05, 0.25],
-    ]
-)
+# Per store format: share of visitors through the main entrance, and of visitors reaching aisles A and B.
+MAIN_ENTRANCE_SHARE = np.array([0.62, 0.66, 0.7, 0.75, 0.85])
+AISLE_REACH = np.array([[0.75, 0.65], [0.7, 0.6], [0.65, 0.5], [0.6, 0.4], [0.4, 0.2]])
+CHECKOUT_PEOPLE_PER_SALE = 1.25  # shoppers and the companions queueing with them
 FOOT_DWELL = np.array([[45, 90], [30, 75], [180, 420], [120, 300], [90, 240]])
+# Sales per entering visitor: ~0.4 on average (entrances count companions and browsers), a little
+# higher at lunch and the after-work rush (quick missions), lower on weekends (families shop together).
+CONVERSION = 0.42
 
 
 def _conversion(hour: np.ndarray, weekend: bool) -> np.ndarray:
-    """Share of visitors who buy, by hour (reference spec §7.3 fact_foot_traffic)."""
+    """Share of entering visitors who buy, by hour."""
     factor = np.select(
-        [np.isin(hour, [12, 13, 17, 18, 19]), np.isin(hour, [10, 11, 14, 15, 16]), np.isin(hour, [8, 9, 20, 21])],
-        [1.3, 1.0, 0.7],
-        0.5,
+        [np.isin(hour, [12, 13, 17, 18]), np.isin(hour, [10, 11, 14, 15, 16, 19]), np.isin(hour, [8, 9, 20, 21])],
+        [1.1, 1.0, 0.92],
+        0.85,
     )
-    return 0.2 * factor * (0.9 if weekend else 1.0) * 3.0
+    return CONVERSION * factor * (0.92 if weekend else 1.0)
 
 
 def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str, dict[str, np.ndarray]]:
-    """BLE pings and zone changes of one day's sales (all stores)."""
+    """BLE pings and zone changes of the day's visits whose phone answers the beacons: known shoppers
+    who use the app (app_user_share of them); other shoppers leave no BLE trace."""
     c = world.config
     rng = stream(c.seed, "ble", cal.ordinal(day))
-    n = sales.size
+    app = np.flatnonzero((sales.customer > 0) & (rng.random(sales.size) < c.app_user_share))
+    visits = {f: getattr(sales, f)[app] for f in ("store", "n_lines", "day", "ts", "ts_local", "key", "customer")}
+    n = len(app)
     state = world.stores_at(day.replace(day=1))
-    fmt = state.store_format[sales.store]
-    traffic = np.clip(state.traffic[sales.store], 0.6, 1.8)
+    fmt = state.store_format[visits["store"]]
+    traffic = np.clip(state.traffic[visits["store"]], 0.6, 1.8)
 
     n_zones = np.searchsorted([0.35, 0.75], rng.random(n), side="right") + 2
     gumbel = np.log(SHOPPING_WEIGHTS[fmt]) - np.log(-np.log(rng.random((n, 3))))
@@ -70,7 +77,7 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
         seq[:, k] = np.where(
             k == n_zones - 1, CHECKOUT, np.where(is_shop & (k < n_zones), shopping_order[np.arange(n), np.minimum(shop_index, 2)], -1)
         )
-    per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * 0.85))
+    per_zone = np.maximum(1, np.round((2 + rng.integers(0, 4, (n, 4))) * PING_FORMAT_MULT[fmt, None] * traffic[:, None] * PING_SCALE))
     per_zone = np.where(seq >= 0, per_zone, 0).astype(np.int64)
     total = per_zone.sum(axis=1)
     over = total > MAX_PINGS
@@ -80,29 +87,28 @@ def ble_day(world, clock: Clock, day: dt.date, sales: ReceiptBatch) -> dict[str,
         total = per_zone.sum(axis=1)
 
     # Visit window: ends at the till; starts up to an hour earlier, never before the store opened.
-    minutes = np.minimum(75, 6 + 1.2 * sales.n_lines + rng.uniform(0, 10, n))
-    open_local = (sales.day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + state.open_hour[sales.store].astype(np.int64) * cal.US_PER_HOUR
+    minutes = np.minimum(75, 6 + 1.2 * visits["n_lines"] + rng.uniform(0, 10, n))
+    open_local = (visits["day"] + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + state.open_hour[visits["store"]].astype(np.int64) * cal.US_PER_HOUR
     start_local = np.maximum(
-        sales.ts_local - (minutes * cal.US_PER_MINUTE).astype(np.int64), np.where(state.hours[sales.store] == 0, 0, open_local)
+        visits["ts_local"] - (minutes * cal.US_PER_MINUTE).astype(np.int64), np.where(state.hours[visits["store"]] == 0, 0, open_local)
     )
-    span = sales.ts_local - start_local
+    span = visits["ts_local"] - start_local
 
     visit = np.repeat(np.arange(n, dtype=np.int32), total)
     ping_no = (np.arange(len(visit)) - np.repeat(np.cumsum(total) - total, total)).astype(np.int32)
     # Pings are ordered by visit, then by zone in walking order.
     zone = np.repeat(seq.ravel(), per_zone.ravel()).astype(np.int8)
     offset = ((ping_no + rng.random(len(visit))) / total[visit] * span[visit]).astype(np.int64)
-    ts = sales.ts[visit] - (sales.ts_local[visit] - start_local[visit]) + offset
+    ts = visits["ts"][visit] - (visits["ts_local"][visit] - start_local[visit]) + offset
 
-    app_user = (sales.customer > 0) & (rng.random(n) < c.app_user_share)
-    visit_key = sales.key[visit].astype(np.int64)
+    visit_key = visits["key"][visit].astype(np.int64)
     pings = {
         "key": (visit_key << 6) | ping_no,
         "ts": ts,
-        "store": sales.store[visit].astype(np.int32),
+        "store": visits["store"][visit].astype(np.int32),
         "zone": zone,
         "visit_key": visit_key,
-        "customer": np.where(app_user, sales.customer, 0).astype(np.int32)[visit],
+        "customer": visits["customer"].astype(np.int32)[visit],
         "rssi": rng.integers(-80, -29, len(visit), dtype=np.int8),
     }
     first_of_zone = np.zeros(len(visit), dtype=bool)
@@ -124,11 +130,15 @@ def foot_traffic_day(world, clock: Clock, day: dt.date) -> dict[str, np.ndarray]
     hours = np.arange(24)
     is_open = (hours[None, :] >= state.open_hour[:, None]) & (hours[None, :] < state.close_hour[:, None])
     store, hour = np.nonzero(is_open)
-    conversion = _conversion(hour, day.weekday() >= 5)
-    visitors = np.maximum(counts[store, hour] + (counts[store, hour] > 0), np.round(counts[store, hour] / conversion))
     n = len(store)
-    shares = FOOT_SHARES[state.store_format[store]] * rng.uniform(0.85, 1.15, (n, 5))
-    people = np.round(visitors[:, None] * shares).astype(np.int64)
+    sales = counts[store, hour]
+    conversion = _conversion(hour, day.weekday() >= 5) * rng.uniform(0.9, 1.1, n)
+    visitors = np.ceil(sales / conversion).astype(np.int64)  # >= sales: conversion < 1
+    fmt = state.store_format[store]
+    main = np.round(visitors * MAIN_ENTRANCE_SHARE[fmt] * rng.uniform(0.95, 1.05, n)).astype(np.int64).clip(0, visitors)
+    aisles = np.round(visitors[:, None] * AISLE_REACH[fmt] * rng.uniform(0.9, 1.1, (n, 2))).astype(np.int64)
+    checkout = np.round(sales * CHECKOUT_PEOPLE_PER_SALE * rng.uniform(0.95, 1.05, n)).astype(np.int64)
+    people = np.column_stack([main, visitors - main, aisles, checkout])
     dwell = FOOT_DWELL[:, 0][None, :] + (rng.random((n, 5)) * (FOOT_DWELL[:, 1] - FOOT_DWELL[:, 0])[None, :]).astype(np.int64)
     days = np.full(n, cal.ordinal(day), dtype=np.int64)
     ts = clock.local_to_utc(world.store_zone[store], days, hour.astype(np.int64) * cal.US_PER_HOUR)

@@ -84,14 +84,37 @@ class StoreState:
 
 @dataclass(frozen=True)
 class CustomerState:
-    """Customers as of one month: home geography, street address and home store."""
+    """Customers as of one month: home geography, street address, home store, and who shops.
+
+    The pools hold the month's active customers only (joined, not yet lapsed), sorted by home store;
+    ``pool_cum`` accumulates their visit rates so a uniform draw picks a shopper in proportion to it.
+    """
 
     geography: np.ndarray
     address_seed: np.ndarray
     home_store: np.ndarray
-    pool_order: np.ndarray  # customer indices sorted by home store
+    active: np.ndarray  # (customers,) bool: joined and not lapsed this month
+    pool_order: np.ndarray  # active customer indices sorted by home store
     pool_start: np.ndarray  # per store, offset into pool_order
     pool_size: np.ndarray
+    pool_cum: np.ndarray  # (len(pool_order) + 1,) cumulative visit rate along pool_order, from 0
+
+    @property
+    def active_count(self) -> int:
+        return len(self.pool_order)
+
+    def pick(self, u: np.ndarray, store: np.ndarray) -> np.ndarray:
+        """Customer index per draw ``u`` in [0, 1), weighted by visit rate: among the active customers
+        of ``store``'s pool, or of the whole network where ``store`` is -1 (the pool must not be empty)."""
+        if not self.active_count:
+            return np.zeros(len(u), dtype=np.int64)
+        own = store >= 0
+        s = np.maximum(store, 0)
+        lo = np.where(own, self.pool_start[s], 0)
+        hi = np.where(own, self.pool_start[s] + self.pool_size[s], self.active_count)
+        target = self.pool_cum[lo] + u * (self.pool_cum[hi] - self.pool_cum[lo])
+        pos = np.clip(np.searchsorted(self.pool_cum, target, side="right") - 1, lo, hi - 1)
+        return self.pool_order[pos].astype(np.int64)
 
 
 class World:
@@ -365,6 +388,7 @@ class World:
         ids = np.arange(1, c.customers + 1, dtype=np.uint64)
         self.cust_first = (hash64(ids, stream_salt(c.seed, "first_name")) % np.uint64(len(dic.FIRST_NAMES))).astype(np.int32)
         self.cust_last = (hash64(ids, stream_salt(c.seed, "last_name")) % np.uint64(len(dic.LAST_NAMES))).astype(np.int32)
+        self._build_lifecycles(ids)
         # Stores per geography, and for geographies without one the nearest store.
         d = haversine_miles(self.geo_lat[:, None], self.geo_lon[:, None], self.store_lat[None, :], self.store_lon[None, :])
         self.geo_stores = []
@@ -378,9 +402,37 @@ class World:
             haversine_miles(self.geo_lat[:, None], self.geo_lon[:, None], self.dc_lat[None, :], self.dc_lon[None, :]), axis=1
         )
 
+    def _build_lifecycles(self, ids: np.ndarray) -> None:
+        """When each customer joins and lapses, and how often they shop while active.
+
+        Grocers lose 14-31 % of customers a month (upside.com) and most loyalty members within a year,
+        and acquisition never stops. A share ``1 / (1 + churn x months)`` of the customers is the base
+        already shopping in first_month; the others join evenly over the next
+        customer_acquisition_months, so joiners replace lapsers and the active base stays level.
+        Every active customer lapses with probability customer_churn_rate a month (geometric tenure,
+        at least one month). Visit rates are gamma(2)-distributed around 1: a few shop weekly or
+        more, some only now and then.
+        """
+        c = self.config
+        churn, months = c.customer_churn_rate, c.customer_acquisition_months
+        base = 1.0 / (1.0 + churn * months)
+        u_join = uniform(ids, stream_salt(c.seed, "customer_join"))
+        later = np.floor((u_join - base) / (1 - base) * months).astype(np.int64) + 1
+        self.cust_join = np.where(u_join < base, 0, np.minimum(later, months))
+        u_stay = uniform(ids, stream_salt(c.seed, "customer_tenure"))
+        if churn > 0:
+            tenure = 1 + np.floor(np.minimum(np.log1p(-u_stay) / np.log1p(-churn), 100_000)).astype(np.int64)
+        else:
+            tenure = np.full(len(ids), 100_000, dtype=np.int64)
+        self.cust_leave = self.cust_join + tenure
+        u1 = uniform(ids, stream_salt(c.seed, "visit_rate_1"))
+        u2 = uniform(ids, stream_salt(c.seed, "visit_rate_2"))
+        self.cust_visit_rate = -(np.log1p(-u1) + np.log1p(-u2)) / 2
+
     @lru_cache(maxsize=64)  # noqa: B019
     def customers_at(self, month: dt.date) -> CustomerState:
-        """Customers as of ``month``: a small share moves every month after first_month."""
+        """Customers as of ``month``: a small share moves every month after first_month; customers
+        join and lapse (see _build_lifecycles)."""
         c = self.config
         geo = self.cust_geo0.copy()
         address_seed = np.zeros(c.customers, dtype=np.int64)
@@ -396,22 +448,25 @@ class World:
                 address_seed[moving] = m
         pick = (hash64(ids, stream_salt(c.seed, "home_store")) % np.uint64(1 << 30)).astype(np.int64)
         home = self.geo_store_table[geo, pick % self.geo_store_count[geo]]
-        order = np.argsort(home, kind="stable")
-        size = np.bincount(home, minlength=c.stores)
+        offset = max(_month_index(month) - _month_index(c.first_month), 0)
+        active = (self.cust_join <= offset) & (offset < self.cust_leave)
+        members = np.flatnonzero(active)
+        order = members[np.argsort(home[members], kind="stable")]
+        size = np.bincount(home[members], minlength=c.stores)
         start = np.concatenate([[0], np.cumsum(size)[:-1]])
-        return CustomerState(geo, address_seed, home, order, start, size)
+        cum = np.concatenate([[0.0], np.cumsum(self.cust_visit_rate[order])])
+        return CustomerState(geo, address_seed, home, active, order, start, size, cum)
 
     # ---- expected demand (par levels) -----------------------------------------------------
 
     @cached_property
     def expected_receipts_per_day(self) -> np.ndarray:
         """Mean receipts per store-day over a year, from the traffic model."""
-        from retail_assets.lib.generator.receipts import RECEIPTS_PER_SHOPPER, hours_factor
+        from retail_assets.lib.generator.receipts import hours_factor
 
         base = self._store_base
         return (
-            self.config.customers_per_store_day
-            * RECEIPTS_PER_SHOPPER
+            self.config.receipts_per_store_day
             * base.traffic
             * float(np.mean(cal.SEASON))
             * float(np.mean(cal.WEEKDAY))
