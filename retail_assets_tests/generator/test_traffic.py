@@ -71,3 +71,7 @@ def test_identified_shoppers_are_active_customers_weighted_by_visit_rate(generat
         assert state.active[customer].all(), month
         # The top quarter by visit rate makes well over a quarter of the visits.
         assert frequent[customer].mean() > 0.4
+        # Online orders come from the same active customers (orders straddling a month start are skipped).
+        orders = generated.facts[month]["fact_online_order_headers"]
+        ordered = orders.filter(pl.col("event_ts").dt.month() == month.month)["customer_id"].to_numpy() - 1
+        assert len(ordered) and state.active[ordered].all(), month

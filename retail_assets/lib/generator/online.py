@@ -178,8 +178,9 @@ def online_day(world, clock: Clock, day: dt.date, *, lifecycle: bool = True) -> 
     n = int(rng.poisson(c.online_orders_per_day * cal.online_multiplier(day)))
     hour = np.searchsorted(cumulative(UTC_CURVE), rng.random(n), side="right").clip(0, 23)
     ts = np.sort((ordinal + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + hour * HOUR + (rng.random(n) * HOUR).astype(np.int64))
-    customer = rng.integers(0, c.customers, n) + 1
+    # Online shoppers are active customers (joined, not lapsed), weighted by how often they shop.
     state = world.customers_at(day.replace(day=1))
+    customer = state.pick(rng.random(n), np.full(n, -1, dtype=np.int64)) + 1
     mode = np.searchsorted(MODE_CUM, rng.random(n), side="right").clip(0, 2)
     home = state.home_store[customer - 1]
     node = np.where(mode == SHIP_FROM_DC, world.geo_nearest_dc[state.geography[customer - 1]], home)
