@@ -95,14 +95,17 @@ def test_store_stockouts_record_lost_sales_and_empty_the_ledger(generated):
     known = known.join(held, on="detection", how="left").with_columns(pl.col("held").fill_null(0))
     assert (known["balance"] == 0).mean() >= 0.5
     assert (known["balance"] <= known["held"]).mean() >= 0.97, known.filter(pl.col("balance") > pl.col("held")).head()
-    # The shelf stays empty until the next delivery: no sale of the product from the detection to the next inbound.
+    # The shelf stays empty until units come back (a delivery, or a returned unit put back on the shelf): no
+    # sale of the product from the detection to the next restock.
     inbound = (
         generated.fact("fact_store_inventory_txn")
-        .filter(pl.col("quantity") > 0, pl.col("txn_type") == "INBOUND_SHIPMENT")
+        .filter(pl.col("quantity") > 0)
         .select("store_id", "product_id", pl.col("event_ts").alias("restocked"))
         .sort("restocked")
     )
-    gaps = store.sort("event_ts").join_asof(
+    # (A shelf emptied by a sale is detected at that sale: look strictly after it.)
+    after = store.with_columns(pl.col("event_ts") + pl.duration(microseconds=1))
+    gaps = after.sort("event_ts").join_asof(
         inbound, left_on="event_ts", right_on="restocked", by=["store_id", "product_id"], strategy="forward", check_sortedness=False
     )
     sales = (
@@ -136,3 +139,26 @@ def test_month_facts_keep_one_stockout_row_per_store_product_and_day(generated):
     by_day = store.group_by("store_id", "product_id", pl.col("event_ts").dt.date()).len()
     assert by_day["len"].max() <= 2  # a gap starting after midnight shares a calendar day with the previous inventory day
     assert set(MONTHS) >= {dt.date(d.year, d.month, 1) for d in store["event_ts"].dt.date().to_list()}
+
+
+def test_every_shelf_reaching_zero_is_detected(generated):
+    """Not only planned gaps: a shelf an online picker or a damaged unit empties is a stockout too."""
+    ledger = generated.fact("fact_store_inventory_txn")
+    zeros = ledger.filter(pl.col("balance") == 0, pl.col("quantity") < 0).select("store_id", "product_id", "event_ts")
+    # Detections a day before the first or after the last generated month are not in the data.
+    first, last = zeros["event_ts"].min() + dt.timedelta(days=1), zeros["event_ts"].max() - dt.timedelta(days=1)
+    zeros = zeros.filter(pl.col("event_ts").is_between(first, last))
+    detected = (
+        generated.fact("fact_stockouts").filter(STORE_ROWS).select("store_id", "product_id", pl.col("event_ts").alias("detected")).sort("detected")
+    )
+    matched = zeros.sort("event_ts").join_asof(
+        detected,
+        left_on="event_ts",
+        right_on="detected",
+        by=["store_id", "product_id"],
+        strategy="nearest",
+        tolerance=dt.timedelta(hours=24),
+        check_sortedness=False,
+    )
+    assert zeros.height > 0
+    assert matched["detected"].null_count() == 0, matched.filter(pl.col("detected").is_null()).head()

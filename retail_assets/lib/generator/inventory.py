@@ -551,13 +551,20 @@ def store_stockouts(world, clock: Clock, window: Window, gaps: shelf.WindowGaps,
     lost_units = np.bincount(
         (l_period[ok] * SP + l_store[ok] * P + l_product[ok]).astype(np.int64), weights=l_qty[ok], minlength=window.periods * SP
     )
+    # A shelf can also reach zero outside a gap (an online picker or a damaged unit takes the last
+    # units): that is a stockout too, detected when it happens, with no sale lost.
+    z_local = clock.utc_to_local(world.store_zone[ledger.node[zero]], ledger.ts[zero])
+    z_day = local_day(z_local, STORE_PERIOD_START)
+    z_key = z_day * SP + ledger.node[zero].astype(np.int64) * P + ledger.product[zero]
+    z_key, first = np.unique(z_key, return_index=True)  # the first zero of each store-product-day (zero is time-ordered per key)
+    extra = zero[first[~np.isin(z_key, day * SP + gaps.sp)]]
     return {
-        "day": day,
-        "store": store,
-        "product": product,
-        "ts": ts,
-        "emptied": emptied.astype(np.int64),
-        "lost": lost_units[gaps.period * SP + gaps.sp].astype(np.int64),
+        "day": np.r_[day, local_day(clock.utc_to_local(world.store_zone[ledger.node[extra]], ledger.ts[extra]), STORE_PERIOD_START)],
+        "store": np.r_[store, ledger.node[extra]],
+        "product": np.r_[product, ledger.product[extra]],
+        "ts": np.r_[ts, ledger.ts[extra]],
+        "emptied": np.r_[emptied, -ledger.qty[extra]].astype(np.int64),
+        "lost": np.r_[lost_units[gaps.period * SP + gaps.sp], np.zeros(len(extra))].astype(np.int64),
     }
 
 
