@@ -86,12 +86,12 @@ class AlertThresholds(BaseModel):
         ),
     )
     high_value_receipt_quantile: float = Field(
-        default=0.9995,
+        default=0.9998,
         gt=0,
         lt=1,
         description=(
             "A receipt is high value above this quantile of its store's receipt totals (the month in Gold, the "
-            "last baseline_days in KQL): 1 in 2,000 receipts, under one a day at ~1,500 receipts a store-day."
+            "last baseline_days in KQL): 1 in 5,000 receipts, about one every three days at ~1,500 receipts a store-day."
         ),
     )
     baseline_days: int = Field(
@@ -100,12 +100,20 @@ class AlertThresholds(BaseModel):
         description="Days of history the KQL rules read a store's normal from (Gold reads the month).",
     )
     stockout_fast_mover_share: float = Field(
-        default=0.02,
+        default=0.01,
         gt=0,
         le=1,
         description=(
             "A store stockout alerts only for the store's fast movers: products whose units sold are at or above "
             "the store's (1 - share) quantile of units per product sold; other shelves refill with the next order."
+        ),
+    )
+    stockout_repeat_hours: int = Field(
+        default=25,
+        gt=0,
+        description=(
+            "A store-product's stockout within this many hours of its previous one is the same empty shelf (a gap "
+            "lasting days is detected again every morning): it does not alert again."
         ),
     )
     truck_dwell_sla_minutes: int = Field(

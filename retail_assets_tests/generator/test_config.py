@@ -14,7 +14,7 @@ def test_profiles_load_and_reference_matches_the_reference_volumes():
         assert load_config(name, environ={}).profile == name
     ref = load_config("reference", environ={})
     assert (ref.stores, ref.dcs, ref.geographies, ref.products, ref.trucks) == (86, 20, 20, 10_000, 50)
-    assert (ref.online_orders_per_day, ref.marketing_impressions_per_day) == (6_500, 8950)
+    assert (ref.online_orders_per_day, ref.marketing_impressions_per_day) == (6_500, 301_000)
 
 
 def test_demo_and_reference_run_stores_at_supermarket_volume():

@@ -129,8 +129,12 @@ def test_out_of_stocks_hit_fast_movers_and_urgent_reorders_are_the_exception(gen
     lost = store["lost_sales_units"].sum()
     assert 0.01 <= lost / (sales["quantity"].sum() + lost) <= 0.08
     reorders = generated.fact("fact_reorders")
-    urgent = (reorders["priority"] == "URGENT").mean()
-    assert 0 < urgent <= 0.08
+    # URGENT is a fast mover with under 3 % of a day's forecast left at the check: rare, never an empty shelf
+    # (that is a stockout), and at tiny volume (a few dozen receipts a store-day) no product sells fast enough
+    # for it; the demo-year calibration test checks that it fires at real volume.
+    urgent = reorders.filter(pl.col("priority") == "URGENT")
+    assert urgent.height <= 0.08 * reorders.height
+    assert (urgent["current_quantity"] > 0).all()
 
 
 def test_month_facts_keep_one_stockout_row_per_store_product_and_day(generated):

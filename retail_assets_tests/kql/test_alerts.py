@@ -12,10 +12,10 @@ from retail_assets.lib.kql import rules
 def test_defaults_follow_the_deployment_guide() -> None:
     config = AlertThresholds()
     # Sized for ~5 alerts a store-day at supermarket volumes (issue 13); thresholds from the store's own data.
-    assert (config.high_value_receipt_cents, config.high_value_receipt_quantile) == (20_000, 0.9995)
+    assert (config.high_value_receipt_cents, config.high_value_receipt_quantile) == (20_000, 0.9998)
     assert config.truck_dwell_sla_minutes == 120  # ~2 h free time before detention
     assert (config.zone_crowding_factor, config.zone_min_customers, config.baseline_days) == (2.5, 30, 28)
-    assert config.stockout_fast_mover_share == 0.02
+    assert (config.stockout_fast_mover_share, config.stockout_repeat_hours) == (0.01, 25)
     assert config.campaign_daily_budget_cents == 15_000
     assert config.lookback_minutes == 5
     assert all(field.description for field in AlertThresholds.model_fields.values())
@@ -28,6 +28,7 @@ def test_environment_overrides_every_threshold() -> None:
         "RETAIL_ALERT_HIGH_VALUE_RECEIPT_QUANTILE": "0.999",
         "RETAIL_ALERT_BASELINE_DAYS": "14",
         "RETAIL_ALERT_STOCKOUT_FAST_MOVER_SHARE": "0.05",
+        "RETAIL_ALERT_STOCKOUT_REPEAT_HOURS": "30",
         "RETAIL_ALERT_TRUCK_DWELL_SLA_MINUTES": "60",
         "RETAIL_ALERT_TRUCK_OPEN_HORIZON_HOURS": "12",
         "RETAIL_ALERT_CAMPAIGN_DAILY_BUDGET_CENTS": "100000",
@@ -44,6 +45,7 @@ def test_environment_overrides_every_threshold() -> None:
         "high_value_receipt_quantile": 0.999,
         "baseline_days": 14,
         "stockout_fast_mover_share": 0.05,
+        "stockout_repeat_hours": 30,
         "truck_dwell_sla_minutes": 60,
         "truck_open_horizon_hours": 12,
         "campaign_daily_budget_cents": 100_000,

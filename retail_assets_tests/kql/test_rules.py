@@ -20,13 +20,13 @@ DEFAULT = AlertThresholds()
 
 @pytest.fixture(scope="module")
 def alert_db():
-    # Store 1's normal receipt is $40, store 2's spreads evenly over $100-$1,000 (4,000 each over 20 days),
-    # so a $250 receipt is in store 1's far tail and a $700 one is ordinary at store 2.
+    # Store 1's normal receipt is $40, store 2's spreads evenly over $100-$1,000 (20,000 each over 20 days:
+    # the top 1 in 5,000 needs thousands), so a $250 receipt is in store 1's far tail and $700 ordinary at store 2.
     receipts = [
-        {"receipt_id": f"B{store}_{i}", "store_id": store, "total": 40.0 if store == 1 else 100.0 + i * 900 / 3999,
-         "ingest_timestamp": ago(hours=1 + i * 0.12)}
+        {"receipt_id": f"B{store}_{i}", "store_id": store, "total": 40.0 if store == 1 else 100.0 + i * 900 / 19_999,
+         "ingest_timestamp": ago(hours=1 + i * 0.024)}
         for store in (1, 2)
-        for i in range(4000)
+        for i in range(20_000)
     ]
     receipts += [
         {"receipt_id": "R_250", "store_id": 1, "total": 250.0, "ingest_timestamp": ago(minutes=1)},
@@ -47,7 +47,7 @@ def alert_db():
         for product, when in (
             (10, ago(minutes=1)),  # the fast mover
             (11, ago(minutes=2)),  # a slow mover
-            (149, ago(hours=3)),  # already out earlier today...
+            (149, ago(hours=3)),  # already out 3 hours ago (within stockout_repeat_hours): the same empty shelf...
             (149, ago(minutes=1)),  # ...so not again
             (130, ago(minutes=9)),  # a fast mover only when half the products count as fast
         )
@@ -120,7 +120,7 @@ def test_high_value_receipt(custom: bool, alert_db, committed, custom_rules, val
     fired = _fire("high_value_receipt", "receipt_id", custom, alert_db, committed, custom_rules, validation)
     if custom:  # above store's median and $300 within 15 minutes: store 1's $5,000, store 2's $700 (median ~$550)
         assert fired == ["R_OLD", "R_S2_700"]
-    else:  # above the store's 99.95th percentile and $200 within 5 minutes: $700 is ordinary at store 2
+    else:  # above the store's 99.98th percentile and $200 within 5 minutes: $700 is ordinary at store 2
         assert fired == ["R_250"]
 
 
@@ -128,7 +128,7 @@ def test_high_value_receipt(custom: bool, alert_db, committed, custom_rules, val
 def test_stockout_and_urgent_reorder(custom: bool, alert_db, committed, custom_rules, validation) -> None:
     stockouts = _fire("stockout", "product_id", custom, alert_db, committed, custom_rules, validation)
     urgent = _fire("urgent_reorder", "product_id", custom, alert_db, committed, custom_rules, validation)
-    # Fast movers: top 2 % by units (10, 148, 149) or top half (10, 125-149); never the DC, never twice a day.
+    # Fast movers: top 1 % by units (10) or top half (10, 125-149); never the DC, never twice for one empty shelf.
     assert stockouts == ([10, 130] if custom else [10])
     assert urgent == ([20, 22] if custom else [20])
 

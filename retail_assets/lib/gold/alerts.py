@@ -87,14 +87,17 @@ def fast_movers(inp: GoldInputs) -> pl.LazyFrame:
 
 
 def stockout_alerts(inp: GoldInputs) -> pl.LazyFrame:
-    """A store's fast mover ran out: its first stockout of the UTC day (later ones repeat the same action)."""
+    """A store's fast mover ran out: once per empty shelf. A stockout within stockout_repeat_hours of the
+    store-product's previous one (this month) is the same shelf, detected again the next morning."""
+    repeat = pl.duration(hours=inp.thresholds.stockout_repeat_hours)
     first = (
         inp.this_month("fact_stockouts")
         .filter(pl.col("store_id").is_not_null())
         .join(fast_movers(inp), on=["store_id", "product_id"], how="semi")
-        .with_columns(pl.col("event_ts").dt.truncate("1d").alias("__day"))
+        .sort("store_id", "product_id", "event_ts", "trace_id")
+        .with_columns(pl.col("event_ts").shift(1).over("store_id", "product_id").alias("__previous"))
+        .filter(pl.col("__previous").is_null() | (pl.col("event_ts") - pl.col("__previous") > repeat))
         .sort("event_ts", "trace_id")
-        .unique(["store_id", "product_id", "__day"], keep="first", maintain_order=True)
     )
     return _alerts(
         first,

@@ -65,10 +65,11 @@ def rules(config: AlertThresholds) -> list[Rule]:
         Rule(
             alerts.STOCKOUT,
             (
-                "A store's fast mover ran out (its first stockout today): products whose units sold over the last "
-                "baseline_days are at or above the store's 1 - stockout_fast_mover_share quantile of units per product."
+                "A store's fast mover ran out (not within stockout_repeat_hours of its previous stockout: the same "
+                "empty shelf alerts once): products whose units sold over the last baseline_days are at or above the "
+                "store's 1 - stockout_fast_mover_share quantile of units per product."
             ),
-            ("lookback_minutes", "baseline_days", "stockout_fast_mover_share"),
+            ("lookback_minutes", "baseline_days", "stockout_fast_mover_share", "stockout_repeat_hours"),
             (
                 lookback,
                 baseline,
@@ -88,15 +89,16 @@ def rules(config: AlertThresholds) -> list[Rule]:
                 "    | join kind=inner cuts on store_id",
                 "    | where units >= cut",
                 "    | project store_id, product_id;",
-                "let earlier_today = stockout_detected",
-                "    | where ingest_timestamp >= startofday(now()) and ingest_timestamp <= ago(lookback)",
+                f"let repeat = {config.stockout_repeat_hours}h;",
+                "let earlier = stockout_detected",
+                "    | where ingest_timestamp > ago(lookback + repeat) and ingest_timestamp <= ago(lookback)",
                 "    | where isnotnull(store_id)",
                 "    | distinct store_id, product_id;",
                 "stockout_detected",
                 "| where ingest_timestamp > ago(lookback)",
                 "| where isnotnull(store_id)",
                 "| join kind=inner fast_movers on store_id, product_id",
-                "| join kind=leftanti earlier_today on store_id, product_id",
+                "| join kind=leftanti earlier on store_id, product_id",
                 "| summarize arg_min(ingest_timestamp, *) by store_id, product_id",
                 f"| extend action = {text.string(alerts.ACTIONS[alerts.STOCKOUT])}",
                 "| project detection_time, store_id, product_id, last_known_quantity, trace_id, action",
