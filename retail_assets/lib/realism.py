@@ -1277,14 +1277,17 @@ def alert_counts(
     return counts
 
 
-def alert_metrics(counts: Mapping[str, int], store_days: int) -> list[Metric]:
-    """All alerts per store-day, and how many of the rules fired at least once."""
+def alert_metrics(counts: Mapping[str, int], store_days: int, months: int = 12) -> list[Metric]:
+    """All alerts per store-day, and how many of the rules fired at least once (over a year: the rare rules,
+    a campaign over budget or a crowded zone, fire a few times a year, so a shorter range cannot judge it)."""
     silent = [rule for rule, n in counts.items() if not n]
     per_rule = ", ".join(f"{rule} {n / store_days:.2f}" for rule, n in counts.items()) if store_days else ""
-    return [
-        metric("alerts_per_store_day", _ratio(sum(counts.values()), store_days), per_rule),
-        metric("every_rule_fires", float(len(counts) - len(silent)), f"never: {', '.join(silent)}" if silent else ""),
-    ]
+    fires = (
+        metric("every_rule_fires", float(len(counts) - len(silent)), f"never: {', '.join(silent)}" if silent else "")
+        if months >= 12
+        else skipped("every_rule_fires", f"needs a year of months, not {months}")
+    )
+    return [metric("alerts_per_store_day", _ratio(sum(counts.values()), store_days), per_rule), fires]
 
 
 # ---- the scorecard -------------------------------------------------------------------------------
@@ -1339,7 +1342,7 @@ def scorecard(
     found += truck_dwell_metrics(landed.fact("fact_truck_moves"))
     found += marketing_metrics(landed.fact("fact_marketing"), landed.fact("fact_marketing_attribution"))
     counts = alert_counts(landed.facts, landed.months, thresholds or AlertThresholds())
-    found += alert_metrics(counts, stores * landed.days)
+    found += alert_metrics(counts, stores * landed.days, len(landed.months))
     order = {b.id: i for i, b in enumerate(BENCHMARKS)}
     return Scorecard(sorted(found, key=lambda m: order[m.id]))
 

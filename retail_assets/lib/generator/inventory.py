@@ -284,7 +284,7 @@ def simulate_stores(world, window: Window, demand: StoreDemand, gaps: shelf.Wind
 
 SMOOTHING = 0.15  # weight of the latest day in the demand forecast
 REORDER_DAYS = 2.0  # reorder point: the stock after tomorrow should still cover this many days
-URGENT_DAYS = 0.03  # URGENT when the shelf holds under 3 % of a day's forecast at the check (under ~40 trading minutes: a fast mover about to run out)
+URGENT_DAYS = 0.04  # URGENT when the shelf holds under 4 % of a day's forecast at the check (under ~an hour of trading: a fast mover about to run out)
 PACKS_FOOD = np.array([6, 12, 24])
 PACKS_OTHER = np.array([1, 2, 4, 6])
 
