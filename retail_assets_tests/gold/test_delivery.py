@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from retail_assets.defs.alerts import deliver_alerts
+from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.gold.delivery import LEDGER, AlertSink
 from retail_assets.lib.gold.pipeline import build_month, gold_path
 from retail_assets.lib.gold.specs import gold_table
@@ -59,11 +60,17 @@ def webhook() -> Iterator[Webhook]:
     hook.server.server_close()
 
 
+# High value is the far tail of the store's own receipts: with the median as the tail, every $2,000 receipt among
+# ordinary $40 ones alerts, so each test decides exactly which alerts exist.
+STORE_TAIL = AlertThresholds(high_value_receipt_quantile=0.5)
+
+
 def _alerts(month, receipts: list[str]) -> pl.DataFrame:
     rows = [
         dict(receipt_id=r, total_cents=200_000 + i, event_ts=at(month.month, 10, 9, i)) for i, r in enumerate(receipts)
     ]
-    return build_month(inputs(month, fact_receipts=rows), gold_table("alerts"))
+    rows += [dict(receipt_id=f"N{month.month}_{i}", total_cents=4_000, event_ts=at(month.month, 11, 9, i)) for i in range(10)]
+    return build_month(inputs(month, thresholds=STORE_TAIL, fact_receipts=rows), gold_table("alerts"))
 
 
 def _publish(lake: LakeStore, month, receipts: list[str]) -> None:
