@@ -98,6 +98,8 @@ class Simulation:
     touches: dict | None = None
     purchases: dict | None = None
     credit: dict | None = None
+    # (store, product, local time, units) of the lines shoppers left out because the shelf was empty
+    lost_lines: tuple[np.ndarray, ...] | None = None
     # stage "inventory"
     shelf_gaps: shelf.WindowGaps | None = None
     store_ledger: inv.Ledger | None = None
@@ -106,6 +108,12 @@ class Simulation:
     shipments: inv.Shipments | None = None
     shipment_ids: pl.Series | None = None
     documents: Documents | None = None
+
+    def release(self, stage: str) -> None:
+        """Drop what only ``stage``'s tables read (call once they are built): a month at supermarket
+        volume does not fit in memory several times over, so its sale lines go before the ledgers' tables are built."""
+        for name in RELEASED_AFTER[stage]:
+            setattr(self, name, None)
 
     @property
     def start_utc(self) -> int:
@@ -138,6 +146,26 @@ STAGES: dict[str, tuple[str, ...]] = {
         "fact_reorders",
         "fact_stockouts",
     ),
+}
+# What only a stage's tables read: simulate() no longer uses it once the stage is reported.
+RELEASED_AFTER: dict[str, tuple[str, ...]] = {
+    "store days": ("ble", "zone_changes", "foot_traffic", "store_ops"),
+    "sales": (
+        "sales",
+        "sales_ids",
+        "sales_tender",
+        "sales_payments",
+        "returns",
+        "return_ids",
+        "online",
+        "order_ids",
+        "online_payments",
+        "impressions",
+        "touches",
+        "purchases",
+        "credit",
+    ),
+    "inventory": (),
 }
 Stage = Callable[[str, Simulation], None]
 if sorted(t for tables in STAGES.values() for t in tables) != sorted(t.name for t in REGISTRY.facts):
@@ -231,14 +259,20 @@ def simulate(
     sim.purchases = _purchases(world, clock, window, sales, sim.sales_ids, online, sim.order_ids)
     sim.touches = journeys(world, sim.purchases["kind"], sim.purchases["key"], sim.purchases["ts"], sim.purchases["customer"])
     sim.credit = credited_touches(sim.touches, len(sim.purchases["ts"]))
-    report("returns, online, marketing", n_days + 1, steps)
-    stage("sales", sim)
-
     documents = sim.documents = Documents([])
     sales_offset = documents.add(sim.sales_ids)
     returns_offset = documents.add(sim.return_ids)
     orders_offset = documents.add(sim.order_ids)
-    mv = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    # Everything the inventory needs of sales, returns and online orders is taken before the sales
+    # stage is reported: from then on only that stage's tables read them, so the caller can free them.
+    moves = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    dc_picks = _dc_online_picks(online, orders_offset)
+    lost = sales.lost_receipt
+    sim.lost_lines = (sales.store[lost], sales.lost_product, sales.ts_local[lost], sales.lost_qty)
+    del sales, returns, online
+    report("returns, online, marketing", n_days + 1, steps)
+    stage("sales", sim)
+
     gaps = sim.shelf_gaps = shelf.window_gaps(world, window.first_day, window.periods)
     orders, adjustments, write_offs, topup, level_now = inv.simulate_stores(world, window, demand, gaps)
     del demand
@@ -249,11 +283,10 @@ def simulate(
     )
     sources = _register_sources(documents, world, window, sim.shipment_ids)
     sim.store_ledger = inv.store_ledger_rows(
-        world, clock, window, mv, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
+        world, clock, window, moves, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
     )
-    del mv
     report("store inventory", n_days + 2, steps)
-    dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), _dc_online_picks(online, orders_offset)])
+    dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), dc_picks])
     sim.dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
     report("DC inventory", n_days + 3, steps)
     stage("inventory", sim)
@@ -312,8 +345,9 @@ def _store_movements(
     sales_offset: int,
     returns_offset: int,
     orders_offset: int,
-) -> inv.Ledger:
-    """Sales, returns and online store picks of the window as store ledger movements.
+) -> list[inv.Ledger]:
+    """Sales, returns and online store picks of the window as store ledger movements (parts, in
+    ledger order: ``inventory.store_ledger_rows`` concatenates them once, with everything else).
 
     Sales were already counted in ``demand`` day by day; returns and online picks are added here.
     """
@@ -396,7 +430,7 @@ def _store_movements(
         else:
             demand.add_returns(ledger.node, ledger.product, local, ledger.qty)
         parts.append(ledger.select(demand.in_window(local) & (ledger.ts < window.end_utc)))
-    return inv.concat_ledgers(parts)
+    return parts
 
 
 def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:

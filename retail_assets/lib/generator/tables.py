@@ -292,9 +292,7 @@ def fact_dc_inventory_txn(sim: Simulation) -> pl.DataFrame:
 
 
 def fact_stockouts(sim: Simulation) -> pl.DataFrame:
-    sales = sim.sales
-    lost = (sales.store[sales.lost_receipt], sales.lost_product, sales.ts_local[sales.lost_receipt], sales.lost_qty)
-    gaps = inv.store_stockouts(sim.world, sim.clock, sim.window, sim.shelf_gaps, sim.store_ledger, lost)
+    gaps = inv.store_stockouts(sim.world, sim.clock, sim.window, sim.shelf_gaps, sim.store_ledger, sim.lost_lines)
     keep = _in_month(sim, gaps["ts"])
     g = {k: v[keep] for k, v in gaps.items()}
     frames = [
