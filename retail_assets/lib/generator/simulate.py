@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from retail_assets.lib.generator import calendar as cal
-from retail_assets.lib.generator import ids
+from retail_assets.lib.generator import ids, memory
 from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock
@@ -244,6 +244,7 @@ def simulate(
     stage("store days", sim)
     sales = sim.sales = concat_batches(batches)
     del batches
+    memory.trim()
     sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
     sim.sales_payments, sim.sales_tender = attempts(config.seed, sales.key, sales.tender, sales.ts, config.payment_decline_rate)
 
@@ -285,6 +286,7 @@ def simulate(
     sim.store_ledger = inv.store_ledger_rows(
         world, clock, window, moves, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
     )
+    memory.trim()
     report("store inventory", n_days + 2, steps)
     dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), dc_picks])
     sim.dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)

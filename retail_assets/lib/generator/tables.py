@@ -6,7 +6,7 @@ that belong to the neighbouring months are produced by those months, identically
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -34,6 +34,16 @@ def shape(table: str, data: dict | pl.DataFrame) -> pl.DataFrame:
     missing = [n for n in schema if n not in frame.columns]
     frame = frame.with_columns([pl.lit(None, dtype=schema[n]).alias(n) for n in missing])
     return frame.select([pl.col(n).cast(t) for n, t in schema.items()])
+
+
+# Rows per frame of the tables built in parts (one row per sale line or ledger movement): a month
+# of them is tens of millions of rows, and their text columns would need gigabytes at once.
+BLOCK_ROWS = 2_000_000
+
+
+def _row_blocks(n: int) -> Iterator[slice]:
+    for start in range(0, n, BLOCK_ROWS):
+        yield slice(start, min(start + BLOCK_ROWS, n))
 
 
 def _nullable(values: np.ndarray, zero=0) -> pl.Series:
@@ -133,23 +143,25 @@ def _promo_text(codes: np.ndarray, vocabulary) -> pl.Series:
     return pl.Series(list(vocabulary), dtype=pl.String).gather(index)
 
 
-def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
+def fact_receipt_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
     s = sim.sales
-    r = s.line_receipt
-    keep = _in_month(sim, s.ts)[r]
-    sales = pl.DataFrame(
-        {
-            "receipt_id": sim.sales_ids.gather(pl.Series(r)),
-            "line_number": s.line_number,
-            "event_ts": ids.utc(s.ts[r]),
-            "product_id": s.line_product + 1,
-            "quantity": s.line_qty,
-            "unit_price_cents": s.line_unit,
-            "discount_cents": s.line_discount,
-            "ext_price_cents": s.line_ext,
-            "promo_code": _promo_text(s.line_promo, PROMO_CODES),
-        }
-    ).filter(pl.Series(keep))
+    in_month = _in_month(sim, s.ts)
+    for rows in _row_blocks(len(s.line_receipt)):
+        r = s.line_receipt[rows]
+        sales = pl.DataFrame(
+            {
+                "receipt_id": sim.sales_ids.gather(pl.Series(r)),
+                "line_number": s.line_number[rows],
+                "event_ts": ids.utc(s.ts[r]),
+                "product_id": s.line_product[rows] + 1,
+                "quantity": s.line_qty[rows],
+                "unit_price_cents": s.line_unit[rows],
+                "discount_cents": s.line_discount[rows],
+                "ext_price_cents": s.line_ext[rows],
+                "promo_code": _promo_text(s.line_promo[rows], PROMO_CODES),
+            }
+        ).filter(pl.Series(in_month[r]))
+        yield shape("fact_receipt_lines", sales)
     ret = sim.returns
     o = ret.original
     li = ret.line_index
@@ -167,7 +179,7 @@ def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
             "promo_code": _promo_text(o.line_promo[li], PROMO_CODES),
         }
     ).filter(pl.Series(rkeep))
-    return pl.concat([shape("fact_receipt_lines", sales), shape("fact_receipt_lines", returns)])
+    yield shape("fact_receipt_lines", returns)
 
 
 def fact_payments(sim: Simulation) -> pl.DataFrame:
@@ -263,32 +275,33 @@ def fact_promo_lines(sim: Simulation) -> pl.DataFrame:
 # ---- inventory and logistics ----------------------------------------------------------------
 
 
-def _ledger_frame(sim: Simulation, ledger: inv.Ledger, table: str, node_column: str, types) -> pl.DataFrame:
-    keep = ledger.ts >= sim.start_utc
-    lg = ledger.select(keep)
-    source = pl.Series(lg.source)
+def _ledger_frames(sim: Simulation, ledger: inv.Ledger, table: str, node_column: str, types) -> Iterator[pl.DataFrame]:
     documents = sim.documents.table()
-    return shape(
-        table,
-        {
-            "trace_id": ids.trace_ids(table, lg.trace),
-            "event_ts": ids.utc(lg.ts),
-            node_column: lg.node + 1,
-            "product_id": lg.product + 1,
-            "quantity": lg.qty,
-            "txn_type": ids.lookup(types, lg.kind),
-            "source": documents.gather(source.replace(-1, None)),
-            "balance": lg.balance,
-        },
-    )
+    for rows in _row_blocks(ledger.size):
+        lg = ledger.select(rows)
+        lg = lg.select(lg.ts >= sim.start_utc)
+        source = pl.Series(lg.source)
+        yield shape(
+            table,
+            {
+                "trace_id": ids.trace_ids(table, lg.trace),
+                "event_ts": ids.utc(lg.ts),
+                node_column: lg.node + 1,
+                "product_id": lg.product + 1,
+                "quantity": lg.qty,
+                "txn_type": ids.lookup(types, lg.kind),
+                "source": documents.gather(source.replace(-1, None)),
+                "balance": lg.balance,
+            },
+        )
 
 
-def fact_store_inventory_txn(sim: Simulation) -> pl.DataFrame:
-    return _ledger_frame(sim, sim.store_ledger, "fact_store_inventory_txn", "store_id", inv.STORE_TXN_TYPE)
+def fact_store_inventory_txn(sim: Simulation) -> Iterator[pl.DataFrame]:
+    return _ledger_frames(sim, sim.store_ledger, "fact_store_inventory_txn", "store_id", inv.STORE_TXN_TYPE)
 
 
-def fact_dc_inventory_txn(sim: Simulation) -> pl.DataFrame:
-    return _ledger_frame(sim, sim.dc_ledger, "fact_dc_inventory_txn", "dc_id", inv.DC_TXN_TYPE)
+def fact_dc_inventory_txn(sim: Simulation) -> Iterator[pl.DataFrame]:
+    return _ledger_frames(sim, sim.dc_ledger, "fact_dc_inventory_txn", "dc_id", inv.DC_TXN_TYPE)
 
 
 def fact_stockouts(sim: Simulation) -> pl.DataFrame:
@@ -658,7 +671,7 @@ def fact_marketing_attribution(sim: Simulation, credit: dict) -> pl.DataFrame:
     )
 
 
-BUILDERS: dict[str, Callable[[Simulation, dict], pl.DataFrame]] = {
+BUILDERS: dict[str, Callable[[Simulation, dict], pl.DataFrame | Iterable[pl.DataFrame]]] = {
     "fact_receipts": fact_receipts,
     "fact_receipt_lines": lambda sim, credit: fact_receipt_lines(sim),
     "fact_payments": lambda sim, credit: fact_payments(sim),
@@ -683,9 +696,19 @@ if set(BUILDERS) != set(FACT_TABLES):
     raise RuntimeError(f"fact specs without a generator builder: {sorted(set(FACT_TABLES) ^ set(BUILDERS))}")
 
 
+def table_parts(sim: Simulation, table: str) -> Iterator[pl.DataFrame]:
+    """One fact table of the simulated month as consecutive frames, built one at a time (its stage
+    in simulate.STAGES must be complete): writers that stream never hold the largest tables whole."""
+    built = BUILDERS[table](sim, sim.credit)
+    if isinstance(built, pl.DataFrame):
+        yield built
+    else:
+        yield from built
+
+
 def build_table(sim: Simulation, table: str) -> pl.DataFrame:
     """One fact table of the simulated month (its stage in simulate.STAGES must be complete)."""
-    return BUILDERS[table](sim, sim.credit)
+    return pl.concat(list(table_parts(sim, table)))
 
 
 def month_tables(sim: Simulation, tables: tuple[str, ...] = FACT_TABLES):
