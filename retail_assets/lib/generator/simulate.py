@@ -271,12 +271,14 @@ def simulate(
     lost = sales.lost_receipt
     sim.lost_lines = (sales.store[lost], sales.lost_product, sales.ts_local[lost], sales.lost_qty)
     del sales, returns, online
+    memory.trim()
     report("returns, online, marketing", n_days + 1, steps)
     stage("sales", sim)
 
     gaps = sim.shelf_gaps = shelf.window_gaps(world, window.first_day, window.periods)
     orders, adjustments, write_offs, topup, level_now = inv.simulate_stores(world, window, demand, gaps)
     del demand
+    memory.trim()
     sim.orders = orders
     shipments = sim.shipments = inv.plan_shipments(world, clock, orders)
     sim.shipment_ids = ids.build(

@@ -219,57 +219,72 @@ def fact_payments(sim: Simulation) -> pl.DataFrame:
     return pl.concat([shape("fact_payments", store), shape("fact_payments", online)])
 
 
-def fact_promotions(sim: Simulation) -> pl.DataFrame:
+def _receipt_blocks(line_receipt: np.ndarray) -> Iterator[slice]:
+    """Blocks of about BLOCK_ROWS sale lines that end at a receipt's end (lines are in receipt order)."""
+    n, start = len(line_receipt), 0
+    while start < n:
+        end = start + BLOCK_ROWS
+        end = n if end >= n else int(np.searchsorted(line_receipt, line_receipt[end], side="left"))
+        end = max(end, int(np.searchsorted(line_receipt, line_receipt[start], side="right")))
+        yield slice(start, end)
+        start = end
+
+
+def fact_promotions(sim: Simulation) -> Iterator[pl.DataFrame]:
     """One row per receipt and code: a receipt can carry several (shelf promotions and a coupon)."""
     s = sim.sales
-    r = s.line_receipt
-    discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
-    lines = pl.DataFrame(
-        {
-            "receipt": r[discounted],
-            "code": s.line_promo[discounted].astype(np.int64),
-            "product_id": s.line_product[discounted] + 1,
-            "discount": s.line_discount[discounted].astype(np.int64),
-        }
-    )
-    per_code = lines.group_by("receipt", "code", maintain_order=True).agg(
-        pl.col("product_id").alias("product_ids"), pl.len().alias("n"), pl.col("discount").sum()
-    )
-    receipt = per_code["receipt"].to_numpy()
-    code = per_code["code"].to_numpy()
-    return shape(
-        "fact_promotions",
-        {
-            "receipt_id": sim.sales_ids.gather(pl.Series(receipt)),
-            "promo_code": ids.lookup(PROMO_CODES, code),
-            "event_ts": ids.utc(s.ts[receipt]),
-            "discount_cents": per_code["discount"],
-            "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[code].astype(np.int64)),
-            "product_count": per_code["n"],
-            "product_ids": per_code["product_ids"],
-            "store_id": s.store[receipt] + 1,
-            "customer_id": _nullable(s.customer[receipt]),
-        },
-    )
+    in_month = _in_month(sim, s.ts)
+    for rows in _receipt_blocks(s.line_receipt):
+        r = s.line_receipt[rows]
+        discounted = (s.line_discount[rows] > 0) & in_month[r]
+        lines = pl.DataFrame(
+            {
+                "receipt": r[discounted],
+                "code": s.line_promo[rows][discounted].astype(np.int64),
+                "product_id": s.line_product[rows][discounted] + 1,
+                "discount": s.line_discount[rows][discounted].astype(np.int64),
+            }
+        )
+        per_code = lines.group_by("receipt", "code", maintain_order=True).agg(
+            pl.col("product_id").alias("product_ids"), pl.len().alias("n"), pl.col("discount").sum()
+        )
+        receipt = per_code["receipt"].to_numpy()
+        code = per_code["code"].to_numpy()
+        yield shape(
+            "fact_promotions",
+            {
+                "receipt_id": sim.sales_ids.gather(pl.Series(receipt)),
+                "promo_code": ids.lookup(PROMO_CODES, code),
+                "event_ts": ids.utc(s.ts[receipt]),
+                "discount_cents": per_code["discount"],
+                "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[code].astype(np.int64)),
+                "product_count": per_code["n"],
+                "product_ids": per_code["product_ids"],
+                "store_id": s.store[receipt] + 1,
+                "customer_id": _nullable(s.customer[receipt]),
+            },
+        )
 
 
-def fact_promo_lines(sim: Simulation) -> pl.DataFrame:
+def fact_promo_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
     s = sim.sales
-    r = s.line_receipt
-    discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
-    rr = r[discounted]
-    return shape(
-        "fact_promo_lines",
-        {
-            "receipt_id": sim.sales_ids.gather(pl.Series(rr)),
-            "line_number": s.line_number[discounted],
-            "promo_code": ids.lookup(PROMO_CODES, s.line_promo[discounted].astype(np.int64)),
-            "event_ts": ids.utc(s.ts[rr]),
-            "product_id": s.line_product[discounted] + 1,
-            "quantity": s.line_qty[discounted],
-            "discount_cents": s.line_discount[discounted],
-        },
-    )
+    in_month = _in_month(sim, s.ts)
+    for rows in _row_blocks(len(s.line_receipt)):
+        r = s.line_receipt[rows]
+        discounted = (s.line_discount[rows] > 0) & in_month[r]
+        rr = r[discounted]
+        yield shape(
+            "fact_promo_lines",
+            {
+                "receipt_id": sim.sales_ids.gather(pl.Series(rr)),
+                "line_number": s.line_number[rows][discounted],
+                "promo_code": ids.lookup(PROMO_CODES, s.line_promo[rows][discounted].astype(np.int64)),
+                "event_ts": ids.utc(s.ts[rr]),
+                "product_id": s.line_product[rows][discounted] + 1,
+                "quantity": s.line_qty[rows][discounted],
+                "discount_cents": s.line_discount[rows][discounted],
+            },
+        )
 
 
 # ---- inventory and logistics ----------------------------------------------------------------
@@ -458,23 +473,25 @@ def _device_ids(sim: Simulation, customer: np.ndarray, visit_key: np.ndarray) ->
     return pl.concat([ble, anon]).gather(pl.Series(out))
 
 
-def fact_ble_pings(sim: Simulation) -> pl.DataFrame:
+def fact_ble_pings(sim: Simulation) -> Iterator[pl.DataFrame]:
     b = sim.ble
-    keep = _in_month(sim, b["ts"])
-    store, zone, customer = b["store"][keep], b["zone"][keep], b["customer"][keep]
-    return shape(
-        "fact_ble_pings",
-        {
-            "trace_id": ids.trace_ids("fact_ble_pings", b["key"][keep]),
-            "event_ts": ids.utc(b["ts"][keep]),
-            "store_id": store + 1,
-            "beacon_id": _store_zone_lut(sim, "BEACON", BLE_ZONES).gather(pl.Series(store * 5 + zone)),
-            "customer_ble_id": _device_ids(sim, customer, b["visit_key"][keep]),
-            "customer_id": _nullable(customer),
-            "rssi": b["rssi"][keep],
-            "zone": ids.lookup(BLE_ZONES, zone),
-        },
-    )
+    beacons = _store_zone_lut(sim, "BEACON", BLE_ZONES)
+    for rows in _row_blocks(len(b["ts"])):
+        keep = _in_month(sim, b["ts"][rows])
+        store, zone, customer = b["store"][rows][keep], b["zone"][rows][keep], b["customer"][rows][keep]
+        yield shape(
+            "fact_ble_pings",
+            {
+                "trace_id": ids.trace_ids("fact_ble_pings", b["key"][rows][keep]),
+                "event_ts": ids.utc(b["ts"][rows][keep]),
+                "store_id": store + 1,
+                "beacon_id": beacons.gather(pl.Series(store * 5 + zone)),
+                "customer_ble_id": _device_ids(sim, customer, b["visit_key"][rows][keep]),
+                "customer_id": _nullable(customer),
+                "rssi": b["rssi"][rows][keep],
+                "zone": ids.lookup(BLE_ZONES, zone),
+            },
+        )
 
 
 def fact_customer_zone_changes(sim: Simulation) -> pl.DataFrame:
