@@ -100,7 +100,7 @@ class Simulation:
     credit: dict | None = None
     # (store, product, local time, units) of the lines shoppers left out because the shelf was empty
     lost_lines: tuple[np.ndarray, ...] | None = None
-    # stage "inventory"
+    # stages "store inventory" and "inventory"
     shelf_gaps: shelf.WindowGaps | None = None
     store_ledger: inv.Ledger | None = None
     dc_ledger: inv.Ledger | None = None
@@ -138,14 +138,9 @@ STAGES: dict[str, tuple[str, ...]] = {
         "fact_online_order_lines",
         "fact_marketing_attribution",
     ),
-    "inventory": (
-        "fact_store_inventory_txn",
-        "fact_dc_inventory_txn",
-        "fact_truck_inventory",
-        "fact_truck_moves",
-        "fact_reorders",
-        "fact_stockouts",
-    ),
+    # The store ledger is the largest table: it is built while the DCs are simulated.
+    "store inventory": ("fact_store_inventory_txn", "fact_reorders", "fact_truck_moves", "fact_truck_inventory"),
+    "inventory": ("fact_dc_inventory_txn", "fact_stockouts"),
 }
 # What only a stage's tables read: simulate() no longer uses it once the stage is reported.
 RELEASED_AFTER: dict[str, tuple[str, ...]] = {
@@ -165,6 +160,7 @@ RELEASED_AFTER: dict[str, tuple[str, ...]] = {
         "purchases",
         "credit",
     ),
+    "store inventory": (),
     "inventory": (),
 }
 Stage = Callable[[str, Simulation], None]
@@ -290,6 +286,7 @@ def simulate(
     )
     memory.trim()
     report("store inventory", n_days + 2, steps)
+    stage("store inventory", sim)
     dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), dc_picks])
     sim.dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
     report("DC inventory", n_days + 3, steps)

@@ -38,7 +38,7 @@ def shape(table: str, data: dict | pl.DataFrame) -> pl.DataFrame:
 
 # Rows per frame of the tables built in parts (one row per sale line or ledger movement): a month
 # of them is tens of millions of rows, and their text columns would need gigabytes at once.
-BLOCK_ROWS = 2_000_000
+BLOCK_ROWS = 1_000_000
 
 
 def _row_blocks(n: int) -> Iterator[slice]:
