@@ -3,7 +3,9 @@
 One file per table and month, always under the same name, so re-generating a month replaces its
 files (atomically, through ``LandingZone.write_bytes``) and never leaves stale parts behind.
 Dimensions land as a full snapshot per month. Frames are encoded to Parquet (zstd) on a small
-thread pool while the next table is being built; months can fan out over processes.
+thread pool while the next stage is simulated; the largest tables arrive in parts that are encoded
+as they are built, and a stage's simulated data is dropped once its tables are written, so a month
+at supermarket volume fits in a few GB. Months can fan out over processes.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from retail_assets.lib.specs import REGISTRY, polars_schema
 
 FILE_NAME = "generated.parquet"
 Progress = Callable[[str, int, int], None]
+
+
 @dataclass
 class MonthReport:
     """What was written for one month."""

@@ -110,8 +110,8 @@ class Simulation:
     documents: Documents | None = None
 
     def release(self, stage: str) -> None:
-        """Drop what only ``stage``'s tables read (call once they are built): a month at supermarket
-        volume does not fit in memory several times over, so its sale lines go before the ledgers' tables are built."""
+        """Drop what only ``stage``'s tables read, once they are built: at supermarket volume a month's
+        sale lines must be gone before the store ledger's table is built, or the month needs twice the memory."""
         for name in RELEASED_AFTER[stage]:
             setattr(self, name, None)
 
