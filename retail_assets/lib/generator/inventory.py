@@ -83,8 +83,18 @@ class Ledger:
         return Ledger(**{f: (None if getattr(self, f) is None else getattr(self, f)[mask]) for f in Ledger.__dataclass_fields__})
 
 
-def concat_ledgers(parts: list[Ledger]) -> Ledger:
-    return Ledger(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in Ledger.__dataclass_fields__ if f != "balance"})
+def concat_ledgers(parts: list[Ledger], *, consume: bool = False) -> Ledger:
+    """One ledger of ``parts`` in order. With ``consume`` the parts' arrays are dropped column by
+    column as they are copied, so a month of movements is never held twice."""
+    out = {}
+    for f in Ledger.__dataclass_fields__:
+        if f == "balance":
+            continue
+        out[f] = np.concatenate([getattr(p, f) for p in parts])
+        if consume:
+            for p in parts:
+                setattr(p, f, None)
+    return Ledger(**out)
 
 
 def trace_key(kind, key) -> np.ndarray:
@@ -386,7 +396,7 @@ def store_ledger_rows(
     world,
     clock: Clock,
     window: Window,
-    mv: Ledger,
+    movements: list[Ledger],
     orders: StoreOrders,
     order_leg: np.ndarray,
     adjustments,
@@ -396,11 +406,15 @@ def store_ledger_rows(
     level_now,
     sources: SourceIndex,
 ) -> Ledger:
-    """All store movements of the window (until the month's end) with balances."""
+    """All store movements of the window (until the month's end) with balances.
+
+    ``movements`` (sales, returns and online picks, already cut to the window) come first; their
+    arrays are handed over and dropped once copied into the ledger.
+    """
     c = world.config
     S, P = c.stores, c.products
     zone = world.store_zone
-    parts = [mv]
+    parts = []
     # Regular deliveries: at 05:00 local the morning after the check.
     arrival_day = orders.day + 1
     ts = clock.local_to_utc(zone[orders.store], arrival_day, np.full(len(orders.day), int(STORE_PERIOD_START * HOUR)))
@@ -449,7 +463,7 @@ def store_ledger_rows(
             w_store, w_product, ts, -w_qty, WRITE_OFF, _day_node_product(w_day, w_store, w_product), np.full(len(ts), sources.cycle_count)
         )
     )
-    ledger = concat_ledgers([p.select(p.ts < window.end_utc) if p is not mv else p for p in parts])
+    ledger = concat_ledgers(movements + [p.select(p.ts < window.end_utc) for p in parts], consume=True)
     return _with_balances(ledger, level_now.reshape(S, P), P, "store")
 
 
@@ -478,30 +492,27 @@ def _day_node_product(day, node, product) -> np.ndarray:
     return (np.asarray(day, dtype=np.int64) << 32) | (np.asarray(node, dtype=np.int64) << 18) | np.asarray(product, dtype=np.int64)
 
 
+BALANCE_BLOCK_ROWS = 4_000_000  # rows per block of nodes whose balances are computed together
+
+
 def _with_balances(ledger: Ledger, opening: np.ndarray, n_products: int, what: str) -> Ledger:
     """The balance after each movement: per (node, product), in time order, from the opening level.
 
-    Rows keep their order; at the same instant inflows count before outflows.
+    Rows keep their order; at the same instant inflows count before outflows (ties keep row order).
+    Nodes' ledgers are independent, so balances are computed for a block of nodes at a time: the
+    sort and running totals then need memory for a block, not for the month.
     """
-    sp = ledger.node.astype(np.int64) * n_products + ledger.product
-    t0 = int(ledger.ts.min()) if ledger.size else 0
-    rel = ledger.ts - t0
-    outflow = (ledger.qty < 0).astype(np.int64)
-    if ledger.size and int(sp.max()) < (1 << 20) and int(rel.max()) < (1 << 42):
-        order = pl.Series((sp << 43) | (rel << 1) | outflow).arg_sort().to_numpy()
-    else:
-        order = np.lexsort((outflow, ledger.ts, sp))
-    sp_sorted = sp[order]
-    qty = ledger.qty[order].astype(np.int64)
-    cum = np.cumsum(qty)
-    # Index of each row's group start, carried forward: the running total before the group.
-    first = np.zeros(len(sp_sorted), dtype=np.int64)
-    if len(sp_sorted):
-        new_group = np.flatnonzero(np.r_[True, sp_sorted[1:] != sp_sorted[:-1]])
-        first[new_group] = new_group
-        np.maximum.accumulate(first, out=first)
+    n_nodes = opening.shape[0]
     balance = np.empty(ledger.size, dtype=np.int64)
-    balance[order] = opening.ravel()[sp_sorted] + cum - (cum[first] - qty[first])
+    if ledger.size:
+        per_block = max(1, BALANCE_BLOCK_ROWS * n_nodes // ledger.size)
+        opening = opening.reshape(n_nodes, n_products)
+        for lo in range(0, n_nodes, per_block):
+            hi = min(lo + per_block, n_nodes)
+            rows = np.flatnonzero((ledger.node >= lo) & (ledger.node < hi)) if per_block < n_nodes else slice(None)
+            balance[rows] = _block_balances(
+                ledger.node[rows] - lo, ledger.product[rows], ledger.ts[rows], ledger.qty[rows], opening[lo:hi], n_products
+            )
     ledger.balance = balance
     if ledger.size and balance.min() < 0:
         bad = int(np.argmin(balance))
@@ -510,6 +521,31 @@ def _with_balances(ledger: Ledger, opening: np.ndarray, n_products: int, what: s
             f"balance {balance[bad]}): the replenishment model is inconsistent"
         )
     return ledger
+
+
+def _block_balances(node, product, ts, qty, opening: np.ndarray, n_products: int) -> np.ndarray:
+    """Balances of the rows of a block of nodes (``node`` relative to the block's first)."""
+    sp = node.astype(np.int64) * n_products + product
+    rel = ts - int(ts.min())
+    outflow = (qty < 0).astype(np.int64)
+    if int(sp.max()) < (1 << 20) and int(rel.max()) < (1 << 42):
+        # A stable sort of one packed key: rows of the same key keep their order.
+        order = pl.Series((sp << 43) | (rel << 1) | outflow).arg_sort().to_numpy()
+    else:
+        order = np.lexsort((outflow, ts, sp))
+    del rel, outflow
+    sp_sorted = sp[order]
+    del sp
+    q = qty[order].astype(np.int64)
+    cum = np.cumsum(q)
+    # Index of each row's group start, carried forward: the running total before the group.
+    first = np.zeros(len(sp_sorted), dtype=np.int64)
+    new_group = np.flatnonzero(np.r_[True, sp_sorted[1:] != sp_sorted[:-1]])
+    first[new_group] = new_group
+    np.maximum.accumulate(first, out=first)
+    out = np.empty(len(sp_sorted), dtype=np.int64)
+    out[order] = opening.ravel()[sp_sorted] + cum - (cum[first] - q[first])
+    return out
 
 
 def stockouts(ledger: Ledger, local_ts: np.ndarray, period_start_hour: float) -> np.ndarray:

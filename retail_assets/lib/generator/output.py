@@ -3,7 +3,9 @@
 One file per table and month, always under the same name, so re-generating a month replaces its
 files (atomically, through ``LandingZone.write_bytes``) and never leaves stale parts behind.
 Dimensions land as a full snapshot per month. Frames are encoded to Parquet (zstd) on a small
-thread pool while the next table is being built; months can fan out over processes.
+thread pool while the next stage is simulated; the largest tables arrive in parts that are encoded
+as they are built, and a stage's simulated data is dropped once its tables are written, so a month
+at supermarket volume fits in a few GB. Months can fan out over processes.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import datetime as dt
 import io
 import multiprocessing
 import os
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from itertools import chain
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
-from retail_assets.lib.generator import FACT_TABLES
+from retail_assets.lib.generator import FACT_TABLES, memory
 from retail_assets.lib.generator.calendar import dim_date
 from retail_assets.lib.generator.config import GeneratorConfig
 from retail_assets.lib.generator.simulate import STAGES, Simulation, simulate
-from retail_assets.lib.generator.tables import build_table
+from retail_assets.lib.generator.tables import table_parts
 from retail_assets.lib.generator.world import world_for
 from retail_assets.lib.landing import LandingZone, batch_prefix
 from retail_assets.lib.specs import REGISTRY, polars_schema
@@ -58,6 +63,28 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def parquet_bytes_of_parts(parts: Iterable[pl.DataFrame]) -> tuple[bytes, int]:
+    """(Parquet file, rows) of consecutive frames, encoded as they are built: only a few parts are
+    held at once, never the whole table. A single part is written as ``parquet_bytes`` writes it."""
+    parts = iter(parts)
+    first = next(parts)
+    second = next(parts, None)
+    if second is None:
+        return parquet_bytes(first), first.height
+    rows = [0]
+
+    def source(with_columns, predicate, n_rows, batch_size) -> Iterator[pl.DataFrame]:
+        for part in chain((first, second), parts):
+            rows[0] += part.height
+            yield part
+
+    buffer = io.BytesIO()
+    register_io_source(source, schema=first.schema).sink_parquet(
+        buffer, compression="zstd", compression_level=3, statistics=False, maintain_order=True
+    )
+    return buffer.getvalue(), rows[0]
+
+
 class _Publisher:
     """Builds, encodes and publishes frames on background threads while the caller keeps simulating.
 
@@ -69,14 +96,16 @@ class _Publisher:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="landing-writer")
         self.pending: list[Future] = []
 
-    def submit(self, path: str, build: Callable[[], pl.DataFrame]) -> None:
-        self.pending.append(self.pool.submit(self._write, path, build))
+    def submit(self, path: str, build: Callable[[], Iterable[pl.DataFrame]]) -> Future:
+        """Write the frames ``build`` returns (consecutive parts of one table) as one file."""
+        future = self.pool.submit(self._write, path, build)
+        self.pending.append(future)
+        return future
 
-    def _write(self, path: str, build: Callable[[], pl.DataFrame]) -> tuple[str, int, int]:
-        frame = build()
-        data = parquet_bytes(frame)
+    def _write(self, path: str, build: Callable[[], Iterable[pl.DataFrame]]) -> tuple[str, int, int]:
+        data, rows = parquet_bytes_of_parts(build())
         self.landing.write_bytes(path, data)
-        return path, frame.height, len(data)
+        return path, rows, len(data)
 
     def wait(self) -> list[tuple[str, int, int]]:
         done = [f.result() for f in self.pending]
@@ -95,6 +124,7 @@ def write_month(
     tables: Sequence[str] = FACT_TABLES,
 ) -> MonthReport:
     """Simulate one month and land every fact table of it; tables are written as their stage completes."""
+    memory.tune()
     started = time.perf_counter()
     month = month.replace(day=1)
     report = MonthReport(month)
@@ -102,10 +132,12 @@ def write_month(
     publisher = _Publisher(landing)
 
     def on_stage(stage: str, sim: Simulation) -> None:
+        builds = []
         for table in STAGES[stage]:
             if table in wanted:
                 report.files[table] = landing_path(table, month)
-                publisher.submit(report.files[table], partial(build_table, sim, table))
+                builds.append(publisher.submit(report.files[table], partial(table_parts, sim, table)))
+        _release_when_done(sim, stage, builds)
 
     try:
         simulate(config, month, progress, on_stage=on_stage)
@@ -117,6 +149,27 @@ def write_month(
     report.rows = {t: report.rows[t] for t in FACT_TABLES if t in report.rows}
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _release_when_done(sim: Simulation, stage: str, builds: list[Future]) -> None:
+    """Free what only ``stage``'s tables read as soon as the last of them is built (failed or not)."""
+    if not builds:
+        sim.release(stage)
+        memory.trim()
+        return
+    remaining = [len(builds)]
+    lock = threading.Lock()
+
+    def done(_: Future) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            sim.release(stage)
+            memory.trim()
+
+    for future in builds:
+        future.add_done_callback(done)
 
 
 def dimension_frames(config: GeneratorConfig, month: dt.date) -> Iterable[tuple[str, pl.DataFrame]]:
@@ -138,8 +191,8 @@ def _dim_date() -> pl.DataFrame:
     return dim_date().select([pl.col(n).cast(t) for n, t in schema.items()])
 
 
-def _identity(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame
+def _one_part(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    return [frame]
 
 
 def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing: LandingZone) -> list[MonthReport]:
@@ -154,7 +207,7 @@ def write_dimensions(config: GeneratorConfig, months: Iterable[dt.date], landing
                 path = landing_path(table, month)
                 report.rows[table] = frame.height
                 report.files[table] = path
-                publisher.submit(path, partial(_identity, frame))
+                publisher.submit(path, partial(_one_part, frame))
             report.bytes = sum(size for _, _, size in publisher.wait())
             report.seconds = time.perf_counter() - started
             reports.append(report)

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from retail_assets.lib.generator import calendar as cal
-from retail_assets.lib.generator import ids
+from retail_assets.lib.generator import ids, memory
 from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock
@@ -98,7 +98,9 @@ class Simulation:
     touches: dict | None = None
     purchases: dict | None = None
     credit: dict | None = None
-    # stage "inventory"
+    # (store, product, local time, units) of the lines shoppers left out because the shelf was empty
+    lost_lines: tuple[np.ndarray, ...] | None = None
+    # stages "store inventory" and "inventory"
     shelf_gaps: shelf.WindowGaps | None = None
     store_ledger: inv.Ledger | None = None
     dc_ledger: inv.Ledger | None = None
@@ -106,6 +108,12 @@ class Simulation:
     shipments: inv.Shipments | None = None
     shipment_ids: pl.Series | None = None
     documents: Documents | None = None
+
+    def release(self, stage: str) -> None:
+        """Drop what only ``stage``'s tables read, once they are built: at supermarket volume a month's
+        sale lines must be gone before the store ledger's table is built, or the month needs twice the memory."""
+        for name in RELEASED_AFTER[stage]:
+            setattr(self, name, None)
 
     @property
     def start_utc(self) -> int:
@@ -130,14 +138,30 @@ STAGES: dict[str, tuple[str, ...]] = {
         "fact_online_order_lines",
         "fact_marketing_attribution",
     ),
-    "inventory": (
-        "fact_store_inventory_txn",
-        "fact_dc_inventory_txn",
-        "fact_truck_inventory",
-        "fact_truck_moves",
-        "fact_reorders",
-        "fact_stockouts",
+    # The store ledger is the largest table: it is built while the DCs are simulated.
+    "store inventory": ("fact_store_inventory_txn", "fact_reorders", "fact_truck_moves", "fact_truck_inventory"),
+    "inventory": ("fact_dc_inventory_txn", "fact_stockouts"),
+}
+# What only a stage's tables read: simulate() no longer uses it once the stage is reported.
+RELEASED_AFTER: dict[str, tuple[str, ...]] = {
+    "store days": ("ble", "zone_changes", "foot_traffic", "store_ops"),
+    "sales": (
+        "sales",
+        "sales_ids",
+        "sales_tender",
+        "sales_payments",
+        "returns",
+        "return_ids",
+        "online",
+        "order_ids",
+        "online_payments",
+        "impressions",
+        "touches",
+        "purchases",
+        "credit",
     ),
+    "store inventory": (),
+    "inventory": (),
 }
 Stage = Callable[[str, Simulation], None]
 if sorted(t for tables in STAGES.values() for t in tables) != sorted(t.name for t in REGISTRY.facts):
@@ -216,6 +240,7 @@ def simulate(
     stage("store days", sim)
     sales = sim.sales = concat_batches(batches)
     del batches
+    memory.trim()
     sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
     sim.sales_payments, sim.sales_tender = attempts(config.seed, sales.key, sales.tender, sales.ts, config.payment_decline_rate)
 
@@ -231,17 +256,25 @@ def simulate(
     sim.purchases = _purchases(world, clock, window, sales, sim.sales_ids, online, sim.order_ids)
     sim.touches = journeys(world, sim.purchases["kind"], sim.purchases["key"], sim.purchases["ts"], sim.purchases["customer"])
     sim.credit = credited_touches(sim.touches, len(sim.purchases["ts"]))
-    report("returns, online, marketing", n_days + 1, steps)
-    stage("sales", sim)
-
     documents = sim.documents = Documents([])
     sales_offset = documents.add(sim.sales_ids)
     returns_offset = documents.add(sim.return_ids)
     orders_offset = documents.add(sim.order_ids)
-    mv = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    # Everything the inventory needs of sales, returns and online orders is taken before the sales
+    # stage is reported: from then on only that stage's tables read them, so the caller can free them.
+    moves = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    dc_picks = _dc_online_picks(online, orders_offset)
+    lost = sales.lost_receipt
+    sim.lost_lines = (sales.store[lost], sales.lost_product, sales.ts_local[lost], sales.lost_qty)
+    del sales, returns, online
+    memory.trim()
+    report("returns, online, marketing", n_days + 1, steps)
+    stage("sales", sim)
+
     gaps = sim.shelf_gaps = shelf.window_gaps(world, window.first_day, window.periods)
     orders, adjustments, write_offs, topup, level_now = inv.simulate_stores(world, window, demand, gaps)
     del demand
+    memory.trim()
     sim.orders = orders
     shipments = sim.shipments = inv.plan_shipments(world, clock, orders)
     sim.shipment_ids = ids.build(
@@ -249,11 +282,12 @@ def simulate(
     )
     sources = _register_sources(documents, world, window, sim.shipment_ids)
     sim.store_ledger = inv.store_ledger_rows(
-        world, clock, window, mv, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
+        world, clock, window, moves, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
     )
-    del mv
+    memory.trim()
     report("store inventory", n_days + 2, steps)
-    dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), _dc_online_picks(online, orders_offset)])
+    stage("store inventory", sim)
+    dc_moves = inv.concat_ledgers([inv.dc_load_movements(shipments, sources), dc_picks])
     sim.dc_ledger = inv.simulate_dcs(world, clock, window, dc_moves, sources)
     report("DC inventory", n_days + 3, steps)
     stage("inventory", sim)
@@ -312,8 +346,9 @@ def _store_movements(
     sales_offset: int,
     returns_offset: int,
     orders_offset: int,
-) -> inv.Ledger:
-    """Sales, returns and online store picks of the window as store ledger movements.
+) -> list[inv.Ledger]:
+    """Sales, returns and online store picks of the window as store ledger movements (parts, in
+    ledger order: ``inventory.store_ledger_rows`` concatenates them once, with everything else).
 
     Sales were already counted in ``demand`` day by day; returns and online picks are added here.
     """
@@ -396,7 +431,7 @@ def _store_movements(
         else:
             demand.add_returns(ledger.node, ledger.product, local, ledger.qty)
         parts.append(ledger.select(demand.in_window(local) & (ledger.ts < window.end_utc)))
-    return inv.concat_ledgers(parts)
+    return parts
 
 
 def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:

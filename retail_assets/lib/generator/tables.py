@@ -6,7 +6,7 @@ that belong to the neighbouring months are produced by those months, identically
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -34,6 +34,16 @@ def shape(table: str, data: dict | pl.DataFrame) -> pl.DataFrame:
     missing = [n for n in schema if n not in frame.columns]
     frame = frame.with_columns([pl.lit(None, dtype=schema[n]).alias(n) for n in missing])
     return frame.select([pl.col(n).cast(t) for n, t in schema.items()])
+
+
+# Rows per frame of the tables built in parts (one row per sale line or ledger movement): a month
+# of them is tens of millions of rows, and their text columns would need gigabytes at once.
+BLOCK_ROWS = 1_000_000
+
+
+def _row_blocks(n: int) -> Iterator[slice]:
+    for start in range(0, n, BLOCK_ROWS):
+        yield slice(start, min(start + BLOCK_ROWS, n))
 
 
 def _nullable(values: np.ndarray, zero=0) -> pl.Series:
@@ -133,23 +143,25 @@ def _promo_text(codes: np.ndarray, vocabulary) -> pl.Series:
     return pl.Series(list(vocabulary), dtype=pl.String).gather(index)
 
 
-def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
+def fact_receipt_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
     s = sim.sales
-    r = s.line_receipt
-    keep = _in_month(sim, s.ts)[r]
-    sales = pl.DataFrame(
-        {
-            "receipt_id": sim.sales_ids.gather(pl.Series(r)),
-            "line_number": s.line_number,
-            "event_ts": ids.utc(s.ts[r]),
-            "product_id": s.line_product + 1,
-            "quantity": s.line_qty,
-            "unit_price_cents": s.line_unit,
-            "discount_cents": s.line_discount,
-            "ext_price_cents": s.line_ext,
-            "promo_code": _promo_text(s.line_promo, PROMO_CODES),
-        }
-    ).filter(pl.Series(keep))
+    in_month = _in_month(sim, s.ts)
+    for rows in _row_blocks(len(s.line_receipt)):
+        r = s.line_receipt[rows]
+        sales = pl.DataFrame(
+            {
+                "receipt_id": sim.sales_ids.gather(pl.Series(r)),
+                "line_number": s.line_number[rows],
+                "event_ts": ids.utc(s.ts[r]),
+                "product_id": s.line_product[rows] + 1,
+                "quantity": s.line_qty[rows],
+                "unit_price_cents": s.line_unit[rows],
+                "discount_cents": s.line_discount[rows],
+                "ext_price_cents": s.line_ext[rows],
+                "promo_code": _promo_text(s.line_promo[rows], PROMO_CODES),
+            }
+        ).filter(pl.Series(in_month[r]))
+        yield shape("fact_receipt_lines", sales)
     ret = sim.returns
     o = ret.original
     li = ret.line_index
@@ -167,7 +179,7 @@ def fact_receipt_lines(sim: Simulation) -> pl.DataFrame:
             "promo_code": _promo_text(o.line_promo[li], PROMO_CODES),
         }
     ).filter(pl.Series(rkeep))
-    return pl.concat([shape("fact_receipt_lines", sales), shape("fact_receipt_lines", returns)])
+    yield shape("fact_receipt_lines", returns)
 
 
 def fact_payments(sim: Simulation) -> pl.DataFrame:
@@ -207,94 +219,108 @@ def fact_payments(sim: Simulation) -> pl.DataFrame:
     return pl.concat([shape("fact_payments", store), shape("fact_payments", online)])
 
 
-def fact_promotions(sim: Simulation) -> pl.DataFrame:
+def _receipt_blocks(line_receipt: np.ndarray) -> Iterator[slice]:
+    """Blocks of about BLOCK_ROWS sale lines that end at a receipt's end (lines are in receipt order)."""
+    n, start = len(line_receipt), 0
+    while start < n:
+        end = start + BLOCK_ROWS
+        end = n if end >= n else int(np.searchsorted(line_receipt, line_receipt[end], side="left"))
+        end = max(end, int(np.searchsorted(line_receipt, line_receipt[start], side="right")))
+        yield slice(start, end)
+        start = end
+
+
+def fact_promotions(sim: Simulation) -> Iterator[pl.DataFrame]:
     """One row per receipt and code: a receipt can carry several (shelf promotions and a coupon)."""
     s = sim.sales
-    r = s.line_receipt
-    discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
-    lines = pl.DataFrame(
-        {
-            "receipt": r[discounted],
-            "code": s.line_promo[discounted].astype(np.int64),
-            "product_id": s.line_product[discounted] + 1,
-            "discount": s.line_discount[discounted].astype(np.int64),
-        }
-    )
-    per_code = lines.group_by("receipt", "code", maintain_order=True).agg(
-        pl.col("product_id").alias("product_ids"), pl.len().alias("n"), pl.col("discount").sum()
-    )
-    receipt = per_code["receipt"].to_numpy()
-    code = per_code["code"].to_numpy()
-    return shape(
-        "fact_promotions",
-        {
-            "receipt_id": sim.sales_ids.gather(pl.Series(receipt)),
-            "promo_code": ids.lookup(PROMO_CODES, code),
-            "event_ts": ids.utc(s.ts[receipt]),
-            "discount_cents": per_code["discount"],
-            "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[code].astype(np.int64)),
-            "product_count": per_code["n"],
-            "product_ids": per_code["product_ids"],
-            "store_id": s.store[receipt] + 1,
-            "customer_id": _nullable(s.customer[receipt]),
-        },
-    )
+    in_month = _in_month(sim, s.ts)
+    for rows in _receipt_blocks(s.line_receipt):
+        r = s.line_receipt[rows]
+        discounted = (s.line_discount[rows] > 0) & in_month[r]
+        lines = pl.DataFrame(
+            {
+                "receipt": r[discounted],
+                "code": s.line_promo[rows][discounted].astype(np.int64),
+                "product_id": s.line_product[rows][discounted] + 1,
+                "discount": s.line_discount[rows][discounted].astype(np.int64),
+            }
+        )
+        per_code = lines.group_by("receipt", "code", maintain_order=True).agg(
+            pl.col("product_id").alias("product_ids"), pl.len().alias("n"), pl.col("discount").sum()
+        )
+        receipt = per_code["receipt"].to_numpy()
+        code = per_code["code"].to_numpy()
+        yield shape(
+            "fact_promotions",
+            {
+                "receipt_id": sim.sales_ids.gather(pl.Series(receipt)),
+                "promo_code": ids.lookup(PROMO_CODES, code),
+                "event_ts": ids.utc(s.ts[receipt]),
+                "discount_cents": per_code["discount"],
+                "discount_type": ids.lookup(("PERCENTAGE", "BOGO"), PROMO_BOGO[code].astype(np.int64)),
+                "product_count": per_code["n"],
+                "product_ids": per_code["product_ids"],
+                "store_id": s.store[receipt] + 1,
+                "customer_id": _nullable(s.customer[receipt]),
+            },
+        )
 
 
-def fact_promo_lines(sim: Simulation) -> pl.DataFrame:
+def fact_promo_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
     s = sim.sales
-    r = s.line_receipt
-    discounted = (s.line_discount > 0) & _in_month(sim, s.ts)[r]
-    rr = r[discounted]
-    return shape(
-        "fact_promo_lines",
-        {
-            "receipt_id": sim.sales_ids.gather(pl.Series(rr)),
-            "line_number": s.line_number[discounted],
-            "promo_code": ids.lookup(PROMO_CODES, s.line_promo[discounted].astype(np.int64)),
-            "event_ts": ids.utc(s.ts[rr]),
-            "product_id": s.line_product[discounted] + 1,
-            "quantity": s.line_qty[discounted],
-            "discount_cents": s.line_discount[discounted],
-        },
-    )
+    in_month = _in_month(sim, s.ts)
+    for rows in _row_blocks(len(s.line_receipt)):
+        r = s.line_receipt[rows]
+        discounted = (s.line_discount[rows] > 0) & in_month[r]
+        rr = r[discounted]
+        yield shape(
+            "fact_promo_lines",
+            {
+                "receipt_id": sim.sales_ids.gather(pl.Series(rr)),
+                "line_number": s.line_number[rows][discounted],
+                "promo_code": ids.lookup(PROMO_CODES, s.line_promo[rows][discounted].astype(np.int64)),
+                "event_ts": ids.utc(s.ts[rr]),
+                "product_id": s.line_product[rows][discounted] + 1,
+                "quantity": s.line_qty[rows][discounted],
+                "discount_cents": s.line_discount[rows][discounted],
+            },
+        )
 
 
 # ---- inventory and logistics ----------------------------------------------------------------
 
 
-def _ledger_frame(sim: Simulation, ledger: inv.Ledger, table: str, node_column: str, types) -> pl.DataFrame:
-    keep = ledger.ts >= sim.start_utc
-    lg = ledger.select(keep)
-    source = pl.Series(lg.source)
+def _ledger_frames(sim: Simulation, ledger: inv.Ledger, table: str, node_column: str, types) -> Iterator[pl.DataFrame]:
     documents = sim.documents.table()
-    return shape(
-        table,
-        {
-            "trace_id": ids.trace_ids(table, lg.trace),
-            "event_ts": ids.utc(lg.ts),
-            node_column: lg.node + 1,
-            "product_id": lg.product + 1,
-            "quantity": lg.qty,
-            "txn_type": ids.lookup(types, lg.kind),
-            "source": documents.gather(source.replace(-1, None)),
-            "balance": lg.balance,
-        },
-    )
+    for rows in _row_blocks(ledger.size):
+        lg = ledger.select(rows)
+        lg = lg.select(lg.ts >= sim.start_utc)
+        source = pl.Series(lg.source)
+        yield shape(
+            table,
+            {
+                "trace_id": ids.trace_ids(table, lg.trace),
+                "event_ts": ids.utc(lg.ts),
+                node_column: lg.node + 1,
+                "product_id": lg.product + 1,
+                "quantity": lg.qty,
+                "txn_type": ids.lookup(types, lg.kind),
+                "source": documents.gather(source.replace(-1, None)),
+                "balance": lg.balance,
+            },
+        )
 
 
-def fact_store_inventory_txn(sim: Simulation) -> pl.DataFrame:
-    return _ledger_frame(sim, sim.store_ledger, "fact_store_inventory_txn", "store_id", inv.STORE_TXN_TYPE)
+def fact_store_inventory_txn(sim: Simulation) -> Iterator[pl.DataFrame]:
+    return _ledger_frames(sim, sim.store_ledger, "fact_store_inventory_txn", "store_id", inv.STORE_TXN_TYPE)
 
 
-def fact_dc_inventory_txn(sim: Simulation) -> pl.DataFrame:
-    return _ledger_frame(sim, sim.dc_ledger, "fact_dc_inventory_txn", "dc_id", inv.DC_TXN_TYPE)
+def fact_dc_inventory_txn(sim: Simulation) -> Iterator[pl.DataFrame]:
+    return _ledger_frames(sim, sim.dc_ledger, "fact_dc_inventory_txn", "dc_id", inv.DC_TXN_TYPE)
 
 
 def fact_stockouts(sim: Simulation) -> pl.DataFrame:
-    sales = sim.sales
-    lost = (sales.store[sales.lost_receipt], sales.lost_product, sales.ts_local[sales.lost_receipt], sales.lost_qty)
-    gaps = inv.store_stockouts(sim.world, sim.clock, sim.window, sim.shelf_gaps, sim.store_ledger, lost)
+    gaps = inv.store_stockouts(sim.world, sim.clock, sim.window, sim.shelf_gaps, sim.store_ledger, sim.lost_lines)
     keep = _in_month(sim, gaps["ts"])
     g = {k: v[keep] for k, v in gaps.items()}
     frames = [
@@ -447,23 +473,25 @@ def _device_ids(sim: Simulation, customer: np.ndarray, visit_key: np.ndarray) ->
     return pl.concat([ble, anon]).gather(pl.Series(out))
 
 
-def fact_ble_pings(sim: Simulation) -> pl.DataFrame:
+def fact_ble_pings(sim: Simulation) -> Iterator[pl.DataFrame]:
     b = sim.ble
-    keep = _in_month(sim, b["ts"])
-    store, zone, customer = b["store"][keep], b["zone"][keep], b["customer"][keep]
-    return shape(
-        "fact_ble_pings",
-        {
-            "trace_id": ids.trace_ids("fact_ble_pings", b["key"][keep]),
-            "event_ts": ids.utc(b["ts"][keep]),
-            "store_id": store + 1,
-            "beacon_id": _store_zone_lut(sim, "BEACON", BLE_ZONES).gather(pl.Series(store * 5 + zone)),
-            "customer_ble_id": _device_ids(sim, customer, b["visit_key"][keep]),
-            "customer_id": _nullable(customer),
-            "rssi": b["rssi"][keep],
-            "zone": ids.lookup(BLE_ZONES, zone),
-        },
-    )
+    beacons = _store_zone_lut(sim, "BEACON", BLE_ZONES)
+    for rows in _row_blocks(len(b["ts"])):
+        keep = _in_month(sim, b["ts"][rows])
+        store, zone, customer = b["store"][rows][keep], b["zone"][rows][keep], b["customer"][rows][keep]
+        yield shape(
+            "fact_ble_pings",
+            {
+                "trace_id": ids.trace_ids("fact_ble_pings", b["key"][rows][keep]),
+                "event_ts": ids.utc(b["ts"][rows][keep]),
+                "store_id": store + 1,
+                "beacon_id": beacons.gather(pl.Series(store * 5 + zone)),
+                "customer_ble_id": _device_ids(sim, customer, b["visit_key"][rows][keep]),
+                "customer_id": _nullable(customer),
+                "rssi": b["rssi"][rows][keep],
+                "zone": ids.lookup(BLE_ZONES, zone),
+            },
+        )
 
 
 def fact_customer_zone_changes(sim: Simulation) -> pl.DataFrame:
@@ -660,7 +688,7 @@ def fact_marketing_attribution(sim: Simulation, credit: dict) -> pl.DataFrame:
     )
 
 
-BUILDERS: dict[str, Callable[[Simulation, dict], pl.DataFrame]] = {
+BUILDERS: dict[str, Callable[[Simulation, dict], pl.DataFrame | Iterable[pl.DataFrame]]] = {
     "fact_receipts": fact_receipts,
     "fact_receipt_lines": lambda sim, credit: fact_receipt_lines(sim),
     "fact_payments": lambda sim, credit: fact_payments(sim),
@@ -685,9 +713,19 @@ if set(BUILDERS) != set(FACT_TABLES):
     raise RuntimeError(f"fact specs without a generator builder: {sorted(set(FACT_TABLES) ^ set(BUILDERS))}")
 
 
+def table_parts(sim: Simulation, table: str) -> Iterator[pl.DataFrame]:
+    """One fact table of the simulated month as consecutive frames, built one at a time (its stage
+    in simulate.STAGES must be complete): writers that stream never hold the largest tables whole."""
+    built = BUILDERS[table](sim, sim.credit)
+    if isinstance(built, pl.DataFrame):
+        yield built
+    else:
+        yield from built
+
+
 def build_table(sim: Simulation, table: str) -> pl.DataFrame:
     """One fact table of the simulated month (its stage in simulate.STAGES must be complete)."""
-    return BUILDERS[table](sim, sim.credit)
+    return pl.concat(list(table_parts(sim, table)))
 
 
 def month_tables(sim: Simulation, tables: tuple[str, ...] = FACT_TABLES):
