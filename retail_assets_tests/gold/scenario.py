@@ -99,6 +99,8 @@ FACTS: dict[str, list[dict]] = {
     ],
     "fact_foot_traffic": [
         *TRAFFIC,
+        # Store 2's checkout normally counts 20 people in the 9 o'clock hour; 80 is four times that.
+        *[dict(trace_id=f"normal{d}", event_ts=at(1, d, 9), store_id=2, zone="CHECKOUT", customer_count=20) for d in range(1, 6)],
         dict(trace_id="crowd", event_ts=at(1, 10, 9, 2), store_id=2, zone="CHECKOUT", customer_count=80),
     ],
     "fact_ble_pings": [dict(trace_id="p1", event_ts=at(1, 10, 9)), dict(trace_id="p2", event_ts=at(2, 3, 9))],

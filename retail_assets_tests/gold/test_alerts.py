@@ -51,16 +51,16 @@ def test_thresholds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_truck_dwell_over_sla_departed_late_and_still_at_the_dock() -> None:
     late = ALERT_RULES[rules.TRUCK_DWELL_OVER_SLA](inputs(JAN, fact_truck_moves=MOVES)).collect()
     by_id = {r["alert_id"]: r for r in late.iter_rows(named=True)}
-    # S1 stayed 120 min (the SLA: passes); S3 has no departure, 5 h before the latest move seen (S1's departure).
-    assert set(by_id) == {"truck_dwell_over_sla:S3"}
+    # S1 stayed 130 min (over the 2 h SLA); S3 has no departure, 5 h 10 min before the latest move seen (S1's departure).
+    assert set(by_id) == {"truck_dwell_over_sla:S1", "truck_dwell_over_sla:S3"}
     assert by_id["truck_dwell_over_sla:S3"]["action"] == rules.ACTIONS[rules.TRUCK_DWELL_OVER_SLA]
     late = ALERT_RULES[rules.TRUCK_DWELL_OVER_SLA](
         inputs(JAN, thresholds=AlertThresholds(truck_dwell_sla_minutes=90), fact_truck_moves=MOVES)
     ).collect()
     by_id = {r["alert_id"]: r for r in late.iter_rows(named=True)}
-    assert by_id["truck_dwell_over_sla:S1"]["observed_value"] == pytest.approx(120)
-    assert "departed after 120 min; SLA 90 min" in by_id["truck_dwell_over_sla:S1"]["message"]
-    assert "still at the dock after 300 min" in by_id["truck_dwell_over_sla:S3"]["message"]
+    assert by_id["truck_dwell_over_sla:S1"]["observed_value"] == pytest.approx(130)
+    assert "departed after 130 min; SLA 90 min" in by_id["truck_dwell_over_sla:S1"]["message"]
+    assert "still at the dock after 310 min" in by_id["truck_dwell_over_sla:S3"]["message"]
     assert (by_id["truck_dwell_over_sla:S3"]["truck_id"], by_id["truck_dwell_over_sla:S3"]["store_id"]) == (1, 1)
     strict = AlertThresholds(truck_dwell_sla_minutes=60, truck_open_horizon_hours=2)
     tight = _ids(ALERT_RULES[rules.TRUCK_DWELL_OVER_SLA](inputs(JAN, thresholds=strict, fact_truck_moves=MOVES)))

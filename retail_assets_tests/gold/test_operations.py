@@ -29,7 +29,7 @@ def _lifecycle(shipment: str, truck: int, arrived, departed, store: int = 1) -> 
 
 
 MOVES = [
-    *_lifecycle("S1", 1, at(1, 31, 23), at(2, 1, 1)),  # 120 min across the month boundary
+    *_lifecycle("S1", 1, at(1, 31, 23), at(2, 1, 1, 10)),  # 130 min across the month boundary (over the 2 h SLA)
     *_lifecycle("S2", 2, at(1, 10, 14), at(1, 10, 15, 10)),  # 70 min
     *_lifecycle("S5", 2, at(1, 10, 16), at(1, 10, 17, 30)),  # 90 min, same store and day as S2
     *_lifecycle("S3", 1, at(1, 31, 20), None),  # still at the dock
@@ -41,7 +41,7 @@ def test_truck_dwell_counts_each_shipment_once_and_follows_it_into_next_month() 
     tenth = rows[("STORE_1", at(1, 10, 0))]
     assert (tenth["shipments"], tenth["trucks"]) == (2, 1)
     assert tenth["avg_dwell_minutes"] == pytest.approx(80)
-    assert rows[("STORE_1", at(1, 31, 0))]["avg_dwell_minutes"] == pytest.approx(120)
+    assert rows[("STORE_1", at(1, 31, 0))]["avg_dwell_minutes"] == pytest.approx(130)
     assert rows[("STORE_1", at(1, 31, 0))]["shipments"] == 1
     # February does not count S1 again (it arrived in January).
     assert _rows("truck_dwell_daily", FEB, fact_truck_moves=MOVES) == []

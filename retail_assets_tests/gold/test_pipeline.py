@@ -59,7 +59,7 @@ def test_alert_checks_warn_and_name_the_entities(gold_run: GoldRun) -> None:
     alerts = _gold(gold_run, "alerts")
     assert sorted(alerts["alert_id"]) == [
         "high_value_receipt:BIG",
-        "overcrowded_zone:2:CHECKOUT:2024-01-10T09:00Z",
+        "overcrowded_zone:2:CHECKOUT:2024-01-10T09:02Z",
         "stockout:s1",
         "stockout:s2",
         "truck_dwell_over_sla:S1",
