@@ -111,7 +111,7 @@ def test_batches_applied_incrementally_equal_a_rebuild_of_the_month(tiny, window
     events = window_events.filter(pl.col("event_type").is_in(HOT_EVENTS) & (pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)))
     cut = dt.datetime(2024, 1, 31, tzinfo=dt.UTC)
     later = events.filter(pl.col("ingest_timestamp") >= cut).sort("ingest_timestamp")
-    assert later.height > 1000
+    assert later.height > 500  # three streamed batches of a few hundred events each
     chunks = [later.slice(0, later.height // 3), later.slice(later.height // 3, later.height // 3)]
     rest = later.slice(2 * (later.height // 3))
     # The batch files hold the first half of the first later batch's span: those events overlap batch rows.

@@ -34,6 +34,8 @@ NOT_CARRIED = {
     "fact_marketing": {"trace_id"},
     "fact_online_order_headers": {"trace_id", "order_status", "completed_ts"},
     "fact_promotions": {"trace_id"},
+    # Lost sales are only known once the shelf is refilled: the stockout_detected event cannot carry them.
+    "fact_stockouts": {"lost_sales_units"},
 }
 # Fact rows that are not events (docs/streaming.md): returns, cancelled orders, the four other truck statuses.
 STREAMED_ROWS = {
