@@ -82,7 +82,7 @@ def main() -> int:
         f"fact rows/s          {rows / facts_wall:>14,.0f}   ({rows / facts_wall / REFERENCE_ROWS_PER_SECOND:.0f}x the reference's 7,500)"
     )
     print(f"dimension snapshot   {dims_wall:>14.1f} s")
-    print(f"peak RSS             {peak:>14.2f} GB")
+    print(f"peak RSS             {peak:>14.2f} GiB ({peak * 1.073741824:.2f} GB)")
     print(f"parquet written      {report.bytes / 1e6:>14.1f} MB")
     simulated = next((t for s, t in steps if s == "done"), facts_wall)
     print(f"  simulation         {simulated:>14.1f} s; frames + parquet {facts_wall - simulated:.1f} s")

@@ -532,24 +532,30 @@ def _creatives(campaign: pl.Series, channel: np.ndarray, creative: np.ndarray) -
     return ids.build("CRV", campaign.str.slice(3), ids.lookup(CHANNELS, channel).str.slice(0, 3), ids.padded(creative, 2), n=len(channel))
 
 
-def fact_marketing(sim: Simulation) -> pl.DataFrame:
+def fact_marketing(sim: Simulation) -> Iterator[pl.DataFrame]:
+    """Served impressions in blocks (millions a month at the reference profile), then the journeys' touches."""
     m = sim.impressions
-    campaign = pl.Series(m.get("campaign", []), dtype=pl.String)
     ad_ids = sim.world.customer_ad_ids
-    served = shape(
-        "fact_marketing",
-        {
-            "impression_id": ids.build("IMP", ids.day_text(m["day"]), ids.padded(m["seq"], 7), n=len(m["day"])),
-            "event_ts": ids.utc(m["ts"]),
-            "channel": ids.lookup(CHANNELS, m["channel"]),
-            "campaign_id": campaign,
-            "creative_id": _creatives(campaign, m["channel"], m["creative"]),
-            "customer_ad_id": ad_ids.gather(pl.Series(m["ad_customer"] - 1)),
-            "customer_id": _nullable(m["customer"]),
-            "cost_cents": m["cost"],
-            "device": ids.lookup(DEVICES, m["device"]),
-        },
-    ).filter(pl.Series(_in_month(sim, m["ts"])))
+    served = _in_month(sim, m["ts"]) if m else np.zeros(0, dtype=bool)
+    campaigns = m.get("campaign", [])
+    for rows in _row_blocks(len(served)):
+        campaign = pl.Series(np.asarray(campaigns[rows]).astype(str), dtype=pl.String)
+        yield shape(
+            "fact_marketing",
+            {
+                "impression_id": ids.build(
+                    "IMP", ids.day_text(m["day"][rows]), ids.padded(m["seq"][rows], 7), n=rows.stop - rows.start
+                ),
+                "event_ts": ids.utc(m["ts"][rows]),
+                "channel": ids.lookup(CHANNELS, m["channel"][rows]),
+                "campaign_id": campaign,
+                "creative_id": _creatives(campaign, m["channel"][rows], m["creative"][rows]),
+                "customer_ad_id": ad_ids.gather(pl.Series(m["ad_customer"][rows] - 1)),
+                "customer_id": _nullable(m["customer"][rows]),
+                "cost_cents": m["cost"][rows],
+                "device": ids.lookup(DEVICES, m["device"][rows]),
+            },
+        ).filter(pl.Series(served[rows]))
     t = sim.touches
     keep = _in_month(sim, t["ts"])
     tcampaign = pl.Series(t["campaign"], dtype=pl.String)
@@ -567,7 +573,7 @@ def fact_marketing(sim: Simulation) -> pl.DataFrame:
             "device": ids.lookup(DEVICES, t["device"]),
         },
     ).filter(pl.Series(keep))
-    return pl.concat([served, touches])
+    yield touches
 
 
 def fact_online_order_headers(sim: Simulation, credit: dict) -> pl.DataFrame:
