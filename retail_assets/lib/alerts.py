@@ -100,12 +100,13 @@ class AlertThresholds(BaseModel):
         description="Days of history the KQL rules read a store's normal from (Gold reads the month).",
     )
     stockout_fast_mover_share: float = Field(
-        default=0.01,
+        default=0.0025,
         gt=0,
         le=1,
         description=(
             "A store stockout alerts only for the store's fast movers: products whose units sold are at or above "
-            "the store's (1 - share) quantile of units per product sold; other shelves refill with the next order."
+            "the store's (1 - share) quantile of units per product sold (0.25 %: the top 25 of a 10,000-product "
+            "range); other shelves refill with the next order."
         ),
     )
     stockout_repeat_hours: int = Field(

@@ -15,7 +15,7 @@ def test_defaults_follow_the_deployment_guide() -> None:
     assert (config.high_value_receipt_cents, config.high_value_receipt_quantile) == (20_000, 0.9998)
     assert config.truck_dwell_sla_minutes == 120  # ~2 h free time before detention
     assert (config.zone_crowding_factor, config.zone_min_customers, config.baseline_days) == (2.5, 30, 28)
-    assert (config.stockout_fast_mover_share, config.stockout_repeat_hours) == (0.01, 25)
+    assert (config.stockout_fast_mover_share, config.stockout_repeat_hours) == (0.0025, 25)
     assert config.campaign_daily_budget_cents == 15_000
     assert config.lookback_minutes == 5
     assert all(field.description for field in AlertThresholds.model_fields.values())

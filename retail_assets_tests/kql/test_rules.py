@@ -128,7 +128,7 @@ def test_high_value_receipt(custom: bool, alert_db, committed, custom_rules, val
 def test_stockout_and_urgent_reorder(custom: bool, alert_db, committed, custom_rules, validation) -> None:
     stockouts = _fire("stockout", "product_id", custom, alert_db, committed, custom_rules, validation)
     urgent = _fire("urgent_reorder", "product_id", custom, alert_db, committed, custom_rules, validation)
-    # Fast movers: top 1 % by units (10) or top half (10, 125-149); never the DC, never twice for one empty shelf.
+    # Fast movers: top 0.25 % by units (10) or top half (10, 125-149); never the DC, never twice for one empty shelf.
     assert stockouts == ([10, 130] if custom else [10])
     assert urgent == ([20, 22] if custom else [20])
 

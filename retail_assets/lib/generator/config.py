@@ -99,6 +99,15 @@ class GeneratorConfig(BaseModel):
     store_change_rate: float = Field(0.03, ge=0, le=0.5, description="Monthly share of stores changing hours or format.")
     cycle_count_products: int = Field(20, ge=0, description="Products each store cycle-counts every night.")
     store_cover_days: float = Field(7.0, gt=0, description="Days of expected demand a store stocks up to (par level).")
+    urgent_cover_days: float = Field(
+        0.25,
+        gt=0,
+        le=2,
+        description=(
+            "A reorder line is URGENT when the shelf still holds something but less than this many days of "
+            "forecast at the nightly check (it will run out before the morning delivery)."
+        ),
+    )
     dc_cover_days: float = Field(10.0, gt=0, description="Days of expected outflow a DC stocks up to.")
 
     @model_validator(mode="after")
@@ -165,6 +174,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "supplier_dry_trucks": 3,
         "receipts_per_store_day": RECEIPTS_PER_STORE_DAY,
         "online_orders_per_day": 250,
+        # 2,000 products for a supermarket's traffic: each sells ~5x faster than in the reference's 10,000-product
+        # range, so an hour of cover (not six) keeps URGENT the exception it is in a real range.
+        "urgent_cover_days": 0.04,
         # A network-wide cap well above what the campaigns plan (~1,400 a store-day), so over-delivering
         # launches can overspend their budget.
         "marketing_impressions_per_day": 10_500,

@@ -264,7 +264,7 @@ def simulate_stores(world, window: Window, demand: StoreDemand, gaps: shelf.Wind
             write_offs.append((np.full(len(excess), k + 1), excess, end[excess] - need[excess]))
             idx = np.flatnonzero(target > end)
             qty = target[idx] - end[idx]
-            urgent = (at_check[idx] > 0) & (at_check[idx] < URGENT_DAYS * expected[idx])
+            urgent = (at_check[idx] > 0) & (at_check[idx] < c.urgent_cover_days * expected[idx])
             high = at_check[idx] < reorder_point[idx]
             priority = np.where(urgent, 2, np.where(high, 1, 0))
             orders.append((np.full(len(idx), day), idx, qty, at_check[idx], reorder_point[idx], priority))
@@ -294,7 +294,6 @@ def simulate_stores(world, window: Window, demand: StoreDemand, gaps: shelf.Wind
 
 SMOOTHING = 0.15  # weight of the latest day in the demand forecast
 REORDER_DAYS = 2.0  # reorder point: the stock after tomorrow should still cover this many days
-URGENT_DAYS = 0.04  # URGENT when the shelf holds under 4 % of a day's forecast at the check (under ~an hour of trading: a fast mover about to run out)
 PACKS_FOOD = np.array([6, 12, 24])
 PACKS_OTHER = np.array([1, 2, 4, 6])
 
