@@ -98,7 +98,6 @@ class GeneratorConfig(BaseModel):
     customer_move_rate: float = Field(0.008, ge=0, le=0.2, description="Monthly share of customers who move.")
     store_change_rate: float = Field(0.03, ge=0, le=0.5, description="Monthly share of stores changing hours or format.")
     cycle_count_products: int = Field(20, ge=0, description="Products each store cycle-counts every night.")
-    store_cover_days: float = Field(7.0, gt=0, description="Days of expected demand a store stocks up to (par level).")
     urgent_cover_days: float = Field(
         0.25,
         gt=0,
