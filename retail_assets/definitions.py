@@ -35,6 +35,7 @@ DEFS_MODULES = {
     "landing": "defs",
     "liveness": "defs",
     "resources": "resources",
+    "restore": "defs",
     "serving": "defs",
     "silver": "defs",
     "streaming": "defs",
