@@ -161,6 +161,7 @@ def plan(config: RestoreConfig, lake: LakeStore, targets: dict[str, RestoreTarge
         version=config.version,
         as_of=parse_as_of(config.as_of) if config.as_of else None,
         month=month,
+        allow_empty=config.allow_empty,
     )
     return target, month, version
 

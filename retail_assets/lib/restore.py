@@ -50,6 +50,9 @@ class Target:
     def asked(self) -> str:
         return f"as of {self.as_of.isoformat()}" if self.as_of else f"version {self.version}"
 
+    def describe(self) -> str:
+        return f"version {self.version} (as of {self.as_of.isoformat()})" if self.as_of else f"version {self.version}"
+
 
 @dataclass(frozen=True)
 class RestoreReport:
@@ -68,9 +71,9 @@ class RestoreReport:
 
     def summary(self) -> str:
         scope = f"{self.table} {self.month:%Y-%m}" if self.month else self.table
+        as_of = f" (as of {self.target.as_of.isoformat()})" if self.target.as_of else ""
         what = (
-            f"restored from version {self.target.version} ({self.target.asked}, committed "
-            f"{self.target.committed_at:%Y-%m-%d %H:%M:%S} UTC)"
+            f"restored from version {self.target.version}{as_of}, committed {self.target.committed_at:%Y-%m-%d %H:%M:%S} UTC"
         )
         if not self.committed:
             return f"{scope}: already holds version {self.target.version}'s data at version {self.version_after}; nothing committed"
@@ -92,9 +95,18 @@ def commits(lake: LakeStore, table: str) -> list[tuple[int, dt.datetime]]:
 
 
 def resolve_target(
-    lake: LakeStore, table: str, *, version: int | None = None, as_of: dt.datetime | None = None, month: dt.date | None = None
+    lake: LakeStore,
+    table: str,
+    *,
+    version: int | None = None,
+    as_of: dt.datetime | None = None,
+    month: dt.date | None = None,
+    allow_empty: bool = False,
 ) -> Target:
-    """The restorable version asked for (by number, or the latest committed at or before ``as_of``), else refused."""
+    """The restorable version asked for (by number, or the latest committed at or before ``as_of``), else refused.
+
+    With ``month``: only that month's files must be intact, and the version must hold rows of it unless
+    ``allow_empty``."""
     if (version is None) == (as_of is None):
         raise ValueError("give exactly one of version and as_of")
     log = commits(lake, table)
@@ -122,10 +134,23 @@ def resolve_target(
     if missing:
         scope = f" of {month:%Y-%m}" if month else ""
         raise RestoreRefused(
-            f"lake table {table}: cannot restore {target.asked} (version {target.version}): vacuum already removed "
+            f"lake table {table}: cannot restore {target.describe()}: vacuum already removed "
             f"{len(missing)} of its data files{scope} (e.g. {missing[0]}); " + _oldest_hint(lake, table, log, month)
         )
+    if month is not None and not allow_empty:
+        _refuse_emptying(lake, table, target, month)
     return target
+
+
+def _refuse_emptying(lake: LakeStore, table: str, target: Target, month: dt.date) -> None:
+    if _rows(lake, lake.at_version(table, target.version), month):
+        return
+    current = lake.at_version(table, lake.version(table))
+    raise RestoreRefused(
+        f"lake table {table}: {target.describe()} holds no rows of {month:%Y-%m} (the current version "
+        f"{current.version()} holds {_rows(lake, current, month):,}); restoring it would empty the month: pass "
+        "--allow-empty to do that, or pick a version that holds the month"
+    )
 
 
 def _oldest_hint(lake: LakeStore, table: str, log: list[tuple[int, dt.datetime]], month: dt.date | None) -> str:
@@ -254,11 +279,7 @@ def _restore_month(
     rows = _scan(lake, old).filter(pl.col(PARTITION_COLUMN) == month).collect()
     rows_before = _rows(lake, current, month)
     if not rows.height and not allow_empty:
-        raise RestoreRefused(
-            f"lake table {table}: version {target.version} ({target.asked}) holds no rows of {month:%Y-%m} "
-            f"(the current version {current.version()} holds {rows_before:,}); restoring it would empty the month: "
-            "pass --allow-empty to do that, or pick a version that holds the month"
-        )
+        _refuse_emptying(lake, table, target, month)
     predicate = months_predicate([month])
     if rows.height:
         version = lake.replace(
