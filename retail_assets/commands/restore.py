@@ -23,13 +23,18 @@ from retail_assets.commands.run import month_argument
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "restore", help="Roll a lake table (or one month) back to an earlier Delta version; automation rebuilds downstream."
+        "restore",
+        help="Roll a lake table (or one month) back to an earlier Delta version; automation rebuilds downstream.",
     )
     parser.add_argument("table", help="Lake table as layer/table, e.g. silver/fact_receipts.")
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--version", type=int, metavar="N", help="Delta version to go back to (see the table's history).")
     target.add_argument(
-        "--as-of", metavar="TIME", help="ISO 8601 time, UTC unless it names an offset: the latest version committed by then."
+        "--version", type=int, metavar="N", help="Delta version to go back to (see the table's history)."
+    )
+    target.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="ISO 8601 time, UTC unless it names an offset: the latest version committed by then.",
     )
     parser.add_argument("--month", type=month_argument, help="Only this month, YYYY-MM; other months are untouched.")
     parser.add_argument(
@@ -71,7 +76,10 @@ def restore(args: argparse.Namespace) -> int:
     with open_instance() as instance:
         start_watchdog(instance)
         result = definitions.resolve_job_def(RESTORE_JOB).execute_in_process(
-            run_config={"ops": {op: {"config": config.model_dump()}}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={
+                "ops": {op: {"config": config.model_dump()}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
             instance=instance,
             op_selection=[op],
             tags={**worker_tags(), "retail/restore": args.table},
@@ -79,18 +87,22 @@ def restore(args: argparse.Namespace) -> int:
         )
     if not result.success:
         failures = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
-        print(f"restore {args.table}: FAILED (run {result.run_id}): {' '.join(failures) or 'see the run in the UI'}", file=sys.stderr)
+        reason = " ".join(failures) or "see the run in the UI"
+        print(f"restore {args.table}: FAILED (run {result.run_id}): {reason}", file=sys.stderr)
         return 1
     report = result.output_for_node(op)
     print(f"{report['summary']} (run {result.run_id}, {time.monotonic() - started:.1f} s)")
     if report["partitions"]:
         months = ", ".join(p[:7] for p in report["partitions"] if p) or "the table"
         print(
-            f"recorded a materialization of {report['asset']} ({months}) and re-ran its blocking checks on the restored "
-            "rows; declarative automation (sensor medallion_automation) rebuilds the downstream months"
+            f"recorded a materialization of {report['asset']} ({months}) and re-ran its blocking checks on the "
+            "restored rows; declarative automation (sensor medallion_automation) rebuilds the downstream months"
         )
     else:
         print(f"nothing changed in {report['asset']}: no materialization recorded, nothing to rebuild downstream")
     if version.as_of is not None:
-        print(f"--as-of {args.as_of} resolved to version {version.version}, committed {version.committed_at:%Y-%m-%d %H:%M:%S} UTC")
+        print(
+            f"--as-of {args.as_of} resolved to version {version.version}, committed "
+            f"{version.committed_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
     return 0

@@ -35,7 +35,14 @@ from pydantic import Field
 from retail_assets.defs.bronze import BRONZE_EVENTS_POOL
 from retail_assets.defs.gold import GRAIN_UNIQUE
 from retail_assets.defs.silver import HOT_POOL, PRIMARY_KEY_UNIQUE, primary_key_outcome
-from retail_assets.lib.checks import SCHEMA_PARITY, CheckOutcome, check_evaluation, frame_parity, key_outcome, parity_outcome
+from retail_assets.lib.checks import (
+    SCHEMA_PARITY,
+    CheckOutcome,
+    check_evaluation,
+    frame_parity,
+    key_outcome,
+    parity_outcome,
+)
 from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.specs import GOLD
 from retail_assets.lib.lake import LakeStore
@@ -175,7 +182,9 @@ def _partitions(target: RestoreTarget, report: RestoreReport) -> list[dt.date | 
     return list(report.changed_months or [])
 
 
-def _run_restore(context: dg.OpExecutionContext, config: RestoreConfig, lake: LakeStore, pool: str | None) -> Iterator[Any]:
+def _run_restore(
+    context: dg.OpExecutionContext, config: RestoreConfig, lake: LakeStore, pool: str | None
+) -> Iterator[Any]:
     targets = platform_targets()
     try:
         target, month, version = plan(config, lake, targets)
@@ -190,7 +199,9 @@ def _run_restore(context: dg.OpExecutionContext, config: RestoreConfig, lake: La
             "dagster_run_id": context.run.run_id,
             "dagster_asset": target.key.to_user_string(),
         }
-        report = restore(lake, config.table, version, month=month, allow_empty=config.allow_empty, commit_metadata=metadata)
+        report = restore(
+            lake, config.table, version, month=month, allow_empty=config.allow_empty, commit_metadata=metadata
+        )
     except RestoreRefused as exc:
         raise dg.Failure(description=str(exc), metadata={"table": config.table}) from exc
     context.log.info(report.summary())

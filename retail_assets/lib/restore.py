@@ -73,10 +73,14 @@ class RestoreReport:
         scope = f"{self.table} {self.month:%Y-%m}" if self.month else self.table
         as_of = f" (as of {self.target.as_of.isoformat()})" if self.target.as_of else ""
         what = (
-            f"restored from version {self.target.version}{as_of}, committed {self.target.committed_at:%Y-%m-%d %H:%M:%S} UTC"
+            f"restored from version {self.target.version}{as_of}, committed "
+            f"{self.target.committed_at:%Y-%m-%d %H:%M:%S} UTC"
         )
         if not self.committed:
-            return f"{scope}: already holds version {self.target.version}'s data at version {self.version_after}; nothing committed"
+            return (
+                f"{scope}: already holds version {self.target.version}'s data at version {self.version_after}; "
+                "nothing committed"
+            )
         months = ""
         if self.month is None and self.changed_months is not None:
             months = f", months changed: {', '.join(f'{m:%Y-%m}' for m in self.changed_months) or 'none'}"

@@ -1,4 +1,4 @@
-"""``retail-assets restore``: a corrupted table month rolled back with Delta time travel, downstream rebuilt by automation.
+"""``retail-assets restore``: a corrupted month rolled back with Delta time travel, downstream rebuilt by automation.
 
 The lake is the Gold scenario's two months of Silver (``retail_assets_tests/gold/scenario.py``), recorded in a
 real Dagster instance (``DAGSTER_HOME`` in a temporary directory) as materialized; Gold is built from it by real
@@ -103,7 +103,9 @@ class Platform:
             result = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance, cursor=self.cursor)
         self.cursor = result.cursor
         return {
-            (r.key.to_user_string(), pk) for r in result.results for pk in r.true_subset.expensively_compute_partition_keys()
+            (r.key.to_user_string(), pk)
+            for r in result.results
+            for pk in r.true_subset.expensively_compute_partition_keys()
         }
 
     def run_requested(self, requested: set[tuple[str, str]]) -> None:
@@ -322,7 +324,8 @@ def test_restoring_an_empty_month_needs_allow_empty(
     lake.overwrite_months(RECEIPTS_TABLE, silver("fact_receipts", []), [dt.date(2024, 3, 1)])
     march_empty = lake.version(RECEIPTS_TABLE)
     lake.overwrite_months(
-        RECEIPTS_TABLE, silver("fact_receipts", [dict(receipt_id="M1", event_ts=dt.datetime(2024, 3, 2, tzinfo=dt.UTC))]),
+        RECEIPTS_TABLE,
+        silver("fact_receipts", [dict(receipt_id="M1", event_ts=dt.datetime(2024, 3, 2, tzinfo=dt.UTC))]),
         [dt.date(2024, 3, 1)],
     )
     assert restore(RECEIPTS_TABLE, "--version", march_empty, "--month", "2024-03") == 2
@@ -339,7 +342,9 @@ def test_the_restore_waits_for_the_pool_of_the_tables_writers(
     storage.set_concurrency_slots(HOT_POOL, 1)
     assert storage.claim_concurrency_slot(HOT_POOL, "stream-worker-run", "hot_step").is_claimed
     outcome: list[int] = []
-    restoring = threading.Thread(target=lambda: outcome.append(restore(RECEIPTS_TABLE, "--version", good, "--month", "2024-01")))
+    restoring = threading.Thread(
+        target=lambda: outcome.append(restore(RECEIPTS_TABLE, "--version", good, "--month", "2024-01"))
+    )
     restoring.start()
     try:
         deadline = time.monotonic() + 60
@@ -357,7 +362,8 @@ def test_the_restore_waits_for_the_pool_of_the_tables_writers(
 
 def test_every_platform_table_has_its_pool_op_and_its_blocking_checks_re_evaluated() -> None:
     targets = platform_targets()
-    assert {"silver/fact_receipts", "gold/sales_minute_store", "bronze/receipt_created", "silver/dim_stores"} <= set(targets)
+    expected = {"silver/fact_receipts", "gold/sales_minute_store", "bronze/receipt_created", "silver/dim_stores"}
+    assert expected <= set(targets)
     assert targets[RECEIPTS_TABLE].pool == HOT_POOL
     assert {t.pool for t in targets.values()} <= set(RESTORE_OPS)
     assert {c for t in targets.values() for c in t.blocking_checks} <= set(BLOCKING_EVALUATORS)
