@@ -770,7 +770,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                     "handing it over (the sensor starts a worker again once no such run is active)"
                 )
                 break
-        listing = time.perf_counter()
+        listing = planning_started = time.perf_counter()
         listed, bad = listed_event_files(landing)
         listing = time.perf_counter() - listing
         _quarantine_bad_files(context, lake, state, bad)
@@ -779,6 +779,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             prefix="worker", max_files=config.max_files, known=bronze_sources(lake),
         )
         state.cursor = cursor
+        planning = time.perf_counter() - planning_started
         if tick.requests:
             save_state(context.instance, state)  # in flight: a restarted worker counts the attempts on
         for note in tick.notes:
@@ -798,7 +799,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                 last_new = time.monotonic()
             try:
                 began = time.perf_counter()
-                timings = {"listing": listing, **_apply_batch(context, lake, landing, state, batch, report, thresholds)}
+                timings = {"listing": listing, "planning": planning, **_apply_batch(context, lake, landing, state, batch, report, thresholds)}
                 timings["batch_total"] = time.perf_counter() - began
             except Exception as exc:  # noqa: BLE001 - any failure of a batch: retried, then parked; the worker goes on
                 state.cursor.inflight.pop(batch.key, None)
