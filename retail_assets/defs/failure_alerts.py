@@ -38,7 +38,8 @@ def failure_alerts(context: dg.RunFailureSensorContext, failure_notifier: Failur
     run_id = context.dagster_run.run_id
     if not failure_notifier.destinations:
         return dg.SkipReason(f"run {run_id} failed; no alert destination is configured (docs/operations.md)")
-    delivery = deliver(context.instance, failure_notifier, failure_alert(context, failure_notifier.ui_url), context.log.info)
+    alert = failure_alert(context, failure_notifier.ui_url)
+    delivery = deliver(context.instance, failure_notifier, alert, context.log.info)
     if delivery.failed:
         failed = "; ".join(f"{name}: {error}" for name, error in delivery.failed.items())
         raise FailureAlertError(f"run {run_id}: failure alert not delivered to {failed}")

@@ -190,7 +190,9 @@ class FailureNotifier(dg.ConfigurableResource):
     webhook_url: str | None = Field(default=None, description="Generic webhook (RETAIL_FAILURE_WEBHOOK_URL; a secret).")
     slack_token: str | None = Field(default=None, description="Slack bot token (RETAIL_SLACK_BOT_TOKEN; a secret).")
     slack_channel: str | None = Field(default=None, description="Slack channel (RETAIL_SLACK_CHANNEL).")
-    slack_api_url: str = Field(default=s.DEFAULT_SLACK_API_URL, description="Slack API base URL (RETAIL_SLACK_API_URL).")
+    slack_api_url: str = Field(
+        default=s.DEFAULT_SLACK_API_URL, description="Slack API base URL (RETAIL_SLACK_API_URL)."
+    )
     teams_webhook_url: str | None = Field(
         default=None, description="Microsoft Teams incoming webhook (RETAIL_TEAMS_WEBHOOK_URL; a secret)."
     )
@@ -201,7 +203,11 @@ class FailureNotifier(dg.ConfigurableResource):
 
     @property
     def destinations(self) -> tuple[str, ...]:
-        on = {"webhook": self.webhook_url, "slack": self.slack_token and self.slack_channel, "teams": self.teams_webhook_url}
+        on = {
+            "webhook": self.webhook_url,
+            "slack": self.slack_token and self.slack_channel,
+            "teams": self.teams_webhook_url,
+        }
         return tuple(name for name, value in on.items() if value)
 
     @property

@@ -236,7 +236,8 @@ def failure_alert_settings(environ: Mapping[str, str] | None = None) -> FailureA
         _http_url(FAILURE_WEBHOOK_URL, value[FAILURE_WEBHOOK_URL], secret=True)
         destinations.append("webhook")
     if bool(value[SLACK_BOT_TOKEN]) != bool(value[SLACK_CHANNEL]):
-        given, missing = (SLACK_BOT_TOKEN, SLACK_CHANNEL) if value[SLACK_BOT_TOKEN] else (SLACK_CHANNEL, SLACK_BOT_TOKEN)
+        pair = (SLACK_BOT_TOKEN, SLACK_CHANNEL)
+        given, missing = pair if value[SLACK_BOT_TOKEN] else pair[::-1]
         raise SettingsError(
             f"Slack run-failure alerts need {missing} too: set it (a bot token xoxb-... and a channel such as "
             f"#data-alerts), or unset {given}"

@@ -138,9 +138,8 @@ def test_the_daemon_turns_a_streamed_kpi_from_fresh_to_failing(dev_server, monke
         reported = time.monotonic()
     fresh = _wait_for(dev_server, "sales_minute_store", "HEALTHY", timeout=30)
     _wait_for(dev_server, "daily_sales_by_channel", "HEALTHY", timeout=30)
-    assert _statuses(dev_server, ["top_products_15m"])["top_products_15m"]["freshnessStatusInfo"]["freshnessStatus"] == (
-        "UNKNOWN"
-    )
+    never_built = _statuses(dev_server, ["top_products_15m"])["top_products_15m"]
+    assert never_built["freshnessStatusInfo"]["freshnessStatus"] == "UNKNOWN"
     # No stream reports the table again: one minute after its update it is failing (DEGRADED in the UI's health).
     failing = _wait_for(dev_server, "sales_minute_store", "DEGRADED", timeout=90)
     assert failing - reported >= 59 and fresh < failing
