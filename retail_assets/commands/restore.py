@@ -86,8 +86,16 @@ def restore(args: argparse.Namespace) -> int:
             raise_on_error=False,
         )
     if not result.success:
+        # Committed but failing a blocking check on the restored rows: Dagster fails the step, like a build's.
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                print(event.event_specific_data.materialization.description)
         failures = [e.step_failure_data.error.message.strip() for e in result.all_events if e.is_step_failure]
         reason = " ".join(failures) or "see the run in the UI"
+        if "blocking asset check failed" in reason:
+            reason = (
+                f"the restored rows fail a blocking check; downstream stays held until the table passes again: {reason}"
+            )
         print(f"restore {args.table}: FAILED (run {result.run_id}): {reason}", file=sys.stderr)
         return 1
     report = result.output_for_node(op)
@@ -100,6 +108,7 @@ def restore(args: argparse.Namespace) -> int:
         )
     else:
         print(f"nothing changed in {report['asset']}: no materialization recorded, nothing to rebuild downstream")
+
     if version.as_of is not None:
         print(
             f"--as-of {args.as_of} resolved to version {version.version}, committed "

@@ -231,12 +231,11 @@ def _run_restore(
             if evaluate is None:
                 context.log.warning(f"{subject}: blocking check {check} is not re-evaluated by a restore")
                 continue
+            # A failed evaluation fails the step (Dagster does so for blocking checks), after the commit: the run
+            # shows red, failure alerts fire, and the month's downstream stays held.
+            outcome = evaluate(layer, name, rows, f"{subject} (restored)")
             yield check_evaluation(
-                context.instance,
-                dg.AssetCheckKey(target.key, check),
-                evaluate(layer, name, rows, f"{subject} (restored)"),
-                blocking=True,
-                month=partition,
+                context.instance, dg.AssetCheckKey(target.key, check), outcome, blocking=True, month=partition
             )
     yield dg.Output(
         {

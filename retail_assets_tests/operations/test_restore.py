@@ -238,6 +238,26 @@ def test_restoring_a_month_releases_the_gate_a_failed_blocking_check_held(platfo
     assert requested and all(a.startswith("gold/") for a, _ in requested)
 
 
+def test_a_restored_version_that_fails_a_blocking_check_keeps_downstream_held(
+    home: Path, lake: LakeStore, instance: dg.DagsterInstance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gate follows the restored rows: a failed evaluation stops holding once a newer materialization exists,
+    so only the restore's own evaluation keeps a month restored to bad data held."""
+    frame = silver("fact_receipts", FACTS["fact_receipts"])
+    january = frame.filter(pl.col("month_start") == JAN)
+    doubled = lake.overwrite_months(RECEIPTS_TABLE, pl.concat([january, january.head(1)]), [JAN]).version
+    lake.overwrite_months(RECEIPTS_TABLE, frame, MONTHS)
+
+    assert restore(RECEIPTS_TABLE, "--version", doubled, "--month", "2024-01") == 1
+    captured = capsys.readouterr()
+    assert f"restored from version {doubled}" in captured.out, "the restore is committed and says so"
+    assert "the restored rows fail a blocking check; downstream stays held" in captured.err
+    assert lake.read(RECEIPTS_TABLE, [JAN]).height == january.height + 1
+    check = dg.AssetCheckKey(RECEIPTS, PRIMARY_KEY_UNIQUE)
+    [gate] = failed_gates(instance, [(check, True)], [JAN])
+    assert gate.partition == "2024-01-01"
+
+
 @pytest.fixture
 def receipts(home: Path, lake: LakeStore) -> list[int]:
     """silver/fact_receipts alone, three versions a few milliseconds apart: good, January bad, February bad."""
