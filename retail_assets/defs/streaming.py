@@ -615,6 +615,9 @@ def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOu
     return metadata, checks
 
 
+INTERRUPTED = "a batch reached Bronze but the worker stopped before its hot Silver/Gold update"
+
+
 def _upstream_gates(
     instance: dg.DagsterInstance, tables: Iterable[str], month: dt.date, evaluated: set[dg.AssetCheckKey]
 ) -> list[str]:
@@ -665,11 +668,15 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
         if _blocking_failure(bronze_key(event_type), SCHEMA_PARITY, parity):
             held.append(f"bronze/{event_type} {month:%Y-%m} failed its blocking check {SCHEMA_PARITY}")
     timings["bronze"] = time.perf_counter() - started
-    # Durably in Bronze: acknowledged.
+    stale = batch.group in state.stale
+    # Durably in Bronze: acknowledged. In the same save, the month is marked stale until its hot Silver facts and
+    # minute Gold have the batch: a worker killed in between would otherwise never append these rows (the files are
+    # acknowledged); the next worker rebuilds the month instead.
     state.cursor.inflight.pop(batch.key, None)
     state.cursor.done.update(batch.files)
+    if batch.files:
+        state.stale.setdefault(batch.group, INTERRUPTED)
     save_state(context.instance, state)
-    stale = batch.group in state.stale
     # Bronze rows of files outside the batch changed (the trace_id rule kept an event of this batch over theirs):
     # the incremental Silver append sees only the batch's rows, so the month is rebuilt.
     others_changed = any(i.other_files_changed for i in ingests)
@@ -725,9 +732,10 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
             f"{error}. The month is rebuilt whole on a later batch (every {STALE_RETRY_SECONDS:.0f} s at most) until "
             "its checks pass; nothing downstream is refreshed from it meanwhile."
         )
-    elif stale:
+    else:
         state.stale.pop(batch.group, None)
-        context.log.info(f"stream worker {month:%Y-%m}: stale month rebuilt (hot Silver facts and minute Gold)")
+        if stale:
+            context.log.info(f"stream worker {month:%Y-%m}: stale month rebuilt (hot Silver facts and minute Gold)")
     save_state(context.instance, state)
     return timings
 

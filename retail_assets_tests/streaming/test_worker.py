@@ -437,3 +437,34 @@ def test_automation_runs_yield_the_cpu_to_the_stream(tmp_path, launched_by, incr
     probe = subprocess.run([sys.executable, "-c", NICENESS_PROBE, launched_by.split()[0], str(tmp_path)],
                            capture_output=True, text=True, timeout=120, check=True)
     assert f"niceness {os.nice(0) + increase}" in probe.stdout
+
+
+def test_a_worker_killed_between_bronze_and_silver_loses_no_silver_row(
+    tiny, window_events, lake, landing, resources, instance, assets, monkeypatch
+):
+    """The batch's files are acknowledged once in Bronze; a worker that dies before its Silver append (simulated:
+    the process is interrupted right there) leaves the month stale in the same saved state, so the next worker
+    rebuilds it and Silver and Gold hold every receipt. Before, the acknowledged files were never appended."""
+    import retail_assets.defs.streaming as streaming
+
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    land(landing, january, "only")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("the worker's process died here")
+
+    monkeypatch.setattr(streaming, "apply_downstream", killed)
+    with pytest.raises(KeyboardInterrupt):
+        stream_worker.execute_in_process(run_config=RUN_CONFIG, resources=resources, instance=instance)
+    state = load_state(instance)
+    assert state.cursor.done and not state.cursor.inflight, "acknowledged: the files are in Bronze"
+    assert "2024-01-01" in state.stale and not lake.exists("silver/fact_receipts")
+
+    monkeypatch.undo()
+    assert work(resources, instance).success
+    assert not load_state(instance).stale
+    receipts = january.filter(pl.col("event_type") == "receipt_created").height
+    assert lake.read("silver/fact_receipts", [JANUARY]).height == receipts
+    assert gold_minutes(lake).equals(receipts_by_minute(january))
