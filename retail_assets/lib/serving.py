@@ -121,15 +121,22 @@ def _describe(con: duckdb.DuckDBPyConnection, name: str, description: str, colum
         con.execute(f"COMMENT ON COLUMN {quote(name)}.{quote(c.name)} IS {literal(c.description)}")
 
 
+_EXPECTED_COLUMNS: dict[str, list[tuple[str, str]]] = {}
+
+
 def _ensure_table(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[ColumnSpec], description: str) -> None:
     """Create the table from the spec, or check that the existing one has exactly the spec's columns and types."""
     if not _exists(con, name):
         con.execute(_ddl(name, columns))
         _describe(con, name, description, columns)
         return
-    con.execute(_ddl("__expected", columns, temporary=True))
-    expected, found = _columns_of(con, "__expected", temporary=True), _columns_of(con, name)
-    con.execute("DROP TABLE temp.__expected")
+    probe = _ddl("__expected", columns, temporary=True)
+    expected = _EXPECTED_COLUMNS.get(probe)
+    if expected is None:  # DuckDB's spelling of the spec's types, asked once per process (writers hold the file)
+        con.execute(probe)
+        expected = _EXPECTED_COLUMNS[probe] = _columns_of(con, "__expected", temporary=True)
+        con.execute("DROP TABLE temp.__expected")
+    found = _columns_of(con, name)
     if expected != found:
         raise ServingError(
             f"DuckDB table {name} has columns {found} but the spec now has {expected}. Drop it "
@@ -530,8 +537,8 @@ class MinuteRefresh:
 class RefreshReport:
     refreshed: list[MinuteRefresh] = field(default_factory=list)
     read_seconds: float = 0.0  # reading the lake (the file not held)
-    held_seconds: float = 0.0  # the file held: open, one transaction, close
-    wait: LockWait = field(default_factory=LockWait)
+    held_seconds: float = 0.0  # the file held: open, one transaction, close (summed over sessions)
+    wait: LockWait = field(default_factory=LockWait)  # the longest wait for the file of the sessions
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -614,15 +621,33 @@ def refresh_streamed_minutes(
     ``windows``: :class:`MinuteWindow` items, ``(table, month[, span])`` tuples or the worker's ``GoldWindow``
     values (``name``, ``month``, ``window``; a None window means the whole month). For every table and
     month, the rows of those spans are read from ``gold/<table>`` and replace the same spans in DuckDB —
-    all tables in ONE transaction, so readers see every minute table at one point. A month the file does
-    not hold yet, or a table it lacks (created from the spec), is published whole from the Gold month.
-    Idempotent: replaying a refresh rewrites the same rows. The lake is read before the file is opened;
-    the file is held for one short transaction (see the module docstring's protocol).
+    the windows of all tables in ONE short transaction, so readers see every minute table at one point;
+    a whole month (asked with a None span) in a transaction of its own. A month the file does not hold
+    yet, or a table it lacks (created from the spec), is published whole from the Gold month.
+    Idempotent: replaying a refresh rewrites the same rows. The lake is read before the file is opened
+    (see the module docstring's protocol). Raises :class:`ServingLockTimeout` when the file stayed locked
+    for ``timeout``: nothing was written then, so call again with the same windows.
     """
     report = RefreshReport()
     plan = _plan(windows)
-    if not plan:
-        return report
+    # Windows of every table in one short transaction; each whole month in its own (a month of the largest
+    # table holds the file for seconds at the reference volume: readers should not wait for four of them).
+    windowed = {key: spans for key, spans in plan.items() if spans}
+    sessions = [windowed] if windowed else []
+    sessions += [{key: spans} for key, spans in plan.items() if not spans]
+    for session in sessions:
+        _refresh_session(lake, database, session, report, timeout)
+    return report
+
+
+def _refresh_session(
+    lake: LakeStore,
+    database: str | Path,
+    plan: Mapping[tuple[str, dt.date], tuple[Span, ...]],
+    report: RefreshReport,
+    timeout: float,
+) -> None:
+    """One writer session of :func:`refresh_streamed_minutes`: read the lake, then one transaction in the file."""
     tables = _minute_tables()
     started = time.monotonic()
     frames: dict[tuple[str, dt.date], pl.DataFrame] = {}
@@ -631,17 +656,20 @@ def refresh_streamed_minutes(
         if spans:
             frame = frame.filter(_in_spans(tables[name].time_column, spans))
         frames[name, month] = frame.collect()
-    report.read_seconds = time.monotonic() - started
-    held = time.monotonic()
-    with serving_writer(database, timeout=timeout, wait=report.wait) as con, _transaction(con):
-        for (name, month), spans in plan.items():
-            table, columns = tables[name], gold_columns(tables[name])
+    report.read_seconds += time.monotonic() - started
+    held, wait = time.monotonic(), LockWait()
+    with serving_writer(database, timeout=timeout, wait=wait) as con, _transaction(con):
+        for (name, month), asked in plan.items():
+            table, columns, spans = tables[name], gold_columns(tables[name]), asked
             reason = "window" if spans else "month"
             if not _exists(con, name):
                 reason = "table created"
-            elif spans and not con.execute(
-                f"SELECT count(*) FROM {quote(name)} WHERE {PARTITION_COLUMN} = ?", [month]
-            ).fetchall()[0][0]:
+            elif (
+                spans
+                and not con.execute(
+                    f"SELECT count(*) FROM {quote(name)} WHERE {PARTITION_COLUMN} = ?", [month]
+                ).fetchall()[0][0]
+            ):
                 reason = "month not served yet"
             if reason in ("table created", "month not served yet"):
                 spans = ()
@@ -653,8 +681,8 @@ def refresh_streamed_minutes(
                 condition, bounds = _sql_spans(table.time_column, spans)
                 where, values = f"{where} AND {condition}", [*values, *bounds]
             con.execute(f"DELETE FROM {quote(name)} WHERE {where}", values)
-            _insert(con, name, columns, frames[name, month])
-            rows = con.execute(f"SELECT count(*) FROM {quote(name)} WHERE {where}", values).fetchall()[0][0]
-            report.refreshed.append(MinuteRefresh(name, month, tuple(spans), rows, reason))
-    report.held_seconds = time.monotonic() - held
-    return report
+            _insert(con, name, columns, frames[name, month])  # exactly the rows of the spans: the frame's count
+            report.refreshed.append(MinuteRefresh(name, month, tuple(spans), frames[name, month].height, reason))
+    report.held_seconds += time.monotonic() - held
+    report.wait.seconds = max(report.wait.seconds, wait.seconds)
+    report.wait.retries += wait.retries
