@@ -83,6 +83,7 @@ from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landi
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import partition_key
 from retail_assets.lib.pools import STREAM_POOL
+from retail_assets.lib.serving import refresh_streamed_minutes
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.capture import CaptureFiles, capture_batch_name, read_capture
@@ -400,12 +401,22 @@ class StreamWorkerConfig(dg.Config):
         ),
     )
     max_files: int = Field(default=2_000, description="At most this many files per batch (a backlog is taken in slices).")
+    serving_database: str | None = Field(
+        default=None,
+        description=(
+            "The serving DuckDB file: the minute KPIs written since the last report are copied into it after each "
+            "report (lib/serving.py refresh_streamed_minutes), so it is at most ~report_seconds behind the lake. "
+            "None: not refreshed (stream_worker_sensor sets it to the configured data/retail.duckdb)."
+        ),
+    )
 
 
 # Threads for the independent tables of one batch (Bronze event types; hot Silver facts; minute Gold tables).
 POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-worker")
 
 
+# Longest a serving refresh waits for the DuckDB file (a reader or a serving asset holding it); then next report.
+SERVING_TIMEOUT_SECONDS = 20.0
 # How often the worker looks for another run that needs the stream pool (a backfill, a month rebuild, maintenance).
 HANDOVER_CHECK_SECONDS = 1.0
 ACTIVE = [
@@ -734,6 +745,7 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
         )
     else:
         state.stale.pop(batch.group, None)
+        state.serve(list(down.gold.values()))
         if stale:
             context.log.info(f"stream worker {month:%Y-%m}: stale month rebuilt (hot Silver facts and minute Gold)")
     save_state(context.instance, state)
@@ -750,6 +762,24 @@ def _quarantine_bad_files(context, lake: LakeStore, state: WorkerState, bad: lis
     for path, reason in done.unattributed:
         context.log.warning(f"{path} names no event type and month the platform serves; see `retail-assets landing check`")
     save_state(context.instance, state)
+
+
+def _refresh_serving(context, lake: LakeStore, state: WorkerState, database: str | None) -> None:
+    """Copy the minute Gold windows written since the last refresh into the serving DuckDB file (short transactions
+    under the file's writer lock, docs/operations.md). A locked or failing refresh keeps the windows for the next."""
+    if not database or not state.serving:
+        return
+    try:
+        refreshed = refresh_streamed_minutes(lake, database, state.serving_windows(), timeout=SERVING_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - serving lags; the lake and the catalog are right; retried next report
+        context.log.warning(f"stream worker: serving refresh of {database} postponed: {type(exc).__name__}: {exc}")
+        return
+    state.serving = []
+    save_state(context.instance, state)
+    context.log.debug(
+        f"stream worker: serving refreshed ({len(refreshed.refreshed)} table months) in "
+        f"{refreshed.read_seconds + refreshed.held_seconds:.2f} s, file held {refreshed.held_seconds:.2f} s"
+    )
 
 
 @dg.op(name="apply_landed_batches", pool=STREAM_POOL, tags={LANDING_JOB_TAG: "stream_worker"})
@@ -800,6 +830,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             if not retry:
                 if report.due(config.report_seconds):
                     yield from report.flush()
+                    _refresh_serving(context, lake, state, config.serving_database)
                 time.sleep(config.poll_seconds)
                 continue
         for batch in tick.requests:
@@ -833,7 +864,9 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             flushing = time.perf_counter()
             yield from report.flush()
             context.log.debug(f"stream worker: catalog report in {time.perf_counter() - flushing:.2f} s")
+            _refresh_serving(context, lake, state, config.serving_database)
     yield from report.flush()
+    _refresh_serving(context, lake, state, config.serving_database)
     context.log.info(f"stream worker: {batches} batches applied in {time.monotonic() - started:.0f} s")
     yield dg.Output(None)
 
@@ -871,7 +904,11 @@ def stream_worker_sensor(context: dg.SensorEvaluationContext, landing: LandingZo
         return dg.SensorResult(skip_reason="no event files waiting")
     number = int(context.cursor or 0) + 1
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"stream-worker:{number}", tags={"retail/waiting_files": str(len(waiting))})],
+        run_requests=[dg.RunRequest(
+            run_key=f"stream-worker:{number}", tags={"retail/waiting_files": str(len(waiting))},
+            run_config={"ops": {"apply_landed_batches": {"config": {
+                "serving_database": str(Settings.from_env().duckdb_path)}}}},
+        )],
         cursor=str(number),
     )
 

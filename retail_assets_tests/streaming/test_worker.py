@@ -468,3 +468,27 @@ def test_a_worker_killed_between_bronze_and_silver_loses_no_silver_row(
     receipts = january.filter(pl.col("event_type") == "receipt_created").height
     assert lake.read("silver/fact_receipts", [JANUARY]).height == receipts
     assert gold_minutes(lake).equals(receipts_by_minute(january))
+
+
+def test_the_worker_keeps_the_serving_file_up_to_the_lake(tiny, window_events, tmp_path, lake, landing, resources, instance, assets):
+    """With ``serving_database`` (what the sensor sets), the minute KPIs the worker writes reach the serving DuckDB
+    file at each report: after a run it serves exactly Gold's rows, a second batch included."""
+    from retail_assets.lib.serving import query_serving
+
+    database = str(tmp_path / "retail.duckdb")
+    config = {"ops": {"apply_landed_batches": {"config": {
+        "idle_seconds": 1.0, "poll_seconds": 0.05, "report_seconds": 0.0, "serving_database": database}}}}
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    half = january.height // 2
+    for name, part in (("first", january.head(half)), ("second", january.tail(january.height - half))):
+        land(landing, part, name)
+        assert stream_worker.execute_in_process(run_config=config, resources=resources, instance=instance).success
+        served = query_serving(database, "SELECT store_id, ts, receipts, total_sales_cents FROM sales_minute_store")
+        served = pl.DataFrame(served, schema=["store_id", "ts", "receipts", "total_sales_cents"], orient="row")
+        gold = gold_minutes(lake)
+        assert served.height == gold.height > 0
+        naive = lambda f: f.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.replace_time_zone(None))  # noqa: E731
+        assert sorted(naive(served).iter_rows()) == sorted(naive(gold).iter_rows())
+    assert not load_state(instance).serving, "nothing left to serve"
