@@ -34,6 +34,7 @@ DEFS_MODULES = {
     "jobs": "retail_lakehouse",
     "landing": "defs",
     "liveness": "defs",
+    "maintenance": "defs",
     "resources": "resources",
     "serving": "defs",
     "silver": "defs",
