@@ -47,10 +47,15 @@ BRONZE_EVENT_TABLES = frozenset(
     | {UNROUTABLE_TABLE}
 )
 HOT_TABLES = frozenset(
-    {f"silver/{t}" for t in HOT_SILVER} | {f"quarantine/silver/{t}" for t in HOT_SILVER} | {f"gold/{g}" for g in MINUTE_GOLD}
+    {f"silver/{t}" for t in HOT_SILVER} | {f"quarantine/silver/{t}" for t in HOT_SILVER}
+    | {f"gold/{g}" for g in MINUTE_GOLD}
 )
 # Output of the plan -> the pool its tables' steps run in (None: no pool).
-GROUPS: dict[str, str | None] = {"bronze_event_tables": BRONZE_EVENTS_POOL, "hot_tables": HOT_POOL, "other_tables": None}
+GROUPS: dict[str, str | None] = {
+    "bronze_event_tables": BRONZE_EVENTS_POOL,
+    "hot_tables": HOT_POOL,
+    "other_tables": None,
+}
 
 
 def table_group(table: str) -> str:

@@ -289,7 +289,8 @@ def maintain_table(
         files = _files(delta)
         partitions = delta.metadata().partition_columns
     except Exception as exc:
-        raise MaintenanceError(f"lake table {table}: cannot be read for maintenance: {_without_backtrace(exc)}") from exc
+        reason = _without_backtrace(exc)
+        raise MaintenanceError(f"lake table {table}: cannot be read for maintenance: {reason}") from exc
     result = TableMaintenance(
         table=table, outcome="", started_at=started, version_before=version, version_after=version,
         maintained_through=version,
@@ -321,10 +322,11 @@ def maintain_table(
             else:
                 result.files_compacted = int(metrics.get("numFilesRemoved", 0))
                 result.files_written = int(metrics.get("numFilesAdded", 0))
+                months = ", ".join(result.months)
                 outcomes.append(
-                    f"compacted {result.files_compacted} files of {', '.join(result.months)} into {result.files_written}"
+                    f"compacted {result.files_compacted} files of {months} into {result.files_written}"
                     if result.files_compacted
-                    else f"{', '.join(result.months)} already compact"
+                    else f"{months} already compact"
                 )
         else:
             outcomes.append(f"versions {through}..{version} added no files")
