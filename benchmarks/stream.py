@@ -40,9 +40,9 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from dagster._core.storage.tags import RUN_KEY_TAG
 
 REPO = Path(__file__).resolve().parents[1]
+RUN_KEY_TAG = "dagster/run_key"  # Dagster's documented tag name
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 

@@ -50,6 +50,7 @@ from retail_assets.lib.conform import LandingSchemaError
 from retail_assets.lib.lake import LakeStore, months_predicate
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.pools import STREAM_POOL
 from retail_assets.lib.specs import REGISTRY, bronze_columns
 
 LAYER = "bronze"
@@ -233,10 +234,10 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
     return _fact
 
 
-# Every writer of Bronze event tables (these assets, the Event Hubs and Capture ingestion jobs) runs in
-# this pool. dagster.yaml gives pools a default limit of 1: an incremental ingest reads the month to
-# deduplicate and then commits, and Delta does not detect two such writers of one month.
-BRONZE_EVENTS_POOL = "bronze_events"
+# Every writer of Bronze event tables (these assets, the Event Hubs and Capture ingestion jobs, the stream worker)
+# runs in the stream pool (lib/pools.py): an incremental ingest reads the month to deduplicate and then commits,
+# and Delta does not detect two such writers of one month.
+BRONZE_EVENTS_POOL = STREAM_POOL
 # The op of the event multi-asset; run config for a batch is {"ops": {EVENTS_OP: {"config": {"files": [...]}}}}.
 EVENTS_OP = "bronze_events"
 

@@ -38,6 +38,7 @@ from retail_assets.lib.checks import (
     parity_outcome,
     preview_markdown,
 )
+from retail_assets.lib.freshness import gold_freshness_policy
 from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.gold.alerts import ALERT_HOSTS, ALERT_RULES, entities
 from retail_assets.lib.gold.charts import chart_metadata
@@ -279,6 +280,7 @@ def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
         check_specs=_check_specs(table, key),
         automation_condition=_automation(table),
         pool=HOT_POOL if table.name in MINUTE_GOLD else None,
+        freshness_policy=gold_freshness_policy(table.name),
     )
     def _gold(context: dg.AssetExecutionContext, lake: LakeStore):
         yield from _run_months(context, lake, table)

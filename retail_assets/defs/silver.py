@@ -46,6 +46,7 @@ from retail_assets.lib.checks import (
 )
 from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.pools import STREAM_POOL
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
 from retail_assets.lib.silver.facts import FactMonth
 from retail_assets.lib.silver.pipeline import (
@@ -75,8 +76,9 @@ RECONCILES_WITH_BRONZE = "reconciles_with_bronze"
 KEEPS_BRONZE_KEYS = "keeps_bronze_keys"
 NON_EMPTY = "non_empty"
 # The hot Silver facts and minute Gold tables: their month rebuilds and the stream worker's incremental
-# updates take turns on one slot (a rebuild must not overwrite a month while a batch is appended to it).
-HOT_POOL = "stream_hot"
+# updates take turns on the stream pool's one slot (a rebuild must not overwrite a month while a batch is
+# appended to it; lib/pools.py).
+HOT_POOL = STREAM_POOL
 
 CHECK_DESCRIPTIONS = {
     SCHEMA_PARITY: (

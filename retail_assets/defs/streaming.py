@@ -24,7 +24,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +50,6 @@ from retail_assets.defs.gold import (
 )
 from retail_assets.defs.silver import (
     FOREIGN_KEYS_RESOLVE,
-    HOT_POOL,
     PRIMARY_KEY_UNIQUE,
     RECONCILES_WITH_BRONZE,
     silver_asset_key,
@@ -74,15 +72,17 @@ from retail_assets.lib.gold.alerts import ALERT_RULES
 from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import gold_table
-from retail_assets.lib.silver.pipeline import silver_key, silver_table
+from retail_assets.lib.gates import failed_gates
+from retail_assets.lib.gold.pipeline import GoldValidationError
+from retail_assets.lib.silver.pipeline import SilverValidationError, fact_events, silver_key, silver_table
 from retail_assets.lib.specs import silver_columns
-from retail_assets.lib.streaming.incremental import MINUTE_GOLD, GoldWindow, SilverAppend, gold_reading, hot_tables
+from retail_assets.lib.streaming.incremental import HOT_SILVER, MINUTE_GOLD, GoldWindow, SilverAppend, gold_reading, hot_tables
 from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
 from retail_assets.lib.bronze import quarantine_bad_files
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.lake import LakeStore
-from retail_assets.lib.liveness import slot_holders
 from retail_assets.lib.partitions import partition_key
+from retail_assets.lib.pools import STREAM_POOL
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.capture import CaptureFiles, capture_batch_name, read_capture
@@ -406,54 +406,38 @@ class StreamWorkerConfig(dg.Config):
 POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-worker")
 
 
-# Longest a stream worker batch waits for a pool slot before it gives up (the batch is retried, then parked).
-SLOT_TIMEOUT_SECONDS = 600.0
-SLOT_WAIT_LOG_SECONDS = 30.0
+# How often the worker looks for another run that needs the stream pool (a backfill, a month rebuild, maintenance).
+HANDOVER_CHECK_SECONDS = 1.0
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
-class SlotTimeout(RuntimeError):
-    """A pool slot did not come free in time; the message names the pool and the runs holding it."""
+def stream_pool_keys() -> frozenset[dg.AssetKey]:
+    """The assets whose writers are in the stream pool: the Bronze event tables, the hot Silver facts, the minute
+    Gold tables (what the worker writes)."""
+    return frozenset(
+        [*(bronze_key(e.table_name) for e in REGISTRY.events), *(silver_asset_key(t) for t in HOT_SILVER),
+         *(gold_asset_key(n) for n in MINUTE_GOLD)]
+    )
 
 
-@contextmanager
-def pool_slot(
-    context: dg.OpExecutionContext, pool: str, claim: str, timeout: float = SLOT_TIMEOUT_SECONDS
-) -> Iterator[float]:
-    """Hold one slot of a Dagster pool for a block (what a step of that pool holds for its whole run). Yields the
-    seconds waited. The claim is named ``<op>[<claim>]``; Dagster frees what a run holds when the run ends, and a
-    run whose process died is failed and its slots freed by ``lib/liveness.py``. A wait is logged every 30 s
-    naming the holders, and gives up after ``timeout`` seconds."""
-    instance = context.instance
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        yield 0.0
-        return
-    step_key = f"{context.op.name}[{claim}]"
-    run_id = context.run.run_id
-    # The pool's limit comes from dagster.yaml's default until someone sets it (what a step's claim does too).
-    storage.initialize_concurrency_limit_to_default(pool)
-    priority = int(context.run.tags.get(PRIORITY_TAG, 0))
-    waited = time.perf_counter()
-    logged = waited
-    try:
-        while not storage.claim_concurrency_slot(pool, run_id, step_key, priority).is_claimed:
-            now = time.perf_counter()
-            if now - logged >= SLOT_WAIT_LOG_SECONDS:
-                logged = now
-                context.log.warning(
-                    f"{claim}: waiting {now - waited:.0f} s for pool {pool}, held by "
-                    f"{', '.join(slot_holders(instance, pool)) or 'nobody yet'}"
-                )
-            if now - waited >= timeout:
-                raise SlotTimeout(
-                    f"{claim}: no slot of pool {pool} came free in {timeout:.0f} s; held by "
-                    f"{', '.join(slot_holders(instance, pool)) or 'nobody'}"
-                )
-            time.sleep(0.05)
-        yield time.perf_counter() - waited
-    finally:
-        # Frees the slot, or withdraws the claim still waiting in the pool's queue.
-        storage.free_concurrency_slot_for_step(run_id, step_key)
+def runs_needing_the_stream_pool(instance: dg.DagsterInstance, *, besides: str | None = None) -> list[dg.DagsterRun]:
+    """Active runs, other than stream workers, that will write in the stream pool: runs selecting one of its assets,
+    and runs with no asset selection (a whole asset job such as ``retail_lakehouse``, or an op job: Event Hubs and
+    Capture ingestion, maintenance, restore), which are assumed to need it. Public run records only."""
+    keys = stream_pool_keys()
+    found = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE)):
+        if run.run_id == besides or run.job_name == "stream_worker":
+            continue
+        if run.asset_selection is None or run.asset_selection & keys:
+            found.append(run)
+    return found
 
 
 @dataclass
@@ -461,12 +445,26 @@ class _Pending:
     metadata: dict[str, Any]
     checks: dict[str, CheckOutcome]
     at_report: dict[str, Callable[[], CheckOutcome]] = field(default_factory=dict)
+    written: bool = True  # False: only check outcomes (a batch that was not written), no materialization
+
+
+def _blocking_failure(key: dg.AssetKey, name: str, outcome: CheckOutcome) -> bool:
+    return (
+        not outcome.passed
+        and outcome.severity == dg.AssetCheckSeverity.ERROR
+        and dg.AssetCheckKey(key, name) in DECLARED_BLOCKING.get(key, {})
+    )
 
 
 class CatalogReport:
     """Materializations and check evaluations of the worker, coalesced per asset partition between reports.
 
-    Counts add up over the batches of a report; a check keeps its first failing outcome (else its latest)."""
+    Counts add up over the batches of a report; a check keeps its first failing outcome (else its latest).
+    A failed blocking check makes the report *urgent*: the worker writes it before its next batch, so the gate holds
+    downstream (automation, manual runs: ``lib/gates.py``) at once rather than at the next report. Such an
+    evaluation is reported to the instance as it is (``report_runless_asset_event``) instead of yielded: a failed
+    blocking evaluation yielded by an op fails the op when it ends — the worker's run, up to an hour later — which is
+    neither when nor where the failure is."""
 
     ADDITIVE = ("batches", "files", "landed_rows", "rows_written", "rows_appended", "quarantined_rows",
                 "duplicates_dropped", "displaced_rows_of_other_files", "windows_refreshed", "month_rebuilds")
@@ -475,13 +473,17 @@ class CatalogReport:
         self.context, self.lake = context, lake
         self.pending: dict[tuple[dg.AssetKey, dt.date], _Pending] = {}
         self.last = time.monotonic()
+        self.urgent = False
+        self.failures_reported = 0
 
     def add(
         self, key: dg.AssetKey, month: dt.date, metadata: dict[str, Any], checks: dict[str, CheckOutcome],
-        at_report: dict[str, Callable[[], CheckOutcome]] | None = None,
+        at_report: dict[str, Callable[[], CheckOutcome]] | None = None, *, written: bool = True,
     ) -> None:
-        """``at_report``: checks of the partition as a whole, evaluated once when the report is written."""
-        entry = self.pending.setdefault((key, month), _Pending({}, {}))
+        """``at_report``: checks of the partition as a whole, evaluated once when the report is written.
+        ``written=False``: outcomes of rows that were not written (they evaluate the partition as it stands)."""
+        entry = self.pending.setdefault((key, month), _Pending({}, {}, written=written))
+        entry.written = entry.written or written
         entry.at_report.update(at_report or {})
         for name, value in metadata.items():
             if name in self.ADDITIVE and isinstance(value, int):
@@ -492,26 +494,40 @@ class CatalogReport:
             kept = entry.checks.get(name)
             if kept is None or kept.passed:
                 entry.checks[name] = outcome
+            if _blocking_failure(key, name, outcome):
+                self.urgent = True
 
     def due(self, every: float) -> bool:
-        return bool(self.pending) and time.monotonic() - self.last >= every
+        return bool(self.pending) and (self.urgent or time.monotonic() - self.last >= every)
 
     def flush(self) -> Iterator[Any]:
         """The pending events (the op yields them, so Dagster writes them now), then nothing is pending."""
+        instance = self.context.instance
         for (key, month), entry in self.pending.items():
             table = "/".join(key.path)
-            metadata = {
-                **entry.metadata,
-                "lake_table": dg.MetadataValue.path(self.lake.uri(table)),
-                "written_by": "stream worker (incremental; counts are this report's)",
-            }
-            yield dg.AssetMaterialization(asset_key=key, partition=partition_key(month), metadata=metadata)
+            if entry.written:
+                metadata = {
+                    **entry.metadata,
+                    "lake_table": dg.MetadataValue.path(self.lake.uri(table)),
+                    "written_by": "stream worker (incremental; counts are this report's)",
+                }
+                yield dg.AssetMaterialization(asset_key=key, partition=partition_key(month), metadata=metadata)
             for name, outcome in [*entry.checks.items(), *((n, evaluate()) for n, evaluate in entry.at_report.items())]:
                 check = dg.AssetCheckKey(key, name)
-                yield check_evaluation(
-                    self.context.instance, check, outcome, blocking=check in DECLARED_BLOCKING.get(key, {}), month=month
+                evaluation = check_evaluation(
+                    instance, check, outcome, blocking=check in DECLARED_BLOCKING.get(key, {}), month=month
                 )
+                if _blocking_failure(key, name, outcome):
+                    instance.report_runless_asset_event(evaluation)
+                    self.failures_reported += 1
+                    self.context.log.error(
+                        f"stream worker: {table} {month:%Y-%m} failed its blocking check {name}: {outcome.description}. "
+                        "Its downstream is held until the check passes."
+                    )
+                else:
+                    yield evaluation
         self.pending.clear()
+        self.urgent = False
         self.last = time.monotonic()
 
 
@@ -599,6 +615,30 @@ def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOu
     return metadata, checks
 
 
+def _upstream_gates(
+    instance: dg.DagsterInstance, tables: Iterable[str], month: dt.date, evaluated: set[dg.AssetCheckKey]
+) -> list[str]:
+    """Failed blocking checks (current, ``lib/gates.py``) of the Bronze tables the hot Silver ``tables`` read for
+    ``month``: the event tables and the fact's batch table. What ``assert_not_gated`` refuses a Silver step for.
+    ``evaluated``: checks the batch in hand has just evaluated (not yet reported): its outcome is the newer one."""
+    upstream = sorted({bronze_key(t) for t in tables} | {bronze_key(e) for t in tables for e in fact_events(t)},
+                      key=lambda k: k.to_user_string())
+    checks = [item for key in upstream for item in DECLARED_BLOCKING.get(key, {}).items() if item[0] not in evaluated]
+    return [gate.describe() for gate in failed_gates(instance, checks, [month])]
+
+
+def _validation_outcome(exc: Exception) -> tuple[dg.AssetKey, str, CheckOutcome] | None:
+    """The blocking check a Silver or Gold validation error fails (nothing of that table was written)."""
+    if isinstance(exc, SilverValidationError):
+        key, name = silver_asset_key(exc.table), SCHEMA_PARITY if exc.drift else PRIMARY_KEY_UNIQUE
+    elif isinstance(exc, GoldValidationError):
+        key, name = gold_asset_key(exc.table), SCHEMA_PARITY if exc.drift else GRAIN_UNIQUE
+    else:
+        return None
+    details = {k: v for k, v in exc.details.items() if isinstance(v, (int, float, str, bool, list))}
+    return key, name, CheckOutcome(False, f"{exc} (stream worker; nothing was written)", {"partition": exc.partition, **details})
+
+
 def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerState, batch: Batch, report: CatalogReport,
                  thresholds: AlertThresholds) -> dict[str, float]:
     month = dt.date.fromisoformat(batch.group)
@@ -606,22 +646,25 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
     by_type = files_by_event_type(files)
     meta = {"dagster_run_id": context.run.run_id, "written_by": "stream_worker", "months": f"{month:%Y-%m}"}
     timings: dict[str, float] = {}
-    with pool_slot(context, BRONZE_EVENTS_POOL, f"bronze {month:%Y-%m}") as waited:
-        started = time.perf_counter()
-        # One table per event type: independent commits, run side by side (Delta and polars release the GIL).
-        ingests = list(POOL.map(lambda item: ingest_files(lake, landing, item[0], month, item[1], meta), by_type.items()))
-        for (event_type, paths), ingest in zip(by_type.items(), ingests, strict=True):
-            load = ingest.load
-            report.add(
-                bronze_key(event_type), month,
-                {"batches": 1, "files": len(paths), "landed_rows": load.landed_rows, "rows_written": load.rows.height,
-                 "quarantined_rows": load.quarantine.height, "duplicates_dropped": load.duplicates_dropped,
-                 "displaced_rows_of_other_files": ingest.displaced, "month_settled_from_every_file": ingest.rebuilt_month,
-                 "delta_version": ingest.version if ingest.version is not None else -1},
-                {SCHEMA_PARITY: parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(paths)} files")},
-                {NOTHING_QUARANTINED: lambda t=event_type: _bronze_quarantine_outcome(lake, t, month)},
-            )
-    timings["bronze_wait"], timings["bronze"] = waited, time.perf_counter() - started
+    started = time.perf_counter()
+    held: list[str] = []
+    # One table per event type: independent commits, run side by side (Delta and polars release the GIL).
+    ingests = list(POOL.map(lambda item: ingest_files(lake, landing, item[0], month, item[1], meta), by_type.items()))
+    for (event_type, paths), ingest in zip(by_type.items(), ingests, strict=True):
+        load = ingest.load
+        parity = parity_outcome(load.drift, subject=f"{event_type} {month:%Y-%m}, {len(paths)} files")
+        report.add(
+            bronze_key(event_type), month,
+            {"batches": 1, "files": len(paths), "landed_rows": load.landed_rows, "rows_written": load.rows.height,
+             "quarantined_rows": load.quarantine.height, "duplicates_dropped": load.duplicates_dropped,
+             "displaced_rows_of_other_files": ingest.displaced, "month_settled_from_every_file": ingest.rebuilt_month,
+             "delta_version": ingest.version if ingest.version is not None else -1},
+            {SCHEMA_PARITY: parity},
+            {NOTHING_QUARANTINED: lambda t=event_type: _bronze_quarantine_outcome(lake, t, month)},
+        )
+        if _blocking_failure(bronze_key(event_type), SCHEMA_PARITY, parity):
+            held.append(f"bronze/{event_type} {month:%Y-%m} failed its blocking check {SCHEMA_PARITY}")
+    timings["bronze"] = time.perf_counter() - started
     # Durably in Bronze: acknowledged.
     state.cursor.inflight.pop(batch.key, None)
     state.cursor.done.update(batch.files)
@@ -630,21 +673,57 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
     # Bronze rows of files outside the batch changed (the trace_id rule kept an event of this batch over theirs):
     # the incremental Silver append sees only the batch's rows, so the month is rebuilt.
     others_changed = any(i.other_files_changed for i in ingests)
-    with pool_slot(context, HOT_POOL, f"hot {month:%Y-%m}") as waited:
-        down = apply_downstream(
-            lake, month, files, list(by_type), rebuild=stale or others_changed, thresholds=thresholds,
-            commit_metadata=meta, map=POOL.map,
-        )
-    timings["hot_wait"], timings["silver_gold"] = waited, down.seconds
+    rebuild = stale or others_changed or bool(held)
+    tables = list(HOT_SILVER) if rebuild else hot_tables(list(by_type))
+    # A failed blocking check upstream holds the hot Silver facts of the month, as it holds a Silver step.
+    evaluated = {dg.AssetCheckKey(bronze_key(t), SCHEMA_PARITY) for t in by_type}
+    held += _upstream_gates(context.instance, tables, month, evaluated) if tables else []
+    if held:
+        reason = "; ".join(held)
+        if state.stale.get(batch.group) != reason:
+            context.log.error(
+                f"stream worker {month:%Y-%m}: the batch is in Bronze; the hot Silver facts and minute Gold are held "
+                f"({reason}). They are rebuilt once the check passes again."
+            )
+        state.stale[batch.group] = reason
+        save_state(context.instance, state)
+        return timings
+    reports: dict[str, tuple[dict[str, Any], dict[str, CheckOutcome]]] = {}
+
+    def silver_gate(appends: dict[str, SilverAppend]) -> str | None:
+        """Blocking checks of the Silver rows just written, before any Gold window is refreshed from them."""
+        failed = []
+        for table, append in appends.items():
+            reports[table] = _silver_report(append, lake)
+            key = silver_asset_key(table)
+            failed += [f"silver/{table} {month:%Y-%m} failed its blocking check {name}"
+                       for name, outcome in reports[table][1].items() if _blocking_failure(key, name, outcome)]
+        return "; ".join(failed) or None
+
+    down = apply_downstream(
+        lake, month, files, list(by_type), rebuild=stale or others_changed, thresholds=thresholds,
+        commit_metadata=meta, map=POOL.map, silver_gate=silver_gate,
+    )
+    timings["silver_gold"] = down.seconds
     for table, append in down.silver.items():
-        report.add(silver_asset_key(table), month, *_silver_report(append, lake))
+        report.add(silver_asset_key(table), month, *(reports.get(table) or _silver_report(append, lake)))
+    gold_failed = []
     for name, refresh in down.gold.items():
-        report.add(gold_asset_key(name), month, *_gold_report(refresh))
-    if down.error is not None:
-        state.stale[batch.group] = down.error
+        metadata, checks = _gold_report(refresh)
+        report.add(gold_asset_key(name), month, metadata, checks)
+        gold_failed += [f"gold/{name} {month:%Y-%m} failed its blocking check {c}"
+                        for c, o in checks.items() if _blocking_failure(gold_asset_key(name), c, o)]
+    failed_validation = _validation_outcome(down.exception) if down.exception is not None else None
+    if failed_validation is not None:
+        key, check_name, outcome = failed_validation
+        report.add(key, month, {}, {check_name: outcome}, written=False)
+    error = down.error or ("; ".join(gold_failed) if gold_failed else None)
+    if error is not None:
+        state.stale[batch.group] = error
         context.log.error(
-            f"stream worker {month:%Y-%m}: the batch is in Bronze, but the hot Silver/Gold update failed: {down.error}. "
-            f"The month is rebuilt whole on a later batch (every {STALE_RETRY_SECONDS:.0f} s at most) until it succeeds."
+            f"stream worker {month:%Y-%m}: the batch is in Bronze, but the hot Silver/Gold update failed or was held: "
+            f"{error}. The month is rebuilt whole on a later batch (every {STALE_RETRY_SECONDS:.0f} s at most) until "
+            "its checks pass; nothing downstream is refreshed from it meanwhile."
         )
     elif stale:
         state.stale.pop(batch.group, None)
@@ -665,22 +744,33 @@ def _quarantine_bad_files(context, lake: LakeStore, state: WorkerState, bad: lis
     save_state(context.instance, state)
 
 
-@dg.op(name="apply_landed_batches", tags={LANDING_JOB_TAG: "stream_worker"})
+@dg.op(name="apply_landed_batches", pool=STREAM_POOL, tags={LANDING_JOB_TAG: "stream_worker"})
 def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig, lake: LakeStore, landing: LandingZone):
     """Apply landed event batches as they arrive: Bronze (idempotent, acknowledged once committed), then the hot
     Silver facts (appended) and the minute Gold KPIs (their 15-minute windows refreshed). Runs until idle or
-    ``max_seconds``; the ``stream_worker_sensor`` starts the next one."""
+    ``max_seconds``, or until another run needs the stream pool (the op holds its slot, ``lib/pools.py``); the
+    ``stream_worker_sensor`` starts the next one."""
     thresholds = alert_thresholds()
     state = load_state(context.instance)
     report = CatalogReport(context, lake)
     started = last_new = time.monotonic()
     stale_tried: dict[str, float] = {}
     batches = 0
+    looked = 0.0
     while True:
         now = time.monotonic()
         if now - started >= config.max_seconds or now - last_new >= config.idle_seconds:
             break
-        listing = time.perf_counter()
+        if now - looked >= HANDOVER_CHECK_SECONDS:
+            looked = now
+            waiting = runs_needing_the_stream_pool(context.instance, besides=context.run.run_id)
+            if waiting:
+                context.log.info(
+                    f"stream worker: run {waiting[0].run_id[:8]} ({waiting[0].job_name}) needs the {STREAM_POOL} pool; "
+                    "handing it over (the sensor starts a worker again once no such run is active)"
+                )
+                break
+        listing = planning_started = time.perf_counter()
         listed, bad = listed_event_files(landing)
         listing = time.perf_counter() - listing
         _quarantine_bad_files(context, lake, state, bad)
@@ -689,6 +779,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             prefix="worker", max_files=config.max_files, known=bronze_sources(lake),
         )
         state.cursor = cursor
+        planning = time.perf_counter() - planning_started
         if tick.requests:
             save_state(context.instance, state)  # in flight: a restarted worker counts the attempts on
         for note in tick.notes:
@@ -708,7 +799,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                 last_new = time.monotonic()
             try:
                 began = time.perf_counter()
-                timings = {"listing": listing, **_apply_batch(context, lake, landing, state, batch, report, thresholds)}
+                timings = {"listing": listing, "planning": planning, **_apply_batch(context, lake, landing, state, batch, report, thresholds)}
                 timings["batch_total"] = time.perf_counter() - began
             except Exception as exc:  # noqa: BLE001 - any failure of a batch: retried, then parked; the worker goes on
                 state.cursor.inflight.pop(batch.key, None)
@@ -746,15 +837,6 @@ def stream_worker():
     stream_worker_op()
 
 
-ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
-
-
 def waiting_files(state: WorkerState, listed) -> list[str]:
     """Listed event files the worker has not acknowledged (nor parked), whatever their modification time."""
     parked = {p for b in state.cursor.failed.values() for p in b.files}
@@ -768,6 +850,12 @@ def stream_worker_sensor(context: dg.SensorEvaluationContext, landing: LandingZo
     active = context.instance.get_runs(filters=dg.RunsFilter(job_name="stream_worker", statuses=ACTIVE), limit=1)
     if active:
         return dg.SensorResult(skip_reason=f"stream worker run {active[0].run_id} is {active[0].status.value.lower()}")
+    # A worker started now would take the stream pool's slot first (its priority is higher) and hand it over at once.
+    others = runs_needing_the_stream_pool(context.instance)
+    if others:
+        return dg.SensorResult(
+            skip_reason=f"run {others[0].run_id} ({others[0].job_name}) needs the {STREAM_POOL} pool; the worker waits"
+        )
     state = load_state(context.instance)
     listed, bad = listed_event_files(landing)
     waiting = waiting_files(state, listed) + [p for p, _ in state.cursor.new_bad_files(bad)]

@@ -42,7 +42,8 @@ class Gate:
         where = f"{self.check.asset_key.to_user_string()} {self.partition[:7]}" if self.partition else (
             self.check.asset_key.to_user_string()
         )
-        return f"{where} failed its blocking check {self.check.name} (run {self.run_id[:8]})"
+        by = f"run {self.run_id[:8]}" if self.run_id else "reported by the stream worker"
+        return f"{where} failed its blocking check {self.check.name} ({by})"
 
 
 def not_gated() -> dg.AutomationCondition:

@@ -4,7 +4,7 @@ A run killed with SIGKILL (or whose machine rebooted) cannot report its own end.
 monitoring only detects that with run launchers that can check a worker's health (Kubernetes, ECS);
 with the default launcher on one machine — and for runs of ``retail-assets run``, which execute in
 the CLI's own process — the run stays STARTED for ever, holding its pool slots (``duckdb``,
-``bronze_events``, ``stream_hot``) and a place in the run queue, and every later run of those pools
+``stream``) and a place in the run queue, and every later run of those pools
 waits with no end.
 
 So every run records which process executes it (run tag ``retail/worker``: host, boot time, pid and

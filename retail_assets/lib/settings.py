@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -54,6 +55,21 @@ STREAM_MODES = ("worker", "runs")
 _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
 # Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
 ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
+# Run-failure alerts (defs/failure_alerts.py): each destination is on when its variables are set. The webhook URLs
+# and the Slack token are secrets: never printed, not even in these errors.
+FAILURE_WEBHOOK_URL = "RETAIL_FAILURE_WEBHOOK_URL"
+SLACK_BOT_TOKEN = "RETAIL_SLACK_BOT_TOKEN"
+SLACK_CHANNEL = "RETAIL_SLACK_CHANNEL"
+SLACK_API_URL = "RETAIL_SLACK_API_URL"
+TEAMS_WEBHOOK_URL = "RETAIL_TEAMS_WEBHOOK_URL"
+DAGSTER_UI_URL = "RETAIL_DAGSTER_UI_URL"
+DEFAULT_DAGSTER_UI_URL = "http://127.0.0.1:3000"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# Freshness policies (lib/freshness.py): minute KPIs warn/fail this many minutes after their last update
+# ("off" attaches no policy), daily KPIs fail when not rebuilt since midnight UTC by this hour (UTC).
+FRESHNESS_MINUTE_WARN = "RETAIL_FRESHNESS_MINUTE_WARN_MINUTES"
+FRESHNESS_MINUTE_FAIL = "RETAIL_FRESHNESS_MINUTE_FAIL_MINUTES"
+FRESHNESS_DAILY_HOUR = "RETAIL_FRESHNESS_DAILY_HOUR"
 # Lake maintenance (defs/maintenance.py): when the daily job runs (cron, UTC) and how long vacuum keeps files that
 # no current version needs (hours; time travel to older versions is gone after that).
 MAINTENANCE_CRON = "RETAIL_MAINTENANCE_CRON"
@@ -226,9 +242,106 @@ def validate_environment(environ: Mapping[str, str] | None = None) -> Settings:
     from retail_assets.lib.generator.config import GeneratorConfigError, load_config
 
     settings = Settings.from_env(environ)
+    failure_alert_settings(environ)
+    freshness_settings(environ)
     try:
         load_config(settings.generator_profile, environ=environ)
         AlertThresholds.from_env(environ)
     except (GeneratorConfigError, AlertConfigError) as exc:
         raise SettingsError(str(exc)) from exc
     return settings
+
+
+def _http_url(name: str, value: str, secret: bool) -> str:
+    value = value.strip()
+    if not value.lower().startswith(("http://", "https://")):
+        shown = "(value not shown: it is a secret)" if secret else repr(value)
+        raise SettingsError(f"{name} is not an http(s) URL {shown}: set a URL starting with https://, or unset it")
+    return value
+
+
+@dataclass(frozen=True)
+class FailureAlertSettings:
+    """Where run-failure alerts go. Holds the names of the destinations and their non-secret values only: the
+    webhook URLs and the Slack token are read by the resource through ``dagster.EnvVar`` (lib/notify.py)."""
+
+    destinations: tuple[str, ...]
+    slack_channel: str | None
+    slack_api_url: str
+    ui_url: str
+
+
+def failure_alert_settings(environ: Mapping[str, str] | None = None) -> FailureAlertSettings:
+    env = os.environ if environ is None else environ
+    value = {k: (env.get(k) or "").strip() for k in (FAILURE_WEBHOOK_URL, SLACK_BOT_TOKEN, SLACK_CHANNEL,
+                                                      SLACK_API_URL, TEAMS_WEBHOOK_URL, DAGSTER_UI_URL)}
+    destinations = []
+    if value[FAILURE_WEBHOOK_URL]:
+        _http_url(FAILURE_WEBHOOK_URL, value[FAILURE_WEBHOOK_URL], secret=True)
+        destinations.append("webhook")
+    if bool(value[SLACK_BOT_TOKEN]) != bool(value[SLACK_CHANNEL]):
+        pair = (SLACK_BOT_TOKEN, SLACK_CHANNEL)
+        given, missing = pair if value[SLACK_BOT_TOKEN] else pair[::-1]
+        raise SettingsError(
+            f"Slack run-failure alerts need {missing} too: set it (a bot token xoxb-... and a channel such as "
+            f"#data-alerts), or unset {given}"
+        )
+    if value[SLACK_BOT_TOKEN]:
+        destinations.append("slack")
+    if value[TEAMS_WEBHOOK_URL]:
+        _http_url(TEAMS_WEBHOOK_URL, value[TEAMS_WEBHOOK_URL], secret=True)
+        destinations.append("teams")
+    return FailureAlertSettings(
+        destinations=tuple(destinations),
+        slack_channel=value[SLACK_CHANNEL] or None,
+        slack_api_url=_http_url(SLACK_API_URL, value[SLACK_API_URL], secret=False) if value[SLACK_API_URL]
+        else DEFAULT_SLACK_API_URL,
+        ui_url=(_http_url(DAGSTER_UI_URL, value[DAGSTER_UI_URL], secret=False) if value[DAGSTER_UI_URL]
+                else DEFAULT_DAGSTER_UI_URL).rstrip("/"),
+    )
+
+
+@dataclass(frozen=True)
+class FreshnessSettings:
+    # None: no policy on the minute KPIs (a deployment that never streams).
+    minute_warn: timedelta | None = timedelta(minutes=2)
+    minute_fail: timedelta | None = timedelta(minutes=5)
+    daily_hour: int = 6
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int) -> int | None:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _OFF:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(
+            f"{name}={raw!r} is not a whole number of minutes >= 1 (Dagster's smallest freshness window): set one, "
+            f"off for no policy, or unset it for the default {default}"
+        )
+    return int(raw)
+
+
+def freshness_settings(environ: Mapping[str, str] | None = None) -> FreshnessSettings:
+    env = os.environ if environ is None else environ
+    fail = _minutes(env, FRESHNESS_MINUTE_FAIL, 5)
+    warn = _minutes(env, FRESHNESS_MINUTE_WARN, 2) if fail is not None else None
+    if fail is not None and warn is not None and warn >= fail:
+        if (env.get(FRESHNESS_MINUTE_WARN) or "").strip():
+            raise SettingsError(
+                f"{FRESHNESS_MINUTE_WARN}={warn} must be below {FRESHNESS_MINUTE_FAIL}={fail}: lower it, or set it to "
+                "off for no warning"
+            )
+        warn = None  # a fail window of 1-2 minutes leaves no room for the default warning
+    raw = (env.get(FRESHNESS_DAILY_HOUR) or "6").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 23:
+        raise SettingsError(
+            f"{FRESHNESS_DAILY_HOUR}={raw!r} is not an hour from 1 to 23 (UTC): the daily KPIs fail freshness when "
+            "not rebuilt since midnight UTC by that hour; unset it for 6"
+        )
+    return FreshnessSettings(
+        minute_warn=timedelta(minutes=warn) if warn is not None else None,
+        minute_fail=timedelta(minutes=fail) if fail is not None else None,
+        daily_hour=int(raw),
+    )

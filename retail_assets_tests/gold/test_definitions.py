@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from retail_assets.defs.gold import check_names
+from retail_assets.defs.streaming import stream_worker
 from retail_assets.lib import alerts as rules
 from retail_assets.lib.gold.alerts import ALERT_HOSTS
 from retail_assets.lib.gold.model import GoldTable, SilverInput
@@ -102,14 +103,15 @@ def test_every_duckdb_writer_is_in_the_duckdb_pool_of_one_slot(definitions: dg.D
     keys = {k.to_user_string() for a in writers for k in a.keys}
     assert keys == {f"serving/{t}" for t in GOLD} | {f"serving/{d.name}" for d in SERVED_DIMENSIONS} | {"serving/quarantine"}
     assert {a.op.pool for a in writers} == {"duckdb"}
-    # dagster.yaml gives every pool one slot, so no other asset may declare a pool, except the Bronze
-    # event writers (pool bronze_events, issue 6), which must not interleave on a month either, and the
-    # Silver facts and Gold tables the stream worker updates incrementally (pool stream_hot).
+    # dagster.yaml gives every pool one slot, so no other asset may declare a pool, except the writers of what the
+    # stream updates incrementally (pool stream, lib/pools.py): the Bronze event tables, which must not interleave
+    # on a month, and the Silver facts and Gold tables the stream worker appends to — exactly those, in one pool,
+    # which the worker's op holds while it runs.
     others = {k.to_user_string(): a.op.pool for a in assets if a not in writers for k in a.keys}
     hot = {f"silver/{t}" for t in HOT_SILVER} | {f"gold/{t}" for t in MINUTE_GOLD}
-    assert {key for key, pool in others.items() if pool == "bronze_events"} == {f"bronze/{e.table_name}" for e in EVENTS}
-    assert {key for key, pool in others.items() if pool == "stream_hot"} == hot
-    assert set(others.values()) == {None, "bronze_events", "stream_hot"}
+    assert {key for key, pool in others.items() if pool == "stream"} == hot | {f"bronze/{e.table_name}" for e in EVENTS}
+    assert set(others.values()) == {None, "stream"}
+    assert stream_worker.graph.node_defs[0].pool == "stream"
     config = yaml.safe_load((REPO / "dagster.yaml").read_text())
     assert config["concurrency"]["pools"]["default_limit"] == 1
     graph = definitions.resolve_asset_graph()

@@ -21,7 +21,7 @@ import pytest
 from retail_assets.defs.bronze import build_bronze_assets
 from retail_assets.defs.gold import build_gold_assets
 from retail_assets.defs.silver import build_silver_assets
-from retail_assets.defs.streaming import pool_slot, stream_worker, stream_worker_sensor
+from retail_assets.defs.streaming import stream_worker, stream_worker_sensor
 from retail_assets.lib.generator.output import write_dimensions
 from retail_assets.lib.streaming.sinks import LandingSink
 from retail_assets.lib.streaming.worker import STATE_KEY, load_state
@@ -294,58 +294,107 @@ def test_misnamed_files_are_quarantined_and_reported_once(tiny, window_events, l
     assert not idle.run_requests, "reported misnamed files do not keep starting workers"
 
 
-def _op_context(instance, run, warning=lambda text: None):
-    """What ``pool_slot`` uses of the worker op's context (a minimal stand-in; the instance and claims are real)."""
-    log = type("Log", (), {"warning": staticmethod(warning)})()
-    return type("Context", (), {"op": type("Op", (), {"name": "apply_landed_batches"})(), "log": log,
-                                "instance": instance, "run": run})()
+def _worker_in_thread(resources, instance, **config) -> tuple[threading.Thread, dict]:
+    """The real worker job, executed in process on a thread (a long stretch of stream); its result lands in ``out``."""
+    out: dict = {}
+    run_config = {"ops": {"apply_landed_batches": {"config": {"poll_seconds": 0.05, "report_seconds": 3600.0, **config}}}}
+
+    def run():
+        out["result"] = stream_worker.execute_in_process(run_config=run_config, resources=resources, instance=instance)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
 
 
-def test_the_worker_and_a_month_rebuild_take_turns_on_the_hot_pool(tmp_path):
-    """A pool slot held by one claim (a running month rebuild step) keeps the worker's claim waiting."""
+def _wait(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_worker_holds_the_stream_pool_and_hands_it_over_to_a_run_that_needs_it(
+    tiny, window_events, tmp_path, lake, landing, resources, assets
+):
+    """The worker's op declares the stream pool, so its slot is held by Dagster itself for the run (no hand-made
+    claims); a run that needs the pool (a month rebuild of a hot fact) makes the worker end after its batch, and
+    the sensor does not start another worker while that run is active."""
     overrides = {"concurrency": {"pools": {"default_limit": 1}}}
-    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
-        run = instance.create_run_for_job(stream_worker, run_config=RUN_CONFIG)
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home"), overrides=overrides) as instance:
+        write_dimensions(tiny, [JANUARY], landing)
+        dimensions(assets, resources, instance)
+        land(landing, window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)), "a")
+        thread, out = _worker_in_thread(resources, instance, idle_seconds=60.0)
         storage = instance.event_log_storage
-        storage.initialize_concurrency_limit_to_default("stream_hot")
-        assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
+        assert _wait(lambda: lake.exists("gold/sales_minute_store"), 60.0), "the worker applied the batch"
+        holders = {slot.run_id for slot in storage.get_concurrency_info("stream").claimed_slots}
+        (worker_run,) = instance.get_runs(filters=dg.RunsFilter(job_name="stream_worker"))
+        assert holders == {worker_run.run_id}, "the worker's run holds the pool's one slot"
 
-        context = _op_context(instance, run)
-        entered = threading.Event()
+        job = dg.Definitions(assets=assets, resources=resources).resolve_implicit_global_asset_job_def()
+        rebuild = instance.create_run_for_job(
+            job, asset_selection=frozenset({dg.AssetKey(["silver", "fact_receipts"])}), tags={"dagster/partition": "2024-01-01"}
+        )
+        thread.join(timeout=20.0)
+        assert not thread.is_alive(), "the worker ended well before its 60 s idle time"
+        assert out["result"].success
+        logged = [e.user_message for e in instance.all_logs(worker_run.run_id)]
+        assert any(f"run {rebuild.run_id[:8]}" in m and "handing it over" in m for m in logged), logged
+        assert not storage.get_concurrency_info("stream").claimed_slots, "the slot is free for the rebuild"
 
-        def worker():
-            with pool_slot(context, "stream_hot", "hot 2024-01"):
-                entered.set()
-
-        thread = threading.Thread(target=worker)
-        thread.start()
-        assert not entered.wait(1.0)  # waiting for the rebuild's slot
-        storage.free_concurrency_slot_for_step("other-run", "silver__fact_receipts")
-        assert entered.wait(10.0)
-        thread.join()
-        # Released after the block: a rebuild step can claim it again.
-        assert storage.claim_concurrency_slot("stream_hot", "other-run", "silver__fact_receipts").is_claimed
+        land(landing, window_events.filter(pl.col("ingest_timestamp") >= dt.datetime(2024, 2, 1, tzinfo=dt.UTC)), "b")
+        sensor = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}))
+        assert not sensor.run_requests and rebuild.run_id in sensor.skip_reason.skip_message
+        instance.report_run_failed(instance.get_run_by_id(rebuild.run_id))
+        sensor = stream_worker_sensor(dg.build_sensor_context(instance=instance, resources={"landing": landing}))
+        assert len(sensor.run_requests) == 1, "files wait and no run needs the pool: a worker starts again"
 
 
-def test_a_worker_slot_wait_names_the_holder_and_gives_up_after_its_timeout(tmp_path, monkeypatch):
-    """A slot held for longer than the timeout: the wait is logged naming the pool and the holding run, then the
-    worker's claim is withdrawn with an error naming them (the batch is retried, then parked)."""
-    import retail_assets.defs.streaming as streaming
+def _with_unknown_payload_field(events: pl.DataFrame) -> pl.DataFrame:
+    """One receipt_created event whose payload carries a field the spec does not know (schema drift)."""
+    index = events.with_row_index().filter(pl.col("event_type") == "receipt_created").get_column("index")[0]
+    body = events.get_column("body")[index].replace('"payload":{', '"payload":{"loyalty_tier":"gold",', 1)
+    assert "loyalty_tier" in body
+    return events.with_columns(pl.when(pl.int_range(pl.len()) == index).then(pl.lit(body)).otherwise("body").alias("body"))
 
-    monkeypatch.setattr(streaming, "SLOT_WAIT_LOG_SECONDS", 0.2)
-    overrides = {"concurrency": {"pools": {"default_limit": 1}}}
-    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
-        run = instance.create_run_for_job(stream_worker, run_config=RUN_CONFIG)
-        storage = instance.event_log_storage
-        storage.initialize_concurrency_limit_to_default("stream_hot")
-        assert storage.claim_concurrency_slot("stream_hot", "holder-run-id", "silver__fact_receipts").is_claimed
-        logged: list[str] = []
-        context = _op_context(instance, run, warning=logged.append)
-        with pytest.raises(streaming.SlotTimeout, match=r"no slot of pool stream_hot came free in 1 s; held by run holder-r"):
-            with pool_slot(context, "stream_hot", "hot 2024-01", timeout=1.0):
-                pass
-        assert logged and "waiting" in logged[0] and "pool stream_hot, held by run holder-r (silver__fact_receipts)" in logged[0]
-        assert run.run_id not in {s.run_id for s in storage.get_concurrency_info("stream_hot").pending_steps}
+
+def test_a_blocking_check_failing_inside_the_worker_holds_downstream_at_once(
+    tiny, window_events, lake, landing, resources, instance, assets
+):
+    """Bronze schema drift in a streamed batch: the failed blocking check is in the catalog while the worker still
+    runs (not at the next report, nor when the run ends), the hot Silver facts and minute Gold of the month are not
+    built from it, a Silver step for that month is refused, and the worker's run does not fail for it. A clean batch
+    releases the month, which is then rebuilt with every receipt."""
+    from retail_assets.lib.checks import BLOCKING_CHECKS
+    from retail_assets.lib.gates import failed_gates
+
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    half = january.height // 2
+    land(landing, _with_unknown_payload_field(january.head(half)), "drifted")
+    thread, out = _worker_in_thread(resources, instance, idle_seconds=4.0)
+    bronze = dg.AssetKey(["bronze", "receipt_created"])
+    checks = list(BLOCKING_CHECKS[bronze].items())
+    assert _wait(lambda: failed_gates(instance, checks, [JANUARY]), 30.0), "the gate holds while the worker runs"
+    assert thread.is_alive(), "reported at once, not when the run ends"
+    thread.join()
+    assert out["result"].success, "a failed check is not a failed worker run"
+    assert not lake.exists("silver/fact_receipts") and not lake.exists("gold/sales_minute_store")
+    assert "failed its blocking check schema_parity" in load_state(instance).stale["2024-01-01"]
+    (gate,) = failed_gates(instance, checks, [JANUARY])
+    assert gate.check.name == "schema_parity" and gate.partition == "2024-01-01"
+
+    land(landing, january.tail(january.height - half), "clean")
+    assert work(resources, instance).success
+    assert not failed_gates(instance, checks, [JANUARY])
+    assert not load_state(instance).stale
+    receipts = january.filter(pl.col("event_type") == "receipt_created").height
+    assert lake.read("silver/fact_receipts", [JANUARY]).height == receipts
 
 
 def test_the_stream_mode_picks_the_worker_or_one_run_per_batch(tmp_path):

@@ -77,6 +77,10 @@ class Downstream:
     silver: dict[str, SilverAppend] = field(default_factory=dict)
     gold: dict[str, GoldWindow] = field(default_factory=dict)
     error: str | None = None
+    # The validation error behind ``error`` (nothing of that table was written), or None.
+    exception: Exception | None = None
+    # Why the minute Gold windows were not refreshed: a blocking check of the Silver rows just written failed.
+    held: str | None = None
     seconds: float = 0.0
 
 
@@ -91,12 +95,17 @@ def apply_downstream(
     commit_metadata: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     map: Callable = map,  # noqa: A002 - a thread pool's map runs the independent tables side by side
+    silver_gate: Callable[[dict[str, SilverAppend]], str | None] | None = None,
 ) -> Downstream:
     """Append the batch to the hot Silver facts it touches and refresh the minute Gold windows they feed.
 
     ``rebuild``: the month was stale (an earlier batch failed downstream): rebuild every hot fact and
     minute table of the month instead. A validation error or missing input is returned, not raised:
     the batch is already durably in Bronze.
+
+    ``silver_gate`` sees the Silver results before any Gold window is refreshed from them: a reason returned
+    (a blocking check of the written rows failed) holds the month — no Gold is refreshed, ``held`` and
+    ``error`` say why, and the month is rebuilt on later batches until its checks pass.
     """
     started = clock()
     out = Downstream(month)
@@ -112,6 +121,11 @@ def apply_downstream(
 
     try:
         out.silver = dict(zip(tables, map(silver, tables), strict=True))
+        held = silver_gate(out.silver) if silver_gate is not None else None
+        if held is not None:
+            out.held = out.error = held
+            out.seconds = clock() - started
+            return out
         todo = []
         for name in MINUTE_GOLD:
             sources = [out.silver[t] for t in out.silver if name in gold_reading(t)]
@@ -124,5 +138,6 @@ def apply_downstream(
         out.gold = dict(zip([n for n, _ in todo], map(gold, todo), strict=True))
     except Exception as exc:  # noqa: BLE001 - the batch is in Bronze whatever happens here: the month goes stale
         out.error = str(exc) if isinstance(exc, DOWNSTREAM_ERRORS) else f"{type(exc).__name__}: {exc}"
+        out.exception = exc
     out.seconds = clock() - started
     return out
