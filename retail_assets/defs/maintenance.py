@@ -15,6 +15,7 @@ when a table could not be maintained.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 import dagster as dg
@@ -114,7 +115,7 @@ def plan_lake_maintenance(context: dg.OpExecutionContext, config: MaintenanceCon
     for table in found:
         yield dg.DynamicOutput(
             TableTask(table, through.get(table), settings.vacuum_retention_hours),
-            mapping_key=table.replace("/", "__").replace("-", "_"),
+            mapping_key=re.sub(r"[^A-Za-z0-9_]", "_", table.replace("/", "__")),
             output_name=table_group(table),
         )
 
