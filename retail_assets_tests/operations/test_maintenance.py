@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +35,7 @@ from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.maintenance import LEDGER, WRITTEN_BY, lake_tables, maintain_table, maintained_through
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.incremental import HOT_SILVER
+from retail_assets_tests.conftest import azure_lake
 
 JAN, FEB, MAR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
 EVENTS = f"bronze/{sorted(REGISTRY.events_by_type)[0]}"
@@ -57,12 +59,16 @@ def _stream(lake: LakeStore, table: str, month: dt.date, batches: int, start: in
 
 
 def _rows(lake: LakeStore, table: str, version: int | None = None) -> pl.DataFrame:
-    frame = pl.read_delta(lake.uri(table), version=version) if version is not None else lake.read(table)
+    if version is not None:
+        frame = pl.read_delta(lake.uri(table), version=version, storage_options=lake.storage_options() or None)
+    else:
+        frame = lake.read(table)
     return frame.sort("event_id")
 
 
 def _files(lake: LakeStore, table: str) -> dict[dt.date, set[str]]:
-    actions = pl.DataFrame(DeltaTable(lake.uri(table)).get_add_actions(flatten=True))
+    delta = DeltaTable(lake.uri(table), storage_options=lake.storage_options() or None)
+    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
     return {m: set(g["path"]) for (m,), g in actions.group_by("partition.month_start")}
 
 
@@ -75,7 +81,15 @@ def _on_disk(lake: LakeStore, table: str) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.glob("month_start=*/*.parquet")}
 
 
-def test_compacts_only_the_months_written_since_the_last_maintenance(lake: LakeStore):
+@pytest.fixture(params=["local", pytest.param("azurite", marks=pytest.mark.azurite)])
+def any_lake(request: pytest.FixtureRequest, lake: LakeStore) -> LakeStore:
+    if request.param == "local":
+        return lake
+    return azure_lake(request.getfixturevalue("azurite"), f"lake{uuid.uuid4().hex[:12]}")
+
+
+def test_compacts_only_the_months_written_since_the_last_maintenance(any_lake: LakeStore):
+    lake = any_lake
     _stream(lake, EVENTS, JAN, 20)
     last = lake.version(EVENTS)  # where a previous maintenance left the table
     _stream(lake, EVENTS, FEB, 25)
@@ -91,11 +105,16 @@ def test_compacts_only_the_months_written_since_the_last_maintenance(lake: LakeS
     assert (result.files_before, result.files_after) == (45, 21)
     assert result.bytes_before > 0 and result.bytes_after > 0
     assert_frame_equal_checksum(_rows(lake, EVENTS), rows)
-    commit = DeltaTable(lake.uri(EVENTS)).history(1)[0]
+    delta = DeltaTable(lake.uri(EVENTS), storage_options=lake.storage_options() or None)
+    commit = delta.history(1)[0]
     assert commit["operation"] == "OPTIMIZE" and commit["written_by"] == WRITTEN_BY
     # Nothing but our commit since: the next run starts after it. A checkpoint of that version was written.
     assert result.maintained_through == result.version_after == last + 25 + 1
-    assert (Path(lake.uri(EVENTS)) / "_delta_log" / f"{result.version_after:020d}.checkpoint.parquet").exists()
+    assert result.checkpoint and lake_tables(lake) == [EVENTS]
+    if lake.is_local:
+        assert (Path(lake.uri(EVENTS)) / "_delta_log" / f"{result.version_after:020d}.checkpoint.parquet").exists()
+    again = maintain_table(lake, EVENTS, through=result.maintained_through, retention_hours=168, run_id="run-2")
+    assert not again.changed and lake.version(EVENTS) == result.version_after
 
 
 def assert_frame_equal_checksum(got: pl.DataFrame, want: pl.DataFrame) -> None:
