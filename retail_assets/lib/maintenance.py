@@ -44,6 +44,7 @@ import polars as pl
 from deltalake import CommitProperties, DeltaTable
 from deltalake.exceptions import CommitFailedError
 
+from retail_assets.lib.gold.delivery import LEDGER as ALERT_LEDGER
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore, _without_backtrace
 from retail_assets.lib.quarantine_tables import registered as registered_quarantine
@@ -88,7 +89,7 @@ def registered_tables() -> set[str]:
         *(f"silver/{name}" for name in REGISTRY.tables),
         *(f"gold/{table.name}" for table in GOLD_TABLES),
         *(q.path for q in registered_quarantine()),
-        "ops/alert_deliveries",
+        ALERT_LEDGER,
     }
 
 
@@ -166,9 +167,8 @@ class TableMaintenance:
     @property
     def changed(self) -> bool:
         """Anything new was seen or done (a "nothing new" table leaves no ledger row and no commit)."""
-        return self.version_after != self.version_before or self.maintained_through != self.version_before or bool(
-            self.files_vacuumed
-        ) or self.checkpoint
+        moved = self.version_after != self.version_before or self.maintained_through != self.version_before
+        return moved or self.files_vacuumed > 0 or self.checkpoint
 
     def metadata(self) -> dict[str, Any]:
         """Figures for Dagster's UI (plain values; the lake URI and credentials are never included)."""
@@ -254,7 +254,7 @@ def _vacuum(lake: LakeStore, table: str, retention_hours: int, run_id: str) -> i
     if not candidates:
         return 0
     deleted = _open(lake, table).vacuum(dry_run=False, commit_properties=_commit_properties(run_id), **options)
-    return len([p for p in deleted if p in set(candidates)]) if lake.is_local else len(deleted)
+    return len(set(deleted) & set(candidates)) if lake.is_local else len(deleted)
 
 
 def _only_ours(table: DeltaTable, since: int, run_id: str) -> bool:
@@ -329,7 +329,7 @@ def maintain_table(
                     else f"{months} already compact"
                 )
         else:
-            outcomes.append(f"versions {through}..{version} added no files")
+            outcomes.append("no data files" if through is None else f"versions {through}..{version} added no files")
     result.files_vacuumed = _vacuum(lake, table, retention_hours, run_id)
     if result.files_vacuumed:
         outcomes.append(f"vacuumed {result.files_vacuumed} files unused for over {retention_hours} h")
