@@ -117,7 +117,7 @@ def main() -> int:
     dims = [k for k in definitions.resolve_asset_graph().get_all_asset_keys()
             if k.path[0] in ("bronze", "silver") and k.path[1].startswith("dim_")]
     with dg.DagsterInstance.get() as instance:
-        assert definitions.get_implicit_global_asset_job_def().execute_in_process(instance=instance, asset_selection=dims).success
+        assert definitions.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance, asset_selection=dims).success
     server = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml"), "-p", str(args.port)],
         cwd=REPO, env={**os.environ}, stdout=open(root / "dagster.log", "w"), stderr=subprocess.STDOUT,

@@ -284,7 +284,7 @@ def latency(args) -> None:
     keys = graph.get_all_asset_keys()
     dims = [k for k in keys if k.path[0] in ("bronze", "silver") and k.path[1].startswith("dim_")]
     with dg.DagsterInstance.get() as instance:
-        job = definitions.get_implicit_global_asset_job_def()
+        job = definitions.resolve_implicit_global_asset_job_def()
         assert job.execute_in_process(instance=instance, asset_selection=dims).success
         if args.demo_month:
             started = time.perf_counter()

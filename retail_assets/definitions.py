@@ -35,6 +35,7 @@ DEFS_MODULES = {
     "jobs": "retail_lakehouse",
     "landing": "defs",
     "liveness": "defs",
+    "maintenance": "defs",
     "resources": "resources",
     "restore": "defs",
     "serving": "defs",

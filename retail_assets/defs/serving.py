@@ -9,7 +9,9 @@ row Bronze and Silver rejected, as the DuckDB table ``quarantine`` (monthly, lik
 DuckDB lets one process write a file at a time (a second writer fails at once with "Could not set
 lock on file"), so every asset here runs in the ``duckdb`` concurrency pool, whose limit is 1
 (``dagster.yaml``: ``concurrency.pools.default_limit``): steps of concurrent runs, backfills
-included, queue for the pool instead of failing on the lock.
+included, queue for the pool instead of failing on the lock. Each asset reads the lake first and then
+holds the file only for its one transaction, through ``serving_writer`` (the writer lock it shares with
+the stream worker's ``refresh_streamed_minutes``), so readers wait at most that long (``lib/serving.py``).
 """
 
 from typing import Any
@@ -25,6 +27,7 @@ from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, months_of, partition_key
+from retail_assets.lib.quarantine_tables import scan_quarantine
 from retail_assets.lib.serving import (
     QUARANTINE,
     QUARANTINE_DESCRIPTION,
@@ -32,10 +35,11 @@ from retail_assets.lib.serving import (
     SERVED_DIMENSIONS,
     ServedDimension,
     latest_view,
-    prepare_file,
-    publish_dimension,
-    publish_gold,
-    publish_quarantine,
+    publish_dimension_rows,
+    publish_gold_frame,
+    publish_quarantine_frame,
+    read_gold,
+    serving_writer,
 )
 from retail_assets.lib.specs import REGISTRY
 
@@ -68,9 +72,9 @@ def build_gold_serving_asset(table: GoldTable) -> dg.AssetsDefinition:
     )
     def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
         months = months_of(context)
-        prepare_file(duckdb.database)
-        with duckdb.get_connection() as con:
-            published = publish_gold(con, lake, table, months)
+        frame = read_gold(lake, table, months)
+        with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
+            published = publish_gold_frame(con, table, frame, months)
         for month, rows in published.items():
             context.add_asset_metadata(
                 {"dagster/row_count": rows, "duckdb_table": table.name}, partition_key=partition_key(month)
@@ -102,9 +106,9 @@ def build_dimension_serving_asset(served: ServedDimension) -> dg.AssetsDefinitio
         metadata={"dagster/column_schema": column_schema(served.columns), "duckdb_table": served.name},
     )
     def _serve(lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
-        prepare_file(duckdb.database)
-        with duckdb.get_connection() as con:
-            rows = publish_dimension(con, lake, served)
+        frame = served.rows(lake)
+        with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
+            rows = publish_dimension_rows(con, served, frame)
         metadata: dict[str, Any] = {"dagster/row_count": rows, "duckdb_table": served.name}
         return dg.MaterializeResult(metadata=metadata)
 
@@ -136,9 +140,9 @@ def build_quarantine_serving_asset() -> dg.AssetsDefinition:
     )
     def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
         months = months_of(context)
-        prepare_file(duckdb.database)
-        with duckdb.get_connection() as con:
-            published = publish_quarantine(con, lake, months)
+        frame = scan_quarantine(lake, months).collect()
+        with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
+            published = publish_quarantine_frame(con, frame, months)
         for month, rows in published.items():
             context.add_asset_metadata(
                 {"dagster/row_count": rows, "duckdb_table": QUARANTINE}, partition_key=partition_key(month)

@@ -83,6 +83,7 @@ from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landi
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import partition_key
 from retail_assets.lib.pools import STREAM_POOL
+from retail_assets.lib.serving import refresh_streamed_minutes
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.capture import CaptureFiles, capture_batch_name, read_capture
@@ -400,12 +401,22 @@ class StreamWorkerConfig(dg.Config):
         ),
     )
     max_files: int = Field(default=2_000, description="At most this many files per batch (a backlog is taken in slices).")
+    serving_database: str | None = Field(
+        default=None,
+        description=(
+            "The serving DuckDB file: the minute KPIs written since the last report are copied into it after each "
+            "report (lib/serving.py refresh_streamed_minutes), so it is at most ~report_seconds behind the lake. "
+            "None: not refreshed (stream_worker_sensor sets it to the configured data/retail.duckdb)."
+        ),
+    )
 
 
 # Threads for the independent tables of one batch (Bronze event types; hot Silver facts; minute Gold tables).
 POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-worker")
 
 
+# Longest a serving refresh waits for the DuckDB file (a reader or a serving asset holding it); then next report.
+SERVING_TIMEOUT_SECONDS = 20.0
 # How often the worker looks for another run that needs the stream pool (a backfill, a month rebuild, maintenance).
 HANDOVER_CHECK_SECONDS = 1.0
 ACTIVE = [
@@ -615,6 +626,9 @@ def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOu
     return metadata, checks
 
 
+INTERRUPTED = "a batch reached Bronze but the worker stopped before its hot Silver/Gold update"
+
+
 def _upstream_gates(
     instance: dg.DagsterInstance, tables: Iterable[str], month: dt.date, evaluated: set[dg.AssetCheckKey]
 ) -> list[str]:
@@ -665,11 +679,15 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
         if _blocking_failure(bronze_key(event_type), SCHEMA_PARITY, parity):
             held.append(f"bronze/{event_type} {month:%Y-%m} failed its blocking check {SCHEMA_PARITY}")
     timings["bronze"] = time.perf_counter() - started
-    # Durably in Bronze: acknowledged.
+    stale = batch.group in state.stale
+    # Durably in Bronze: acknowledged. In the same save, the month is marked stale until its hot Silver facts and
+    # minute Gold have the batch: a worker killed in between would otherwise never append these rows (the files are
+    # acknowledged); the next worker rebuilds the month instead.
     state.cursor.inflight.pop(batch.key, None)
     state.cursor.done.update(batch.files)
+    if batch.files:
+        state.stale.setdefault(batch.group, INTERRUPTED)
     save_state(context.instance, state)
-    stale = batch.group in state.stale
     # Bronze rows of files outside the batch changed (the trace_id rule kept an event of this batch over theirs):
     # the incremental Silver append sees only the batch's rows, so the month is rebuilt.
     others_changed = any(i.other_files_changed for i in ingests)
@@ -725,9 +743,11 @@ def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerSt
             f"{error}. The month is rebuilt whole on a later batch (every {STALE_RETRY_SECONDS:.0f} s at most) until "
             "its checks pass; nothing downstream is refreshed from it meanwhile."
         )
-    elif stale:
+    else:
         state.stale.pop(batch.group, None)
-        context.log.info(f"stream worker {month:%Y-%m}: stale month rebuilt (hot Silver facts and minute Gold)")
+        state.serve(list(down.gold.values()))
+        if stale:
+            context.log.info(f"stream worker {month:%Y-%m}: stale month rebuilt (hot Silver facts and minute Gold)")
     save_state(context.instance, state)
     return timings
 
@@ -742,6 +762,24 @@ def _quarantine_bad_files(context, lake: LakeStore, state: WorkerState, bad: lis
     for path, reason in done.unattributed:
         context.log.warning(f"{path} names no event type and month the platform serves; see `retail-assets landing check`")
     save_state(context.instance, state)
+
+
+def _refresh_serving(context, lake: LakeStore, state: WorkerState, database: str | None) -> None:
+    """Copy the minute Gold windows written since the last refresh into the serving DuckDB file (short transactions
+    under the file's writer lock, docs/operations.md). A locked or failing refresh keeps the windows for the next."""
+    if not database or not state.serving:
+        return
+    try:
+        refreshed = refresh_streamed_minutes(lake, database, state.serving_windows(), timeout=SERVING_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - serving lags; the lake and the catalog are right; retried next report
+        context.log.warning(f"stream worker: serving refresh of {database} postponed: {type(exc).__name__}: {exc}")
+        return
+    state.serving = []
+    save_state(context.instance, state)
+    context.log.debug(
+        f"stream worker: serving refreshed ({len(refreshed.refreshed)} table months) in "
+        f"{refreshed.read_seconds + refreshed.held_seconds:.2f} s, file held {refreshed.held_seconds:.2f} s"
+    )
 
 
 @dg.op(name="apply_landed_batches", pool=STREAM_POOL, tags={LANDING_JOB_TAG: "stream_worker"})
@@ -792,6 +830,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             if not retry:
                 if report.due(config.report_seconds):
                     yield from report.flush()
+                    _refresh_serving(context, lake, state, config.serving_database)
                 time.sleep(config.poll_seconds)
                 continue
         for batch in tick.requests:
@@ -825,7 +864,9 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             flushing = time.perf_counter()
             yield from report.flush()
             context.log.debug(f"stream worker: catalog report in {time.perf_counter() - flushing:.2f} s")
+            _refresh_serving(context, lake, state, config.serving_database)
     yield from report.flush()
+    _refresh_serving(context, lake, state, config.serving_database)
     context.log.info(f"stream worker: {batches} batches applied in {time.monotonic() - started:.0f} s")
     yield dg.Output(None)
 
@@ -863,7 +904,11 @@ def stream_worker_sensor(context: dg.SensorEvaluationContext, landing: LandingZo
         return dg.SensorResult(skip_reason="no event files waiting")
     number = int(context.cursor or 0) + 1
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"stream-worker:{number}", tags={"retail/waiting_files": str(len(waiting))})],
+        run_requests=[dg.RunRequest(
+            run_key=f"stream-worker:{number}", tags={"retail/waiting_files": str(len(waiting))},
+            run_config={"ops": {"apply_landed_batches": {"config": {
+                "serving_database": str(Settings.from_env().duckdb_path)}}}},
+        )],
         cursor=str(number),
     )
 

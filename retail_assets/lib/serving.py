@@ -17,20 +17,44 @@ Tables in the DuckDB file (``Settings.duckdb_path``):
 DuckDB reads no Delta here: frames are read from the lake with polars and handed to DuckDB as Arrow.
 A month is published by deleting and inserting exactly that month in one DuckDB transaction, so
 readers see the old month or the new one, never a mix; a dimension is replaced in one transaction.
-Column types and comments come from the specs. DuckDB allows one writing process per file, which is
-why every writer runs under the ``duckdb`` concurrency pool (``defs/serving.py``).
+Column types and comments come from the specs.
+
+The file protocol (readers keep working while runs publish and the stream worker refreshes).
+DuckDB lets one process hold a file for writing, and while it does every other open fails at once,
+``read_only=True`` included ("Could not set lock on file"); a reader holding the file blocks writers
+the same way. So:
+
+- Writers (the serving assets and :func:`refresh_streamed_minutes`) hold the file only for short
+  transactions: they read the lake first, then :func:`serving_writer` takes the writer lock
+  (``<file>.writer.lock``, an OS file lock through ``filelock``, released by the kernel if the
+  process dies), opens the file (retrying while a reader has it open), runs one transaction, closes
+  the file and releases the lock. Writers of runs and the stream worker queue on that lock; runs
+  also keep the ``duckdb`` concurrency pool (``defs/serving.py``) so their steps wait in Dagster, not
+  on a file.
+- Readers open the file through :func:`serving_reader` (or :func:`query_serving`): it passes the
+  writer lock as a turnstile (waits while a writer holds it, then releases it at once, so a stream
+  of readers cannot starve a writer), opens the file read-only, retrying the lock error until its
+  timeout, and closes the file when done. A plain ``duckdb.connect(path, read_only=True)`` works too
+  but must retry "Could not set lock" itself and must not keep the connection open (an idle BI
+  connection blocks every writer; keep queries short or query a copy of the file).
+
+A published read copy swapped with ``os.replace`` was measured and not chosen: every write would copy
+the whole file (every month ever served), see ``docs/operations.md`` § Serving freshness.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
+from filelock import FileLock, Timeout
 
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import gold_path
@@ -97,15 +121,22 @@ def _describe(con: duckdb.DuckDBPyConnection, name: str, description: str, colum
         con.execute(f"COMMENT ON COLUMN {quote(name)}.{quote(c.name)} IS {literal(c.description)}")
 
 
+_EXPECTED_COLUMNS: dict[str, list[tuple[str, str]]] = {}
+
+
 def _ensure_table(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[ColumnSpec], description: str) -> None:
     """Create the table from the spec, or check that the existing one has exactly the spec's columns and types."""
     if not _exists(con, name):
         con.execute(_ddl(name, columns))
         _describe(con, name, description, columns)
         return
-    con.execute(_ddl("__expected", columns, temporary=True))
-    expected, found = _columns_of(con, "__expected", temporary=True), _columns_of(con, name)
-    con.execute("DROP TABLE temp.__expected")
+    probe = _ddl("__expected", columns, temporary=True)
+    expected = _EXPECTED_COLUMNS.get(probe)
+    if expected is None:  # DuckDB's spelling of the spec's types, asked once per process (writers hold the file)
+        con.execute(probe)
+        expected = _EXPECTED_COLUMNS[probe] = _columns_of(con, "__expected", temporary=True)
+        con.execute("DROP TABLE temp.__expected")
+    found = _columns_of(con, name)
     if expected != found:
         raise ServingError(
             f"DuckDB table {name} has columns {found} but the spec now has {expected}. Drop it "
@@ -167,11 +198,22 @@ def latest_view(table: GoldTable) -> str:
     return f"{table.name}_latest"
 
 
+def read_gold(lake: LakeStore, table: GoldTable, months: Sequence[dt.date]) -> pl.DataFrame:
+    """The rows of ``months`` of ``gold/<table>`` (read before the DuckDB file is opened: writers hold it briefly)."""
+    return lake.read(gold_path(table.name), months)
+
+
 def publish_gold(
     con: duckdb.DuckDBPyConnection, lake: LakeStore, table: GoldTable, months: Sequence[dt.date]
 ) -> dict[dt.date, int]:
     """Publish ``months`` of ``gold/<table>``; returns the rows published per month (counted in DuckDB)."""
-    frame = lake.read(gold_path(table.name), months)
+    return publish_gold_frame(con, table, read_gold(lake, table, months), months)
+
+
+def publish_gold_frame(
+    con: duckdb.DuckDBPyConnection, table: GoldTable, frame: pl.DataFrame, months: Sequence[dt.date]
+) -> dict[dt.date, int]:
+    """Publish ``months`` of a Gold table from its rows ``frame``; returns the rows published per month."""
     columns = gold_columns(table)
     publish_months(con, table.name, columns, frame, months, description=f"{table.description} Grain: {table.grain}.")
     if table.kind == "snapshot":
@@ -235,7 +277,11 @@ SERVED_DIMENSIONS: tuple[ServedDimension, ...] = tuple(
 
 
 def publish_dimension(con: duckdb.DuckDBPyConnection, lake: LakeStore, served: ServedDimension) -> int:
-    frame = served.rows(lake)
+    return publish_dimension_rows(con, served, served.rows(lake))
+
+
+def publish_dimension_rows(con: duckdb.DuckDBPyConnection, served: ServedDimension, frame: pl.DataFrame) -> int:
+    """Replace a served dimension with ``frame`` (its rows, read from the lake beforehand); returns its row count."""
     replace_table(con, served.name, served.columns, frame, description=served.description)
     return con.execute(f"SELECT count(*) FROM {quote(served.name)}").fetchall()[0][0]
 
@@ -275,7 +321,13 @@ def publish_quarantine(con: duckdb.DuckDBPyConnection, lake: LakeStore, months: 
     them, and widened when a quarantine table gains one), and rows are inserted by column name.
     Returns the rows published per month (counted in DuckDB).
     """
-    frame = scan_quarantine(lake, months).collect()
+    return publish_quarantine_frame(con, scan_quarantine(lake, months).collect(), months)
+
+
+def publish_quarantine_frame(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, months: Sequence[dt.date]
+) -> dict[dt.date, int]:
+    """:func:`publish_quarantine` from the quarantined rows ``frame`` (``scan_quarantine``, read beforehand)."""
     with _transaction(con):
         con.register(INCOMING, to_arrow(frame))
         try:
@@ -295,3 +347,342 @@ def publish_quarantine(con: duckdb.DuckDBPyConnection, lake: LakeStore, months: 
         finally:
             con.unregister(INCOMING)
     return _rows_per_month(con, QUARANTINE, months)
+
+
+# ---- the file protocol: short writer transactions, readers that wait briefly -------------------
+
+# A writer waits this long for the writer lock and for readers to leave before giving up: runs publish
+# whole months (about a second for the largest table at the reference profile), so two minutes means stuck.
+WRITE_TIMEOUT_SECONDS = 120.0
+# A reader waits this long for writers; a refresh holds the file for tens of milliseconds.
+READ_TIMEOUT_SECONDS = 10.0
+RETRY_SECONDS = 0.005
+
+
+class ServingLockTimeout(ServingError):
+    """The DuckDB file stayed locked for longer than the caller's timeout."""
+
+
+def writer_lock_path(database: str | Path) -> Path:
+    return Path(f"{database}.writer.lock")
+
+
+def _local_file(database: str | Path) -> bool:
+    text = str(database)
+    return text != ":memory:" and "://" not in text and not text.startswith("md:")
+
+
+def _writer_lock(database: str | Path) -> FileLock:
+    # A native OS lock (flock): the kernel drops it when the holder dies, so a killed worker never leaves it held.
+    # preserve_lock_file keeps one lock path (no unlink on release) and refuses the soft fallback that would not.
+    return FileLock(writer_lock_path(database), preserve_lock_file=True, thread_local=False)
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _connect(
+    database: str | Path, *, read_only: bool, deadline: float, config: Mapping[str, Any] | None, who: str
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retrying DuckDB's "Could not set lock" until ``deadline`` (``time.monotonic``)."""
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=read_only, config=dict(config or {}))
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                holder = "a writer" if read_only else "a reader (an open BI connection?) or a writer not using the lock"
+                raise ServingLockTimeout(
+                    f"{who}: the DuckDB file {database} stayed locked by {holder}; gave up. DuckDB said: {exc}"
+                ) from None
+            time.sleep(RETRY_SECONDS)
+
+
+@dataclass
+class LockWait:
+    """How long one open of the file waited for others (filled in by :func:`serving_reader`/:func:`serving_writer`)."""
+
+    seconds: float = 0.0  # from asking for the file to having a connection (lock waits included)
+    retries: int = 0  # opens that failed on DuckDB's lock and were retried
+
+
+@contextmanager
+def serving_writer(
+    database: str | Path,
+    *,
+    timeout: float = WRITE_TIMEOUT_SECONDS,
+    config: Mapping[str, Any] | None = None,
+    wait: LockWait | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the serving file, held only for the ``with`` block: keep it short.
+
+    Takes the writer lock (writers queue here, across processes), opens the file (retrying while a
+    reader has it open) and closes it before releasing the lock, so the next reader or writer finds it free.
+    Read the lake before entering. A database that is not a local file (``:memory:``) is opened as it is.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    if not _local_file(database):
+        con = duckdb.connect(str(database), config=dict(config or {}))
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    prepare_file(str(database))
+    lock = _writer_lock(database)
+    try:
+        lock.acquire(timeout=timeout, poll_interval=RETRY_SECONDS)
+    except Timeout:
+        raise ServingLockTimeout(
+            f"serving writer: another writer held {lock.lock_file} for more than {timeout:.0f} s"
+        ) from None
+    try:
+        con = _connect(database, read_only=False, deadline=deadline, config=config, who="serving writer")
+        if wait is not None:
+            wait.seconds = time.monotonic() - started
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        lock.release()
+
+
+@contextmanager
+def serving_reader(
+    database: str | Path,
+    *,
+    timeout: float = READ_TIMEOUT_SECONDS,
+    config: Mapping[str, Any] | None = None,
+    wait: LockWait | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the serving file for one short query or a few: closed when the block ends.
+
+    First passes the writer lock as a turnstile (waits while a writer holds it, releases it at once),
+    so writers are not starved by readers; then opens read-only, retrying "Could not set lock" until
+    ``timeout``. Where the lock file cannot be opened (a read-only mount), it only retries.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    turnstile = _writer_lock(database)
+    try:
+        turnstile.acquire(timeout=timeout, poll_interval=RETRY_SECONDS)
+    except Timeout:
+        raise ServingLockTimeout(
+            f"serving reader: a writer held {turnstile.lock_file} for more than {timeout:.0f} s"
+        ) from None
+    except OSError:
+        pass  # no write access to the folder: retry the open only
+    else:
+        turnstile.release()
+    retries = 0
+    while True:
+        try:
+            con = duckdb.connect(str(database), read_only=True, config=dict(config or {}))
+            break
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise ServingLockTimeout(
+                    f"serving reader: the DuckDB file {database} stayed locked for {timeout:.0f} s. DuckDB said: {exc}"
+                ) from None
+            retries += 1
+            time.sleep(RETRY_SECONDS)
+    if wait is not None:
+        wait.seconds, wait.retries = time.monotonic() - started, retries
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def query_serving(
+    database: str | Path, sql: str, parameters: Sequence[Any] | None = None, *, timeout: float = READ_TIMEOUT_SECONDS
+) -> list[tuple]:
+    """Run one query on the serving file the way readers should: open read-only (waiting briefly), fetch, close."""
+    with serving_reader(database, timeout=timeout) as con:
+        return con.execute(sql, parameters).fetchall()
+
+
+# ---- streaming refresh of the minute KPIs ---------------------------------------------------------
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True)
+class MinuteWindow:
+    """Rows of one minute-grain Gold table the stream worker rewrote: ``span`` of ``month`` (None: the whole month)."""
+
+    table: str
+    month: dt.date
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class MinuteRefresh:
+    """What :func:`refresh_streamed_minutes` published for one table and month."""
+
+    table: str
+    month: dt.date
+    spans: tuple[Span, ...]  # empty: the whole month
+    rows: int  # rows of the refreshed spans (or month) now in DuckDB
+    reason: str  # "window", "month" (asked), "month not served yet" or "table created"
+
+
+@dataclass
+class RefreshReport:
+    refreshed: list[MinuteRefresh] = field(default_factory=list)
+    read_seconds: float = 0.0  # reading the lake (the file not held)
+    held_seconds: float = 0.0  # the file held: open, one transaction, close (summed over sessions)
+    wait: LockWait = field(default_factory=LockWait)  # the longest wait for the file of the sessions
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _as_window(item: Any) -> MinuteWindow:
+    """A :class:`MinuteWindow`, or anything shaped like the worker's ``GoldWindow`` (name, month, window)."""
+    if isinstance(item, MinuteWindow):
+        return item
+    if hasattr(item, "name") and hasattr(item, "month") and hasattr(item, "window"):
+        return MinuteWindow(item.name, item.month, item.window)
+    if isinstance(item, tuple) and len(item) in (2, 3):
+        return MinuteWindow(*item)
+    raise TypeError(f"not a minute window: {item!r} (expected MinuteWindow(table, month, span) or a GoldWindow)")
+
+
+def _minute_tables() -> dict[str, GoldTable]:
+    from retail_assets.lib.gold.specs import GOLD_TABLES
+
+    return {t.name: t for t in GOLD_TABLES if "minute" in t.grain}
+
+
+def _plan(windows: Iterable[Any]) -> dict[tuple[str, dt.date], tuple[Span, ...]]:
+    """Per (table, month): the spans to refresh, merged where they touch; () for the whole month."""
+    known = _minute_tables()
+    asked: dict[tuple[str, dt.date], list[Span] | None] = {}
+    for item in windows:
+        w = _as_window(item)
+        if w.table not in known:
+            raise ServingError(f"serving refresh: {w.table!r} is not a minute-grain Gold table; known: {sorted(known)}")
+        if w.month.day != 1:
+            raise ServingError(f"serving refresh: {w.table} month {w.month} is not the first day of a month")
+        key = (w.table, w.month)
+        if w.span is None or asked.get(key, []) is None:
+            asked[key] = None
+            continue
+        start, end = _utc(w.span[0]), _utc(w.span[1])
+        first = dt.datetime(w.month.year, w.month.month, 1, tzinfo=dt.UTC)
+        after = dt.datetime(w.month.year + w.month.month // 12, w.month.month % 12 + 1, 1, tzinfo=dt.UTC)
+        if not (first <= start < end <= after):
+            raise ServingError(
+                f"serving refresh: {w.table} span {start.isoformat()}..{end.isoformat()} is empty or outside "
+                f"month_start {w.month.isoformat()}"
+            )
+        asked.setdefault(key, []).append((start, end))  # type: ignore[union-attr]
+    plan: dict[tuple[str, dt.date], tuple[Span, ...]] = {}
+    for key, spans in asked.items():
+        merged: list[Span] = []
+        for start, end in sorted(spans or []):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        plan[key] = tuple(merged)
+    return plan
+
+
+def _in_spans(column: str, spans: Sequence[Span]) -> pl.Expr:
+    expr = pl.lit(False)
+    for start, end in spans:
+        expr = expr | ((pl.col(column) >= start) & (pl.col(column) < end))
+    return expr
+
+
+def _sql_spans(column: str, spans: Sequence[Span]) -> tuple[str, list[Any]]:
+    terms = " OR ".join(f"({quote(column)} >= ? AND {quote(column)} < ?)" for _ in spans)
+    return f"({terms})", [v for span in spans for v in span]
+
+
+def refresh_streamed_minutes(
+    lake: LakeStore,
+    database: str | Path,
+    windows: Iterable[Any],
+    *,
+    timeout: float = WRITE_TIMEOUT_SECONDS,
+) -> RefreshReport:
+    """Bring the serving copies of the minute KPIs up to the lake for exactly the rows the stream worker rewrote.
+
+    ``windows``: :class:`MinuteWindow` items, ``(table, month[, span])`` tuples or the worker's ``GoldWindow``
+    values (``name``, ``month``, ``window``; a None window means the whole month). For every table and
+    month, the rows of those spans are read from ``gold/<table>`` and replace the same spans in DuckDB —
+    the windows of all tables in ONE short transaction, so readers see every minute table at one point;
+    a whole month (asked with a None span) in a transaction of its own. A month the file does not hold
+    yet, or a table it lacks (created from the spec), is published whole from the Gold month.
+    Idempotent: replaying a refresh rewrites the same rows. The lake is read before the file is opened
+    (see the module docstring's protocol). Raises :class:`ServingLockTimeout` when the file stayed locked
+    for ``timeout``: nothing was written then, so call again with the same windows.
+    """
+    report = RefreshReport()
+    plan = _plan(windows)
+    # Windows of every table in one short transaction; each whole month in its own (a month of the largest
+    # table holds the file for seconds at the reference volume: readers should not wait for four of them).
+    windowed = {key: spans for key, spans in plan.items() if spans}
+    sessions = [windowed] if windowed else []
+    sessions += [{key: spans} for key, spans in plan.items() if not spans]
+    for session in sessions:
+        _refresh_session(lake, database, session, report, timeout)
+    return report
+
+
+def _refresh_session(
+    lake: LakeStore,
+    database: str | Path,
+    plan: Mapping[tuple[str, dt.date], tuple[Span, ...]],
+    report: RefreshReport,
+    timeout: float,
+) -> None:
+    """One writer session of :func:`refresh_streamed_minutes`: read the lake, then one transaction in the file."""
+    tables = _minute_tables()
+    started = time.monotonic()
+    frames: dict[tuple[str, dt.date], pl.DataFrame] = {}
+    for (name, month), spans in plan.items():
+        frame = lake.scan(gold_path(name), [month])
+        if spans:
+            frame = frame.filter(_in_spans(tables[name].time_column, spans))
+        frames[name, month] = frame.collect()
+    report.read_seconds += time.monotonic() - started
+    held, wait = time.monotonic(), LockWait()
+    with serving_writer(database, timeout=timeout, wait=wait) as con, _transaction(con):
+        for (name, month), asked in plan.items():
+            table, columns, spans = tables[name], gold_columns(tables[name]), asked
+            reason = "window" if spans else "month"
+            if not _exists(con, name):
+                reason = "table created"
+            elif (
+                spans
+                and not con.execute(
+                    f"SELECT count(*) FROM {quote(name)} WHERE {PARTITION_COLUMN} = ?", [month]
+                ).fetchall()[0][0]
+            ):
+                reason = "month not served yet"
+            if reason in ("table created", "month not served yet"):
+                spans = ()
+                # Rare (the first refresh of a month or of a new file): read the whole month under the lock.
+                frames[name, month] = read_gold(lake, table, [month])
+            _ensure_table(con, name, columns, f"{table.description} Grain: {table.grain}.")
+            where, values = f"{PARTITION_COLUMN} = ?", [month]
+            if spans:
+                condition, bounds = _sql_spans(table.time_column, spans)
+                where, values = f"{where} AND {condition}", [*values, *bounds]
+            con.execute(f"DELETE FROM {quote(name)} WHERE {where}", values)
+            _insert(con, name, columns, frames[name, month])  # exactly the rows of the spans: the frame's count
+            report.refreshed.append(MinuteRefresh(name, month, tuple(spans), frames[name, month].height, reason))
+    report.held_seconds += time.monotonic() - held
+    report.wait.seconds = max(report.wait.seconds, wait.seconds)
+    report.wait.retries += wait.retries

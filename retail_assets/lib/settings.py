@@ -70,6 +70,12 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 FRESHNESS_MINUTE_WARN = "RETAIL_FRESHNESS_MINUTE_WARN_MINUTES"
 FRESHNESS_MINUTE_FAIL = "RETAIL_FRESHNESS_MINUTE_FAIL_MINUTES"
 FRESHNESS_DAILY_HOUR = "RETAIL_FRESHNESS_DAILY_HOUR"
+# Lake maintenance (defs/maintenance.py): when the daily job runs (cron, UTC) and how long vacuum keeps files that
+# no current version needs (hours; time travel to older versions is gone after that).
+MAINTENANCE_CRON = "RETAIL_MAINTENANCE_CRON"
+DEFAULT_MAINTENANCE_CRON = "0 3 * * *"
+VACUUM_RETENTION_HOURS = "RETAIL_VACUUM_RETENTION_HOURS"
+DEFAULT_VACUUM_RETENTION_HOURS = 168
 
 
 def _check_profile(profile: str | None) -> None:
@@ -81,6 +87,40 @@ def _check_profile(profile: str | None) -> None:
             f"{PROFILE}={profile!r} is not a generator profile: set one of {sorted(PROFILES)}, or unset it for "
             f"the generator config's profile (default {DEFAULT_PROFILE})"
         )
+
+
+def _maintenance_cron(env: Mapping[str, str]) -> str:
+    # Dagster's own check of a cron string (a schedule refuses an invalid one), imported only here.
+    import dagster as dg
+
+    cron = (env.get(MAINTENANCE_CRON) or "").strip() or DEFAULT_MAINTENANCE_CRON
+
+    try:
+        dg.ScheduleDefinition(name="lake_maintenance_schedule", cron_schedule=cron, job_name="lake_maintenance")
+    except dg.DagsterInvalidDefinitionError:
+        raise SettingsError(
+            f"{MAINTENANCE_CRON}={cron!r} is not a cron schedule of 5 fields (minute hour day month weekday, UTC): "
+            f"e.g. '30 2 * * *' for 02:30 daily, or unset it for {DEFAULT_MAINTENANCE_CRON!r}"
+        ) from None
+    return cron
+
+
+def _vacuum_retention_hours(env: Mapping[str, str]) -> int:
+    """Hours of removed files vacuum keeps. At least 1: a reader still scanning the snapshot from before a compaction
+    (or a month rebuild) must find its files, and a writer's files not committed yet are minutes old."""
+    raw = (env.get(VACUUM_RETENTION_HOURS) or "").strip()
+    if not raw:
+        return DEFAULT_VACUUM_RETENTION_HOURS
+    try:
+        hours = int(raw)
+    except ValueError:
+        hours = -1
+    if hours < 1:
+        raise SettingsError(
+            f"{VACUUM_RETENTION_HOURS}={raw!r} is not a whole number of hours of at least 1: set e.g. 72, or unset it "
+            f"for {DEFAULT_VACUUM_RETENTION_HOURS} (7 days; versions older than that cannot be restored after vacuum)"
+        )
+    return hours
 
 
 def _check_endpoint(endpoint: str, present: frozenset[str]) -> None:
@@ -107,6 +147,8 @@ class Settings:
     # RETAIL_PROFILE when set; otherwise the generator config file's profile, else "demo".
     generator_profile: str | None = None
     stream_mode: str = "worker"
+    maintenance_cron: str = DEFAULT_MAINTENANCE_CRON
+    vacuum_retention_hours: int = DEFAULT_VACUUM_RETENTION_HOURS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -145,6 +187,8 @@ class Settings:
             generator_enabled=switch in _ON,
             generator_profile=profile,
             stream_mode=mode,
+            maintenance_cron=_maintenance_cron(env),
+            vacuum_retention_hours=_vacuum_retention_hours(env),
         )
         hub = {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} & present
         if hub and len(hub) < 3:

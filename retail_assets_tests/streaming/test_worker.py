@@ -437,3 +437,58 @@ def test_automation_runs_yield_the_cpu_to_the_stream(tmp_path, launched_by, incr
     probe = subprocess.run([sys.executable, "-c", NICENESS_PROBE, launched_by.split()[0], str(tmp_path)],
                            capture_output=True, text=True, timeout=120, check=True)
     assert f"niceness {os.nice(0) + increase}" in probe.stdout
+
+
+def test_a_worker_killed_between_bronze_and_silver_loses_no_silver_row(
+    tiny, window_events, lake, landing, resources, instance, assets, monkeypatch
+):
+    """The batch's files are acknowledged once in Bronze; a worker that dies before its Silver append (simulated:
+    the process is interrupted right there) leaves the month stale in the same saved state, so the next worker
+    rebuilds it and Silver and Gold hold every receipt. Before, the acknowledged files were never appended."""
+    import retail_assets.defs.streaming as streaming
+
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    land(landing, january, "only")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("the worker's process died here")
+
+    monkeypatch.setattr(streaming, "apply_downstream", killed)
+    with pytest.raises(KeyboardInterrupt):
+        stream_worker.execute_in_process(run_config=RUN_CONFIG, resources=resources, instance=instance)
+    state = load_state(instance)
+    assert state.cursor.done and not state.cursor.inflight, "acknowledged: the files are in Bronze"
+    assert "2024-01-01" in state.stale and not lake.exists("silver/fact_receipts")
+
+    monkeypatch.undo()
+    assert work(resources, instance).success
+    assert not load_state(instance).stale
+    receipts = january.filter(pl.col("event_type") == "receipt_created").height
+    assert lake.read("silver/fact_receipts", [JANUARY]).height == receipts
+    assert gold_minutes(lake).equals(receipts_by_minute(january))
+
+
+def test_the_worker_keeps_the_serving_file_up_to_the_lake(tiny, window_events, tmp_path, lake, landing, resources, instance, assets):
+    """With ``serving_database`` (what the sensor sets), the minute KPIs the worker writes reach the serving DuckDB
+    file at each report: after a run it serves exactly Gold's rows, a second batch included."""
+    from retail_assets.lib.serving import query_serving
+
+    database = str(tmp_path / "retail.duckdb")
+    config = {"ops": {"apply_landed_batches": {"config": {
+        "idle_seconds": 1.0, "poll_seconds": 0.05, "report_seconds": 0.0, "serving_database": database}}}}
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    half = january.height // 2
+    for name, part in (("first", january.head(half)), ("second", january.tail(january.height - half))):
+        land(landing, part, name)
+        assert stream_worker.execute_in_process(run_config=config, resources=resources, instance=instance).success
+        served = query_serving(database, "SELECT store_id, ts, receipts, total_sales_cents FROM sales_minute_store")
+        served = pl.DataFrame(served, schema=["store_id", "ts", "receipts", "total_sales_cents"], orient="row")
+        gold = gold_minutes(lake)
+        assert served.height == gold.height > 0
+        naive = lambda f: f.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.replace_time_zone(None))  # noqa: E731
+        assert sorted(naive(served).iter_rows()) == sorted(naive(gold).iter_rows())
+    assert not load_state(instance).serving, "nothing left to serve"

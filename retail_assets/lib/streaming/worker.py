@@ -49,16 +49,44 @@ DOWNSTREAM_ERRORS = (SilverValidationError, MissingDimension, GoldValidationErro
 class WorkerState:
     cursor: FileCursor = field(default_factory=FileCursor)
     stale: dict[str, str] = field(default_factory=dict)  # month (ISO) -> why its hot Silver/Gold must be rebuilt
+    # Minute Gold rows written but not yet copied to the serving DuckDB file: [table, month, start, end] (ISO;
+    # start/end None = the whole month). Saved, so windows written just before a crash are still served.
+    serving: list[list[str | None]] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps({"cursor": json.loads(self.cursor.to_json()), "stale": self.stale}, sort_keys=True)
+        return json.dumps(
+            {"cursor": json.loads(self.cursor.to_json()), "stale": self.stale, "serving": self.serving}, sort_keys=True
+        )
 
     @classmethod
     def from_json(cls, text: str | None) -> WorkerState:
         if not text:
             return cls()
         raw = json.loads(text)
-        return cls(cursor=FileCursor.from_json(json.dumps(raw["cursor"])), stale=dict(raw.get("stale", {})))
+        return cls(
+            cursor=FileCursor.from_json(json.dumps(raw["cursor"])), stale=dict(raw.get("stale", {})),
+            serving=[list(w) for w in raw.get("serving", [])],
+        )
+
+    def serve(self, windows: Sequence[GoldWindow]) -> None:
+        """Remember minute Gold windows to copy into the serving file (a whole month once asked, its spans dropped)."""
+        for w in windows:
+            month = w.month.isoformat()
+            whole = [w.name, month, None, None]
+            if whole in self.serving:
+                continue
+            if w.window is None:
+                self.serving = [s for s in self.serving if s[:2] != [w.name, month]] + [whole]
+            else:
+                item = [w.name, month, w.window[0].isoformat(), w.window[1].isoformat()]
+                if item not in self.serving:
+                    self.serving.append(item)
+
+    def serving_windows(self) -> list[tuple[str, dt.date, tuple[dt.datetime, dt.datetime] | None]]:
+        return [
+            (t, dt.date.fromisoformat(m), None if a is None else (dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)))
+            for t, m, a, b in self.serving
+        ]
 
 
 def load_state(instance) -> WorkerState:
