@@ -82,6 +82,8 @@ def build_days(landing: LandingZone, days: int, per_folder: int, event_type: str
             os.utime(path, (OLD, OLD))
         os.utime(base, (OLD, OLD))
         folders.append(folder)
+    for parent in (f"events/{event_type}", "events"):
+        os.utime(landing._local_path(parent), (OLD, OLD))
     return folders
 
 
@@ -104,8 +106,8 @@ def plan(cursor: FileCursor, listed) -> tuple[FileCursor, list[str]]:
     return cursor, requested
 
 
-def poll(landing, cursor, memory, sweep=8):
-    listed, bad, stats = list_event_files(landing, cursor, memory=memory, sweep_folders=sweep)
+def poll(landing, cursor, memory, sweep=8, stamp_checks=1000):
+    listed, bad, stats = list_event_files(landing, cursor, memory=memory, sweep_folders=sweep, stamp_checks=stamp_checks)
     cursor, requested = plan(cursor, listed)
     return cursor, requested, stats
 
@@ -129,20 +131,22 @@ def test_a_poll_lists_only_the_day_folders_the_cursor_still_needs(tmp_path, days
     cursor = settled_cursor(landing)
     assert len(cursor.closed) == days - 2, "all but the two newest day folders are settled"
     memory = FolderMemory()
-    # A fresh process (no memory) re-lists closed folders at most `sweep` per poll, never the whole landing zone.
-    for _ in range(math.ceil((days - 2) / 8)):
+    # A fresh process (no memory) lists events/, the type folder (day names only) and the two open days once, and
+    # re-lists closed folders at most `sweep` per poll: never the whole landing zone.
+    for n in range(math.ceil((days - 2) / 8)):
         CountingLanding.calls.clear()
         cursor, requested, stats = poll(landing, cursor, memory)
         assert requested == [] and stats.swept_folders <= 8
         assert not any(what == "list" and folder in ("events/", "events") for what, folder, _ in CountingLanding.calls)
-    assert stats.unverified_folders == 0
-    # From then on: one listing of events/, one of the type folder (day names), no folder listed again.
+        if n == 0:
+            assert [(w, f) for w, f, _ in CountingLanding.calls][:2] == [("folders", "events"), ("folders", "events/receipt_created")]
+            assert set(folder_listings(CountingLanding.calls)) >= set(folders[-2:])
+    assert set(memory.folders) == set(folders), "every folder seen once"
+    # From then on a poll lists nothing: the folder times say nothing changed.
     CountingLanding.calls.clear()
     cursor, requested, stats = poll(landing, cursor, memory)
-    assert requested == [] and folder_listings(CountingLanding.calls) == []
-    listings = [(w, f) for w, f, _ in CountingLanding.calls]
-    assert listings == [("folders", "events"), ("folders", "events/receipt_created")]
-    assert stats.entries == 1 + days  # the type folder, then its day folder names: never a file of a settled day
+    assert requested == [] and CountingLanding.calls == [] and stats.entries == 0
+    assert stats.checked_folders == days - 2 and stats.stamps == 2 + days
     # New files in the newest day: only that folder is listed, and only its new file is requested.
     new = landing._local_path(folders[-1]) / "p-new.jsonl"
     new.touch()
@@ -159,7 +163,7 @@ def test_a_late_file_moved_into_a_settled_folder_is_found_at_the_next_poll_and_i
     memory = FolderMemory()
     for _ in range(3):
         cursor, _, stats = poll(landing, cursor, memory, sweep=4)
-    assert stats.unverified_folders == 0
+    assert set(memory.folders) == set(folders)
     staged = tmp_path / "elsewhere.jsonl"
     staged.touch()
     os.utime(staged, (OLD - 86400, OLD - 86400))  # older than everything acknowledged
@@ -174,29 +178,40 @@ def test_a_late_file_moved_into_a_settled_folder_is_found_at_the_next_poll_and_i
     assert folders[3] in cursor.closed, "acknowledged again, the folder closes again"
 
 
-@pytest.mark.parametrize("sweep", [1, 3])
-def test_without_folder_times_a_late_file_is_found_within_the_sweep_bound(tmp_path, sweep):
-    """Blob storage has no folder times: closed folders are re-listed round-robin, `sweep` per poll, so a late file
-    is found within ceil(closed folders / sweep) polls, wherever it lands."""
-    landing = TimelessLanding(root_uri=str(tmp_path / "landing"))
+@pytest.mark.parametrize(
+    ("kind", "sweep", "stamp_checks"),
+    [("no folder times", 1, 1000), ("no folder times", 3, 1000), ("folder times", 8, 2), ("folder times", 8, 5)],
+)
+def test_a_late_file_in_any_settled_folder_is_found_within_the_documented_bound(tmp_path, kind, sweep, stamp_checks):
+    """Blob storage has no folder times: closed folders are re-listed, `sweep` per poll, so a late file is found
+    within ceil(closed folders / sweep) polls, wherever it lands. With folder times (local disk, once seen), a poll
+    checks `stamp_checks` closed folders by time: within ceil(closed folders / stamp_checks) polls."""
+    landing = (TimelessLanding if kind == "no folder times" else CountingLanding)(root_uri=str(tmp_path / "landing"))
     folders = build_days(landing, 9, per_folder=3)
     cursor = settled_cursor(landing)
     closed = len(cursor.closed)
     memory = FolderMemory()
-    cursor, _, _ = poll(landing, cursor, memory, sweep=sweep)  # the sweep is somewhere in its round
-    bound = math.ceil(closed / sweep)
-    for target in (folders[0], folders[closed - 1]):
-        (landing._local_path(target) / "late.jsonl").touch()
+
+    def poll_(cursor):
+        return poll(landing, cursor, memory, sweep=sweep, stamp_checks=stamp_checks)
+
+    for _ in range(math.ceil(closed / sweep) + 1):  # this process has seen every folder; the round is under way
+        cursor, _, _ = poll_(cursor)
+    bound = math.ceil(closed / (sweep if kind == "no folder times" else stamp_checks))
+    for target in (folders[0], folders[closed - 1], folders[closed // 2]):
+        moved = landing._local_path(target) / "late.jsonl"
+        moved.touch()
+        os.utime(moved, (OLD, OLD))
         found = None
         for n in range(1, bound + 1):
-            cursor, requested, stats = poll(landing, cursor, memory, sweep=sweep)
-            assert stats.swept_folders <= sweep
+            cursor, requested, stats = poll_(cursor)
+            assert stats.swept_folders <= sweep and stats.checked_folders <= stamp_checks
             if requested:
                 found = (n, requested)
                 break
         assert found is not None and found[1] == [f"{target}/late.jsonl"], f"not found within {bound} polls"
         for _ in range(bound + 1):
-            cursor, requested, _ = poll(landing, cursor, memory, sweep=sweep)
+            cursor, requested, _ = poll_(cursor)
             assert requested == [], "ingested once"
 
 
@@ -212,6 +227,7 @@ def test_on_blob_storage_only_needed_folders_are_listed_and_a_late_file_is_swept
     memory = FolderMemory()
     listed, _, stats = list_event_files(landing, cursor, memory=memory, sweep_folders=2)
     assert stats.listings == 2 + 2 + 2, "events/, the type folder, the two open days, two swept closed days"
+    assert stats.stamps == 0, "blob storage has no folder times"
     assert {p.split("/")[2] for p, _, _ in listed} == {str(days[-2]), str(days[-1])}, "settled days are left out"
     landing.write_bytes(f"events/receipt_created/{days[1]}/late.jsonl", b"")
     requested = []
