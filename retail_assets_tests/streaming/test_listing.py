@@ -27,7 +27,8 @@ from retail_assets.lib.landing import ARCHIVE, LandingPrunedError, LandingZone
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.streaming.cursor import FileCursor, plan_file_tick
 from retail_assets.lib.streaming.listing import FolderMemory, list_event_files
-from retail_assets.lib.streaming.retention import prune_landing
+from retail_assets.lib.streaming.retention import acknowledged_cursors, prune_landing
+from retail_assets.lib.streaming.worker import WorkerState, save_state
 from retail_assets.lib.streaming.sinks import LandingSink
 from retail_assets_tests.conftest import azure_landing
 from retail_assets_tests.streaming.conftest import materialize
@@ -309,6 +310,15 @@ def test_archived_files_rebuild_the_same_bronze_month(lake, landing, instance, w
         assert after[name].equals(frame), f"{name}: a month rebuild after archiving gives the same rows"
     again = prune_landing(landing, [cursor], retention_days=7, mode="archive", lake=lake, now=MARCH)
     assert again.archived == [], "re-running changes nothing"
+
+
+def test_the_worker_cursor_saved_in_the_instance_decides_what_is_acknowledged(lake, landing, instance, window_events):
+    """What `retail-assets landing prune` and the maintenance job use: the cursors stored in the instance."""
+    land_january(landing, window_events)
+    assert prune_landing(landing, acknowledged_cursors(instance), retention_days=7, now=MARCH).archived == []
+    save_state(instance, WorkerState(cursor=settled_cursor(landing)))
+    report = prune_landing(landing, acknowledged_cursors(instance), retention_days=7, now=MARCH)
+    assert report.archived and not report.kept
 
 
 def before_prune(report) -> list[str]:

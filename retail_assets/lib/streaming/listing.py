@@ -18,7 +18,9 @@ closed ones for late files, continuing round-robin where the last poll stopped:
   ``events/``, the type folders and the open day folders too. Times less than ``RACY_SECONDS`` old
   when read are not trusted (the clock that stamps them is coarse: a file added in the same tick
   would not change it), so such a folder is listed again. A poll checks up to ``STAMP_CHECKS`` closed
-  folders by time: a late file is seen within ``ceil(closed folders / STAMP_CHECKS)`` polls.
+  folders by time: a late file is seen within ``ceil(closed folders / STAMP_CHECKS)`` polls. (A network
+  file system stamps folders with the server's clock: one more than 2 s behind the host's could hide a
+  late file until the process restarts; keep such landing zones' clocks in sync, or use the Azure path.)
 - **Azure Blob / ADLS** (folders are name prefixes, without times), and local folders this process
   has not listed yet (a fresh worker or code server): closed folders are re-listed, at most
   ``sweep_folders`` per poll (``RETAIL_LANDING_SWEEP_FOLDERS``, default 8). A late file in a closed

@@ -62,6 +62,8 @@ def acknowledged_cursors(instance) -> list[FileCursor]:
     from retail_assets.lib.streaming.worker import load_state
 
     cursors = [load_state(instance).cursor]
+    if instance.schedule_storage is None:  # an instance without sensors (ephemeral): no sensor cursor
+        return cursors
     for state in instance.all_instigator_state():
         data = getattr(state, "instigator_data", None)
         if getattr(state, "name", None) == LANDING_SENSOR and getattr(data, "cursor", None):
