@@ -53,6 +53,15 @@ PROFILE = "RETAIL_PROFILE"
 STREAM_MODE = "RETAIL_STREAM_MODE"
 STREAM_MODES = ("worker", "runs")
 _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
+# Landing retention of acknowledged event files (docs/operations.md "Landing retention"): days after which a file's
+# day folder is archived or deleted (unset = keep everything, the default), and which of the two.
+LANDING_RETENTION_DAYS = "RETAIL_LANDING_RETENTION_DAYS"
+LANDING_RETENTION_MODE = "RETAIL_LANDING_RETENTION_MODE"
+LANDING_RETENTION_MODES = ("archive", "delete")
+# Settled (closed) day folders the streaming listing re-lists per poll where it cannot tell they are unchanged
+# (always on Azure; on local disk only before it has seen them): bounds both a poll's cost and a late file's delay.
+LANDING_SWEEP_FOLDERS = "RETAIL_LANDING_SWEEP_FOLDERS"
+DEFAULT_SWEEP_FOLDERS = 8
 # Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
 ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
 # Run-failure alerts (defs/failure_alerts.py): each destination is on when its variables are set. The webhook URLs
@@ -123,6 +132,36 @@ def _vacuum_retention_hours(env: Mapping[str, str]) -> int:
     return hours
 
 
+def _whole_number(env: Mapping[str, str], name: str, minimum: int, meaning: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SettingsError(f"{name}={raw!r} is not a whole number >= {minimum}: set {meaning}, or unset it")
+    return value
+
+
+def landing_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """Landing retention and streaming listing settings (``RETAIL_LANDING_*``), checked."""
+    days = _whole_number(env, LANDING_RETENTION_DAYS, 1, "the days acknowledged event files stay (unset: keep)")
+    mode = (env.get(LANDING_RETENTION_MODE) or "archive").strip().lower()
+    if mode not in LANDING_RETENTION_MODES:
+        raise SettingsError(
+            f"{LANDING_RETENTION_MODE}={mode!r} is not one of {list(LANDING_RETENTION_MODES)}: unset it for archive "
+            "(files move under archive/, month rebuilds still read them), or set delete"
+        )
+    sweep = _whole_number(env, LANDING_SWEEP_FOLDERS, 1, "how many settled day folders a poll may re-list")
+    return {
+        "landing_retention_days": days,
+        "landing_retention_mode": mode,
+        "landing_sweep_folders": sweep or DEFAULT_SWEEP_FOLDERS,
+    }
+
+
 def _check_endpoint(endpoint: str, present: frozenset[str]) -> None:
     """Azure storage takes a token credential (service principal, managed identity) over HTTPS only.
 
@@ -149,6 +188,9 @@ class Settings:
     stream_mode: str = "worker"
     maintenance_cron: str = DEFAULT_MAINTENANCE_CRON
     vacuum_retention_hours: int = DEFAULT_VACUUM_RETENTION_HOURS
+    landing_retention_days: int | None = None  # None: keep every landed file
+    landing_retention_mode: str = "archive"
+    landing_sweep_folders: int = DEFAULT_SWEEP_FOLDERS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -189,6 +231,7 @@ class Settings:
             stream_mode=mode,
             maintenance_cron=_maintenance_cron(env),
             vacuum_retention_hours=_vacuum_retention_hours(env),
+            **landing_settings(env),
         )
         hub = {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} & present
         if hub and len(hub) < 3:
