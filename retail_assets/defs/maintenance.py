@@ -24,6 +24,7 @@ from pydantic import Field
 from retail_assets.defs.bronze import BRONZE_EVENTS_POOL
 from retail_assets.defs.silver import HOT_POOL
 from retail_assets.lib.lake import BACKGROUND_NICENESS, LakeStore
+from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.maintenance import (
     LEDGER,
     TableMaintenance,
@@ -37,6 +38,7 @@ from retail_assets.lib.maintenance import (
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.incremental import HOT_SILVER, MINUTE_GOLD
+from retail_assets.lib.streaming.retention import acknowledged_cursors, prune_landing
 from retail_assets.lib.streaming.route import UNROUTABLE_TABLE
 
 JOB = "lake_maintenance"
@@ -179,6 +181,26 @@ def record_lake_maintenance(context: dg.OpExecutionContext, lake: LakeStore, **o
     context.add_output_metadata(metadata)
 
 
+@dg.op(
+    name="prune_landing_files",
+    description=(
+        "Landing retention (RETAIL_LANDING_RETENTION_DAYS, off by default): archives (or deletes, when Bronze holds "
+        "them) the acknowledged event files of day folders older than the retention (lib/streaming/retention.py)."
+    ),
+)
+def prune_landing_files(context: dg.OpExecutionContext, lake: LakeStore, landing: LandingZone):
+    settings = Settings.from_env()
+    report = prune_landing(
+        landing, acknowledged_cursors(context.instance), retention_days=settings.landing_retention_days,
+        mode=settings.landing_retention_mode, lake=lake,
+    )
+    context.log.info(report.summary())
+    context.add_output_metadata({
+        "landing_retention": report.summary(), "files_archived": len(report.archived),
+        "files_deleted": len(report.deleted), "files_kept": len(report.kept), "folders": report.folders,
+    })
+
+
 def _table_markdown(results: list[TableMaintenance]) -> str:
     lines = [
         "| table | outcome | files before | files after | MB before | MB after | vacuumed | s |",
@@ -197,10 +219,12 @@ def _table_markdown(results: list[TableMaintenance]) -> str:
     description=(
         "Daily lake maintenance: for every Delta table, compacts the months written since the last maintenance, "
         "vacuums files no version younger than the retention needs (RETAIL_VACUUM_RETENTION_HOURS, default 168) and "
-        "writes a checkpoint; each table in the pool of its writers. Where it left each table: ledger ops/maintenance."
+        "writes a checkpoint; each table in the pool of its writers. Where it left each table: ledger ops/maintenance. "
+        "Also applies landing retention (RETAIL_LANDING_RETENTION_DAYS; off by default)."
     ),
 )
 def lake_maintenance():
+    prune_landing_files()
     planned = plan_lake_maintenance()
     record_lake_maintenance(
         **{group: getattr(planned, group).map(MAINTAIN_OPS[group]).collect() for group in GROUPS}

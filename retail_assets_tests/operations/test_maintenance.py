@@ -32,6 +32,7 @@ from retail_assets.defs.maintenance import (
 from retail_assets.defs.silver import HOT_POOL
 from retail_assets.lib import settings as s
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.maintenance import LEDGER, WRITTEN_BY, lake_tables, maintain_table, maintained_through
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.incremental import HOT_SILVER
@@ -86,6 +87,13 @@ def any_lake(request: pytest.FixtureRequest, lake: LakeStore) -> LakeStore:
     if request.param == "local":
         return lake
     return azure_lake(request.getfixturevalue("azurite"), f"lake{uuid.uuid4().hex[:12]}")
+
+
+def _landing(lake: LakeStore) -> LandingZone:
+    """An empty landing zone next to the lake (the job's retention step reads it; retention is off by default)."""
+    zone = LandingZone(root_uri=str(Path(lake.root_uri).parent / "landing"))
+    zone.ensure_root()
+    return zone
 
 
 def test_compacts_only_the_months_written_since_the_last_maintenance(any_lake: LakeStore):
@@ -229,7 +237,7 @@ def test_the_job_maintains_every_table_in_its_writers_pool_and_records_it(
     assert set(lake_tables(lake)) == {EVENTS, HOT, OTHER}
     assert [table_group(t) for t in (EVENTS, HOT, OTHER)] == list(GROUPS)
 
-    result = lake_maintenance.execute_in_process(resources={"lake": lake}, instance=instance)
+    result = lake_maintenance.execute_in_process(resources={"lake": lake, "landing": _landing(lake)}, instance=instance)
 
     assert result.success
     assert {t: _rows(lake, t).hash_rows().sum() for t in (EVENTS, HOT, OTHER)} == checksums
@@ -252,7 +260,7 @@ def test_the_job_maintains_every_table_in_its_writers_pool_and_records_it(
     ledger_version = lake.version(LEDGER)
 
     # Nothing new: a second run commits nothing anywhere and says so.
-    again = lake_maintenance.execute_in_process(resources={"lake": lake}, instance=instance)
+    again = lake_maintenance.execute_in_process(resources={"lake": lake, "landing": _landing(lake)}, instance=instance)
     assert again.success
     assert lake.version(LEDGER) == ledger_version
     assert maintained_through(lake) == through
@@ -272,7 +280,7 @@ def test_a_run_killed_after_compacting_converges_on_the_next_run(lake: LakeStore
     maintain_table(lake, EVENTS, through=None, retention_hours=168, run_id="killed")
     assert not lake.exists(LEDGER)
 
-    assert lake_maintenance.execute_in_process(resources={"lake": lake}, instance=instance).success
+    assert lake_maintenance.execute_in_process(resources={"lake": lake, "landing": _landing(lake)}, instance=instance).success
     assert len(_on_disk(lake, EVENTS)) == 1 + 8  # nothing compacted twice (the 8 small files await vacuum)
     assert_frame_equal_checksum(_rows(lake, EVENTS), rows)
     assert maintained_through(lake) == {EVENTS: lake.version(EVENTS)}
@@ -291,7 +299,7 @@ def _wait_for_pool(lake: LakeStore, instance: dg.DagsterInstance) -> None:
     assert storage.claim_concurrency_slot(BRONZE_EVENTS_POOL, "writer-run", "writer-step").is_claimed
     runs: list[dg.ExecuteInProcessResult] = []
     job = threading.Thread(
-        target=lambda: runs.append(lake_maintenance.execute_in_process(resources={"lake": lake}, instance=instance))
+        target=lambda: runs.append(lake_maintenance.execute_in_process(resources={"lake": lake, "landing": _landing(lake)}, instance=instance))
     )
     job.start()
     try:
@@ -339,3 +347,29 @@ def test_the_schedule_runs_the_job_at_the_configured_time(monkeypatch: pytest.Mo
 def test_bad_maintenance_settings_are_refused_by_name(name: str, value: str, message: str):
     with pytest.raises(s.SettingsError, match=message):
         s.Settings.from_env({name: value})
+
+
+def test_the_job_applies_landing_retention_to_acknowledged_files_only(
+    lake: LakeStore, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+):
+    """With RETAIL_LANDING_RETENTION_DAYS set, the daily job archives the acknowledged event files of old day folders
+    (their landing path kept under archive/, where month rebuilds still read them) and leaves the rest."""
+    from retail_assets.lib.streaming.cursor import FileCursor
+    from retail_assets.lib.streaming.worker import WorkerState, save_state
+
+    landing = _landing(lake)
+    old, unacked = "events/receipt_created/2024-01-03/a-000001.jsonl", "events/receipt_created/2024-01-03/b-000001.jsonl"
+    for path in (old, unacked):
+        landing.write_bytes(path, b"{}\n")
+    save_state(instance, WorkerState(cursor=FileCursor(done={old: time.time()})))
+    monkeypatch.setenv("RETAIL_LANDING_RETENTION_DAYS", "7")
+    result = lake_maintenance.execute_in_process(resources={"lake": lake, "landing": landing}, instance=instance)
+    assert result.success
+    root = Path(landing.root_uri)
+    assert not (root / old).exists() and (root / "archive" / old).exists(), "acknowledged and old: archived"
+    assert (root / unacked).exists(), "never acknowledged: left in place"
+    metadata = result.output_for_node("prune_landing_files") is None and next(
+        e.event_specific_data.metadata for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_OUTPUT and e.step_key == "prune_landing_files"
+    )
+    assert metadata["files_archived"].value == 1
