@@ -1014,7 +1014,16 @@ def ingest_event_batch(
     content = [c.name for c in event_columns(event)]
     digest = pl.struct(content).hash()
     rows = settled.kept.select([pl.col(n).cast(t) for n, t in schema.items()] + ["__line"])
-    stored_rows = _stored(lake, table, month, "_source_file", names, schema)
+    # One snapshot and one read of the month for both questions below: what these files left before, and which
+    # other files keep a trace_id of the batch (only those rows are read: the filter is pushed into the scan).
+    delta = lake.open(table)
+    ours = pl.col("_source_file").is_in(names)
+    if delta is None:
+        stored_rows, month_others = pl.DataFrame(schema=schema), None
+    else:
+        read = lake.scan(table, [month], opened=delta).filter(ours | pl.col("trace_id").is_in(rows.get_column("trace_id").implode()))
+        found = read.collect()
+        stored_rows, month_others = found.filter(ours), found.filter(~ours)
 
     # A trace_id these files kept before must stay with the same content; otherwise settle the month whole.
     stored_digest = pl.struct([pl.col(n).cast(schema[n]) for n in content]).hash()
@@ -1026,12 +1035,9 @@ def ingest_event_batch(
 
     earlier_duplicates, earlier_conflicts, displaced = 0, empty_frame(QUARANTINE_COLUMNS), pl.DataFrame()
     local_conflicts, local_losers = settled.conflicts, settled.losers
-    if rows.height and lake.exists(table):
+    if rows.height and month_others is not None:
         others = (
-            lake.scan(table, [month])
-            .filter(~pl.col("_source_file").is_in(names) & pl.col("trace_id").is_in(rows.get_column("trace_id").implode()))
-            .select([pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")])
-            .collect()
+            month_others.select([pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")])
             .sort("__other_file")
             .unique("trace_id", keep="first")
         )
@@ -1077,7 +1083,8 @@ def ingest_event_batch(
     )
     if rows_same and quarantine_same:
         load.rows, load.quarantine = stored_rows.select(rows.columns), stored_quarantine.select(quarantine.columns)
-        return BatchIngest(load, True, lake.version(table), **counts)
+        return BatchIngest(load, True, None if delta is None else delta.version(), **counts)
+    version = None if delta is None else delta.version()
     if not rows_same:
         predicate = batch_predicate(month, names)
         if displaced.height:
@@ -1088,9 +1095,12 @@ def ingest_event_batch(
             )
             predicate = f"{PARTITION_COLUMN} = '{month.isoformat()}' AND (_source_file IN ({_sql_list(names)}) OR {taken})"
         if rows.height:
-            lake.replace(table, rows, predicate=predicate, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata)
+            version = lake.replace(
+                table, rows, predicate=predicate, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata
+            ).version
         else:
             lake.delete(table, predicate, commit_metadata=commit_metadata)
+            version = lake.version(table)
     if not quarantine_same:
         q_predicate = batch_predicate(month, names, "source_file")
         if quarantine.height:
@@ -1099,7 +1109,6 @@ def ingest_event_batch(
             )
         else:
             lake.delete(quarantine_table, q_predicate, commit_metadata=commit_metadata)
-    version = lake.version(table) if lake.exists(table) else None
     return BatchIngest(load, False, version, **counts)
 
 

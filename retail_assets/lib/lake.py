@@ -161,6 +161,14 @@ class LakeStore(dg.ConfigurableResource):
     def version(self, table: str) -> int | None:
         return self._table(table).version() if self.exists(table) else None
 
+    def open(self, table: str) -> DeltaTable | None:
+        """The table at its current version (None when it does not exist yet), for several reads of one snapshot.
+
+        Opening replays the transaction log (milliseconds, growing with the commits since the last
+        checkpoint): a caller reading one table several times in a row opens it once and passes it to
+        :meth:`scan` (``opened=``)."""
+        return self._table(table) if self.exists(table) else None
+
     def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp, operation, predicate and our commit metadata."""
         return self._table(table).history(limit)
@@ -171,10 +179,14 @@ class LakeStore(dg.ConfigurableResource):
         months: Sequence[dt.date] | None = None,
         *,
         partition_column: str = PARTITION_COLUMN,
+        opened: DeltaTable | None = None,
     ) -> pl.LazyFrame:
-        """Lazy scan of a table, optionally restricted to some month partitions (pruned by Delta)."""
+        """Lazy scan of a table, optionally restricted to some month partitions (pruned by Delta).
+
+        ``opened``: the table as :meth:`open` returned it (that snapshot is read; no second open)."""
         # Opened here (not by polars) so a missing table or a damaged log raises a LakeError naming the table.
-        frame = pl.scan_delta(self._table(table), storage_options=self.storage_options() or None)
+        delta = opened if opened is not None else self._table(table)
+        frame = pl.scan_delta(delta, storage_options=self.storage_options() or None)
         if months is not None:
             frame = frame.filter(pl.col(partition_column).is_in(sorted(set(months))))
         return frame
@@ -317,11 +329,13 @@ class LakeStore(dg.ConfigurableResource):
         options = self.storage_options()
         if predicate is not None and mode == "overwrite":
             self._create_if_missing(table, data.schema, partition_by)
-        self._commit(
-            table,
-            f"replace {predicate}" if predicate else mode,
-            lambda: write_deltalake(
-                uri,
+
+        def write() -> DeltaTable | None:
+            # Opened by us (freshly on every attempt: a retry must see the winner's commit) and handed to delta-rs, so
+            # the table is opened once per write, not twice (delta-rs would open it from the URI, then ``version``).
+            delta = self.open(table)
+            write_deltalake(
+                uri if delta is None else delta,
                 data,
                 mode=mode,
                 predicate=predicate,
@@ -330,9 +344,12 @@ class LakeStore(dg.ConfigurableResource):
                 schema_mode="overwrite" if (mode == "overwrite" and predicate is None) else "merge",
                 storage_options=options or None,
                 commit_properties=_commit_properties(commit_metadata),
-            ),
-        )
-        return WriteReport(table=table, rows=df.height, version=self._table(table).version(), predicate=predicate)
+            )
+            return delta
+
+        written = self._commit(table, f"replace {predicate}" if predicate else mode, write)
+        version = (written if written is not None else self._table(table)).version()  # the write updated ``written``
+        return WriteReport(table=table, rows=df.height, version=version, predicate=predicate)
 
     def _commit(self, table: str, what: str, commit: Callable[[], T]) -> T:
         """Run one Delta commit, retried while concurrent writers of the table win the race (each of our writes
