@@ -114,6 +114,8 @@ def _lineage(df: pl.DataFrame, f: LandingFile, ingested_at: dt.datetime) -> pl.D
 
 
 def _quarantine(conformed_rejected: pl.DataFrame, *, table: str, month: dt.date, f: LandingFile | None, at: dt.datetime):
+    if not conformed_rejected.height:  # the usual case: the same empty frame, without a query per column
+        return empty_frame(QUARANTINE_COLUMNS)
     return quarantine_frame(
         conformed_rejected,
         table=table,
@@ -542,9 +544,10 @@ def _keys_known_and_single(text: pl.Series, keys: list[str]) -> bool:
     no room for another or a repeated key. Otherwise each line's keys are extracted and counted.
     """
     expected = Counter(f'"{k}":' for k in keys)
-    complete = [text.str.count_matches('":', literal=True) == sum(expected.values())]
-    complete += [text.str.count_matches(k, literal=True) == n for k, n in expected.items()]
-    if pl.select(pl.all_horizontal(complete).all()).item():
+    line = pl.col(text.name)
+    complete = [line.str.count_matches('":', literal=True) == sum(expected.values())]
+    complete += [line.str.count_matches(k, literal=True) == n for k, n in expected.items()]
+    if text.to_frame().select(pl.all_horizontal(complete).all()).item():  # one query, not one per key
         return True
     found = (
         pl.DataFrame({"key": text.str.extract_all(_KEY)})
@@ -778,6 +781,8 @@ def _conflict_rows(losers: pl.DataFrame, event_type: str, month: dt.date, at: dt
 
     The reason does not name the kept event (it is in Bronze under the trace_id): so it is the same
     whichever path and order settled the conflict."""
+    if not losers.height:
+        return empty_frame(QUARANTINE_COLUMNS)
     content = [c.name for c in event_columns(REGISTRY.event(event_type))]
     return quarantine_frame(
         # One chunk: polars 2.1 panics ("i < self.len()") formatting some filtered multi-chunk frames.
