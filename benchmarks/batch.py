@@ -8,9 +8,9 @@ landing sink's flush and the worker's listing) is the batch: Bronze ingests the 
 event type (on ``--threads`` threads, as the worker does), then ``apply_downstream`` appends the
 hot Silver facts and refreshes the minute Gold windows. This times exactly those two calls for
 ``--batches`` batches of ``--events`` demo events (each continuing the simulated time where the
-previous one ended, as a live stream does) against a month already holding ``--month-events`` events, and prints per-batch
-seconds (p50 / p95 / max), events/s and peak RSS. ``--profile N`` prints the N costliest functions
-(cumulative) of one extra batch.
+previous one ended, as a live stream does) against a month already holding ``--month-events``
+events, and prints per-batch seconds (p50 / p95 / max), events/s and peak RSS. ``--profile N``
+prints the N costliest functions (cumulative) of one extra batch, run on one thread.
 """
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000, help="events per batch (default 1,000)")
     parser.add_argument("--month-events", type=int, default=100_000, help="events in the month before (default 100k)")
     parser.add_argument("--threads", type=int, default=4, help="threads for event types and tables (the worker: 4)")
-    parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile one more batch, print N lines (threads off)")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile one more batch, print N lines (threads off)"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     with tempfile.TemporaryDirectory(prefix="batch-bench-") as tmp:

@@ -1026,8 +1026,8 @@ def ingest_event_batch(
     if delta is None:
         stored_rows, month_others = pl.DataFrame(schema=schema), None
     else:
-        read = lake.scan(table, [month], opened=delta).filter(ours | pl.col("trace_id").is_in(rows.get_column("trace_id").implode()))
-        found = read.collect()
+        batch_ids = rows.get_column("trace_id").implode()
+        found = lake.scan(table, [month], opened=delta).filter(ours | pl.col("trace_id").is_in(batch_ids)).collect()
         stored_rows, month_others = found.filter(ours), found.filter(~ours)
 
     # A trace_id these files kept before must stay with the same content; otherwise settle the month whole.
@@ -1042,7 +1042,9 @@ def ingest_event_batch(
     local_conflicts, local_losers = settled.conflicts, settled.losers
     if rows.height and month_others is not None:
         others = (
-            month_others.select([pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")])
+            month_others.select(
+                [pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")]
+            )
             .sort("__other_file")
             .unique("trace_id", keep="first")
         )

@@ -196,9 +196,8 @@ class LakeStore(dg.ConfigurableResource):
     def open(self, table: str) -> DeltaTable | None:
         """The table at its current version (None when it does not exist yet), for several reads of one snapshot.
 
-        Opening replays the transaction log (milliseconds, growing with the commits since the last
-        checkpoint): a caller reading one table several times in a row opens it once and passes it to
-        :meth:`scan` (``opened=``)."""
+        A caller reading one table several times passes it to :meth:`scan` (``opened=``): every read then sees
+        the same version, even if a writer commits in between."""
         return self._table(table) if self.exists(table) else None
 
     def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
@@ -334,6 +333,7 @@ class LakeStore(dg.ConfigurableResource):
         """Delete rows matching ``predicate``; returns the number deleted."""
         if not self.exists(table):
             return 0
+
         def commit() -> dict[str, Any]:
             delta = self._table(table, fresh=True)
             deleted = delta.delete(predicate, commit_properties=_commit_properties(commit_metadata))
