@@ -170,7 +170,7 @@ def _fk_outcome(unresolved: dict[str, int], rows: int, fk_quarantined: int) -> C
     )
 
 
-def _pk_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
+def primary_key_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
     problems = primary_key_problems(rows, table)
     key = silver_key(table)
     return CheckOutcome(
@@ -304,7 +304,7 @@ def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: 
         outcomes[SCHEMA_PARITY][month] = parity_outcome(
             frame_parity(build.rows, silver_columns(table)), subject=f"{table} {month:%Y-%m}"
         )
-        outcomes[PRIMARY_KEY_UNIQUE][month] = _pk_outcome(build.rows, table)
+        outcomes[PRIMARY_KEY_UNIQUE][month] = primary_key_outcome(build.rows, table)
         if FOREIGN_KEYS_RESOLVE in outcomes:
             outcomes[FOREIGN_KEYS_RESOLVE][month] = _fk_outcome(
                 written.unresolved, build.rows.height, build.quarantined_by_reason.get("fk_miss", 0)
@@ -461,7 +461,7 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(metadata=_dimension_metadata(written, lake))
         outcomes = {
             SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(table)), subject=table),
-            PRIMARY_KEY_UNIQUE: _pk_outcome(build.rows, table),
+            PRIMARY_KEY_UNIQUE: primary_key_outcome(build.rows, table),
             RECONCILES_WITH_BRONZE: _reconcile_outcome(
                 written.bronze_rows,
                 written.silver_rows,

@@ -96,6 +96,7 @@ from retail_assets.lib.streaming.cursor import (
     plan_offset_tick,
 )
 from retail_assets.lib.streaming.eventhubs import EventHubs
+from retail_assets.lib.streaming.listing import list_event_files
 from retail_assets.lib.streaming.route import (
     Message,
     Routed,
@@ -181,11 +182,12 @@ def landing_batch_status(instance: dg.DagsterInstance, run_key: str) -> str | No
     return run.status.value
 
 
-def listed_event_files(landing: LandingZone) -> tuple[list[tuple[str, float, int]], list[tuple[str, str]]]:
-    """(path, modified, size) of every event file, and (path, reason) of the misnamed ones (``.json``, a day
-    folder ``2024-01-32``, a month the platform does not serve): those are never ingested, they are quarantined."""
-    files, bad = landing.scan("events/")
-    return [(f.path.path, f.modified.timestamp(), f.size) for f in files], bad
+def listed_event_files(landing: LandingZone, cursor=None) -> tuple[list[tuple[str, float, int]], list[tuple[str, str]]]:
+    """(path, modified, size) of the event files ``cursor`` (a ``FileCursor`` or its JSON) still needs, and (path,
+    reason) of the misnamed ones (``.json``, a day folder ``2024-01-32``, a month the platform does not serve): those
+    are never ingested, they are quarantined. Only day folders the cursor has not closed are listed; closed ones are
+    checked cheaply for late files (``lib/streaming/listing.py``)."""
+    return list_event_files(landing, cursor)[:2]
 
 
 def report_bad_files(cursor: FileCursor, bad: list[tuple[str, str]], log) -> list[tuple[str, str]]:
@@ -241,7 +243,7 @@ def landing_events_sensor(context: dg.SensorEvaluationContext, landing: LandingZ
     Lists the landing zone only (never reads a file). A month with a run in flight gets no second
     run until the first ends; files are acknowledged (cursor) only after their Bronze step succeeded,
     and a run that failed before that is requested again (up to 3 attempts)."""
-    listed, bad = listed_event_files(landing)
+    listed, bad = listed_event_files(landing, context.cursor)
     cursor, requests, notes = plan_landing_tick(context.cursor, listed, lambda key: landing_batch_status(context.instance, key))
     report_bad_files(cursor, bad, context.log)
     return _tick_result(context, requests, cursor.to_json(), notes, "no new event files")
@@ -809,7 +811,7 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                 )
                 break
         listing = planning_started = time.perf_counter()
-        listed, bad = listed_event_files(landing)
+        listed, bad = listed_event_files(landing, state.cursor)
         listing = time.perf_counter() - listing
         _quarantine_bad_files(context, lake, state, bad)
         cursor, tick = plan_file_tick(
@@ -898,7 +900,7 @@ def stream_worker_sensor(context: dg.SensorEvaluationContext, landing: LandingZo
             skip_reason=f"run {others[0].run_id} ({others[0].job_name}) needs the {STREAM_POOL} pool; the worker waits"
         )
     state = load_state(context.instance)
-    listed, bad = listed_event_files(landing)
+    listed, bad = listed_event_files(landing, state.cursor)
     waiting = waiting_files(state, listed) + [p for p, _ in state.cursor.new_bad_files(bad)]
     if not waiting and not state.stale:
         return dg.SensorResult(skip_reason="no event files waiting")

@@ -227,6 +227,17 @@ class LakeStore(dg.ConfigurableResource):
             raise LakeError(f"lake table {table!r} does not exist yet at {self.uri(table)}; materialize it first")
         return self.scan(table, months, **kwargs).collect()
 
+    def at_version(self, table: str, version: int) -> DeltaTable:
+        """The table as of an earlier ``version`` (Delta time travel); a version no longer in the log is named."""
+        current = self._table(table)
+        try:
+            return DeltaTable(self.uri(table), version=version, storage_options=self.storage_options())
+        except DeltaError as exc:
+            raise LakeError(
+                f"lake table {table}: version {version} cannot be loaded (the table is at version {current.version()}; "
+                f"{_without_backtrace(exc)})"
+            ) from None
+
     # ---- writes ----------------------------------------------------------------------------
 
     def overwrite_months(
@@ -342,6 +353,15 @@ class LakeStore(dg.ConfigurableResource):
 
         metrics = self._commit(table, f"delete {predicate}", commit)
         return int(metrics.get("num_deleted_rows", 0))
+
+    def restore_version(self, table: str, version: int, *, commit_metadata: Mapping[str, str] | None = None) -> int:
+        """Delta's own RESTORE of the whole table to ``version``, as one new commit (history is kept); the new version."""
+        self._commit(
+            table,
+            f"restore to version {version}",
+            lambda: self._table(table).restore(version, commit_properties=_commit_properties(commit_metadata)),
+        )
+        return self._table(table).version()
 
     def _write(
         self,

@@ -20,6 +20,16 @@ create a partition that does not exist. :func:`claimed_partition` says which tab
 path was meant for, when its name still tells (``2024-01-32`` → 2024-01), so Bronze can quarantine
 it there; a path that names no known table or served month is only reported by
 ``retail-assets landing check``.
+
+Streaming lists folder by folder (:meth:`LandingZone.list_folders`, :meth:`LandingZone.folder_stamp`,
+:meth:`LandingZone.list_folder`; the planning is ``lib/streaming/listing.py``) so a poll costs what
+the folders it still needs hold, not the whole landing zone. Acknowledged event files may be moved
+under ``archive/`` (same relative path) or deleted by retention (``lib/streaming/retention.py``):
+an archived file keeps its identity (its landing path, the ``_source_file`` of its rows), and every
+reader of a month (:meth:`LandingZone.event_listing`, :meth:`LandingZone.read_bytes`) still finds
+it there, so a month rebuild gives the same rows. A deleted file leaves a tombstone under
+``_pruned/``; a month rebuild that would need it refuses (:class:`LandingPrunedError`) instead of
+silently dropping its rows.
 """
 
 from __future__ import annotations
@@ -50,6 +60,16 @@ _MONTH_PREFIX = re.compile(r"^(\d{4})-(\d{2})")
 
 class LandingPathError(ValueError):
     """A landing path is outside the landing zone's layout or names an unknown table."""
+
+
+class LandingPrunedError(LandingPathError):
+    """A month rebuild needs landing files that retention deleted: rebuilding would drop their rows from Bronze."""
+
+
+# Acknowledged event files moved by retention keep their path under this folder (archive/events/<type>/<day>/...).
+ARCHIVE = "archive"
+# Tombstones of event files deleted by retention: _pruned/events/<type>/<day>/<name> (empty markers).
+TOMBSTONES = "_pruned"
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,27 @@ def _visible(name: str) -> bool:
     return not name.startswith((".", "_"))
 
 
+def validate_entries(
+    entries: list[tuple[str, int, dt.datetime]], served: tuple[dt.date, dt.date]
+) -> tuple[list[LandingFile], list[tuple[str, str]]]:
+    """Listed (path, size, modified) → the valid landing files, and (path, reason) for the misnamed ones."""
+    files, rejected = [], []
+    for rel, size, modified in entries:
+        try:
+            files.append(LandingFile(check_served(parse_landing_path(rel), served), size, modified))
+        except LandingPathError as exc:
+            rejected.append((rel, str(exc)))
+    return files, rejected
+
+
+def _is_valid(rel: str, served: tuple[dt.date, dt.date]) -> bool:
+    try:
+        check_served(parse_landing_path(rel), served)
+    except LandingPathError:
+        return False
+    return True
+
+
 class LandingZone(dg.ConfigurableResource):
     """Batch and event files, under a local directory or an Azure Blob/ADLS container."""
 
@@ -249,28 +290,137 @@ class LandingZone(dg.ConfigurableResource):
         Invalid means outside the layout, an unknown table, or a folder month the platform does not
         serve at ``now`` (see :func:`check_served`).
         """
-        files, rejected, served = [], [], served_months(now)
-        for rel, size, modified in self._list(prefix):
+        return validate_entries(self._list(prefix), served_months(now))
+
+    # ---- folder by folder (bounded streaming listings) -------------------------------------
+
+    def list_folders(self, folder: str) -> tuple[list[str], list[tuple[str, int, dt.datetime]]]:
+        """The visible sub-folder names directly under ``folder`` (``events`` or ``events/<type>``), and the visible
+        files directly in it (path, size, modified). One directory listing (on Azure one blob listing with a ``/``
+        delimiter): its cost grows with the entries of that folder, not with the files below its sub-folders."""
+        folder = folder.strip("/")
+        names: list[str] = []
+        files: list[tuple[str, int, dt.datetime]] = []
+        if self.is_local:
+            base = self._local_path(folder)
             try:
-                files.append(LandingFile(check_served(parse_landing_path(rel), served), size, modified))
-            except LandingPathError as exc:
-                rejected.append((rel, str(exc)))
-        return files, rejected
+                entries = list(os.scandir(base))
+            except (FileNotFoundError, NotADirectoryError):
+                return [], []
+            for entry in entries:
+                if not _visible(entry.name):
+                    continue
+                if entry.is_dir():
+                    names.append(entry.name)
+                else:
+                    stat = entry.stat()
+                    modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+                    files.append((f"{folder}/{entry.name}", stat.st_size, modified))
+        else:
+            client, root_prefix = self._azure
+            strip = f"{root_prefix}/" if root_prefix else ""
+            for item in client.walk_blobs(name_starts_with=self._blob_name(f"{folder}/"), delimiter="/"):
+                rel = item.name[len(strip) :]
+                name = PurePosixPath(rel).name
+                if not _visible(name):
+                    continue
+                if rel.endswith("/"):
+                    names.append(name)
+                else:
+                    files.append((rel, item.size, item.last_modified))
+        return sorted(names), sorted(files)
+
+    def folder_stamp(self, folder: str) -> int | None:
+        """The folder's modification time in nanoseconds on local disk: it changes whenever an entry is created,
+        renamed in (``mv`` of a file keeping an old mtime included) or removed. None on Azure, where folders are
+        only name prefixes and have no time, and when the folder does not exist."""
+        if not self.is_local:
+            return None
+        try:
+            return self._local_path(folder).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def list_folder(self, folder: str) -> list[tuple[str, int, dt.datetime]]:
+        """(path, size, modified) of the visible files under one folder (and its sub-folders), sorted by path."""
+        return self._list(f"{folder.strip('/')}/")
+
+    # ---- retention: archive, delete, tombstones --------------------------------------------
+
+    def archive_file(self, relpath: str) -> bool:
+        """Move an event file under ``archive/`` (same relative path); False when it is no longer in place.
+
+        Local: one rename (atomic; an archived copy of the same name is replaced). Azure: upload the copy, then
+        delete the original; a killed move leaves both, which readers resolve to the same bytes, and a re-run
+        finishes it."""
+        parse_landing_path(relpath)
+        target = f"{ARCHIVE}/{relpath}"
+        if self.is_local:
+            source, dest = self._local_path(relpath), self._local_path(target)
+            if not source.is_file():
+                return False
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, dest)
+            return True
+        from azure.core.exceptions import ResourceNotFoundError
+
+        client, _ = self._azure
+        try:
+            data = client.download_blob(self._blob_name(relpath)).readall()
+        except ResourceNotFoundError:
+            return False
+        client.upload_blob(self._blob_name(target), data, overwrite=True)
+        client.delete_blob(self._blob_name(relpath))
+        return True
+
+    def delete_file(self, relpath: str) -> bool:
+        """Delete an event file, leaving its tombstone first (so a month rebuild knows it is gone on purpose)."""
+        parse_landing_path(relpath)
+        self._put_raw(f"{TOMBSTONES}/{relpath}", b"")
+        if self.is_local:
+            try:
+                self._local_path(relpath).unlink()
+            except FileNotFoundError:
+                return False
+            return True
+        from azure.core.exceptions import ResourceNotFoundError
+
+        client, _ = self._azure
+        try:
+            client.delete_blob(self._blob_name(relpath))
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    def deleted_files(self, prefix: str) -> set[str]:
+        """Landing paths under ``prefix`` (e.g. ``events/<type>/<YYYY-MM>``) that retention deleted."""
+        return {rel.removeprefix(f"{TOMBSTONES}/") for rel, _, _ in self._list(f"{TOMBSTONES}/{prefix}", hidden=True)}
+
+    def _put_raw(self, relpath: str, data: bytes) -> None:
+        if self.is_local:
+            target = self._local_path(relpath)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        else:
+            client, _ = self._azure
+            client.upload_blob(self._blob_name(relpath), data, overwrite=True)
 
     def audit(self) -> list[str]:
         """One message per visible file under batch/ or events/ that Bronze would never load."""
         return [reason for top in ("batch/", "events/") for _, reason in self.scan(top)[1]]
 
-    def _list(self, prefix: str) -> list[tuple[str, int, dt.datetime]]:
+    def _list(self, prefix: str, hidden: bool = False) -> list[tuple[str, int, dt.datetime]]:
+        """(path, size, modified) of the files under ``prefix``; names starting with ``.``/``_`` if ``hidden``."""
         found: list[tuple[str, int, dt.datetime]] = []
+        visible = (lambda name: True) if hidden else _visible
         if self.is_local:
             # Same semantics as blob listing: a prefix, not necessarily a whole directory name.
             base = self._local_path(prefix if prefix.endswith("/") else str(PurePosixPath(prefix).parent))
             if base.is_dir():
                 for root, dirs, files in os.walk(base):
-                    dirs[:] = sorted(d for d in dirs if _visible(d))
+                    dirs[:] = sorted(d for d in dirs if visible(d))
                     for name in files:
-                        if not _visible(name):
+                        if not visible(name):
                             continue
                         full = Path(root) / name
                         stat = full.stat()
@@ -283,16 +433,41 @@ class LandingZone(dg.ConfigurableResource):
             strip = f"{root_prefix}/" if root_prefix else ""
             for blob in client.list_blobs(name_starts_with=self._blob_name(prefix)):
                 rel = blob.name[len(strip) :]
-                if all(_visible(part) for part in PurePosixPath(rel).parts):
+                if all(visible(part) for part in PurePosixPath(rel).parts):
                     found.append((rel, blob.size, blob.last_modified))
         return sorted(found)
 
     def _month_listing(self, prefix: str, table: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
         files, rejected = self.scan(prefix)
+        if prefix.startswith("events/"):
+            files = self._with_archived(prefix, files)
         return (
             [f for f in files if f.path.month == month],
             [(path, reason) for path, reason in rejected if claimed_partition(path) == (table, month)],
         )
+
+    def _with_archived(self, prefix: str, files: list[LandingFile]) -> list[LandingFile]:
+        """Live files plus those retention archived (under their landing path; the live file wins a name clash).
+        Refuses when retention deleted a file of the listing that is not back in place: its rows would be lost."""
+        served = served_months()
+        live = {f.path.path for f in files}
+        moved = [(rel.removeprefix(f"{ARCHIVE}/"), size, modified) for rel, size, modified in self._list(f"{ARCHIVE}/{prefix}")]
+        archived = [
+            LandingFile(check_served(parse_landing_path(rel), served), size, modified)
+            for rel, size, modified in moved
+            if rel not in live and _is_valid(rel, served)
+        ]
+        present = live | {f.path.path for f in archived}
+        gone = sorted(self.deleted_files(prefix) - present)
+        if gone:
+            parsed = parse_landing_path(gone[0])
+            raise LandingPrunedError(
+                f"bronze/{parsed.table} {parsed.month:%Y-%m}: {len(gone)} landing files of this month were deleted by "
+                f"landing retention (RETAIL_LANDING_RETENTION_MODE=delete), e.g. {gone[0]}; rebuilding the month from "
+                "the landing zone would drop their rows from Bronze. Put the files back under their path (or under "
+                f"{ARCHIVE}/), or keep the month as Bronze holds it"
+            )
+        return sorted([*files, *archived], key=lambda f: f.path.path)
 
     def batch_listing(self, table: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
         """Batch files of ``table`` for ``month``, and (path, reason) of misnamed files claiming that month."""
@@ -324,11 +499,24 @@ class LandingZone(dg.ConfigurableResource):
     # ---- reading and writing ---------------------------------------------------------------
 
     def read_bytes(self, relpath: str) -> bytes:
-        parse_landing_path(relpath)
+        """The file's bytes; an event file retention archived is read from ``archive/`` under the same path."""
+        parsed = parse_landing_path(relpath)
         if self.is_local:
-            return self._local_path(relpath).read_bytes()
+            try:
+                return self._local_path(relpath).read_bytes()
+            except FileNotFoundError:
+                if parsed.kind != "events" or not self._local_path(f"{ARCHIVE}/{relpath}").is_file():
+                    raise
+                return self._local_path(f"{ARCHIVE}/{relpath}").read_bytes()
+        from azure.core.exceptions import ResourceNotFoundError
+
         client, _ = self._azure
-        return client.download_blob(self._blob_name(relpath)).readall()
+        try:
+            return client.download_blob(self._blob_name(relpath)).readall()
+        except ResourceNotFoundError:
+            if parsed.kind != "events":
+                raise
+            return client.download_blob(self._blob_name(f"{ARCHIVE}/{relpath}")).readall()
 
     def write_bytes(self, relpath: str, data: bytes) -> LandingPath:
         """Publish a file atomically: readers see all of it or nothing. Overwrites a file of the same name."""

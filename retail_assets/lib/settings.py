@@ -53,6 +53,15 @@ PROFILE = "RETAIL_PROFILE"
 STREAM_MODE = "RETAIL_STREAM_MODE"
 STREAM_MODES = ("worker", "runs")
 _ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
+# Landing retention of acknowledged event files (docs/operations.md "Landing retention"): days after which a file's
+# day folder is archived or deleted (unset = keep everything, the default), and which of the two.
+LANDING_RETENTION_DAYS = "RETAIL_LANDING_RETENTION_DAYS"
+LANDING_RETENTION_MODE = "RETAIL_LANDING_RETENTION_MODE"
+LANDING_RETENTION_MODES = ("archive", "delete")
+# Settled (closed) day folders the streaming listing re-lists per poll where it cannot tell they are unchanged
+# (always on Azure; on local disk only before it has seen them): bounds both a poll's cost and a late file's delay.
+LANDING_SWEEP_FOLDERS = "RETAIL_LANDING_SWEEP_FOLDERS"
+DEFAULT_SWEEP_FOLDERS = 8
 # Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
 ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
 # Run-failure alerts (defs/failure_alerts.py): each destination is on when its variables are set. The webhook URLs
@@ -70,6 +79,12 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 FRESHNESS_MINUTE_WARN = "RETAIL_FRESHNESS_MINUTE_WARN_MINUTES"
 FRESHNESS_MINUTE_FAIL = "RETAIL_FRESHNESS_MINUTE_FAIL_MINUTES"
 FRESHNESS_DAILY_HOUR = "RETAIL_FRESHNESS_DAILY_HOUR"
+# Lake maintenance (defs/maintenance.py): when the daily job runs (cron, UTC) and how long vacuum keeps files that
+# no current version needs (hours; time travel to older versions is gone after that).
+MAINTENANCE_CRON = "RETAIL_MAINTENANCE_CRON"
+DEFAULT_MAINTENANCE_CRON = "0 3 * * *"
+VACUUM_RETENTION_HOURS = "RETAIL_VACUUM_RETENTION_HOURS"
+DEFAULT_VACUUM_RETENTION_HOURS = 168
 
 
 def _check_profile(profile: str | None) -> None:
@@ -81,6 +96,70 @@ def _check_profile(profile: str | None) -> None:
             f"{PROFILE}={profile!r} is not a generator profile: set one of {sorted(PROFILES)}, or unset it for "
             f"the generator config's profile (default {DEFAULT_PROFILE})"
         )
+
+
+def _maintenance_cron(env: Mapping[str, str]) -> str:
+    # Dagster's own check of a cron string (a schedule refuses an invalid one), imported only here.
+    import dagster as dg
+
+    cron = (env.get(MAINTENANCE_CRON) or "").strip() or DEFAULT_MAINTENANCE_CRON
+
+    try:
+        dg.ScheduleDefinition(name="lake_maintenance_schedule", cron_schedule=cron, job_name="lake_maintenance")
+    except dg.DagsterInvalidDefinitionError:
+        raise SettingsError(
+            f"{MAINTENANCE_CRON}={cron!r} is not a cron schedule of 5 fields (minute hour day month weekday, UTC): "
+            f"e.g. '30 2 * * *' for 02:30 daily, or unset it for {DEFAULT_MAINTENANCE_CRON!r}"
+        ) from None
+    return cron
+
+
+def _vacuum_retention_hours(env: Mapping[str, str]) -> int:
+    """Hours of removed files vacuum keeps. At least 1: a reader still scanning the snapshot from before a compaction
+    (or a month rebuild) must find its files, and a writer's files not committed yet are minutes old."""
+    raw = (env.get(VACUUM_RETENTION_HOURS) or "").strip()
+    if not raw:
+        return DEFAULT_VACUUM_RETENTION_HOURS
+    try:
+        hours = int(raw)
+    except ValueError:
+        hours = -1
+    if hours < 1:
+        raise SettingsError(
+            f"{VACUUM_RETENTION_HOURS}={raw!r} is not a whole number of hours of at least 1: set e.g. 72, or unset it "
+            f"for {DEFAULT_VACUUM_RETENTION_HOURS} (7 days; versions older than that cannot be restored after vacuum)"
+        )
+    return hours
+
+
+def _whole_number(env: Mapping[str, str], name: str, minimum: int, meaning: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SettingsError(f"{name}={raw!r} is not a whole number >= {minimum}: set {meaning}, or unset it")
+    return value
+
+
+def landing_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """Landing retention and streaming listing settings (``RETAIL_LANDING_*``), checked."""
+    days = _whole_number(env, LANDING_RETENTION_DAYS, 1, "the days acknowledged event files stay (unset: keep)")
+    mode = (env.get(LANDING_RETENTION_MODE) or "archive").strip().lower()
+    if mode not in LANDING_RETENTION_MODES:
+        raise SettingsError(
+            f"{LANDING_RETENTION_MODE}={mode!r} is not one of {list(LANDING_RETENTION_MODES)}: unset it for archive "
+            "(files move under archive/, month rebuilds still read them), or set delete"
+        )
+    sweep = _whole_number(env, LANDING_SWEEP_FOLDERS, 1, "how many settled day folders a poll may re-list")
+    return {
+        "landing_retention_days": days,
+        "landing_retention_mode": mode,
+        "landing_sweep_folders": sweep or DEFAULT_SWEEP_FOLDERS,
+    }
 
 
 def _check_endpoint(endpoint: str, present: frozenset[str]) -> None:
@@ -107,6 +186,11 @@ class Settings:
     # RETAIL_PROFILE when set; otherwise the generator config file's profile, else "demo".
     generator_profile: str | None = None
     stream_mode: str = "worker"
+    maintenance_cron: str = DEFAULT_MAINTENANCE_CRON
+    vacuum_retention_hours: int = DEFAULT_VACUUM_RETENTION_HOURS
+    landing_retention_days: int | None = None  # None: keep every landed file
+    landing_retention_mode: str = "archive"
+    landing_sweep_folders: int = DEFAULT_SWEEP_FOLDERS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -145,6 +229,9 @@ class Settings:
             generator_enabled=switch in _ON,
             generator_profile=profile,
             stream_mode=mode,
+            maintenance_cron=_maintenance_cron(env),
+            vacuum_retention_hours=_vacuum_retention_hours(env),
+            **landing_settings(env),
         )
         hub = {EVENTHUB_CONNECTION_STRING, EVENTHUB_NAME, CHECKPOINT_CONNECTION_STRING} & present
         if hub and len(hub) < 3:
