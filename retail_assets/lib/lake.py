@@ -356,12 +356,14 @@ class LakeStore(dg.ConfigurableResource):
 
     def restore_version(self, table: str, version: int, *, commit_metadata: Mapping[str, str] | None = None) -> int:
         """Delta's own RESTORE of the whole table to ``version``, as one new commit (history is kept); the new version."""
-        self._commit(
-            table,
-            f"restore to version {version}",
-            lambda: self._table(table).restore(version, commit_properties=_commit_properties(commit_metadata)),
-        )
-        return self._table(table).version()
+
+        def commit() -> DeltaTable:
+            delta = self._table(table, fresh=True)  # the restore moves it: never a remembered table
+            delta.restore(version, commit_properties=_commit_properties(commit_metadata))
+            self._remember(self.uri(table), delta)
+            return delta
+
+        return self._commit(table, f"restore to version {version}", commit).version()
 
     def _write(
         self,
