@@ -114,6 +114,8 @@ def _lineage(df: pl.DataFrame, f: LandingFile, ingested_at: dt.datetime) -> pl.D
 
 
 def _quarantine(conformed_rejected: pl.DataFrame, *, table: str, month: dt.date, f: LandingFile | None, at: dt.datetime):
+    if not conformed_rejected.height:  # the usual case: the same empty frame, without a query per column
+        return empty_frame(QUARANTINE_COLUMNS)
     return quarantine_frame(
         conformed_rejected,
         table=table,
@@ -542,9 +544,10 @@ def _keys_known_and_single(text: pl.Series, keys: list[str]) -> bool:
     no room for another or a repeated key. Otherwise each line's keys are extracted and counted.
     """
     expected = Counter(f'"{k}":' for k in keys)
-    complete = [text.str.count_matches('":', literal=True) == sum(expected.values())]
-    complete += [text.str.count_matches(k, literal=True) == n for k, n in expected.items()]
-    if pl.select(pl.all_horizontal(complete).all()).item():
+    line = pl.col(text.name)
+    complete = [line.str.count_matches('":', literal=True) == sum(expected.values())]
+    complete += [line.str.count_matches(k, literal=True) == n for k, n in expected.items()]
+    if text.to_frame().select(pl.all_horizontal(complete).all()).item():  # one query, not one per key
         return True
     found = (
         pl.DataFrame({"key": text.str.extract_all(_KEY)})
@@ -778,6 +781,8 @@ def _conflict_rows(losers: pl.DataFrame, event_type: str, month: dt.date, at: dt
 
     The reason does not name the kept event (it is in Bronze under the trace_id): so it is the same
     whichever path and order settled the conflict."""
+    if not losers.height:
+        return empty_frame(QUARANTINE_COLUMNS)
     content = [c.name for c in event_columns(REGISTRY.event(event_type))]
     return quarantine_frame(
         # One chunk: polars 2.1 panics ("i < self.len()") formatting some filtered multi-chunk frames.
@@ -1014,7 +1019,16 @@ def ingest_event_batch(
     content = [c.name for c in event_columns(event)]
     digest = pl.struct(content).hash()
     rows = settled.kept.select([pl.col(n).cast(t) for n, t in schema.items()] + ["__line"])
-    stored_rows = _stored(lake, table, month, "_source_file", names, schema)
+    # One snapshot and one read of the month for both questions below: what these files left before, and which
+    # other files keep a trace_id of the batch (only those rows are read: the filter is pushed into the scan).
+    delta = lake.open(table)
+    ours = pl.col("_source_file").is_in(names)
+    if delta is None:
+        stored_rows, month_others = pl.DataFrame(schema=schema), None
+    else:
+        batch_ids = rows.get_column("trace_id").implode()
+        found = lake.scan(table, [month], opened=delta).filter(ours | pl.col("trace_id").is_in(batch_ids)).collect()
+        stored_rows, month_others = found.filter(ours), found.filter(~ours)
 
     # A trace_id these files kept before must stay with the same content; otherwise settle the month whole.
     stored_digest = pl.struct([pl.col(n).cast(schema[n]) for n in content]).hash()
@@ -1026,12 +1040,11 @@ def ingest_event_batch(
 
     earlier_duplicates, earlier_conflicts, displaced = 0, empty_frame(QUARANTINE_COLUMNS), pl.DataFrame()
     local_conflicts, local_losers = settled.conflicts, settled.losers
-    if rows.height and lake.exists(table):
+    if rows.height and month_others is not None:
         others = (
-            lake.scan(table, [month])
-            .filter(~pl.col("_source_file").is_in(names) & pl.col("trace_id").is_in(rows.get_column("trace_id").implode()))
-            .select([pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")])
-            .collect()
+            month_others.select(
+                [pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")]
+            )
             .sort("__other_file")
             .unique("trace_id", keep="first")
         )
@@ -1077,7 +1090,8 @@ def ingest_event_batch(
     )
     if rows_same and quarantine_same:
         load.rows, load.quarantine = stored_rows.select(rows.columns), stored_quarantine.select(quarantine.columns)
-        return BatchIngest(load, True, lake.version(table), **counts)
+        return BatchIngest(load, True, None if delta is None else delta.version(), **counts)
+    version = None if delta is None else delta.version()
     if not rows_same:
         predicate = batch_predicate(month, names)
         if displaced.height:
@@ -1088,9 +1102,12 @@ def ingest_event_batch(
             )
             predicate = f"{PARTITION_COLUMN} = '{month.isoformat()}' AND (_source_file IN ({_sql_list(names)}) OR {taken})"
         if rows.height:
-            lake.replace(table, rows, predicate=predicate, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata)
+            version = lake.replace(
+                table, rows, predicate=predicate, partition_by=[PARTITION_COLUMN], commit_metadata=commit_metadata
+            ).version
         else:
             lake.delete(table, predicate, commit_metadata=commit_metadata)
+            version = lake.version(table)
     if not quarantine_same:
         q_predicate = batch_predicate(month, names, "source_file")
         if quarantine.height:
@@ -1099,7 +1116,6 @@ def ingest_event_batch(
             )
         else:
             lake.delete(quarantine_table, q_predicate, commit_metadata=commit_metadata)
-    version = lake.version(table) if lake.exists(table) else None
     return BatchIngest(load, False, version, **counts)
 
 

@@ -29,7 +29,7 @@ from dagster_deltalake import AzureConfig, LocalConfig
 from dagster_deltalake.config import ClientConfig
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from retail_assets.lib.specs import PARTITION_COLUMN
 
@@ -96,6 +96,13 @@ class LakeStore(dg.ConfigurableResource):
         description="Blob endpoint override, e.g. http://127.0.0.1:10000/devstoreaccount1 for Azurite.",
     )
 
+    # Local tables opened before, by URI: (version, mtime of that version's commit file, table at that version).
+    # Opening replays the transaction log (5-15 ms on a busy machine, growing with the commits since the last
+    # checkpoint) and a streamed batch reads and writes the same few tables several times, so a table whose log
+    # has not moved since is not opened again. A remembered table is never mutated (writes use a fresh one, which
+    # is remembered once written), so lazy scans built on it keep reading the snapshot they were built on.
+    _opened: dict[str, tuple[int, int, DeltaTable]] = PrivateAttr(default_factory=dict)
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Runs that declarative automation launched (other Silver facts, daily Gold following a streamed batch) are
         # background work: on a small machine they must not slow the stream worker's seconds-latency path.
@@ -131,9 +138,34 @@ class LakeStore(dg.ConfigurableResource):
     def exists(self, table: str) -> bool:
         return DeltaTable.is_deltatable(self.uri(table), storage_options=self.storage_options())
 
-    def _table(self, table: str) -> DeltaTable:
+    def _table(self, table: str, *, fresh: bool = False) -> DeltaTable:
+        """The table at its latest version: the one opened before when its log has not moved (local tables), else
+        opened now. ``fresh``: always opened now, for a caller that commits through it (which mutates it)."""
+        uri = self.uri(table)
+        if not fresh and self.is_local:
+            known = self._opened.get(uri)
+            if known is not None and _log_unmoved(uri, known[0], known[1]):
+                return known[2]
+        delta = self._open_table(table, uri)
+        if not fresh:
+            self._remember(uri, delta)
+        return delta
+
+    def _remember(self, uri: str, delta: DeltaTable) -> None:
+        """Keep ``delta`` (never to be mutated again) for later reads of the same version."""
+        if not self.is_local:
+            return
+        version = delta.version()
         try:
-            return DeltaTable(self.uri(table), storage_options=self.storage_options())
+            stamp = os.stat(_commit_file(uri, version)).st_mtime_ns
+        except OSError:  # e.g. a table whose only version is a checkpoint: just not remembered
+            self._opened.pop(uri, None)
+            return
+        self._opened[uri] = (version, stamp, delta)
+
+    def _open_table(self, table: str, uri: str) -> DeltaTable:
+        try:
+            return DeltaTable(uri, storage_options=self.storage_options())
         except TableNotFoundError:
             raise LakeError(f"lake table {table!r} does not exist yet at {self.uri(table)}; materialize it first") from None
         except DeltaError as exc:
@@ -161,6 +193,13 @@ class LakeStore(dg.ConfigurableResource):
     def version(self, table: str) -> int | None:
         return self._table(table).version() if self.exists(table) else None
 
+    def open(self, table: str) -> DeltaTable | None:
+        """The table at its current version (None when it does not exist yet), for several reads of one snapshot.
+
+        A caller reading one table several times passes it to :meth:`scan` (``opened=``): every read then sees
+        the same version, even if a writer commits in between."""
+        return self._table(table) if self.exists(table) else None
+
     def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp, operation, predicate and our commit metadata."""
         return self._table(table).history(limit)
@@ -171,10 +210,14 @@ class LakeStore(dg.ConfigurableResource):
         months: Sequence[dt.date] | None = None,
         *,
         partition_column: str = PARTITION_COLUMN,
+        opened: DeltaTable | None = None,
     ) -> pl.LazyFrame:
-        """Lazy scan of a table, optionally restricted to some month partitions (pruned by Delta)."""
+        """Lazy scan of a table, optionally restricted to some month partitions (pruned by Delta).
+
+        ``opened``: the table as :meth:`open` returned it (that snapshot is read; no second open)."""
         # Opened here (not by polars) so a missing table or a damaged log raises a LakeError naming the table.
-        frame = pl.scan_delta(self._table(table), storage_options=self.storage_options() or None)
+        delta = opened if opened is not None else self._table(table)
+        frame = pl.scan_delta(delta, storage_options=self.storage_options() or None)
         if months is not None:
             frame = frame.filter(pl.col(partition_column).is_in(sorted(set(months))))
         return frame
@@ -278,7 +321,8 @@ class LakeStore(dg.ConfigurableResource):
         condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
 
         def commit() -> dict[str, Any]:
-            merger = self._table(table).merge(
+            delta = self._table(table, fresh=True)
+            merger = delta.merge(
                 data,
                 predicate=condition,
                 source_alias="s",
@@ -288,7 +332,9 @@ class LakeStore(dg.ConfigurableResource):
             )
             if update_existing:
                 merger = merger.when_matched_update_all()
-            return merger.when_not_matched_insert_all().execute()
+            metrics = merger.when_not_matched_insert_all().execute()
+            self._remember(self.uri(table), delta)
+            return metrics
 
         metrics = self._commit(table, f"merge on {list(keys)}", commit)
         metrics["version"] = self._table(table).version()
@@ -298,19 +344,26 @@ class LakeStore(dg.ConfigurableResource):
         """Delete rows matching ``predicate``; returns the number deleted."""
         if not self.exists(table):
             return 0
-        metrics = self._commit(
-            table, f"delete {predicate}", lambda: self._table(table).delete(predicate, commit_properties=_commit_properties(commit_metadata))
-        )
+
+        def commit() -> dict[str, Any]:
+            delta = self._table(table, fresh=True)
+            deleted = delta.delete(predicate, commit_properties=_commit_properties(commit_metadata))
+            self._remember(self.uri(table), delta)
+            return deleted
+
+        metrics = self._commit(table, f"delete {predicate}", commit)
         return int(metrics.get("num_deleted_rows", 0))
 
     def restore_version(self, table: str, version: int, *, commit_metadata: Mapping[str, str] | None = None) -> int:
         """Delta's own RESTORE of the whole table to ``version``, as one new commit (history is kept); the new version."""
-        self._commit(
-            table,
-            f"restore to version {version}",
-            lambda: self._table(table).restore(version, commit_properties=_commit_properties(commit_metadata)),
-        )
-        return self._table(table).version()
+
+        def commit() -> DeltaTable:
+            delta = self._table(table, fresh=True)  # the restore moves it: never a remembered table
+            delta.restore(version, commit_properties=_commit_properties(commit_metadata))
+            self._remember(self.uri(table), delta)
+            return delta
+
+        return self._commit(table, f"restore to version {version}", commit).version()
 
     def _write(
         self,
@@ -337,11 +390,13 @@ class LakeStore(dg.ConfigurableResource):
         options = self.storage_options()
         if predicate is not None and mode == "overwrite":
             self._create_if_missing(table, data.schema, partition_by)
-        self._commit(
-            table,
-            f"replace {predicate}" if predicate else mode,
-            lambda: write_deltalake(
-                uri,
+
+        def write() -> DeltaTable | None:
+            # Opened by us (freshly on every attempt: a retry must see the winner's commit) and handed to delta-rs, so
+            # the table is opened once per write, not twice (delta-rs would open it from the URI, then ``version``).
+            delta = self._table(table, fresh=True) if self.exists(table) else None
+            write_deltalake(
+                uri if delta is None else delta,
                 data,
                 mode=mode,
                 predicate=predicate,
@@ -350,9 +405,14 @@ class LakeStore(dg.ConfigurableResource):
                 schema_mode="overwrite" if (mode == "overwrite" and predicate is None) else "merge",
                 storage_options=options or None,
                 commit_properties=_commit_properties(commit_metadata),
-            ),
-        )
-        return WriteReport(table=table, rows=df.height, version=self._table(table).version(), predicate=predicate)
+            )
+            if delta is not None:
+                self._remember(uri, delta)  # the write moved it to the version it committed
+            return delta
+
+        written = self._commit(table, f"replace {predicate}" if predicate else mode, write)
+        version = (written if written is not None else self._table(table)).version()
+        return WriteReport(table=table, rows=df.height, version=version, predicate=predicate)
 
     def _commit(self, table: str, what: str, commit: Callable[[], T]) -> T:
         """Run one Delta commit, retried while concurrent writers of the table win the race (each of our writes
@@ -368,7 +428,7 @@ class LakeStore(dg.ConfigurableResource):
                     ) from exc
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
             except DeltaError as exc:
-                self._table(table)  # raises a LakeError naming the damaged commit, if that is the cause
+                self._table(table, fresh=True)  # raises a LakeError naming the damaged commit, if that is the cause
                 raise LakeError(f"{table}: {what} failed: {_without_backtrace(exc)}") from exc
         raise AssertionError("unreachable")
 
@@ -392,6 +452,21 @@ class LakeStore(dg.ConfigurableResource):
 
 # Attempts of one write when concurrent writers of the same table keep winning the commit race.
 COMMIT_ATTEMPTS = 8
+
+
+def _commit_file(uri: str, version: int) -> str:
+    return os.path.join(uri, "_delta_log", f"{version:020d}.json")
+
+
+def _log_unmoved(uri: str, version: int, stamp: int) -> bool:
+    """Whether ``version`` is still the latest commit of a local table, as it was written (no later commit; the
+    commit file not rewritten, moved away or the table recreated)."""
+    try:
+        return os.stat(_commit_file(uri, version)).st_mtime_ns == stamp and not os.path.exists(
+            _commit_file(uri, version + 1)
+        )
+    except OSError:
+        return False
 
 
 def _without_backtrace(exc: Exception) -> str:

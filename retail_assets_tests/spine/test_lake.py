@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -321,3 +322,60 @@ def test_a_damaged_transaction_log_is_named_with_its_version_and_what_to_do(tmp_
         assert f"lake table {TABLE} at {store.uri(TABLE)}" in message
         assert f"transaction log version {version} (_delta_log/{newest.name}) is damaged" in message
         assert f"roll the table back to version {version - 1}" in message
+
+
+# ---- tables opened once and read many times (local lake) -------------------------------------------------------
+
+
+def test_reads_follow_other_writers_a_rolled_back_log_and_a_recreated_table(tmp_path: Path) -> None:
+    """A LakeStore that read a table before (and keeps it open) still reads what the log says now: commits by
+    another writer (another process), a newest commit moved away (the documented rollback), a table recreated."""
+    reader, writer = LakeStore(root_uri=str(tmp_path / "lake")), LakeStore(root_uri=str(tmp_path / "lake"))
+    seed(writer, months=(JAN,))
+    assert by_month(reader) == {JAN: [10, 11, 12]}
+    writer.overwrite_months(TABLE, month_frame(JAN, [1]), [JAN])
+    assert (reader.version(TABLE), by_month(reader)) == (writer.version(TABLE), {JAN: [1]})
+    newest = max(Path(reader.uri(TABLE), "_delta_log").glob("*.json"))
+    newest.rename(tmp_path / newest.name)  # roll back to the version before
+    assert (reader.version(TABLE), by_month(reader)) == (int(newest.stem) - 1, {JAN: [10, 11, 12]})
+    shutil.rmtree(reader.uri(TABLE))
+    writer.overwrite_months(TABLE, month_frame(FEB, [5]), [FEB])  # a new table with as many versions as before
+    writer.overwrite_months(TABLE, month_frame(FEB, [6]), [FEB])
+    assert by_month(reader) == {FEB: [6]}
+
+
+def test_a_lazy_scan_reads_the_version_it_was_built_on_even_after_a_write(tmp_path: Path) -> None:
+    store = LakeStore(root_uri=str(tmp_path / "lake"))
+    seed(store, months=(JAN,))
+    before = store.scan(TABLE, [JAN])
+    store.overwrite_months(TABLE, month_frame(JAN, [1]), [JAN])
+    store.delete(TABLE, "amount_cents = 1")
+    emptied = store.scan(TABLE, [JAN])
+    store.restore_version(TABLE, store.version(TABLE) - 1)
+    assert sorted(before.collect().get_column("amount_cents").to_list()) == [10, 11, 12]
+    assert emptied.collect().height == 0
+    assert store.read(TABLE).get_column("amount_cents").to_list() == [1]
+
+
+def test_an_unchanged_table_is_opened_once_however_often_it_is_read(tmp_path: Path, monkeypatch) -> None:
+    """Opening a table replays its log (milliseconds each time); the stream worker reads the same tables many
+    times per batch. A write opens the table once more (a retry must see the winning commit), then reads use it."""
+    import retail_assets.lib.lake as lake_module
+
+    opened: list[str] = []
+
+    class CountedDeltaTable(lake_module.DeltaTable):
+        def __init__(self, uri, *args, **kwargs) -> None:
+            opened.append(str(uri))
+            super().__init__(uri, *args, **kwargs)
+
+    seed(LakeStore(root_uri=str(tmp_path / "lake")), months=(JAN,))
+    store = LakeStore(root_uri=str(tmp_path / "lake"))
+    monkeypatch.setattr(lake_module, "DeltaTable", CountedDeltaTable)
+    for _ in range(5):
+        store.read(TABLE, [JAN])
+        store.version(TABLE)
+    assert len(opened) == 1
+    store.overwrite_months(TABLE, month_frame(JAN, [1]), [JAN])
+    assert store.read(TABLE, [JAN]).get_column("amount_cents").to_list() == [1]  # the written table, kept open
+    assert len(opened) == 2

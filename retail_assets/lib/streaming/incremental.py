@@ -223,8 +223,11 @@ def append_silver(
     key, content = silver_key(table), content_columns(spec)
     stored = build.rows.clear().select(content)
     if build.rows.height:
+        # Only the month's rows that could hold a batch key are read: the filter on the key's first column goes into
+        # the Delta scan (file statistics, then the parquet reader), the semi-join then matches whole keys.
         stored = (
             lake.scan(silver_table(table), [month])
+            .filter(pl.col(key[0]).is_in(build.rows.get_column(key[0]).unique().implode()))
             .join(build.rows.lazy().select(key), on=key, how="semi")
             .select(content)
             .collect()
@@ -335,10 +338,12 @@ class GoldWindow:
 
 
 def _restricted(inputs: GoldInputs, start: dt.datetime, end: dt.datetime) -> GoldInputs:
+    """The inputs' rows in [start, end), read once into memory: a window is minutes of rows, and the build and
+    the reconciliation query them several times (each lazy Delta scan would list and read the month's files)."""
     span = (pl.col(TIME_COLUMN) >= start) & (pl.col(TIME_COLUMN) < end)
     return GoldInputs(
         month=inputs.month,
-        facts={name: frame.filter(span) for name, frame in inputs.facts.items()},
+        facts={name: frame.filter(span).collect().lazy() for name, frame in inputs.facts.items()},
         previous=inputs.previous,
         thresholds=inputs.thresholds,
     )
@@ -385,7 +390,7 @@ def refresh_gold_window(
     else:
         lake.delete(path, predicate, commit_metadata=commit_metadata)
         version = lake.version(path)
-    written = lake.scan(path, [month]).filter((pl.col(column) >= start) & (pl.col(column) < end))
+    written = lake.scan(path, [month]).filter((pl.col(column) >= start) & (pl.col(column) < end)).collect().lazy()
     return GoldWindow(name, month, "window", window, rows, version, BUILDERS[name].reconcile(inputs, written), inputs, extra)
 
 
