@@ -17,6 +17,10 @@ def test_the_readme_opens_with_a_setup_and_run_command_and_a_test_command() -> N
     run, test = _readme_commands()
     assert "retail-assets run --month" in run
     assert test.endswith("pytest")
+    for command in (run, test):
+        assert not any(server in command for server in ("dagster dev", "dagster-webserver", "dagster-daemon")), (
+            f"the README's first commands start no server: {command}"
+        )
 
 
 def test_ci_runs_the_readmes_test_command() -> None:
