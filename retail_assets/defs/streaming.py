@@ -417,6 +417,8 @@ class StreamWorkerConfig(dg.Config):
 POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-worker")
 
 
+# Asset partitions of a catalog report written between two batches (a report is written in pieces).
+REPORT_PIECE = 3
 # Longest a serving refresh waits for the DuckDB file (a reader or a serving asset holding it); then next report.
 SERVING_TIMEOUT_SECONDS = 20.0
 # How often the worker looks for another run that needs the stream pool (a backfill, a month rebuild, maintenance).
@@ -487,6 +489,9 @@ class CatalogReport:
         self.pending: dict[tuple[dg.AssetKey, dt.date], _Pending] = {}
         self.last = time.monotonic()
         self.urgent = False
+        self.in_progress = False  # a report being written in pieces
+        self.current: list[tuple[dg.AssetKey, dt.date]] = []  # what the report in progress has left to write
+        self.reports = self.flushes = 0
         self.failures_reported = 0
 
     def add(
@@ -511,12 +516,28 @@ class CatalogReport:
                 self.urgent = True
 
     def due(self, every: float) -> bool:
-        return bool(self.pending) and (self.urgent or time.monotonic() - self.last >= every)
+        return self.in_progress or (bool(self.pending) and (self.urgent or time.monotonic() - self.last >= every))
 
-    def flush(self) -> Iterator[Any]:
-        """The pending events (the op yields them, so Dagster writes them now), then nothing is pending."""
+    def flush(self, limit: int | None = None) -> Iterator[Any]:
+        """The pending events (the op yields them, so Dagster writes them now): all of them, or the first ``limit``
+        asset partitions — a report is then written in pieces between batches instead of stalling the stream (88
+        events took 8 s at load 9, during which files piled up and the next batch's latency doubled). A report with
+        a failed blocking check is written whole, at once."""
         instance = self.context.instance
-        for (key, month), entry in self.pending.items():
+        if self.urgent or limit is None:
+            keys, self.current = list(self.pending), []
+        else:
+            if not self.in_progress:  # a report covers what was pending when it began; later batches: the next one
+                self.current = list(self.pending)
+            keys, self.current = self.current[:limit], self.current[limit:]
+        self.in_progress = True
+        # One lookup of the materialization just written per asset partition, shared by its evaluations.
+        self.flushes += 1
+        step = (self.context.run.run_id, f"worker-flush-{self.flushes}")
+        for key, month in keys:
+            entry = self.pending.pop((key, month), None)
+            if entry is None:
+                continue
             table = "/".join(key.path)
             if entry.written:
                 metadata = {
@@ -528,7 +549,8 @@ class CatalogReport:
             for name, outcome in [*entry.checks.items(), *((n, evaluate()) for n, evaluate in entry.at_report.items())]:
                 check = dg.AssetCheckKey(key, name)
                 evaluation = check_evaluation(
-                    instance, check, outcome, blocking=check in DECLARED_BLOCKING.get(key, {}), month=month
+                    instance, check, outcome, blocking=check in DECLARED_BLOCKING.get(key, {}), month=month,
+                    step=step if entry.written else None,
                 )
                 if _blocking_failure(key, name, outcome):
                     instance.report_runless_asset_event(evaluation)
@@ -539,9 +561,11 @@ class CatalogReport:
                     )
                 else:
                     yield evaluation
-        self.pending.clear()
-        self.urgent = False
-        self.last = time.monotonic()
+        if not self.current:
+            self.in_progress = False
+            self.urgent = False
+            self.last = time.monotonic()
+            self.reports += 1
 
 
 def _bronze_quarantine_outcome(lake: LakeStore, event_type: str, month: dt.date) -> CheckOutcome:
@@ -831,8 +855,9 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                 tick.requests.append(Batch(key=f"worker:{month}:stale", group=month))
             if not retry:
                 if report.due(config.report_seconds):
-                    yield from report.flush()
-                    _refresh_serving(context, lake, state, config.serving_database)
+                    yield from report.flush(REPORT_PIECE)
+                    if not report.in_progress:
+                        _refresh_serving(context, lake, state, config.serving_database)
                 time.sleep(config.poll_seconds)
                 continue
         for batch in tick.requests:
@@ -864,9 +889,10 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
             )
         if report.due(config.report_seconds):
             flushing = time.perf_counter()
-            yield from report.flush()
-            context.log.debug(f"stream worker: catalog report in {time.perf_counter() - flushing:.2f} s")
-            _refresh_serving(context, lake, state, config.serving_database)
+            yield from report.flush(REPORT_PIECE)
+            context.log.debug(f"stream worker: catalog report piece in {time.perf_counter() - flushing:.2f} s")
+            if not report.in_progress:
+                _refresh_serving(context, lake, state, config.serving_database)
     yield from report.flush()
     _refresh_serving(context, lake, state, config.serving_database)
     context.log.info(f"stream worker: {batches} batches applied in {time.monotonic() - started:.0f} s")
