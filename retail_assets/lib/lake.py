@@ -18,13 +18,14 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import dagster as dg
 import polars as pl
+import pyarrow as pa
 from dagster_deltalake import AzureConfig, LocalConfig
 from dagster_deltalake.config import ClientConfig
 from deltalake import CommitProperties, DeltaTable, write_deltalake
@@ -273,6 +274,52 @@ class LakeStore(dg.ConfigurableResource):
             commit_metadata=commit_metadata,
         )
 
+    def overwrite_months_streamed(
+        self,
+        table: str,
+        chunks: Callable[[], Iterable[pl.DataFrame]],
+        schema: Mapping[str, pl.DataType],
+        months: Sequence[dt.date],
+        *,
+        partition_column: str = PARTITION_COLUMN,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteReport:
+        """``overwrite_months`` for a month too large to hold: the frames ``chunks()`` yields are streamed into ONE
+        Delta commit, so memory holds a chunk (and delta-rs's open file buffers), not the month.
+
+        ``chunks`` is a factory: a commit lost to a concurrent writer is retried by producing the chunks again. Every
+        chunk is cast to ``schema``; a row outside ``months`` raises a ``LakeError`` before the commit, so nothing of
+        the write becomes visible (files already written stay unreferenced until vacuum).
+        """
+        allowed = sorted(set(months))
+        arrow_schema = to_arrow(pl.DataFrame(schema=dict(schema))).schema
+        rows = [0]
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            rows[0] = 0
+            for chunk in chunks():
+                if not chunk.height:
+                    continue
+                stray = chunk.filter(~pl.col(partition_column).is_in(allowed) | pl.col(partition_column).is_null())
+                if stray.height:
+                    found = sorted({str(v) for v in stray.get_column(partition_column).unique().to_list()})
+                    raise LakeError(
+                        f"{table}: rows have {partition_column} in {found}, outside the months being written "
+                        f"({', '.join(m.isoformat() for m in allowed)}); nothing was written"
+                    )
+                rows[0] += chunk.height
+                yield from to_arrow(chunk.select([pl.col(n).cast(t) for n, t in schema.items()])).to_batches()
+
+        return self._write(
+            table,
+            lambda: pa.RecordBatchReader.from_batches(arrow_schema, batches()),
+            predicate=months_predicate(allowed, partition_column),
+            partition_by=[partition_column],
+            commit_metadata=commit_metadata,
+            schema=arrow_schema,
+            rows=lambda: rows[0],
+        )
+
     def replace(
         self,
         table: str,
@@ -368,12 +415,14 @@ class LakeStore(dg.ConfigurableResource):
     def _write(
         self,
         table: str,
-        df: pl.DataFrame,
+        df: pl.DataFrame | Callable[[], pa.RecordBatchReader],
         *,
         predicate: str | None,
         partition_by: Sequence[str] | None,
         commit_metadata: Mapping[str, str] | None,
         mode: str = "overwrite",
+        schema: pa.Schema | None = None,
+        rows: Callable[[], int] | None = None,
     ) -> WriteReport:
         """One commit of ``df``; a partial replacement (``predicate``) only ever touches what the predicate selects.
 
@@ -386,10 +435,12 @@ class LakeStore(dg.ConfigurableResource):
         uri = self.uri(table)
         if self.is_local:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        data = to_arrow(df)
+        # A frame, or a factory of a stream of record batches (overwrite_months_streamed) made anew on every attempt.
+        streamed = callable(df)
+        data = None if streamed else to_arrow(df)
         options = self.storage_options()
         if predicate is not None and mode == "overwrite":
-            self._create_if_missing(table, data.schema, partition_by)
+            self._create_if_missing(table, schema if streamed else data.schema, partition_by)
 
         def write() -> DeltaTable | None:
             # Opened by us (freshly on every attempt: a retry must see the winner's commit) and handed to delta-rs, so
@@ -397,7 +448,7 @@ class LakeStore(dg.ConfigurableResource):
             delta = self._table(table, fresh=True) if self.exists(table) else None
             write_deltalake(
                 uri if delta is None else delta,
-                data,
+                df() if streamed else data,
                 mode=mode,
                 predicate=predicate,
                 partition_by=list(partition_by) if partition_by else None,
@@ -412,7 +463,7 @@ class LakeStore(dg.ConfigurableResource):
 
         written = self._commit(table, f"replace {predicate}" if predicate else mode, write)
         version = (written if written is not None else self._table(table)).version()
-        return WriteReport(table=table, rows=df.height, version=version, predicate=predicate)
+        return WriteReport(table=table, rows=rows() if streamed else df.height, version=version, predicate=predicate)
 
     def _commit(self, table: str, what: str, commit: Callable[[], T]) -> T:
         """Run one Delta commit, retried while concurrent writers of the table win the race (each of our writes

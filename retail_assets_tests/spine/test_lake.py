@@ -86,6 +86,53 @@ def test_rows_outside_the_months_are_refused_and_nothing_is_written(store: LakeS
     assert store.version(TABLE) == version
 
 
+SCHEMA = {"month_start": pl.Date, "amount_cents": pl.Int64, "label": pl.String, "event_ts": pl.Datetime("us", "UTC")}
+
+
+def test_a_streamed_month_lands_in_one_commit_and_leaves_the_other_months(store: LakeStore) -> None:
+    seed(store)
+    before, version = by_month(store), store.version(TABLE)
+    chunks = lambda: (month_frame(FEB, list(range(i * 4, i * 4 + 4))) for i in range(5))  # noqa: E731
+    report = store.overwrite_months_streamed(TABLE, chunks, SCHEMA, [FEB])
+    after = by_month(store)
+    assert (report.rows, report.version) == (20, version + 1)
+    assert after[FEB] == list(range(20))
+    assert {m: v for m, v in after.items() if m != FEB} == {m: v for m, v in before.items() if m != FEB}
+
+
+def test_a_stray_row_late_in_a_stream_commits_nothing(store: LakeStore) -> None:
+    seed(store)
+    before, version = by_month(store), store.version(TABLE)
+    chunks = lambda: iter([month_frame(FEB, [1]), month_frame(FEB, [2]), month_frame(MAR, [3])])  # noqa: E731
+    with pytest.raises(LakeError, match=r"month_start in \['2024-03-01'\].*nothing was written"):
+        store.overwrite_months_streamed(TABLE, chunks, SCHEMA, [FEB])
+    assert store.version(TABLE) == version and by_month(store) == before
+
+
+def test_a_streamed_write_that_loses_a_commit_race_is_produced_again(store: LakeStore, monkeypatch) -> None:
+    """The chunks cannot be replayed from a consumed iterator: a retried commit must call the factory again."""
+    import retail_assets.lib.lake as lake_module
+
+    seed(store)
+    real, calls, made = lake_module.write_deltalake, [], []
+
+    def losing_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            list(args[1])  # consume the stream, as a write that then loses the race would
+            raise lake_module.CommitFailedError("a concurrent writer won")
+        return real(*args, **kwargs)
+
+    def chunks():
+        made.append(1)
+        return iter([month_frame(FEB, [1, 2]), month_frame(FEB, [3])])
+
+    monkeypatch.setattr(lake_module, "write_deltalake", losing_once)
+    report = store.overwrite_months_streamed(TABLE, chunks, SCHEMA, [FEB])
+    assert (len(calls), len(made), report.rows) == (2, 2, 3)
+    assert by_month(store)[FEB] == [1, 2, 3]
+
+
 def test_a_new_column_is_added_and_older_months_read_it_as_null(store: LakeStore) -> None:
     seed(store, months=(JAN, FEB))
     store.overwrite_months(TABLE, month_frame(FEB, [5]).with_columns(pl.lit("web").alias("channel")), [FEB])
