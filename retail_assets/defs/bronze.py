@@ -29,7 +29,8 @@ from retail_assets.lib.bronze import (
     ingest_event_batch,
     load_dimension,
     load_event_month,
-    load_fact_month,
+    StreamedFactMonth,
+    chunk_rows,
 )
 from retail_assets.lib.checks import (
     NOTHING_QUARANTINED,
@@ -51,7 +52,7 @@ from retail_assets.lib.lake import LakeStore, months_predicate
 from retail_assets.lib.landing import LandingPathError, LandingZone, parse_landing_path
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
 from retail_assets.lib.pools import STREAM_POOL
-from retail_assets.lib.specs import REGISTRY, bronze_columns
+from retail_assets.lib.specs import REGISTRY, bronze_columns, polars_schema
 
 LAYER = "bronze"
 # Errors that mean "this input cannot be loaded"; they fail the run with their message.
@@ -85,7 +86,7 @@ def _commit_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey, months
 
 def _load_metadata(load: BronzeLoad, lake: LakeStore, version: int) -> dict[str, Any]:
     metadata: dict[str, Any] = {
-        "dagster/row_count": load.rows.height,
+        "dagster/row_count": load.row_count,
         "dagster/column_schema": frame_schema(load.rows),
         "landed_rows": load.landed_rows,
         "quarantined_rows": load.quarantine.height,
@@ -137,11 +138,13 @@ def _run_monthly(
     context: dg.AssetExecutionContext,
     lake: LakeStore,
     name: str,
-    load_month: Callable[[dt.date, dt.datetime], BronzeLoad],
+    load_month: Callable[[dt.date, dt.datetime], BronzeLoad | StreamedFactMonth],
     *,
     batch: bool = False,
 ) -> Iterator[Any]:
-    """Load and write each month of the run in turn; one Delta commit per month."""
+    """Load and write each month of the run in turn; one Delta commit per month. A batch fact month is streamed
+    to its commit chunk by chunk (``StreamedFactMonth``): typed, checked and reconciled as it goes, so memory holds
+    a chunk, not the month, and a month that does not reconcile commits nothing."""
     key = bronze_key(name)
     ingested_at = dt.datetime.now(dt.UTC)
     months = months_of(context)
@@ -153,13 +156,20 @@ def _run_monthly(
     month = months[0]
     try:
         for month in months:
-            load = load_month(month, ingested_at)
-            _assert_reconciles(load)
-            drift = frame_parity(load.rows, columns)
-            if not drift.ok:
-                raise RuntimeError(f"bronze/{name} {month:%Y-%m}: frame does not match the Bronze spec ({drift.describe()})")
             meta = _commit_metadata(context, key, describe_months([month]))
-            report = lake.overwrite_months(f"{LAYER}/{name}", load.rows, [month], commit_metadata=meta)
+            source = load_month(month, ingested_at)
+            if isinstance(source, StreamedFactMonth):
+                report = lake.overwrite_months_streamed(
+                    f"{LAYER}/{name}", source.chunks, polars_schema(columns), [month], commit_metadata=meta
+                )
+                load = source.load
+            else:
+                load = source
+                _assert_reconciles(load)
+                drift = frame_parity(load.rows, columns)
+                if not drift.ok:
+                    raise RuntimeError(f"bronze/{name} {month:%Y-%m}: frame does not match the Bronze spec ({drift.describe()})")
+                report = lake.overwrite_months(f"{LAYER}/{name}", load.rows, [month], commit_metadata=meta)
             _write_quarantine(lake, name, load.quarantine, [month], meta)
             written[month] = _load_metadata(load, lake, report.version)
             context.add_asset_metadata(written[month], asset_key=key, partition_key=partition_key(month))
@@ -172,7 +182,7 @@ def _run_monthly(
             if batch:
                 landed[month] = _landed_files_outcome(load)
             context.log.info(
-                f"bronze/{name} {month:%Y-%m}: {load.landed_rows} landed, {load.rows.height} written, "
+                f"bronze/{name} {month:%Y-%m}: {load.landed_rows} landed, {load.row_count} written, "
                 f"{load.quarantine.height} quarantined ({len(load.rejected_files)} misnamed files), "
                 f"{load.duplicates_dropped} duplicates dropped"
             )
@@ -199,7 +209,7 @@ def _assert_reconciles(load: BronzeLoad) -> None:
     if not load.reconciles:
         raise RuntimeError(
             f"bronze/{load.table} {load.month:%Y-%m}: counts do not reconcile: {load.landed_rows} landed != "
-            f"{load.rows.height} written + {load.quarantine.height - len(load.rejected_files)} quarantined rows + "
+            f"{load.row_count} written + {load.quarantine.height - len(load.rejected_files)} quarantined rows + "
             f"{load.duplicates_dropped} duplicates (besides {len(load.rejected_files)} misnamed files)"
         )
 
@@ -229,7 +239,10 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
         ],
     )
     def _fact(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone):
-        yield from _run_monthly(context, lake, table, lambda m, at: load_fact_month(landing, table, m, at), batch=True)
+        rows = chunk_rows()
+        yield from _run_monthly(
+            context, lake, table, lambda m, at: StreamedFactMonth(landing, table, m, at, chunk_rows=rows), batch=True
+        )
 
     return _fact
 

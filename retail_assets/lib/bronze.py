@@ -29,7 +29,7 @@ import io
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -99,10 +99,17 @@ class BronzeLoad:
     # misnamed files claiming this table and month: one quarantine row each, no landed row
     rejected_files: list[str] = field(default_factory=list)
 
+    # Rows written when they were streamed to the lake chunk by chunk (``rows`` is then empty, with the schema).
+    streamed_rows: int | None = None
+
+    @property
+    def row_count(self) -> int:
+        return self.rows.height if self.streamed_rows is None else self.streamed_rows
+
     @property
     def reconciles(self) -> bool:
         rejected_rows = self.quarantine.height - len(self.rejected_files)
-        return self.landed_rows == self.rows.height + rejected_rows + self.duplicates_dropped
+        return self.landed_rows == self.row_count + rejected_rows + self.duplicates_dropped
 
 
 def _lineage(df: pl.DataFrame, f: LandingFile, ingested_at: dt.datetime) -> pl.DataFrame:
@@ -375,6 +382,108 @@ def load_fact_month(landing: LandingZone, table: str, month: dt.date, ingested_a
     files, bad = landing.batch_listing(table, month)
     load = _load_batch_files(landing, spec, files, month, ingested_at, partition_column=PARTITION_COLUMN)
     return _with_bad_files(load, bad_file_rows(bad, ingested_at)[0])
+
+
+# Rows of a landed batch file typed, checked and written at a time (setting RETAIL_BRONZE_CHUNK_ROWS): the memory
+# of a fact month's Bronze step follows this, not the number of stores. A million rows of the widest fact
+# (receipt lines) are ~0.3 GB decoded and typed; larger chunks buy nothing measurable (benchmarks/pipeline.py).
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+def chunk_rows() -> int:
+    """``RETAIL_BRONZE_CHUNK_ROWS`` (checked with the other settings before any command runs), else the default."""
+    from retail_assets.lib.settings import bronze_chunk_rows
+
+    return bronze_chunk_rows() or DEFAULT_CHUNK_ROWS
+
+
+class ReconciliationError(RuntimeError):
+    """Landed rows do not equal written + quarantined + duplicates: nothing was written."""
+
+
+def _raw_chunks(landing: LandingZone, f: LandingFile, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, bool, int]]:
+    """(raw rows, read as text, rows of the file before them) of one landed file, ``chunk_rows`` at a time.
+
+    Parquet is decoded chunk by chunk (polars pushes the slice down to row groups); a CSV file is read whole (text,
+    usually small uploads) and typed chunk by chunk."""
+    if f.path.file_format != ".parquet":
+        raw, text = read_batch_file(landing, f)
+        for offset in range(0, max(raw.height, 1), chunk_rows):
+            yield raw.slice(offset, chunk_rows), text, offset
+        return
+    try:
+        scan = pl.scan_parquet(landing.parquet_source(f.path.path))
+        total = scan.select(pl.len()).collect().item()
+        offset = 0
+        while True:
+            raw = scan.slice(offset, chunk_rows).collect()
+            if raw.height or not offset:
+                yield raw, False, offset
+            offset += chunk_rows
+            if offset >= total:
+                return
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise LandingFileError(f"table {f.path.table}: landed file {f.path.path} cannot be read as .parquet: {exc}") from exc
+
+
+@dataclass
+class StreamedFactMonth:
+    """One fact month for Bronze, produced chunk by chunk: ``chunks()`` yields typed rows with lineage and, as it
+    goes, fills ``load`` (counts, quarantine, drift). After the last chunk it checks that the counts reconcile and
+    raises :class:`ReconciliationError` otherwise, so a streamed write of the chunks commits nothing. Each call
+    starts over (a retried commit produces the chunks again)."""
+
+    landing: LandingZone
+    table: str
+    month: dt.date
+    ingested_at: dt.datetime
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    load: BronzeLoad | None = None
+
+    def chunks(self) -> Iterator[pl.DataFrame]:
+        spec = REGISTRY.table(self.table)
+        files, bad = self.landing.batch_listing(self.table, self.month)
+        columns = bronze_columns(self.table)
+        identifiers = identifier_columns(spec.columns, spec.primary_key)
+        load = BronzeLoad(
+            table=self.table,
+            month=self.month,
+            rows=empty_frame(columns),
+            quarantine=empty_frame(QUARANTINE_COLUMNS),
+            files=[f.path.path for f in files],
+            streamed_rows=0,
+        )
+        quarantined: list[pl.DataFrame] = []
+        self.load = load
+        for f in files:
+            for raw, text, offset in _raw_chunks(self.landing, f, self.chunk_rows):
+                load.landed_rows += raw.height
+                result = conform(
+                    raw,
+                    spec.columns,
+                    source=f"table {spec.name}, file {f.path.path}",
+                    text_source=text,
+                    row_numbers=pl.int_range(offset + 1, offset + raw.height + 1, dtype=pl.Int64, eager=True),
+                    keep_row_number=True,
+                    identifiers=identifiers,
+                )
+                load.drift = load.drift.merge(result.drift)
+                if not result.drift.ok:
+                    load.file_drift[f.path.path] = result.drift.describe()
+                rows, stray = _split_by_month(result.rows, spec, f, self.month, self.ingested_at)
+                quarantined.append(_quarantine(stray, table=spec.name, month=self.month, f=f, at=self.ingested_at))
+                quarantined.append(_quarantine(result.rejected, table=spec.name, month=self.month, f=f, at=self.ingested_at))
+                rows = _concat([_lineage(rows.drop(ROW_NUMBER), f, self.ingested_at)], columns)
+                load.streamed_rows += rows.height
+                yield rows
+        load.quarantine = _concat(quarantined, QUARANTINE_COLUMNS)
+        _with_bad_files(load, bad_file_rows(bad, self.ingested_at)[0])
+        if not load.reconciles:
+            raise ReconciliationError(
+                f"bronze/{self.table} {self.month:%Y-%m}: counts do not reconcile: {load.landed_rows} landed != "
+                f"{load.row_count} written + {load.quarantine.height - len(load.rejected_files)} quarantined rows + "
+                f"{load.duplicates_dropped} duplicates dropped; nothing was written"
+            )
 
 
 def load_dimension(landing: LandingZone, table: str, ingested_at: dt.datetime) -> list[BronzeLoad]:

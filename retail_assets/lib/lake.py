@@ -289,13 +289,21 @@ class LakeStore(dg.ConfigurableResource):
 
         ``chunks`` is a factory: a commit lost to a concurrent writer is retried by producing the chunks again. Every
         chunk is cast to ``schema``; a row outside ``months`` raises a ``LakeError`` before the commit, so nothing of
-        the write becomes visible (files already written stay unreferenced until vacuum).
+        the write becomes visible (files already written stay unreferenced until vacuum). Any exception the chunks
+        raise (a producer checking its totals after the last chunk, say) aborts the commit and is re-raised as is.
         """
         allowed = sorted(set(months))
         arrow_schema = to_arrow(pl.DataFrame(schema=dict(schema))).schema
-        rows = [0]
+        rows, failure = [0], []
 
         def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from produce()
+            except BaseException as exc:  # delta-rs reports it as a DeltaError holding only its text
+                failure.append(exc)
+                raise
+
+        def produce() -> Iterator[pa.RecordBatch]:
             rows[0] = 0
             for chunk in chunks():
                 if not chunk.height:
@@ -310,15 +318,20 @@ class LakeStore(dg.ConfigurableResource):
                 rows[0] += chunk.height
                 yield from to_arrow(chunk.select([pl.col(n).cast(t) for n, t in schema.items()])).to_batches()
 
-        return self._write(
-            table,
-            lambda: pa.RecordBatchReader.from_batches(arrow_schema, batches()),
-            predicate=months_predicate(allowed, partition_column),
-            partition_by=[partition_column],
-            commit_metadata=commit_metadata,
-            schema=arrow_schema,
-            rows=lambda: rows[0],
-        )
+        try:
+            return self._write(
+                table,
+                lambda: pa.RecordBatchReader.from_batches(arrow_schema, batches()),
+                predicate=months_predicate(allowed, partition_column),
+                partition_by=[partition_column],
+                commit_metadata=commit_metadata,
+                schema=arrow_schema,
+                rows=lambda: rows[0],
+            )
+        except (LakeError, DeltaError):
+            if failure:
+                raise failure[-1] from None
+            raise
 
     def replace(
         self,

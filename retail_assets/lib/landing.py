@@ -35,6 +35,7 @@ silently dropping its rows.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import tempfile
@@ -517,6 +518,11 @@ class LandingZone(dg.ConfigurableResource):
             if parsed.kind != "events":
                 raise
             return client.download_blob(self._blob_name(f"{ARCHIVE}/{relpath}")).readall()
+
+    def parquet_source(self, relpath: str) -> str | io.BytesIO:
+        """What ``pl.scan_parquet`` reads a landed batch file from: the local file itself (decoded a row group at a
+        time, never held whole), or on Azure its bytes (compressed, a fraction of the decoded rows)."""
+        return str(self._local_path(relpath)) if self.is_local else io.BytesIO(self.read_bytes(relpath))
 
     def write_bytes(self, relpath: str, data: bytes) -> LandingPath:
         """Publish a file atomically: readers see all of it or nothing. Overwrites a file of the same name."""

@@ -62,6 +62,9 @@ LANDING_RETENTION_MODES = ("archive", "delete")
 # (always on Azure; on local disk only before it has seen them): bounds both a poll's cost and a late file's delay.
 LANDING_SWEEP_FOLDERS = "RETAIL_LANDING_SWEEP_FOLDERS"
 DEFAULT_SWEEP_FOLDERS = 8
+# Rows of a landed batch file Bronze types and writes at a time (lib/bronze.py DEFAULT_CHUNK_ROWS when unset): a fact
+# month's memory follows it, not the number of stores.
+BRONZE_CHUNK_ROWS = "RETAIL_BRONZE_CHUNK_ROWS"
 # Optional URL the alert sensor POSTs new business alerts to (it may embed a token: treated as a secret).
 ALERTS_WEBHOOK_URL = "RETAIL_ALERTS_WEBHOOK_URL"
 # Run-failure alerts (defs/failure_alerts.py): each destination is on when its variables are set. The webhook URLs
@@ -155,11 +158,18 @@ def landing_settings(env: Mapping[str, str]) -> dict[str, object]:
             "(files move under archive/, month rebuilds still read them), or set delete"
         )
     sweep = _whole_number(env, LANDING_SWEEP_FOLDERS, 1, "how many settled day folders a poll may re-list")
+    bronze_chunk_rows(env)
     return {
         "landing_retention_days": days,
         "landing_retention_mode": mode,
         "landing_sweep_folders": sweep or DEFAULT_SWEEP_FOLDERS,
     }
+
+
+def bronze_chunk_rows(environ: Mapping[str, str] | None = None) -> int | None:
+    """``RETAIL_BRONZE_CHUNK_ROWS``, checked; None when unset (lib/bronze.py then uses its default)."""
+    env = os.environ if environ is None else environ
+    return _whole_number(env, BRONZE_CHUNK_ROWS, 1, "the rows of a landed file Bronze types and writes at a time")
 
 
 def _check_endpoint(endpoint: str, present: frozenset[str]) -> None:

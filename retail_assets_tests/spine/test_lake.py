@@ -109,6 +109,19 @@ def test_a_stray_row_late_in_a_stream_commits_nothing(store: LakeStore) -> None:
     assert store.version(TABLE) == version and by_month(store) == before
 
 
+def test_an_error_raised_by_the_chunks_reaches_the_caller_as_itself_and_commits_nothing(store: LakeStore) -> None:
+    seed(store)
+    before, version = by_month(store), store.version(TABLE)
+
+    def chunks():
+        yield month_frame(FEB, [1])
+        raise ValueError("bronze/sales 2024-02: counts do not reconcile")
+
+    with pytest.raises(ValueError, match="counts do not reconcile"):
+        store.overwrite_months_streamed(TABLE, chunks, SCHEMA, [FEB])
+    assert store.version(TABLE) == version and by_month(store) == before
+
+
 def test_a_streamed_write_that_loses_a_commit_race_is_produced_again(store: LakeStore, monkeypatch) -> None:
     """The chunks cannot be replayed from a consumed iterator: a retried commit must call the factory again."""
     import retail_assets.lib.lake as lake_module
