@@ -305,7 +305,7 @@ class LakeStore(dg.ConfigurableResource):
 
         def produce() -> Iterator[pa.RecordBatch]:
             rows[0] = 0
-            for chunk in chunks():
+            for chunk in prefetched(chunks):
                 if not chunk.height:
                     continue
                 stray = chunk.filter(~pl.col(partition_column).is_in(allowed) | pl.col(partition_column).is_null())
@@ -516,6 +516,51 @@ class LakeStore(dg.ConfigurableResource):
 
 # Attempts of one write when concurrent writers of the same table keep winning the commit race.
 COMMIT_ATTEMPTS = 8
+
+
+def prefetched(chunks: Callable[[], Iterable[T]], depth: int = 1) -> Iterator[T]:
+    """``chunks()`` produced on a thread, up to ``depth`` ahead of the consumer: the next chunk is read and typed
+    (polars, off the GIL) while delta-rs encodes and writes this one (Rust, off the GIL), so a streamed write keeps
+    two cores busy instead of one. An exception of the producer is raised in the consumer; a consumer that stops
+    early (its write failed) stops the producer."""
+    import queue
+    import threading
+
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks():
+                if not put((chunk, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put((end, exc))
+
+    thread = threading.Thread(target=produce, name="lake-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _commit_file(uri: str, version: int) -> str:
