@@ -74,7 +74,8 @@ def _fullname(chart_name: str) -> str:
 
 
 def grpc_server_args(merged: dict[str, Any]) -> list[str]:
-    """The container args of the code location (``deployment-user.yaml``, the ``dagsterApiGrpcArgs`` branch)."""
+    """The container args of the code location (``deployment-user.yaml``, the ``dagsterApiGrpcArgs`` branch). The
+    server id stands in for Helm's (``toJson | sha256sum`` of the deployment): its place matters here, not its value."""
     deployment = user_deployment(merged)
     if not deployment.get("dagsterApiGrpcArgs"):
         raise NotImplementedError("only the chart's dagsterApiGrpcArgs branch is read here")
