@@ -238,7 +238,7 @@ def simulate(
     del ble_parts, change_parts, foot_parts
     sim.store_ops = _store_ops(world, clock, first - 1, last + 1)
     stage("store days", sim)
-    sales = sim.sales = concat_batches(batches)
+    sales = sim.sales = concat_batches(batches, consume=True)
     del batches
     memory.trim()
     sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
