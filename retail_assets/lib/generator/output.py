@@ -144,7 +144,7 @@ def write_month(
         _release_when_done(sim, stage, builds)
 
     try:
-        simulate(config, month, progress, on_stage=on_stage)
+        simulate(config, month, progress, on_stage=on_stage, ledger_after_sales_released=True)
         for path, rows, size in publisher.wait():
             report.rows[next(t for t, p in report.files.items() if p == path)] = rows
             report.bytes += size
