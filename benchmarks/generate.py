@@ -1,6 +1,10 @@
 """Benchmark: generate one month into landing Parquet and print rows/s, seconds and peak RSS.
 
-    uv run python benchmarks/generate.py --profile reference --month 2024-01
+    uv run python benchmarks/generate.py --profile reference --month 2024-01 [--stores 344]
+
+Peak RSS is printed for the run and for each stage of the simulation (sampled every 20 ms, the
+stage being the one the progress reported last: a stage's tables are written while the next one
+is simulated), so runs at several chain sizes (``--stores``) show what grows with the stores.
 
 Also prints the month's per-table row counts and average rows per day next to what the reference
 generator produced on this machine for January 2024 (research/anchor-datagen-bench.md). The
@@ -18,6 +22,7 @@ import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,14 +52,41 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+class StagePeaks:
+    """Peak resident memory (GiB) per simulation stage, sampled on a background thread."""
+
+    def __init__(self, interval: float = 0.02):
+        self.stage = "start"
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(interval,), daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _current_gb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024**3
+
+    def _sample(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            rss = self._current_gb()
+            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), rss)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="reference")
     parser.add_argument("--month", default="2024-01")
     parser.add_argument("--landing", help="Landing directory (default: a temporary one, removed afterwards).")
+    parser.add_argument("--stores", type=int, help="Stores of the chain (RETAIL_GEN_STORES; default: the profile's).")
     args = parser.parse_args()
     month = dt.date.fromisoformat(f"{args.month}-01")
-    config = load_config(args.profile)
+    config = load_config(args.profile, **({"stores": args.stores} if args.stores else {}))
     root = Path(args.landing) if args.landing else Path(tempfile.mkdtemp(prefix="retail-generate-"))
     landing = LandingZone(root_uri=str(root))
     landing.ensure_root()
@@ -62,11 +94,16 @@ def main() -> int:
     started = time.perf_counter()
     cpu0 = time.process_time()
 
+    sampler = StagePeaks() if os.path.exists("/proc/self/statm") else None
+
     def progress(step: str, done: int, total: int) -> None:
         steps.append((step, time.perf_counter() - started))
+        if sampler:
+            sampler.stage = step
 
     report = write_month(config, month, landing, progress)
     facts_wall = time.perf_counter() - started
+    stage_peaks = sampler.stop() if sampler else {}
     facts_cpu = time.process_time() - cpu0
     dims_started = time.perf_counter()
     write_dimensions(config, [month], landing)
@@ -75,7 +112,7 @@ def main() -> int:
 
     days = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - month
     rows = report.total_rows
-    print(f"profile {config.profile}, month {month:%Y-%m}, {os.cpu_count()} cores, landing {root}")
+    print(f"profile {config.profile}, {config.stores} stores, month {month:%Y-%m}, {os.cpu_count()} cores, landing {root}")
     print(f"fact rows            {rows:>14,}")
     print(f"facts wall time      {facts_wall:>14.1f} s   (cpu {facts_cpu:.1f} s)")
     print(
@@ -84,6 +121,8 @@ def main() -> int:
     print(f"dimension snapshot   {dims_wall:>14.1f} s")
     print(f"peak RSS             {peak:>14.2f} GiB ({peak * 1.073741824:.2f} GB)")
     print(f"parquet written      {report.bytes / 1e6:>14.1f} MB")
+    for stage, gib in stage_peaks.items():
+        print(f"  peak RSS while {stage + ':':28s} {gib:6.2f} GiB")
     simulated = next((t for s, t in steps if s == "done"), facts_wall)
     print(f"  simulation         {simulated:>14.1f} s; frames + parquet {facts_wall - simulated:.1f} s")
     print()

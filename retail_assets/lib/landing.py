@@ -39,6 +39,8 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -539,6 +541,34 @@ class LandingZone(dg.ConfigurableResource):
             client, _ = self._azure
             client.upload_blob(self._blob_name(relpath), data, overwrite=True)
         return landing_path
+
+    @contextmanager
+    def staged_file(self, relpath: str) -> Iterator[Path]:
+        """A local file to write ``relpath``'s content into, published atomically when the block exits
+        without an error (discarded otherwise): for files too large to hold as bytes. Locally it is a
+        hidden temporary file beside the target, renamed over it; on Azure a temporary file uploaded
+        in staged blocks that become the blob only when the block list is committed."""
+        parse_landing_path(relpath)  # a path outside the layout is refused before anything is written
+        if self.is_local:
+            target = self._local_path(relpath)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+        else:
+            fd, name = tempfile.mkstemp(prefix="landing-", suffix=".tmp")
+        os.close(fd)
+        staged = Path(name)
+        try:
+            yield staged
+            if self.is_local:
+                with staged.open("rb+") as f:
+                    os.fsync(f.fileno())
+                os.replace(staged, target)
+            else:
+                client, _ = self._azure
+                with staged.open("rb") as f:
+                    client.upload_blob(self._blob_name(relpath), f, length=staged.stat().st_size, overwrite=True)
+        finally:
+            staged.unlink(missing_ok=True)
 
     def ensure_root(self) -> None:
         """Create the local directory or the Azure container if it does not exist."""

@@ -5,6 +5,7 @@ month under its memory budget without changing a row."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -12,6 +13,7 @@ from polars.testing import assert_frame_equal
 from retail_assets.lib.generator import FACT_TABLES
 from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator import output
+from retail_assets.lib.generator import simulate as sim_module
 from retail_assets.lib.generator import tables as tbl
 from retail_assets.lib.generator.facts import month_facts
 from retail_assets.lib.generator.simulate import RELEASED_AFTER
@@ -55,3 +57,29 @@ def test_tables_built_in_parts_equal_the_tables_built_whole(tmp_path, tiny_confi
     for table in FACT_TABLES:
         landed = pl.read_parquet(tmp_path / report.files[table])
         assert_frame_equal(landed, whole[table], check_exact=True)
+
+
+def test_the_store_ledger_is_assembled_only_after_the_month_sales_are_dropped(tmp_path, tiny_config, monkeypatch):
+    events = []
+    real_release, real_ledger = sim_module.Simulation.release, sim_module.inv.store_ledger_rows
+
+    def release(self, stage):
+        real_release(self, stage)
+        events.append(f"released {stage}")
+
+    def ledger(*args, **kwargs):
+        events.append("store ledger")
+        return real_ledger(*args, **kwargs)
+
+    def slow_parts(sim, table):
+        if table in sim_module.STAGES["sales"]:
+            time.sleep(0.5)  # the sales tables are still being written when the ledger could start
+        return real_parts(sim, table)
+
+    real_parts = output.table_parts
+    monkeypatch.setattr(sim_module.Simulation, "release", release)
+    monkeypatch.setattr(sim_module.inv, "store_ledger_rows", ledger)
+    monkeypatch.setattr(output, "table_parts", slow_parts)
+    output.write_month(tiny_config, MONTH, _landing(tmp_path))
+
+    assert events.index("released sales") < events.index("store ledger")

@@ -62,6 +62,30 @@ def test_publishing_again_replaces_the_file_whole(zone: LandingZone) -> None:
     assert len(zone.batch_files("fact_receipts", JAN)) == 1
 
 
+def test_a_staged_file_is_published_whole_only_when_it_was_written_without_error(zone: LandingZone) -> None:
+    path = "batch/fact_receipts/2024-01/generated.parquet"
+    zone.write_bytes(path, b"previous month file")
+    with pytest.raises(RuntimeError), zone.staged_file(path) as staged:
+        staged.write_bytes(b"half of a new")
+        raise RuntimeError("the writer failed")
+    assert zone.read_bytes(path) == b"previous month file"
+    with zone.staged_file(path) as staged:
+        staged.write_bytes(b"new month file")
+        assert zone.read_bytes(path) == b"previous month file"
+    assert zone.read_bytes(path) == b"new month file"
+    assert [f.path.path for f in zone.batch_files("fact_receipts", JAN)] == [path]
+    assert not staged.exists()
+
+
+def test_a_local_staged_file_leaves_nothing_behind_and_refuses_paths_outside_the_layout(tmp_path: Path) -> None:
+    zone = LandingZone(root_uri=str(tmp_path))
+    with zone.staged_file("batch/fact_payments/2024-01/generated.parquet") as staged:
+        staged.write_bytes(b"rows")
+    assert [p.name for p in (tmp_path / "batch" / "fact_payments" / "2024-01").iterdir()] == ["generated.parquet"]
+    with pytest.raises(LandingPathError, match="outside the landing zone"), zone.staged_file("../x/batch/fact_payments/2024-01/a.parquet"):
+        pass
+
+
 def test_in_progress_and_marker_files_are_ignored(tmp_path: Path) -> None:
     zone = LandingZone(root_uri=str(tmp_path))
     folder = tmp_path / "batch" / "fact_receipts" / "2024-01"

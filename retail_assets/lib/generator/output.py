@@ -1,10 +1,11 @@
 """Write generated months to the landing zone: ``batch/<table>/<YYYY-MM>/generated.parquet``.
 
 One file per table and month, always under the same name, so re-generating a month replaces its
-files (atomically, through ``LandingZone.write_bytes``) and never leaves stale parts behind.
+files (atomically, through ``LandingZone.staged_file``) and never leaves stale parts behind.
 Dimensions land as a full snapshot per month. Frames are encoded to Parquet (zstd) on a small
 thread pool while the next stage is simulated; the largest tables arrive in parts that are encoded
-as they are built, and a stage's simulated data is dropped once its tables are written, so a month
+into a staged file as they are built (``LandingZone.staged_file``: neither the table nor its bytes
+are held whole), and a stage's simulated data is dropped once its tables are written, so a month
 at supermarket volume fits in a few GB. Months can fan out over processes.
 """
 
@@ -21,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import chain
+from pathlib import Path
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -63,14 +65,16 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def parquet_bytes_of_parts(parts: Iterable[pl.DataFrame]) -> tuple[bytes, int]:
-    """(Parquet file, rows) of consecutive frames, encoded as they are built: only a few parts are
-    held at once, never the whole table. A single part is written as ``parquet_bytes`` writes it."""
+def write_parquet_parts(parts: Iterable[pl.DataFrame], path: Path) -> int:
+    """Write consecutive frames as one Parquet file at ``path``, encoded as they are built: only a few
+    parts are held at once, never the whole table nor its encoded bytes. Returns the rows written.
+    A single part is written as ``parquet_bytes`` writes it."""
     parts = iter(parts)
     first = next(parts)
     second = next(parts, None)
     if second is None:
-        return parquet_bytes(first), first.height
+        first.write_parquet(path, compression="zstd", compression_level=3, statistics=False)
+        return first.height
     rows = [0]
 
     def source(with_columns, predicate, n_rows, batch_size) -> Iterator[pl.DataFrame]:
@@ -78,11 +82,10 @@ def parquet_bytes_of_parts(parts: Iterable[pl.DataFrame]) -> tuple[bytes, int]:
             rows[0] += part.height
             yield part
 
-    buffer = io.BytesIO()
     register_io_source(source, schema=first.schema).sink_parquet(
-        buffer, compression="zstd", compression_level=3, statistics=False, maintain_order=True
+        path, compression="zstd", compression_level=3, statistics=False, maintain_order=True
     )
-    return buffer.getvalue(), rows[0]
+    return rows[0]
 
 
 class _Publisher:
@@ -103,9 +106,10 @@ class _Publisher:
         return future
 
     def _write(self, path: str, build: Callable[[], Iterable[pl.DataFrame]]) -> tuple[str, int, int]:
-        data, rows = parquet_bytes_of_parts(build())
-        self.landing.write_bytes(path, data)
-        return path, rows, len(data)
+        with self.landing.staged_file(path) as staged:
+            rows = write_parquet_parts(build(), staged)
+            size = staged.stat().st_size
+        return path, rows, size
 
     def wait(self) -> list[tuple[str, int, int]]:
         done = [f.result() for f in self.pending]
@@ -140,7 +144,7 @@ def write_month(
         _release_when_done(sim, stage, builds)
 
     try:
-        simulate(config, month, progress, on_stage=on_stage)
+        simulate(config, month, progress, on_stage=on_stage, ledger_after_sales_released=True)
         for path, rows, size in publisher.wait():
             report.rows[next(t for t, p in report.files.items() if p == path)] = rows
             report.bytes += size

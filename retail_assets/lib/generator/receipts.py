@@ -580,8 +580,10 @@ def receipts_for_keys(world, clock: Clock, day: dt.date, store: np.ndarray, seq:
     return build_receipts(world, clock, day, store, seq, hour, rank, n)
 
 
-def concat_batches(batches: list[ReceiptBatch]) -> ReceiptBatch:
-    """One batch holding all receipts of ``batches`` (line indexes re-based)."""
+def concat_batches(batches: list[ReceiptBatch], *, consume: bool = False) -> ReceiptBatch:
+    """One batch holding all receipts of ``batches`` (line indexes re-based). With ``consume`` the
+    batches' arrays are dropped field by field as they are copied, so a month of receipts is never
+    held twice (the day batches and the month)."""
     batches = [b for b in batches if b.size]
     if not batches:
         return _empty_batch()
@@ -595,6 +597,10 @@ def concat_batches(batches: list[ReceiptBatch]) -> ReceiptBatch:
         elif f in ("line_receipt", "lost_receipt"):
             parts = [p + o for p, o in zip(parts, receipt_offsets, strict=True)]
         out[f] = np.concatenate(parts)
+        del parts
+        if consume:
+            for b in batches:
+                setattr(b, f, None)
     return ReceiptBatch(**out)
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
 
@@ -108,12 +109,14 @@ class Simulation:
     shipments: inv.Shipments | None = None
     shipment_ids: pl.Series | None = None
     documents: Documents | None = None
+    released: dict[str, threading.Event] = field(default_factory=lambda: {s: threading.Event() for s in STAGES})
 
     def release(self, stage: str) -> None:
         """Drop what only ``stage``'s tables read, once they are built: at supermarket volume a month's
         sale lines must be gone before the store ledger's table is built, or the month needs twice the memory."""
         for name in RELEASED_AFTER[stage]:
             setattr(self, name, None)
+        self.released[stage].set()
 
     @property
     def start_utc(self) -> int:
@@ -192,13 +195,17 @@ def simulate(
     *,
     through: dt.date | None = None,
     on_stage: Stage | None = None,
+    ledger_after_sales_released: bool = False,
 ) -> Simulation:
     """Simulate the calendar month containing ``month`` (UTC).
 
     ``on_stage(name, sim)`` is called when a stage of STAGES is complete, so its tables can be
     built and written while the rest is simulated. With ``through``, only the month's start is
     simulated: rows stop at the end of that UTC day and are identical to the full month's rows up
-    to there (used to check daily volumes cheaply).
+    to there (used to check daily volumes cheaply). With ``ledger_after_sales_released`` (the caller
+    calls ``sim.release("sales")`` once that stage's tables are built, failed or not) the store ledger
+    is assembled only after the month's sales are dropped: the two are the month's largest arrays, and
+    holding both at once is what sets the peak memory.
     """
     month = month.replace(day=1)
     report = progress or (lambda step, done, total: None)
@@ -238,7 +245,7 @@ def simulate(
     del ble_parts, change_parts, foot_parts
     sim.store_ops = _store_ops(world, clock, first - 1, last + 1)
     stage("store days", sim)
-    sales = sim.sales = concat_batches(batches)
+    sales = sim.sales = concat_batches(batches, consume=True)
     del batches
     memory.trim()
     sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
@@ -281,6 +288,8 @@ def simulate(
         "SHP", ids.day_text(shipments.day), ids.padded(shipments.store + 1, 4), ids.padded(shipments.leg, 2), n=shipments.size
     )
     sources = _register_sources(documents, world, window, sim.shipment_ids)
+    if ledger_after_sales_released:
+        sim.released["sales"].wait()
     sim.store_ledger = inv.store_ledger_rows(
         world, clock, window, moves, orders, shipments.order_leg, adjustments, write_offs, gaps, topup, level_now, sources
     )
