@@ -55,26 +55,26 @@ concurrency:
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float, float]:
-    """(exit code, seconds, peak RSS of the largest process in GB, mean CPU % over the run) of one command.
+    """(exit code, seconds, peak RSS of the largest process in GB, CPU % of one core used by the command) of one
+    command.
 
-    The peak is the kernel's (``wait4``: the command's own maximum and its waited-for children's); a sampler
-    adds processes that are still running, e.g. workers of another executor."""
+    The peak and the CPU time are the kernel's (``wait4``: the command's own and its waited-for children's; 200 %
+    is both cores of this machine busy all the time); a sampler adds processes that are still running, e.g.
+    workers of another executor."""
     started = time.monotonic()
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    sampled, cpu = [0.0], []
+    sampled = [0.0]
     done = threading.Event()
 
     def sample() -> None:
         parent = psutil.Process(process.pid)
-        psutil.cpu_percent()
         while not done.wait(0.5):
             try:
                 tree = [parent, *parent.children(recursive=True)]
                 sampled[0] = max(sampled[0], *(p.memory_info().rss for p in tree))
             except psutil.Error:
                 pass
-            cpu.append(psutil.cpu_percent() * psutil.cpu_count())
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -82,8 +82,9 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> tuple[in
     done.set()
     thread.join()
     process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
     peak = max(usage.ru_maxrss * 1024, sampled[0]) / 1e9
-    return process.returncode, time.monotonic() - started, peak, (sum(cpu) / len(cpu) if cpu else 0.0)
+    return process.returncode, seconds, peak, 100 * (usage.ru_utime + usage.ru_stime) / seconds
 
 
 def cli(*args: str) -> list[str]:
