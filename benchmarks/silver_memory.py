@@ -73,7 +73,7 @@ def run_one(lake_root: str, table: str, month: dt.date) -> dict:
         "bronze_rows": written.bronze_rows,
         "silver_rows": written.silver_rows,
         "quarantined": written.quarantined_rows,
-        "shards": getattr(written, "shards", 1),
+        "shards": written.shards,
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(vm_hwm_mb()),
         "reconciles": written.bronze_rows == out + build.updates_applied + build.updates_handed_back,
