@@ -88,6 +88,10 @@ MAINTENANCE_CRON = "RETAIL_MAINTENANCE_CRON"
 DEFAULT_MAINTENANCE_CRON = "0 3 * * *"
 VACUUM_RETENTION_HOURS = "RETAIL_VACUUM_RETENTION_HOURS"
 DEFAULT_VACUUM_RETENTION_HOURS = 168
+# Bronze input rows above which a Silver fact month is built in key-hash shards of about this many rows each
+# (lib/silver/shards.py), so a step's memory does not grow with the chain; 0 builds every month as one frame.
+SILVER_SHARD_ROWS = "RETAIL_SILVER_SHARD_ROWS"
+DEFAULT_SILVER_SHARD_ROWS = 2_000_000
 
 
 def _check_profile(profile: str | None) -> None:
@@ -398,3 +402,10 @@ def freshness_settings(environ: Mapping[str, str] | None = None) -> FreshnessSet
         minute_fail=timedelta(minutes=fail) if fail is not None else None,
         daily_hour=int(raw),
     )
+
+
+def silver_shard_rows(environ: Mapping[str, str] | None = None) -> int:
+    """``RETAIL_SILVER_SHARD_ROWS``: rows per key-hash shard of a large Silver fact month (0: never shard)."""
+    env = os.environ if environ is None else environ
+    rows = _whole_number(env, SILVER_SHARD_ROWS, 0, "the Bronze rows per shard of a Silver fact month (0: never shard)")
+    return DEFAULT_SILVER_SHARD_ROWS if rows is None else rows

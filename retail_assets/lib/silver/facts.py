@@ -69,7 +69,7 @@ ROW = "__row"  # the index of a checked row while a month is built: which input 
 class FactMonth:
     table: str
     month: dt.date
-    rows: pl.DataFrame  # Silver columns, in spec order
+    rows: pl.DataFrame  # Silver columns, in spec order (none when the month was built in shards: see ``shards``)
     quarantine: pl.DataFrame
     rows_in: dict[str, int]  # per origin ("batch" or event type): rows taken from Bronze
     rows_out: dict[str, int]  # per origin: rows written to Silver
@@ -80,14 +80,22 @@ class FactMonth:
     events_matching_batch: int = 0  # of duplicates_dropped: events equal to their key's batch row on what they carry
     batch_keys: int = 0  # distinct business keys of the batch rows that passed the row checks
     lost_batch_keys: pl.DataFrame = field(default_factory=LOST_KEYS.clear)  # of those, not in ``rows``
+    # Key-hash shards the month was built in (``shards.py``); above 1 the rows went to the lake shard by shard
+    # and ``rows`` is empty (with the Silver schema): count them with ``row_count``.
+    shards: int = 1
 
     @property
     def bronze_rows(self) -> int:
         return sum(self.rows_in.values())
 
     @property
+    def row_count(self) -> int:
+        """Rows of the month written to Silver (``rows_out`` counts them per origin, in one shard or several)."""
+        return sum(self.rows_out.values())
+
+    @property
     def reconciles(self) -> bool:
-        out = self.rows.height + self.quarantine.height + self.duplicates_dropped
+        out = self.row_count + self.quarantine.height + self.duplicates_dropped
         return self.bronze_rows == out + self.updates_applied + self.updates_handed_back
 
 
@@ -139,14 +147,20 @@ def build_fact_month(
     devices: CustomerDevices | None = None,
     neighbours: NeighbourMonths | None = None,
     quarantined_at: dt.datetime,
+    shard: pl.Expr | None = None,
 ) -> FactMonth:
     """Build one month of ``table`` from its Bronze inputs (each already restricted to ``month``).
 
     ``neighbours``: for online order lines, what the months around it hold (step events of the
     next month, order ids of both); without it events only resolve within the month.
+    ``shard``: build only the rows (batch rows and mapped events) for which this predicate on the
+    fact's first key column holds, i.e. one key-hash shard of the month (``shards.py``). Every row
+    of a key is in the same shard, so the shard's outcome is the month's for its keys.
     """
+    if shard is not None and UPDATE_EVENTS.get(table):
+        raise ValueError(f"silver/{table} relates rows of different keys (step events): it cannot be built in key shards")
     spec = REGISTRY.table(table)
-    ctx = MappingContext(month, devices or CustomerDevices.empty())
+    ctx = MappingContext(month, devices or CustomerDevices.empty(), shard)
     frames: list[pl.LazyFrame] = []
     mapping_checks: dict[str, RowCheck] = {}
     if batch is not None:
@@ -156,6 +170,10 @@ def build_fact_month(
             mapped = map_events(table, event_type, lf, ctx)
             frames.append(mapped.frame)
             mapping_checks.update({c.name: c for c in mapped.checks})
+    if shard is not None:
+        # On each input after mapping, where the key has its Silver value (batch and events alike); polars pushes
+        # the predicate into the Bronze scans, so a shard reads its rows, not the month.
+        frames = [frame.filter(shard) for frame in frames]
     checks = [
         *mapping_checks.values(),
         *column_checks(spec),

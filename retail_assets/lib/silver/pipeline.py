@@ -11,7 +11,7 @@ output drifts from the spec, or when the output's key is null or not unique
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,12 @@ import polars as pl
 
 from retail_assets.lib.checks import frame_parity, stored_reason_codes
 from retail_assets.lib.conform import SchemaDrift
-from retail_assets.lib.lake import LakeStore, months_predicate
+from retail_assets.lib.lake import LakeStore, WriteReport, months_predicate
+from retail_assets.lib.settings import silver_shard_rows
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
 from retail_assets.lib.silver.facts import FactMonth, build_fact_month
 from retail_assets.lib.silver.lifecycle import NeighbourMonths, shift_month, taken_from_next_month
+from retail_assets.lib.silver.shards import KeyShard, combine, shard_count, shardable, shards_of, without_rows
 from retail_assets.lib.silver.rules import (
     DimensionKeys,
     foreign_key_checks,
@@ -30,7 +32,7 @@ from retail_assets.lib.silver.rules import (
     with_unknown_list_elements,
 )
 from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices
-from retail_assets.lib.specs import REGISTRY, bronze_columns, silver_columns
+from retail_assets.lib.specs import REGISTRY, bronze_columns, polars_schema, silver_columns
 
 LAYER = "silver"
 
@@ -193,6 +195,11 @@ class WrittenMonth:
     def quarantined_rows(self) -> int:
         return self.quarantine_codes.height
 
+    @property
+    def shards(self) -> int:
+        """Key-hash shards the month was built in (1: one frame, ``build.rows`` holds the month's rows)."""
+        return self.build.shards
+
 
 def _order_ids(lake: LakeStore, month: dt.date) -> pl.Series:
     source = "bronze/fact_online_order_lines"
@@ -251,10 +258,25 @@ def stored_quarantine(lake: LakeStore, table: str, month: dt.date) -> pl.DataFra
     return stored_reason_codes(lake, quarantine_table(table), month)
 
 
+def _input_rows(inputs: list[pl.LazyFrame]) -> int:
+    """Rows of a month's Bronze inputs (from the Parquet footers: no data is read)."""
+    return sum(frame.select(pl.len()).collect().item() for frame in inputs)
+
+
 def materialize_fact_month(
-    lake: LakeStore, table: str, month: dt.date, *, commit_metadata: Mapping[str, str] | None = None
+    lake: LakeStore,
+    table: str,
+    month: dt.date,
+    *,
+    commit_metadata: Mapping[str, str] | None = None,
+    shard_rows: int | None = None,
 ) -> WrittenMonth:
-    """Build, validate and write one month of ``silver/<table>`` and its quarantine."""
+    """Build, validate and write one month of ``silver/<table>`` and its quarantine.
+
+    A month of more than ``shard_rows`` Bronze rows (default ``RETAIL_SILVER_SHARD_ROWS``) is built in
+    key-hash shards of about that many rows, streamed into one Silver commit (``shards.py``), so memory
+    holds a shard, not the month; the result is the same as one build of the whole month.
+    """
     at = dt.datetime.now(dt.UTC)
     missing = []
     batch = read_bronze(lake, table, table=table, month=month)
@@ -269,29 +291,107 @@ def materialize_fact_month(
             events[event_type] = frame
     dims = load_dimension_keys(lake, referenced_dimensions(REGISTRY.table(table)), needed_by=table)
     devices = load_customer_devices(lake) if table == "fact_ble_pings" else None
-    build = build_fact_month(
-        table,
-        month,
-        batch=batch,
-        events=events,
-        dims=dims,
-        devices=devices,
-        neighbours=read_neighbours(lake, table, month),
-        quarantined_at=at,
-    )
-    validate_output(build.rows, table, month)
-    report = lake.overwrite_months(silver_table(table), build.rows, [month], commit_metadata=commit_metadata)
+    inputs = FactInputs(batch, events, dims, devices, read_neighbours(lake, table, month), at)
+    threshold = silver_shard_rows() if shard_rows is None else shard_rows
+    count = 1
+    if shardable(table) and threshold > 0:
+        count = shard_count(table, _input_rows([f for f in (batch, *events.values()) if f is not None]), threshold)
+    if count == 1:
+        build = inputs.build(table, month)
+        validate_output(build.rows, table, month)
+        report = lake.overwrite_months(silver_table(table), build.rows, [month], commit_metadata=commit_metadata)
+        unresolved = unresolved_references(build.rows, table, dims, month)
+    else:
+        build, report, unresolved = _write_in_shards(lake, table, month, inputs, count, commit_metadata)
     write_quarantine_months(lake, table, build.quarantine, [month], commit_metadata)
     bronze_rows, _ = count_bronze_rows(lake, table, month)
     return WrittenMonth(
         build=build,
         version=report.version,
-        unresolved=unresolved_references(build.rows, table, dims, month),
+        unresolved=unresolved,
         silver_rows=_count_month(lake, silver_table(table), month),
         quarantine_codes=stored_quarantine(lake, table, month),
         bronze_rows=bronze_rows,
         missing_inputs=tuple(missing),
     )
+
+
+@dataclass(frozen=True)
+class FactInputs:
+    """What a fact month is built from: its Bronze inputs (lazy, restricted to the month) and the references."""
+
+    batch: pl.LazyFrame | None
+    events: dict[str, pl.LazyFrame]
+    dims: dict[str, DimensionKeys]
+    devices: CustomerDevices | None
+    neighbours: NeighbourMonths | None
+    quarantined_at: dt.datetime
+
+    def build(self, table: str, month: dt.date, shard: KeyShard | None = None) -> FactMonth:
+        return build_fact_month(
+            table,
+            month,
+            batch=self.batch,
+            events=self.events,
+            dims=self.dims,
+            devices=self.devices,
+            neighbours=self.neighbours,
+            quarantined_at=self.quarantined_at,
+            shard=shard.rows() if shard is not None else None,
+        )
+
+
+def _write_in_shards(
+    lake: LakeStore,
+    table: str,
+    month: dt.date,
+    inputs: FactInputs,
+    count: int,
+    commit_metadata: Mapping[str, str] | None,
+) -> tuple[FactMonth, WriteReport, dict[str, int]]:
+    """Build the month shard by shard (each validated before it is handed to the writer) into ONE Silver commit.
+
+    A shard failing validation (or any error) ends the stream before the commit: nothing of the month is written,
+    neither Silver nor (the caller writes it afterwards) its quarantine.
+    """
+    built: list[FactMonth] = []
+    unresolved: list[dict[str, int]] = []
+    failed: list[BaseException] = []
+
+    def shard_rows() -> Iterator[pl.DataFrame]:
+        built.clear()  # a commit lost to a concurrent writer produces the shards again
+        unresolved.clear()
+        for shard in shards_of(table, count):
+            try:
+                build = inputs.build(table, month, shard)
+                validate_output(build.rows, table, month)
+            except Exception as exc:
+                failed.append(exc)
+                raise
+            unresolved.append(unresolved_references(build.rows, table, inputs.dims, month))
+            built.append(without_rows(build))
+            rows = build.rows
+            del build  # only the rows stay alive while the writer takes them
+            yield rows
+            del rows
+
+    try:
+        report = lake.overwrite_months_streamed(
+            silver_table(table),
+            shard_rows,
+            polars_schema(silver_columns(table)),
+            [month],
+            commit_metadata=commit_metadata,
+        )
+    except Exception:
+        if failed:  # the writer wraps what the stream raised: the caller needs the validation error itself
+            raise failed[-1] from None
+        raise
+    total: dict[str, int] = {}
+    for counts in unresolved:
+        for name, n in counts.items():
+            total[name] = total.get(name, 0) + n
+    return combine(built), report, total
 
 
 def write_quarantine_months(

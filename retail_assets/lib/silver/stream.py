@@ -57,6 +57,10 @@ class CustomerDevices:
 class MappingContext:
     month: dt.date
     devices: CustomerDevices = field(default_factory=CustomerDevices.empty)
+    # The key-hash shard being built (``shards.py``), a predicate on the fact's first key column. The fact builder
+    # applies it to every mapped frame; a mapping whose plan stops polars from pushing it into the Bronze scan
+    # applies it to the raw events too, where its key column is the event's own.
+    shard: pl.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,11 @@ def resolve_devices(pings: pl.LazyFrame, devices: CustomerDevices) -> pl.LazyFra
 
 def _ble_ping_detected(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
     rssi, rssi_check = narrow("rssi", "rssi", pl.Int32())
+    if ctx.shard is not None:
+        # The fact's key is the event's trace_id, mapped unchanged (below). The row index of ``resolve_devices``
+        # keeps polars from pushing the shard's predicate past it: without this, every shard would resolve the
+        # devices of the whole month's pings.
+        events = events.filter(ctx.shard)
     resolved = resolve_devices(events, ctx.devices)
     exprs = [
         pl.col("trace_id"),

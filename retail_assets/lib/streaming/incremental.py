@@ -107,7 +107,7 @@ class SilverAppend:
     mode: str  # "append" (only the batch's rows) or "rebuild" (the whole month, see the module docstring)
     reason: str  # why a rebuild was needed ("" for an append)
     build: FactMonth  # append: the batch's rows; rebuild: the month's
-    appended: pl.DataFrame  # rows added to Silver (append mode); the month's rows (rebuild)
+    appended: pl.DataFrame  # rows added to Silver (append mode); the month's rows (rebuild; none if built in shards)
     duplicates_of_stored: int  # batch rows whose key and content Silver already held
     bronze_rows: int  # Bronze rows of the batch's files this table takes
     version: int | None
