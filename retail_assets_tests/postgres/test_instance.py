@@ -53,6 +53,14 @@ def test_the_production_file_shares_the_local_limits_and_holds_no_secret() -> No
     assert "postgres_url" not in production["storage"]["postgres"], "a URL would carry the password in the file"
 
 
+def test_the_docs_name_every_variable_the_production_file_reads() -> None:
+    text = (REPO / "docs" / "scale-out.md").read_text()
+    section = text.split("## Production instance (PostgreSQL)", 1)[1].split("\n## ", 1)[0]
+    variables = {leaf["env"] for leaf in _env_leaves(yaml.safe_load(DEPLOY_YAML.read_text())["storage"]) if isinstance(leaf, dict)}
+    assert variables == {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"}
+    assert all(f"| `{v}` |" in section for v in variables), "docs/scale-out.md's table of variables"
+
+
 def test_the_instance_opens_on_an_empty_database_with_the_platform_limits(empty_pg_home: Path) -> None:
     with open_instance() as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
