@@ -19,7 +19,7 @@ An instance whose storage is a database server (``storage: postgres:`` in its ``
 while the processes sharing such an instance run on several. The server itself makes their first opens
 safe: each storage creates its tables and stamps its revision in one transaction, and dagster-postgres
 retries the transaction that lost the race (retail_assets_tests/postgres proves it, and that without the
-retry concurrent first opens fail). Nothing is written to ``DAGSTER_HOME`` then, so it may be read-only.
+retry concurrent first opens fail). Opening it writes nothing to ``DAGSTER_HOME`` (no lock file).
 Before opening such an instance, the environment variables its storage reads are checked, and a server
 that cannot be reached is a configuration error naming the cause, never the password. Once open, the
 platform's pools are given their limits explicitly (:func:`set_pool_limits`: Dagster's own first-use

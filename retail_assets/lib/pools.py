@@ -17,5 +17,5 @@ fail one of them there (dagster-io/dagster#33552).
 
 STREAM_POOL = "stream"
 DUCKDB_POOL = "duckdb"
-# Every pool a step of the platform declares (retail_assets_tests/postgres checks the definitions against it).
+# Every pool a step of the platform declares (spine/test_definitions.py checks the definitions against it).
 PLATFORM_POOLS = (STREAM_POOL, DUCKDB_POOL)
