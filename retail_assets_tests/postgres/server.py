@@ -17,7 +17,7 @@ Speed is bought where it changes nothing the tests prove. Durability, as on any 
 And the password is checked with md5 rather than PostgreSQL's default SCRAM: Dagster opens a new connection
 for nearly every storage call (no pool outside the webserver), and SCRAM's key derivation costs about 5 ms of
 CPU per connection, client and server together (measured: 3.0 ms client side, against 0.6 ms for md5), over
-thousands of connections a run. SQL, locking, transactions and the rejection of a wrong password are the
+the thousands of connections a test makes. SQL, locking, transactions and the rejection of a wrong password are the
 production server's.
 """
 
