@@ -27,6 +27,7 @@ from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import MONTHLY, months_of, partition_key
+from retail_assets.lib.pools import DUCKDB_POOL
 from retail_assets.lib.quarantine_tables import scan_quarantine
 from retail_assets.lib.serving import (
     QUARANTINE,
@@ -44,8 +45,6 @@ from retail_assets.lib.serving import (
 from retail_assets.lib.specs import REGISTRY
 
 LAYER = "serving"
-# Every DuckDB writer runs in this pool; dagster.yaml gives pools a limit of 1.
-DUCKDB_POOL = "duckdb"
 
 
 def serving_asset_key(name: str) -> dg.AssetKey:

@@ -14,6 +14,17 @@ The lock is an OS file lock (``filelock``): it is released when its process dies
 instant, so a killed CLI never leaves the instance locked. A wait for it is logged once, and it
 times out with a message naming the lock file.
 
+An instance whose storage is a database server (``storage: postgres:`` in its ``dagster.yaml``, as in
+``deploy/dagster.yaml``) is opened without that lock: the lock would only order processes of one machine,
+while the processes sharing such an instance run on several. The server itself makes their first opens
+safe: each storage creates its tables and stamps its revision in one transaction, and dagster-postgres
+retries the transaction that lost the race (retail_assets_tests/postgres proves it, and that without the
+retry concurrent first opens fail). Opening it writes nothing to ``DAGSTER_HOME`` (no lock file).
+Before opening such an instance, the environment variables its storage reads are checked, and a server
+that cannot be reached is a configuration error naming the cause, never the password. Once open, the
+platform's pools are given their limits explicitly (:func:`set_pool_limits`: Dagster's own first-use
+creation fails one of two runs racing on PostgreSQL).
+
 Schema migrations after a Dagster upgrade stay an explicit step (``dagster instance migrate``), as
 Dagster documents: a CLI should not migrate a storage that other deployments may share.
 """
@@ -25,9 +36,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import yaml
 from filelock import FileLock, Timeout
 
 from retail_assets.lib.liveness import reap_dead_runs
+from retail_assets.lib.pools import PLATFORM_POOLS
 from retail_assets.lib.settings import SettingsError
 
 HOME = "DAGSTER_HOME"
@@ -36,6 +49,9 @@ LOCK_FILE = ".retail-assets-instance.lock"
 LOCK_TIMEOUT_SECONDS = 60.0
 # Wait this long silently before saying that another process holds the lock.
 QUIET_WAIT_SECONDS = 2.0
+# Keys of dagster.yaml's ``storage`` section that put runs, event logs and schedules on a database server.
+SERVER_STORAGES = ("postgres", "mysql")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class InstanceLockTimeout(RuntimeError):
@@ -65,8 +81,104 @@ def dagster_home(cwd: Path | None = None) -> Path | None:
     return home
 
 
+def storage_server(home: Path) -> str | None:
+    """The kind of database server (``postgres``, ``mysql``) holding the storage of the instance in ``home``, or
+    None when its storage is SQLite files in ``home`` (the default, and whatever this cannot tell)."""
+    try:
+        text = (home / "dagster.yaml").read_text()
+    except OSError:
+        return None  # no file: Dagster's defaults (SQLite)
+    if not any(kind in text for kind in SERVER_STORAGES):
+        return None  # the local default, told in microseconds instead of a 2 ms YAML parse
+    try:
+        config = yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError:
+        return None  # Dagster rejects the file with its own message
+    storage = config.get("storage") if isinstance(config, dict) else None
+    if isinstance(storage, dict):
+        return next((kind for kind in SERVER_STORAGES if kind in storage), None)
+    return None
+
+
+def _unset_variables(section: object) -> list[str]:
+    """Environment variables named by ``{env: NAME}`` values in a dagster.yaml section that are not set."""
+    if isinstance(section, dict):
+        if set(section) == {"env"} and isinstance(section["env"], str):
+            return [] if section["env"] in os.environ else [section["env"]]
+        return [name for value in section.values() for name in _unset_variables(value)]
+    if isinstance(section, list):
+        return [name for value in section for name in _unset_variables(value)]
+    return []
+
+
+def _open_on_server(home: Path, kind: str) -> dg.DagsterInstance:
+    config = yaml.load((home / "dagster.yaml").read_text(), Loader=_YAML_LOADER)
+    unset = sorted(set(_unset_variables(config["storage"][kind])))
+    if unset:
+        raise SettingsError(
+            f"the Dagster instance in {HOME}={home} keeps its runs and events in {kind} (dagster.yaml, storage: {kind}) "
+            f"and these environment variables are not set: {unset}: set them (docs/scale-out.md, 'Production instance "
+            f"(PostgreSQL)'), or point {HOME} at a directory whose dagster.yaml keeps them in SQLite"
+        )
+    try:
+        instance = dg.DagsterInstance.get()
+    except Exception as exc:
+        cause = _connection_failure(exc)
+        if cause is None:
+            raise
+        raise SettingsError(
+            f"the Dagster instance in {HOME}={home} cannot reach its {kind} database: {cause}: check that the server "
+            "accepts connections and the connection variables of its dagster.yaml (host, port, user, password, database)"
+        ) from exc
+    set_pool_limits(instance)
+    return instance
+
+
+def set_pool_limits(instance: dg.DagsterInstance) -> list[str]:
+    """Give each platform pool without a limit in this instance the default limit (``pools.default_limit``),
+    explicitly; returns the pools set. A no-op without a default limit, and once done (one query).
+
+    Dagster otherwise creates a pool's limit when the first run steps into it. On PostgreSQL two runs doing that
+    at once fail one of them: the loser's insert aborts its transaction, and Dagster's fallback update then fails
+    with "current transaction is aborted" (dagster-io/dagster#33552, open in Dagster 1.13). A limit set
+    explicitly is never created by a run. Two commands setting one at once are harmless: the loser finds it set.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    storage = instance.event_log_storage
+    default = instance.get_concurrency_config().pool_config.default_pool_limit
+    if default is None or not storage.supports_global_concurrency_limits:
+        return []
+    missing = [pool for pool in PLATFORM_POOLS if pool not in {limit.name for limit in storage.get_pool_limits()}]
+    done = []
+    for pool in missing:
+        try:
+            storage.set_concurrency_slots(pool, default)
+            done.append(pool)
+        except IntegrityError:
+            continue  # another process set it between our query and our insert
+    return done
+
+
+def _connection_failure(exc: BaseException) -> str | None:
+    """The driver's first line when ``exc`` comes from a database connection that failed (after Dagster's retries).
+
+    The driver's message names host, port, user and database, never the password."""
+    from sqlalchemy.exc import OperationalError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OperationalError):
+            text = str(exc.orig if exc.orig is not None else exc).strip()
+            return text.splitlines()[0] if text else type(exc).__name__
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def open_instance(*, timeout: float = LOCK_TIMEOUT_SECONDS) -> dg.DagsterInstance:
-    """The instance of :func:`dagster_home`, its storage created under the instance lock; ephemeral without one.
+    """The instance of :func:`dagster_home`, its storage created under the instance lock (or by its database
+    server, see the module's docstring); ephemeral without one.
 
     Runs of this host whose process died are failed and their pool slots freed before the instance is returned.
 
@@ -75,6 +187,14 @@ def open_instance(*, timeout: float = LOCK_TIMEOUT_SECONDS) -> dg.DagsterInstanc
     home = dagster_home()
     if home is None:
         return dg.DagsterInstance.ephemeral()
+    kind = storage_server(home)
+    instance = _open_on_server(home, kind) if kind else _open_under_lock(home, timeout)
+    # Nothing a CLI command launches should wait for a run whose process died (lib/liveness.py).
+    reap_dead_runs(instance, f"retail-assets (pid {os.getpid()})", log=lambda text: print(text, file=sys.stderr))
+    return instance
+
+
+def _open_under_lock(home: Path, timeout: float) -> dg.DagsterInstance:
     lock = FileLock(home / LOCK_FILE)
     try:
         lock.acquire(timeout=min(QUIET_WAIT_SECONDS, timeout))
@@ -91,9 +211,6 @@ def open_instance(*, timeout: float = LOCK_TIMEOUT_SECONDS) -> dg.DagsterInstanc
                 f"(lock file {lock.lock_file}): stop the retail-assets process that hangs, then retry"
             ) from None
     try:
-        instance = dg.DagsterInstance.get()
+        return dg.DagsterInstance.get()
     finally:
         lock.release()
-    # Nothing a CLI command launches should wait for a run whose process died (lib/liveness.py).
-    reap_dead_runs(instance, f"retail-assets (pid {os.getpid()})", log=lambda text: print(text, file=sys.stderr))
-    return instance

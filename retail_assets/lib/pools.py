@@ -9,6 +9,13 @@ whenever another run needs it (``defs/streaming.py``): it ends after the batch i
 claims the slot, and ``stream_worker_sensor`` starts a worker again once no such run is active.
 
 ``duckdb`` (``defs/serving.py``): the writers of the serving DuckDB file (one writing process per file).
+
+On PostgreSQL (``deploy/dagster.yaml``) the pools are given their limit explicitly when a ``retail-assets`` command
+opens the instance (``lib/instance.py``), rather than by the first run that uses each: two runs doing that at once
+fail one of them there (dagster-io/dagster#33552).
 """
 
 STREAM_POOL = "stream"
+DUCKDB_POOL = "duckdb"
+# Every pool a step of the platform declares (spine/test_definitions.py checks the definitions against it).
+PLATFORM_POOLS = (STREAM_POOL, DUCKDB_POOL)

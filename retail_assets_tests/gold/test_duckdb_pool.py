@@ -66,7 +66,8 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-def _materialize(month: str, home: Path, data: Path) -> subprocess.Popen:
+def _materialize(month: str, home: Path, data: Path, select: str = "serving/sales_minute_store") -> subprocess.Popen:
+    """``dagster asset materialize`` of ``select`` (the platform's code location) for ``month``, in a new process."""
     # Output goes to a file, not a pipe: nobody reads a pipe while the run waits for the pool, and a
     # full pipe (64 KiB of load-time warnings) would block the process before it even creates its run.
     log = open(home.parent / f"materialize-{month}.log", "w+")  # noqa: SIM115 - closed by the test
@@ -80,7 +81,7 @@ def _materialize(month: str, home: Path, data: Path) -> subprocess.Popen:
             "-m",
             "retail_assets.definitions",
             "--select",
-            "serving/sales_minute_store",
+            select,
             "--partition",
             month,
         ],

@@ -154,3 +154,12 @@ def test_the_code_location_loads_for_azure_by_configuration_alone(tmp_path: Path
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "'lake'" in result.stdout and "'landing'" in result.stdout
+
+
+def test_every_pool_a_step_declares_is_a_platform_pool(definitions: dg.Definitions) -> None:
+    """lib/instance.py sets the limits of PLATFORM_POOLS on a PostgreSQL instance before any run can race to create
+    them (dagster-io/dagster#33552): a pool missing from that list would be created by racing runs again."""
+    from retail_assets.lib.pools import PLATFORM_POOLS
+
+    declared = {node.pool for job in definitions.resolve_all_job_defs() for node in job.all_node_defs if node.pool}
+    assert declared == set(PLATFORM_POOLS)

@@ -316,15 +316,25 @@ def _wait(condition, seconds: float) -> bool:
     return False
 
 
+@pytest.fixture
+def pool_instance(tmp_path):
+    """Opens a persistent instance whose pools have one slot, as dagster.yaml's ``pools.default_limit`` (a context
+    manager). The PostgreSQL tests (retail_assets_tests/postgres) run the hand-over test below on theirs."""
+
+    def open_instance():
+        (tmp_path / "home").mkdir()
+        return dg.instance_for_test(temp_dir=str(tmp_path / "home"), overrides={"concurrency": {"pools": {"default_limit": 1}}})
+
+    return open_instance
+
+
 def test_the_worker_holds_the_stream_pool_and_hands_it_over_to_a_run_that_needs_it(
-    tiny, window_events, tmp_path, lake, landing, resources, assets
+    tiny, window_events, lake, landing, resources, assets, pool_instance
 ):
     """The worker's op declares the stream pool, so its slot is held by Dagster itself for the run (no hand-made
     claims); a run that needs the pool (a month rebuild of a hot fact) makes the worker end after its batch, and
     the sensor does not start another worker while that run is active."""
-    overrides = {"concurrency": {"pools": {"default_limit": 1}}}
-    (tmp_path / "home").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "home"), overrides=overrides) as instance:
+    with pool_instance() as instance:
         write_dimensions(tiny, [JANUARY], landing)
         dimensions(assets, resources, instance)
         land(landing, window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC)), "a")
