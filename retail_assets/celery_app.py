@@ -9,7 +9,8 @@ Dagster instance, as ``dagster_celery.app`` builds it — with this platform's C
 worker start -y`` writes the broker URL, password included, into a config module under DAGSTER_HOME).
 
 This module loads no polars: Celery forks its worker processes from the process that imports it, and a process
-that forked after loading polars can deadlock. Each worker process loads the code location at its first step.
+that forked after loading polars can deadlock. Each worker process loads the code location as it starts instead
+(:func:`load_code_location`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import logging
 
 import celery
+from celery.signals import worker_process_init
 import dagster as dg
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
@@ -57,6 +59,15 @@ def _instance(packed_ref: object, ref) -> dg.DagsterInstance:
     if key not in _instances:
         _instances[key] = dg.DagsterInstance.from_ref(ref)
     return _instances[key]
+
+
+@worker_process_init.connect
+def load_code_location(**_) -> None:
+    """Each worker process loads the code location once, as it starts: not inside its first step, which would then
+    take seconds longer (and count them against the visibility timeout, after which a step is handed out again)."""
+    from retail_assets.definitions import defs
+
+    defs()
 
 
 def build_app() -> celery.Celery:

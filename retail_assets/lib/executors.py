@@ -76,6 +76,9 @@ def celery_app_settings(settings: s.ExecutorSettings) -> dict[str, object]:
             }
         },
         "worker_prefetch_multiplier": 1,
+        # A worker process loads the code location as it starts (retail_assets/celery_app.py): seconds on a busy
+        # machine, where Celery's default (4 s) would kill it as stuck.
+        "worker_proc_alive_timeout": 300,
         "task_default_queue": CELERY_QUEUE,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
