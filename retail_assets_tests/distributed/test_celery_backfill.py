@@ -1,0 +1,125 @@
+"""A 3-month backfill on two Celery workers (``RETAIL_EXECUTOR=celery``, real processes, a private Redis).
+
+One backfill (the ``serving`` slice, 2024-01..2024-03, tiny profile, one run) is shared by the tests below:
+
+- it writes exactly the tables the same backfill writes in-process, row for row (every Delta table of the lake and
+  every table of the DuckDB file), and its steps ran in both workers' processes, none in the orchestrator's;
+- Dagster's pools still hold across workers: no two steps of the ``duckdb`` pool (nor of ``stream``) overlapped,
+  although the workers ran steps side by side, one DuckDB writer even waited for the pool while a worker was free.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+
+from retail_assets.defs.jobs import MAIN_JOB
+from retail_assets_tests.distributed.backfill import SLICES
+from retail_assets_tests.distributed.cluster import Cluster, Worker
+from retail_assets_tests.distributed.conftest import Backfill, celery_backfill
+from retail_assets_tests.distributed.events import Step, overlap, steps_of
+from retail_assets_tests.distributed.lake import differences, table_hashes
+
+pytestmark = pytest.mark.slow
+
+POOL = "duckdb"
+# dagster-celery checks its tasks once a second: a step sent that long after it became ready did not wait for a pool.
+TICK_SECONDS = 1.5
+
+
+@dataclass
+class OnCelery:
+    backfill: Backfill
+    status: dg.DagsterRunStatus
+    steps: dict[str, Step]
+    workers: dict[str, Worker | None]  # step -> the worker whose process executed it
+    tables: dict[str, list[int]]
+
+
+@pytest.fixture(scope="module")
+def on_celery(cluster: Cluster) -> OnCelery:
+    backfill = celery_backfill(cluster, "serving").wait()
+    with backfill.instance() as instance:
+        steps = steps_of(instance, backfill.run_id)
+        status = instance.get_run_by_id(backfill.run_id).status
+    # Read while the workers (and the processes they forked to execute steps) are alive.
+    workers = {key: cluster.worker_of(pid) for key, step in steps.items() for _, pid in step.starts[-1:]}
+    return OnCelery(backfill, status, steps, workers, table_hashes(cluster.data))
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    from retail_assets.definitions import defs
+
+    return defs()
+
+
+def test_the_backfill_on_two_workers_writes_exactly_what_the_in_process_backfill_writes(
+    on_celery: OnCelery, reference_tables: dict[str, list[int]]
+) -> None:
+    assert on_celery.status == dg.DagsterRunStatus.SUCCESS, on_celery.backfill.output()
+    assert "success on celery workers" in on_celery.backfill.output()
+    assert {name.split("/")[0] for name in reference_tables} == {"bronze", "silver", "gold", "duckdb"}
+    assert all(reference_tables.values()), "a reference table is empty: the comparison would prove little"
+    assert differences(reference_tables, on_celery.tables) == []
+
+
+def test_the_steps_ran_in_both_worker_processes_and_none_in_the_orchestrator(on_celery: OnCelery) -> None:
+    steps, workers = on_celery.steps, on_celery.workers
+    assert all(step.succeeded and len(step.starts) == 1 for step in steps.values()), steps
+    orchestrator = on_celery.backfill.process.pid
+    assert orchestrator not in {pid for step in steps.values() for _, pid in step.starts}
+    unknown = sorted(key for key, worker in workers.items() if worker is None)
+    assert not unknown, f"steps that ran in no worker process: {unknown}"
+    assert len({worker.name for worker in workers.values()}) == 2, {key: w.name for key, w in workers.items()}
+    # The workers' own account (dagster-celery's engine event names the Celery worker that took each step) agrees.
+    assert {key: [name.split("@")[0] for name in step.taken_by] for key, step in steps.items()} == {
+        key: [worker.name] for key, worker in workers.items()
+    }
+
+
+def _pools(definitions: dg.Definitions, run_steps: dict[str, Step]) -> dict[str, str]:
+    job = definitions.resolve_job_def(MAIN_JOB)
+    return {node.name: node.definition.pool for node in job.graph.nodes if node.name in run_steps and node.definition.pool}
+
+
+def _upstream(definitions: dg.Definitions, steps: dict[str, Step]) -> dict[str, set[str]]:
+    """Step -> the steps of this run producing its assets' parents."""
+    graph = definitions.resolve_asset_graph()
+    producer = {key: graph.get(key).assets_def.node_def.name for key in graph.materializable_asset_keys}
+    upstream: dict[str, set[str]] = {}
+    for key in graph.materializable_asset_keys:
+        step = producer[key]
+        if step in steps:
+            parents = {producer[p] for p in graph.get(key).parent_keys if p in producer} - {step}
+            upstream.setdefault(step, set()).update(p for p in parents if p in steps)
+    return upstream
+
+
+def test_pools_keep_duckdb_writers_one_at_a_time_across_workers(on_celery: OnCelery, definitions: dg.Definitions) -> None:
+    steps, workers = on_celery.steps, on_celery.workers
+    pools = _pools(definitions, steps)
+    duckdb_steps = sorted(key for key, pool in pools.items() if pool == POOL)
+    assert len(duckdb_steps) == len([k for k in SLICES["serving"] if k.startswith("serving/")]), pools
+    for pool in set(pools.values()):
+        members = [k for k, p in pools.items() if p == pool]
+        for a, b in itertools.combinations(members, 2):
+            shared = overlap(steps[a].window, steps[b].window)
+            assert shared == 0, f"pool {pool}: {a} ({workers[a].name}) and {b} ({workers[b].name}) overlapped {shared:.2f} s"
+    # Both workers were busy at once while a DuckDB writer ran: the other worker executed another step meanwhile.
+    side_by_side = [
+        (d, other) for d in duckdb_steps for other in steps
+        if other not in duckdb_steps and workers[other] is not workers[d] and overlap(steps[d].window, steps[other].window) > 0
+    ]
+    assert side_by_side, "no step ran on the other worker during a DuckDB write: the run had no parallelism to hold back"
+    # And the pool, not a lack of workers, held a writer back: ready while another writer ran, sent only after it ended.
+    upstream = _upstream(definitions, steps)
+    ready = {key: max(steps[p].end for p in upstream[key]) for key in duckdb_steps}
+    held_back = [
+        (waiting, writer) for waiting, writer in itertools.permutations(duckdb_steps, 2)
+        if ready[waiting] + TICK_SECONDS < steps[writer].end <= steps[waiting].submitted[-1]
+    ]
+    assert held_back, "no DuckDB writer ever waited for another: the run did not exercise the pool"
