@@ -5,8 +5,10 @@ Local (the default) needs nothing: the lake, landing zone and DuckDB file live u
 (for users who land their own data); ``RETAIL_PROFILE`` picks its size (tiny, demo, reference).
 Streaming reads landing event files by default; Event Hubs (``RETAIL_EVENTHUB_*``, checkpoints in
 ``RETAIL_CHECKPOINT_*``) and Capture files (``RETAIL_CAPTURE_URI``) are added when set. Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
-credentials below. Secrets are only ever read from the environment, through ``dagster.EnvVar``,
-so they never appear in run config, logs or metadata.
+credentials below. ``RETAIL_EXECUTOR`` chooses where steps execute (in the run's process by default; Celery
+workers with ``RETAIL_CELERY_*``; Kubernetes jobs): lib/executors.py, docs/scale-out.md. Secrets are only ever
+read from the environment, through ``dagster.EnvVar`` (or ``{"env": ...}`` executor config), so they never appear
+in run config, logs or metadata.
 """
 
 from __future__ import annotations
