@@ -17,6 +17,8 @@ import dagster as dg
 import pytest
 
 from retail_assets.defs.jobs import MAIN_JOB
+from retail_assets.lib.liveness import WORKER_TAG
+from retail_assets.lib.liveness import Worker as LivenessWorker
 from retail_assets_tests.distributed.backfill import SLICES
 from retail_assets_tests.distributed.cluster import Cluster, Worker
 from retail_assets_tests.distributed.conftest import Backfill, celery_backfill
@@ -37,6 +39,7 @@ class OnCelery:
     steps: dict[str, Step]
     workers: dict[str, Worker | None]  # step -> the worker whose process executed it
     tables: dict[str, list[int]]
+    run_worker: LivenessWorker | None  # the process the run recorded as its worker (lib/liveness.py)
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +47,11 @@ def on_celery(cluster: Cluster) -> OnCelery:
     backfill = celery_backfill(cluster, "serving").wait()
     with backfill.instance() as instance:
         steps = steps_of(instance, backfill.run_id)
-        status = instance.get_run_by_id(backfill.run_id).status
+        run = instance.get_run_by_id(backfill.run_id)
     # Read while the workers (and the processes they forked to execute steps) are alive.
     workers = {key: cluster.worker_of(pid) for key, step in steps.items() for _, pid in step.starts[-1:]}
-    return OnCelery(backfill, status, steps, workers, table_hashes(cluster.data))
+    return OnCelery(backfill, run.status, steps, workers, table_hashes(cluster.data),
+                    LivenessWorker.from_tag(run.tags.get(WORKER_TAG, "")))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +76,8 @@ def test_the_steps_ran_in_both_worker_processes_and_none_in_the_orchestrator(on_
     assert all(step.succeeded and len(step.starts) == 1 for step in steps.values()), steps
     orchestrator = on_celery.backfill.process.pid
     assert orchestrator not in {pid for step in steps.values() for _, pid in step.starts}
+    # The orchestrating process is the run's worker for lib/liveness.py: killed, its run is reaped and its slots freed.
+    assert on_celery.run_worker is not None and on_celery.run_worker.pid == orchestrator
     unknown = sorted(key for key, worker in workers.items() if worker is None)
     assert not unknown, f"steps that ran in no worker process: {unknown}"
     assert len({worker.name for worker in workers.values()}) == 2, {key: w.name for key, w in workers.items()}
