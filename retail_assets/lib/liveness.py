@@ -20,6 +20,10 @@ host can tell a dead run from a live one and act:
 
 Runs on other hosts are left alone (their own host's processes, or Dagster's run monitoring, see to
 them). Runs without the tag (killed before their first step) fall to run monitoring's start timeout.
+
+With steps on Celery workers (``RETAIL_EXECUTOR=celery``, lib/executors.py) the run's process only orchestrates:
+it is registered the same way (``watched_orchestrator``), so a killed orchestrator is reaped like a killed
+in-process run. A lost worker is Celery's to handle (late acknowledgement, re-sent steps), not this module's.
 """
 
 from __future__ import annotations
