@@ -11,7 +11,7 @@
 The Celery settings below are the one source for both sides: the executor (which only sends) and the workers'
 app (``retail_assets.celery_app``, which executes) must agree on broker, queue and acknowledgement rules. Broker and
 backend URLs reach Dagster as ``{"env": name}`` config only, so a password in them is in no run config, log or
-metadata; the one line this module writes about the broker (:func:`redact_url`) hides it.
+metadata; the one line about the broker (an event of each run: where its steps go) hides it (:func:`redact_url`).
 
 dagster-celery and dagster-k8s are imported only when chosen: the in-process default loads neither.
 """
@@ -119,7 +119,8 @@ def run_executor(settings: s.ExecutorSettings | None = None) -> dg.ExecutorDefin
         # per process, while the task is the same one. Only that warning is muted.
         warnings.filterwarnings("ignore", category=DuplicateTaskNameWarning)
 
-        watched = watched_orchestrator(celery_executor, dg.multiple_process_executor_requirements())
+        where = f"Steps go to Celery queue {CELERY_QUEUE} at broker {redact_url(broker_url(settings))}"
+        watched = watched_orchestrator(celery_executor, dg.multiple_process_executor_requirements(), where)
         return watched.configured(celery_executor_config(settings), name="celery")
     if settings.executor == "k8s":
         # Dagster's run monitoring and the executor's step health checks see to dead pods in Kubernetes

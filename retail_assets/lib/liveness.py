@@ -131,6 +131,10 @@ class _WatchedOrchestrator(_WatchedExecutor):
     step event (its worker process died more often than the retries allow): it is freed at once rather than when a
     reaper or run monitoring notices the ended run."""
 
+    def __init__(self, inner: dg.Executor, announce: str | None = None):
+        super().__init__(inner)
+        self._announce = announce
+
     def __getattr__(self, name: str):
         # dagster-celery's loop reads its own settings (app_args) from the run's executor, which is this wrapper.
         if name == "_inner":
@@ -139,6 +143,8 @@ class _WatchedOrchestrator(_WatchedExecutor):
 
     def execute(self, plan_context, execution_plan):
         register_run_worker(plan_context.instance, plan_context.dagster_run)
+        if self._announce:
+            plan_context.instance.report_engine_event(self._announce, plan_context.dagster_run)
         try:
             yield from self._inner.execute(plan_context, execution_plan)
         except dg.DagsterSubprocessError:
@@ -148,13 +154,14 @@ class _WatchedOrchestrator(_WatchedExecutor):
 
 
 def watched_orchestrator(
-    executor_def: dg.ExecutorDefinition, requirements: list[dg.ExecutorRequirement]
+    executor_def: dg.ExecutorDefinition, requirements: list[dg.ExecutorRequirement], announce: str | None = None
 ) -> dg.ExecutorDefinition:
-    """``executor_def`` (steps in other processes), with the run's orchestrating process registered as its worker."""
+    """``executor_def`` (steps in other processes), with the run's orchestrating process registered as its worker;
+    ``announce`` is written to the run's events as it starts (where its steps go)."""
 
     @dg.executor(name=executor_def.name, config_schema=executor_def.config_schema, requirements=requirements)
     def _watched(init_context: dg.InitExecutorContext) -> dg.Executor:
-        return _WatchedOrchestrator(executor_def.executor_creation_fn(init_context))
+        return _WatchedOrchestrator(executor_def.executor_creation_fn(init_context), announce)
 
     return _watched
 

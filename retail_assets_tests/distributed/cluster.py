@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -52,10 +53,16 @@ def _stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
 class Redis:
     process: subprocess.Popen
     port: int
+    # A password, so the tests can check that a broker URL's password shows nowhere (events, logs, run config).
+    password: str
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    @property
+    def redacted_url(self) -> str:
+        return f"redis://***@127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         _stop(self.process)
@@ -71,11 +78,12 @@ def start_redis(workdir: Path) -> Redis:
             "starts (`sudo service redis-server stop`)"
         )
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, password = free_port(), secrets.token_hex(12)
+    (workdir / "redis.conf").write_text(f"requirepass {password}\n")  # not on the command line, where ps shows it
     log = open(workdir / "redis.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no",
-         "--protected-mode", "yes", "--daemonize", "no"],
+        [binary, str(workdir / "redis.conf"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
+         "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 30
@@ -84,9 +92,9 @@ def start_redis(workdir: Path) -> Redis:
             raise RuntimeError(f"redis-server exited with {process.returncode}: {(workdir / 'redis.log').read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return Redis(process, port)
+                conn.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+                if b"+PONG" in conn.recv(64):
+                    return Redis(process, port, password)
         except OSError:
             pass
         time.sleep(0.1)

@@ -40,6 +40,7 @@ class OnCelery:
     workers: dict[str, Worker | None]  # step -> the worker whose process executed it
     tables: dict[str, list[int]]
     run_worker: LivenessWorker | None  # the process the run recorded as its worker (lib/liveness.py)
+    announced: list[str]  # run-level engine events naming where the steps went
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +49,12 @@ def on_celery(cluster: Cluster) -> OnCelery:
     with backfill.instance() as instance:
         steps = steps_of(instance, backfill.run_id)
         run = instance.get_run_by_id(backfill.run_id)
+        announced = [e.dagster_event.message for e in instance.all_logs(backfill.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+                     if "Celery queue" in (e.dagster_event.message or "")]
     # Read while the workers (and the processes they forked to execute steps) are alive.
     workers = {key: cluster.worker_of(pid) for key, step in steps.items() for _, pid in step.starts[-1:]}
     return OnCelery(backfill, run.status, steps, workers, table_hashes(cluster.data),
-                    LivenessWorker.from_tag(run.tags.get(WORKER_TAG, "")))
+                    LivenessWorker.from_tag(run.tags.get(WORKER_TAG, "")), announced)
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +74,11 @@ def test_the_backfill_on_two_workers_writes_exactly_what_the_in_process_backfill
     assert differences(reference_tables, on_celery.tables) == []
 
 
-def test_the_steps_ran_in_both_worker_processes_and_none_in_the_orchestrator(on_celery: OnCelery) -> None:
+def test_the_steps_ran_in_both_worker_processes_and_none_in_the_orchestrator(on_celery: OnCelery, cluster: Cluster) -> None:
     steps, workers = on_celery.steps, on_celery.workers
     assert all(step.succeeded and len(step.starts) == 1 for step in steps.values()), steps
     orchestrator = on_celery.backfill.process.pid
     assert orchestrator not in {pid for step in steps.values() for _, pid in step.starts}
-    # The orchestrating process is the run's worker for lib/liveness.py: killed, its run is reaped and its slots freed.
-    assert on_celery.run_worker is not None and on_celery.run_worker.pid == orchestrator
     unknown = sorted(key for key, worker in workers.items() if worker is None)
     assert not unknown, f"steps that ran in no worker process: {unknown}"
     assert len({worker.name for worker in workers.values()}) == 2, {key: w.name for key, w in workers.items()}
@@ -85,6 +86,21 @@ def test_the_steps_ran_in_both_worker_processes_and_none_in_the_orchestrator(on_
     assert {key: [name.split("@")[0] for name in step.taken_by] for key, step in steps.items()} == {
         key: [worker.name] for key, worker in workers.items()
     }
+    # The orchestrating process is the run's worker for lib/liveness.py: killed, its run is reaped and its slots freed.
+    assert on_celery.run_worker is not None and on_celery.run_worker.pid == orchestrator
+    assert on_celery.announced == [f"Steps go to Celery queue dagster at broker {cluster.redis.redacted_url}"]
+
+
+def test_the_broker_password_shows_nowhere(on_celery: OnCelery, cluster: Cluster) -> None:
+    """The broker URL holds the Redis password: not in the run's events, config or tags, nor in any process's log."""
+    password = cluster.redis.password
+    with on_celery.backfill.instance() as instance:
+        run = instance.get_run_by_id(on_celery.backfill.run_id)
+        events = [dg.serialize_value(entry) for entry in instance.all_logs(run.run_id)]
+    assert events and not [e for e in events if password in e]
+    assert password not in dg.serialize_value(run)
+    for log in [on_celery.backfill.log, *(worker.log for worker in cluster.workers)]:
+        assert password not in log.read_text(errors="replace"), log
 
 
 def _pools(definitions: dg.Definitions, run_steps: dict[str, Step]) -> dict[str, str]:
