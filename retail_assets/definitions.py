@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from retail_assets.lib.liveness import watched_in_process_executor
+from retail_assets.lib.executors import run_executor
 
 # Every asset here sets a single-run backfill policy on purpose (a month range is one run), and Silver's
 # month-boundary mapping allows a next month that does not exist yet; Dagster 1.13 flags both parameters
@@ -53,8 +53,9 @@ def _module_definitions(module: str, attribute: str) -> dg.Definitions:
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         *(_module_definitions(module, attribute) for module, attribute in DEFS_MODULES.items()),
-        # One process per run: steps share it instead of paying ~3 s of interpreter start-up each
+        # By default one process per run: steps share it instead of paying ~3 s of interpreter start-up each
         # (measured on 2 cores); polars parallelises inside each step. The process registers itself as the
-        # run's worker, so a killed run is failed and its pool slots freed (lib/liveness.py).
-        dg.Definitions(executor=watched_in_process_executor),
+        # run's worker, so a killed run is failed and its pool slots freed (lib/liveness.py). RETAIL_EXECUTOR
+        # sends steps to Celery workers or Kubernetes jobs instead (lib/executors.py).
+        dg.Definitions(executor=run_executor()),
     )

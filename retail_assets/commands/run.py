@@ -3,6 +3,10 @@
 Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` (the working directory when unset
 and a ``dagster.yaml`` is there; see ``lib/instance.py``), so they show in the UI of ``dagster dev``
 afterwards.
+
+With ``RETAIL_EXECUTOR=celery`` (or ``k8s``) this process only orchestrates the run: its steps execute on the
+workers (``lib/executors.py``). ``execute_in_process`` always executes in-process, so the run is launched with
+``dagster.execute_job`` on a reconstructable job, which the workers load by module and function.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from collections import defaultdict
 import dagster as dg
 
 from retail_assets.lib.liveness import start_watchdog, worker_tags
-
 from retail_assets.lib.partitions import partition_key
+from retail_assets.lib.settings import EXECUTOR, SettingsError, executor_settings
 
 
 def month_argument(text: str) -> dt.date:
@@ -44,10 +48,11 @@ def run(args: argparse.Namespace) -> int:
     if last < first:
         print(f"--to {last:%Y-%m} is before --month {first:%Y-%m}", file=sys.stderr)
         return 2
+    executor = executor_settings().executor
     definitions = defs()
     check_lake_logs(definitions)
     with open_instance() as instance:
-        return _execute(definitions.resolve_job_def(MAIN_JOB), instance, first, last)
+        return _execute(definitions.resolve_job_def(MAIN_JOB), instance, first, last, executor=executor)
 
 
 def lake_tables() -> list[str]:
@@ -70,7 +75,16 @@ def check_lake_logs(definitions: dg.Definitions) -> None:
             lake.version(table)
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date, last: dt.date) -> int:
+def _execute(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    first: dt.date,
+    last: dt.date,
+    *,
+    executor: str = "in_process",
+    asset_selection: list[dg.AssetKey] | None = None,
+) -> int:
+    """Run ``job`` (or its ``asset_selection``) for the months ``first``..``last`` as one run; print a summary."""
     tags = (
         {"dagster/partition": partition_key(first)}
         if first == last
@@ -79,20 +93,37 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, first: dt.date
             "dagster/asset_partition_range_end": partition_key(last),
         }
     )
+    # Dagster's event stream is in the UI; the terminal gets warnings, errors and a summary.
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     started = time.monotonic()
-    # The run executes in this process: record it as the run's worker and watch over the pools it may wait for,
-    # so a kill of this command never leaves a run holding pool slots for ever (lib/liveness.py).
+    # This process executes the run (or orchestrates it, when steps go to workers): record it as the run's worker and
+    # watch over the pools it may wait for, so a kill of this command never leaves a run holding pool slots for ever
+    # (lib/liveness.py).
     start_watchdog(instance)
-    result = job.execute_in_process(
-        instance=instance,
-        tags={**tags, **worker_tags()},
-        raise_on_error=False,
-        # Dagster's event stream is in the UI; the terminal gets warnings, errors and a summary.
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
+    if executor == "in_process":
+        result = job.execute_in_process(
+            instance=instance, tags={**tags, **worker_tags()}, raise_on_error=False, run_config=run_config,
+            asset_selection=asset_selection,
+        )
+        return _report(job, result, started, first, last, "")
+    if instance.is_ephemeral:
+        raise SettingsError(
+            f"{EXECUTOR}={executor} needs a Dagster instance its workers share: set DAGSTER_HOME to one (its "
+            f"dagster.yaml naming shared storage, e.g. PostgreSQL), or unset {EXECUTOR} to run in this process"
+        )
+    from retail_assets.lib.executors import reconstructable_job
+
+    with dg.execute_job(
+        reconstructable_job(job.name), instance=instance, tags={**tags, **worker_tags()}, raise_on_error=False,
+        run_config=run_config, asset_selection=asset_selection,
+    ) as result:
+        return _report(job, result, started, first, last, f" on {executor} workers")
+
+
+def _report(job: dg.JobDefinition, result, started: float, first: dt.date, last: dt.date, where: str) -> int:
     months = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}..{last:%Y-%m}"
     status = "success" if result.success else "FAILED"
-    print(f"{job.name} {months}: {status} in {time.monotonic() - started:.1f} s (run {result.run_id})")
+    print(f"{job.name} {months}: {status}{where} in {time.monotonic() - started:.1f} s (run {result.run_id})")
     for line in summarize(result.all_events):
         print(f"  {line}")
     if not result.success:

@@ -20,6 +20,10 @@ host can tell a dead run from a live one and act:
 
 Runs on other hosts are left alone (their own host's processes, or Dagster's run monitoring, see to
 them). Runs without the tag (killed before their first step) fall to run monitoring's start timeout.
+
+With steps on Celery workers (``RETAIL_EXECUTOR=celery``, lib/executors.py) the run's process only orchestrates:
+it is registered the same way (``watched_orchestrator``), so a killed orchestrator is reaped like a killed
+in-process run. A lost worker is Celery's to handle (late acknowledgement, re-sent steps), not this module's.
 """
 
 from __future__ import annotations
@@ -118,6 +122,48 @@ class _WatchedExecutor(dg.Executor):
     def execute(self, plan_context, execution_plan):
         register_run_worker(plan_context.instance, plan_context.dagster_run)
         return self._inner.execute(plan_context, execution_plan)
+
+
+class _WatchedOrchestrator(_WatchedExecutor):
+    """An executor whose steps run in other processes (Celery workers): this process only orchestrates, so it is
+    the run's worker. When it returns, every step it handed out has reported back (dagster-celery waits for each
+    task's result, also after a failure), so a slot the run still holds belongs to a step whose task ended without a
+    step event (its worker process died more often than the retries allow): it is freed at once rather than when a
+    reaper or run monitoring notices the ended run."""
+
+    def __init__(self, inner: dg.Executor, announce: str | None = None):
+        super().__init__(inner)
+        self._announce = announce
+
+    def __getattr__(self, name: str):
+        # dagster-celery's loop reads its own settings (app_args) from the run's executor, which is this wrapper.
+        if name == "_inner":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def execute(self, plan_context, execution_plan):
+        register_run_worker(plan_context.instance, plan_context.dagster_run)
+        if self._announce:
+            plan_context.instance.report_engine_event(self._announce, plan_context.dagster_run)
+        try:
+            yield from self._inner.execute(plan_context, execution_plan)
+        except dg.DagsterSubprocessError:
+            _free_slots(plan_context.instance, plan_context.dagster_run.run_id)
+            raise
+        _free_slots(plan_context.instance, plan_context.dagster_run.run_id)
+
+
+def watched_orchestrator(
+    executor_def: dg.ExecutorDefinition, requirements: list[dg.ExecutorRequirement], announce: str | None = None
+) -> dg.ExecutorDefinition:
+    """``executor_def`` (steps in other processes), with the run's orchestrating process registered as its worker;
+    ``announce`` is written to the run's events as it starts (where its steps go)."""
+
+    @dg.executor(name=executor_def.name, config_schema=executor_def.config_schema, requirements=requirements)
+    def _watched(init_context: dg.InitExecutorContext) -> dg.Executor:
+        return _WatchedOrchestrator(executor_def.executor_creation_fn(init_context), announce)
+
+    return _watched
 
 
 @dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)

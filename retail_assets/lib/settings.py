@@ -5,8 +5,10 @@ Local (the default) needs nothing: the lake, landing zone and DuckDB file live u
 (for users who land their own data); ``RETAIL_PROFILE`` picks its size (tiny, demo, reference).
 Streaming reads landing event files by default; Event Hubs (``RETAIL_EVENTHUB_*``, checkpoints in
 ``RETAIL_CHECKPOINT_*``) and Capture files (``RETAIL_CAPTURE_URI``) are added when set. Azure is selected with ``RETAIL_ENV=azure`` plus the URIs and
-credentials below. Secrets are only ever read from the environment, through ``dagster.EnvVar``,
-so they never appear in run config, logs or metadata.
+credentials below. ``RETAIL_EXECUTOR`` chooses where steps execute (in the run's process by default; Celery
+workers with ``RETAIL_CELERY_*``; Kubernetes jobs): lib/executors.py, docs/scale-out.md. Secrets are only ever
+read from the environment, through ``dagster.EnvVar`` (or ``{"env": ...}`` executor config), so they never appear
+in run config, logs or metadata.
 """
 
 from __future__ import annotations
@@ -92,6 +94,24 @@ DEFAULT_VACUUM_RETENTION_HOURS = 168
 # (lib/silver/shards.py), so a step's memory does not grow with the chain; 0 builds every month as one frame.
 SILVER_SHARD_ROWS = "RETAIL_SILVER_SHARD_ROWS"
 DEFAULT_SILVER_SHARD_ROWS = 2_000_000
+# Where a run's steps execute (lib/executors.py, docs/scale-out.md): in the run's own process (the default), on Celery
+# workers, or in one Kubernetes job each. The Celery broker and result backend URLs may hold a password: they are
+# never printed (not even in these errors) and reach Dagster only as environment variable references.
+EXECUTOR = "RETAIL_EXECUTOR"
+EXECUTORS = ("in_process", "celery", "k8s")
+CELERY_BROKER = "RETAIL_CELERY_BROKER"
+CELERY_BACKEND = "RETAIL_CELERY_BACKEND"
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
+CELERY_BROKER_SCHEMES = ("redis", "rediss", "sentinel", "amqp", "amqps", "pyamqp")
+CELERY_BACKEND_SCHEMES = ("redis", "rediss", "sentinel", "rpc")
+# Seconds after which a step taken by a worker that vanished (SIGKILL, lost machine) is handed to another worker
+# (Redis broker; AMQP brokers redeliver when the connection drops). Must exceed the longest step: a step running
+# longer is handed out a second time while it still runs.
+CELERY_VISIBILITY_TIMEOUT = "RETAIL_CELERY_VISIBILITY_TIMEOUT"
+DEFAULT_CELERY_VISIBILITY_TIMEOUT = 3600
+# Times a step whose worker process died under it (OOM kill, segfault) is sent again before its run fails.
+CELERY_WORKER_LOST_RETRIES = "RETAIL_CELERY_WORKER_LOST_RETRIES"
+DEFAULT_CELERY_WORKER_LOST_RETRIES = 2
 
 
 def _check_profile(profile: str | None) -> None:
@@ -300,6 +320,7 @@ def validate_environment(environ: Mapping[str, str] | None = None) -> Settings:
 
     settings = Settings.from_env(environ)
     failure_alert_settings(environ)
+    executor_settings(environ)
     freshness_settings(environ)
     try:
         load_config(settings.generator_profile, environ=environ)
@@ -355,6 +376,57 @@ def failure_alert_settings(environ: Mapping[str, str] | None = None) -> FailureA
         else DEFAULT_SLACK_API_URL,
         ui_url=(_http_url(DAGSTER_UI_URL, value[DAGSTER_UI_URL], secret=False) if value[DAGSTER_UI_URL]
                 else DEFAULT_DAGSTER_UI_URL).rstrip("/"),
+    )
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where steps execute. Holds the names of the variables carrying the Celery URLs, never their values: Dagster
+    reads them through ``{"env": name}`` config, so a URL's password reaches no run config, log or metadata."""
+
+    executor: str = "in_process"
+    celery_broker_env: str | None = None  # None: DEFAULT_CELERY_BROKER
+    celery_backend_env: str | None = None  # None: the broker's URL
+    celery_visibility_timeout: int = DEFAULT_CELERY_VISIBILITY_TIMEOUT
+    celery_worker_lost_retries: int = DEFAULT_CELERY_WORKER_LOST_RETRIES
+
+
+def _celery_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], example: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    scheme, separator, rest = raw.partition("://")
+    if not separator or scheme.lower() not in schemes or (scheme.lower() != "rpc" and not rest.strip("/")):
+        raise SettingsError(
+            f"{name} is not a URL starting with one of {[f'{s}://' for s in schemes]} (value not shown: it may hold "
+            f"a password): set e.g. {example}, or unset it for the default"
+        )
+    return name
+
+
+def executor_settings(environ: Mapping[str, str] | None = None) -> ExecutorSettings:
+    env = os.environ if environ is None else environ
+    executor = (env.get(EXECUTOR) or "in_process").strip().lower().replace("-", "_")
+    if executor not in EXECUTORS:
+        raise SettingsError(
+            f"{EXECUTOR}={executor!r} is not one of {list(EXECUTORS)}: unset it for in_process (every step in the run's "
+            "process, the default), or set celery (steps on Celery workers, docs/scale-out.md) or k8s (one Kubernetes "
+            "job per step)"
+        )
+    broker = _celery_url(env, CELERY_BROKER, CELERY_BROKER_SCHEMES, "redis://redis.internal:6379/0")
+    backend = _celery_url(env, CELERY_BACKEND, CELERY_BACKEND_SCHEMES, "redis://redis.internal:6379/1")
+    timeout = _whole_number(env, CELERY_VISIBILITY_TIMEOUT, 10,
+                            "the seconds after which a vanished worker's step goes to another worker (longer than the "
+                            f"longest step; default {DEFAULT_CELERY_VISIBILITY_TIMEOUT})")
+    retries = _whole_number(env, CELERY_WORKER_LOST_RETRIES, 0,
+                            "how often a step whose worker process died is sent again (default "
+                            f"{DEFAULT_CELERY_WORKER_LOST_RETRIES})")
+    return ExecutorSettings(
+        executor=executor,
+        celery_broker_env=broker,
+        celery_backend_env=backend or broker,
+        celery_visibility_timeout=DEFAULT_CELERY_VISIBILITY_TIMEOUT if timeout is None else timeout,
+        celery_worker_lost_retries=DEFAULT_CELERY_WORKER_LOST_RETRIES if retries is None else retries,
     )
 
 
