@@ -246,3 +246,29 @@ def test_a_failure_in_a_late_shard_commits_nothing(landed: Landed, monkeypatch: 
     assert len(calls) == SHARDS and all(calls)  # the first shards were built and handed to the writer
     assert {t: landed.lake.version(t) for t in before} == before
     assert _stored(landed.lake, table) == stored
+
+
+def test_the_key_check_of_a_sharded_month_reads_the_stored_month_and_can_fail(tmp_path) -> None:
+    """A sharded month is not held whole: ``primary_key_unique`` scans the stored month's key columns. A duplicated
+    and a null key written there (as a faulty writer would) fail it; the clean month passes."""
+    from types import SimpleNamespace
+
+    from retail_assets.defs.silver import fact_key_outcome
+    from retail_assets.lib.specs import polars_schema, silver_columns
+
+    lake, month = LakeStore(root_uri=str(tmp_path / "lake")), dt.date(2024, 1, 1)
+    schema = polars_schema(silver_columns("fact_receipts"))
+    ids = ["r1", "r2", "r3"]
+    rows = pl.DataFrame({"receipt_id": ids, "month_start": [month] * 3}).select(
+        [pl.col(n).cast(t) if n in ("receipt_id", "month_start") else pl.lit(None, dtype=t).alias(n) for n, t in schema.items()]
+    )
+    lake.overwrite_months("silver/fact_receipts", rows, [month])
+    build = SimpleNamespace(shards=3, table="fact_receipts")
+    clean = fact_key_outcome(build, lake, month)
+    assert clean.passed and "over the 3 rows stored (3 key-hash shards)" in clean.description
+
+    faulty = pl.concat([rows, rows.head(1), rows.head(1).with_columns(pl.lit(None, dtype=pl.String).alias("receipt_id"))])
+    lake.overwrite_months("silver/fact_receipts", faulty, [month])
+    outcome = fact_key_outcome(build, lake, month)
+    assert not outcome.passed
+    assert (outcome.metadata["duplicate_keys"], outcome.metadata["null_keys"]) == (2, 1)
