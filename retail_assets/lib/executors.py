@@ -29,8 +29,10 @@ from retail_assets.lib.liveness import watched_in_process_executor, watched_orch
 
 # dagster-celery sends every step to this queue unless the step is tagged dagster-celery/queue.
 CELERY_QUEUE = "dagster"
-# A step whose worker process died is sent again after this many seconds (Celery's default is 3 minutes).
-WORKER_LOST_RETRY_DELAY_SECONDS = 2
+# A step whose worker process died is sent again at once, as an ordinary message (Celery's default is 3 minutes
+# later). Any delay makes it an ETA message, which a busy worker may take and hold behind its current step while the
+# visibility timeout runs.
+WORKER_LOST_RETRY_DELAY_SECONDS = None
 # How often a live worker looks for messages of vanished workers whose visibility timeout passed (Redis).
 RESTORE_INTERVAL_SECONDS = 5
 
