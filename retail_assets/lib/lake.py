@@ -259,13 +259,7 @@ class LakeStore(dg.ConfigurableResource):
         if partition_column not in df.columns:
             raise LakeError(f"{table}: frame has no partition column {partition_column!r}")
         allowed = sorted(set(months))
-        stray = df.filter(~pl.col(partition_column).is_in(allowed) | pl.col(partition_column).is_null())
-        if stray.height:
-            found = sorted({str(v) for v in stray.get_column(partition_column).unique().to_list()})
-            raise LakeError(
-                f"{table}: {stray.height} rows have {partition_column} in {found}, outside the months being "
-                f"written ({', '.join(m.isoformat() for m in allowed)}); nothing was written"
-            )
+        _refuse_stray_rows(table, df, allowed, partition_column)
         return self._write(
             table,
             df,
@@ -308,13 +302,7 @@ class LakeStore(dg.ConfigurableResource):
             for chunk in prefetched(chunks):
                 if not chunk.height:
                     continue
-                stray = chunk.filter(~pl.col(partition_column).is_in(allowed) | pl.col(partition_column).is_null())
-                if stray.height:
-                    found = sorted({str(v) for v in stray.get_column(partition_column).unique().to_list()})
-                    raise LakeError(
-                        f"{table}: rows have {partition_column} in {found}, outside the months being written "
-                        f"({', '.join(m.isoformat() for m in allowed)}); nothing was written"
-                    )
+                _refuse_stray_rows(table, chunk, allowed, partition_column)
                 rows[0] += chunk.height
                 yield from to_arrow(chunk.select([pl.col(n).cast(t) for n, t in schema.items()])).to_batches()
 
@@ -516,6 +504,17 @@ class LakeStore(dg.ConfigurableResource):
 
 # Attempts of one write when concurrent writers of the same table keep winning the commit race.
 COMMIT_ATTEMPTS = 8
+
+
+def _refuse_stray_rows(table: str, df: pl.DataFrame, allowed: Sequence[dt.date], partition_column: str) -> None:
+    """Raise a ``LakeError`` naming the months of rows outside ``allowed`` (or with no month): nothing is written."""
+    stray = df.filter(~pl.col(partition_column).is_in(allowed) | pl.col(partition_column).is_null())
+    if stray.height:
+        found = sorted({str(v) for v in stray.get_column(partition_column).unique().to_list()})
+        raise LakeError(
+            f"{table}: {stray.height} rows have {partition_column} in {found}, outside the months being "
+            f"written ({', '.join(m.isoformat() for m in allowed)}); nothing was written"
+        )
 
 
 def prefetched(chunks: Callable[[], Iterable[T]], depth: int = 1) -> Iterator[T]:
