@@ -15,11 +15,15 @@ instant, so a killed CLI never leaves the instance locked. A wait for it is logg
 times out with a message naming the lock file.
 
 An instance whose storage is a database server (``storage: postgres:`` in its ``dagster.yaml``, as in
-``deploy/dagster.yaml``) is opened without that lock: the lock would only order processes of one machine,
-while the processes sharing such an instance run on several. The server itself makes their first opens
-safe: each storage creates its tables and stamps its revision in one transaction, and dagster-postgres
-retries the transaction that lost the race (retail_assets_tests/postgres proves it, and that without the
-retry concurrent first opens fail). Opening it writes nothing to ``DAGSTER_HOME`` (no lock file).
+``deploy/dagster.yaml``) is opened under a lock held by that server instead: a PostgreSQL session-level
+advisory lock (``pg_advisory_lock``), so it orders the processes of every machine sharing the database, and
+PostgreSQL releases it when the holder's connection ends, whatever the instant (a killed process never leaves
+it held). Dagster alone is not safe here: each storage creates its tables and stamps its revision in one
+transaction, and dagster-postgres retries the loser's duplicate-table error, but not the duplicate-type error
+PostgreSQL raises when two ``CREATE TABLE alembic_version`` collide on the table's row type (CI lost one open
+of four to "type \"alembic_version\" already exists"). Opening it writes nothing to ``DAGSTER_HOME`` (no lock
+file). Dagster's own processes (webserver, daemon, run workers) open the instance without this lock: create
+the tables first with one ``retail-assets`` command (docs/scale-out.md).
 Before opening such an instance, the environment variables its storage reads are checked, and a server
 that cannot be reached is a configuration error naming the cause, never the password. Once open, the
 platform's pools are given their limits explicitly (:func:`set_pool_limits`: Dagster's own first-use
@@ -31,8 +35,11 @@ Dagster documents: a CLI should not migrate a storage that other deployments may
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -51,6 +58,10 @@ LOCK_TIMEOUT_SECONDS = 60.0
 QUIET_WAIT_SECONDS = 2.0
 # Keys of dagster.yaml's ``storage`` section that put runs, event logs and schedules on a database server.
 SERVER_STORAGES = ("postgres", "mysql")
+# The advisory lock key of the first open on PostgreSQL (any constant bigint; this one is "retail" in ASCII).
+PG_OPEN_LOCK_KEY = 0x72_65_74_61_69_6C
+# How often a process waiting for that lock asks again.
+PG_LOCK_POLL_SECONDS = 0.05
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -111,7 +122,7 @@ def _unset_variables(section: object) -> list[str]:
     return []
 
 
-def _open_on_server(home: Path, kind: str) -> dg.DagsterInstance:
+def _open_on_server(home: Path, kind: str, timeout: float) -> dg.DagsterInstance:
     config = yaml.load((home / "dagster.yaml").read_text(), Loader=_YAML_LOADER)
     unset = sorted(set(_unset_variables(config["storage"][kind])))
     if unset:
@@ -121,7 +132,8 @@ def _open_on_server(home: Path, kind: str) -> dg.DagsterInstance:
             f"(PostgreSQL)'), or point {HOME} at a directory whose dagster.yaml keeps them in SQLite"
         )
     try:
-        instance = dg.DagsterInstance.get()
+        with _server_open_lock(home, kind, config["storage"][kind], timeout):
+            instance = dg.DagsterInstance.get()
     except Exception as exc:
         cause = _connection_failure(exc)
         if cause is None:
@@ -132,6 +144,56 @@ def _open_on_server(home: Path, kind: str) -> dg.DagsterInstance:
         ) from exc
     set_pool_limits(instance)
     return instance
+
+
+def _resolved(section: object) -> object:
+    """A dagster.yaml section with its ``{env: NAME}`` values read from the environment."""
+    if isinstance(section, dict):
+        if set(section) == {"env"} and isinstance(section["env"], str):
+            return os.environ[section["env"]]
+        return {key: _resolved(value) for key, value in section.items()}
+    if isinstance(section, list):
+        return [_resolved(value) for value in section]
+    return section
+
+
+@contextlib.contextmanager
+def _server_open_lock(home: Path, kind: str, storage: dict, timeout: float) -> Iterator[None]:
+    """Hold PostgreSQL's session advisory lock :data:`PG_OPEN_LOCK_KEY` in the instance's database (see the module's
+    docstring); a no-op for other servers. Polled with ``pg_try_advisory_lock`` so that a wait is logged once and
+    ends with a message after ``timeout``."""
+    if kind != "postgres":
+        yield
+        return
+    import sqlalchemy
+    from dagster_postgres.utils import pg_url_from_config, retry_pg_connection_fn
+
+    engine = sqlalchemy.create_engine(pg_url_from_config(_resolved(storage)), poolclass=sqlalchemy.pool.NullPool)
+    try:
+        # Connected with Dagster's own retry (a server starting up is waited for, as the instance itself does).
+        with retry_pg_connection_fn(engine.connect) as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            try_lock = sqlalchemy.text("SELECT pg_try_advisory_lock(:key)").bindparams(key=PG_OPEN_LOCK_KEY)
+            started, told = time.monotonic(), False
+            while not connection.execute(try_lock).scalar():
+                waited = time.monotonic() - started
+                if waited >= timeout:
+                    raise InstanceLockTimeout(
+                        f"the Dagster instance in {HOME}={home} stayed locked for {timeout:.0f} s by another process "
+                        f"opening it (PostgreSQL advisory lock {PG_OPEN_LOCK_KEY}: see pg_locks where "
+                        "locktype = 'advisory'): stop the process that hangs, then retry"
+                    )
+                if not told and waited >= QUIET_WAIT_SECONDS:
+                    print("waiting for another process to finish opening the Dagster instance (PostgreSQL "
+                          f"advisory lock {PG_OPEN_LOCK_KEY})", file=sys.stderr)
+                    told = True
+                time.sleep(PG_LOCK_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)").bindparams(key=PG_OPEN_LOCK_KEY))
+    finally:
+        engine.dispose()
 
 
 def set_pool_limits(instance: dg.DagsterInstance) -> list[str]:
@@ -188,7 +250,7 @@ def open_instance(*, timeout: float = LOCK_TIMEOUT_SECONDS) -> dg.DagsterInstanc
     if home is None:
         return dg.DagsterInstance.ephemeral()
     kind = storage_server(home)
-    instance = _open_on_server(home, kind) if kind else _open_under_lock(home, timeout)
+    instance = _open_on_server(home, kind, timeout) if kind else _open_under_lock(home, timeout)
     # Nothing a CLI command launches should wait for a run whose process died (lib/liveness.py).
     reap_dead_runs(instance, f"retail-assets (pid {os.getpid()})", log=lambda text: print(text, file=sys.stderr))
     return instance

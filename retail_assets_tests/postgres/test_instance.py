@@ -7,6 +7,8 @@
 - ``retail-assets`` commands open it through ``lib/instance.py`` without the SQLite file lock, give the platform's
   pools their limits explicitly (Dagster's creation on first use fails racing runs on PostgreSQL), say which
   variables are missing, and report an unreachable server without printing its password.
+- Their first open waits for the PostgreSQL advisory lock that orders first opens, names it on a timeout, and is
+  not held up by a holder that died.
 
 (The sensor ticks, through the real daemon, are in test_daemon.py.)
 """
@@ -23,7 +25,7 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from filelock import FileLock
 
 from retail_assets import cli
-from retail_assets.lib.instance import LOCK_FILE, open_instance, set_pool_limits
+from retail_assets.lib.instance import LOCK_FILE, PG_OPEN_LOCK_KEY, InstanceLockTimeout, open_instance, set_pool_limits
 from retail_assets.lib.liveness import WORKER_TAG, Worker
 from retail_assets.lib.pools import PLATFORM_POOLS
 from retail_assets_tests.operations.holders import POOLS
@@ -141,6 +143,25 @@ def test_commands_ignore_the_sqlite_lock_of_a_postgres_instance(pg_home: Path) -
     with FileLock(pg_home / LOCK_FILE):
         with open_instance(timeout=0.5) as instance:
             assert instance.get_run_records() == []
+
+
+def test_a_held_open_lock_is_waited_for_named_on_timeout_and_freed_when_its_holder_dies(
+    pg_home: Path, postgres_server: PostgresServer, pg_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first open on PostgreSQL is ordered by a PostgreSQL advisory lock (test_first_open.py): a command
+    waits for the process holding it, says so once, gives up with a message naming the lock instead of hanging,
+    and opens as soon as the holder's connection ends without unlocking (a killed process)."""
+    holder = postgres_server.connect(pg_database)
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", (PG_OPEN_LOCK_KEY,))
+    try:
+        with pytest.raises(InstanceLockTimeout, match=f"PostgreSQL advisory lock {PG_OPEN_LOCK_KEY}"):
+            open_instance(timeout=2.5)
+        assert capsys.readouterr().err.count("waiting for another process to finish opening") == 1
+    finally:
+        holder.close()  # no unlock: the server frees a dead session's advisory locks
+    with open_instance(timeout=2.5) as instance:
+        assert instance.get_run_records() == []
 
 
 def test_missing_connection_variables_are_named(pg_home: Path, monkeypatch: pytest.MonkeyPatch,
