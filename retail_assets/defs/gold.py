@@ -7,9 +7,11 @@ re-run of an earlier month marks the later ones stale. Transforms live in ``lib/
 
 Checks, evaluated per month (names are stable):
 
-- ``schema_parity`` (blocking): the written frame matches the Gold spec. Drift of a Silver input or of
-  the output raises before anything is written, naming table, partition and columns.
-- ``grain_unique`` (blocking): one row per grain key (validated before writing too).
+- ``schema_parity`` (blocking): the month as stored matches the Gold spec (columns, types, no NULL in a
+  non-nullable column). Drift of a Silver input or of the output is refused before anything is written:
+  the check is recorded failed (table, partition, columns in its metadata) and the step fails.
+- ``grain_unique`` (blocking): one row per grain key in the month as stored. Duplicates in the built
+  rows are refused before writing and recorded failed the same way (with example keys).
 - ``reconciles_with_silver``: the table's identities against Silver (spec ``reconciliation``), with the
   Gold side read back from the lake after the write.
 - ``alert_<type>`` (WARN) on the table that hosts a business alert: fails when the month raised alerts;
@@ -27,16 +29,17 @@ import polars as pl
 from retail_assets.defs.silver import HOT_POOL, silver_asset_key
 from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
 from retail_assets.lib.checks import (
+    GRAIN_UNIQUE,
     SCHEMA_PARITY,
     CheckOutcome,
+    SpecValidationError,
     check_spec,
     column_schema,
     emit_check_results,
-    frame_parity,
-    key_outcome,
     frame_schema,
-    parity_outcome,
     preview_markdown,
+    record_before_failure,
+    step_failure,
 )
 from retail_assets.lib.freshness import gold_freshness_policy
 from retail_assets.lib.gates import assert_not_gated
@@ -45,11 +48,11 @@ from retail_assets.lib.gold.charts import chart_metadata
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import (
     GoldMonth,
-    GoldValidationError,
     MissingGoldInput,
     add_months,
     gold_path,
     materialize_gold_month,
+    written_outcomes,
 )
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import GOLD_TABLES
@@ -59,7 +62,6 @@ from retail_assets.lib.streaming.automation import follows_upstream_months
 from retail_assets.lib.streaming.incremental import MINUTE_GOLD
 
 LAYER = "gold"
-GRAIN_UNIQUE = "grain_unique"
 RECONCILES_WITH_SILVER = "reconciles_with_silver"
 
 
@@ -77,10 +79,14 @@ def hosted_alerts(table: str) -> list[str]:
 
 CHECK_DESCRIPTIONS = {
     SCHEMA_PARITY: (
-        "The written frame matches the Gold spec (no missing, extra or mistyped column, no NULL in a non-nullable one). "
-        "Blocking. Drift of a Silver input or of the output fails the run before anything is written."
+        "The month as stored matches the Gold spec (no missing, extra or mistyped column, no NULL in a non-nullable "
+        "one). Blocking. Drift of a Silver input or of the output is refused before anything is written: the check "
+        "fails (its metadata names the table, partition and columns) and the run fails."
     ),
-    GRAIN_UNIQUE: "One row per grain key. Blocking; a duplicate fails the run before anything is written.",
+    GRAIN_UNIQUE: (
+        "One row per grain key in the month as stored. Blocking; duplicates in the built rows are refused before "
+        "anything is written and fail the check (its metadata names the key and example values)."
+    ),
 }
 
 
@@ -139,21 +145,6 @@ def _description(table: GoldTable) -> str:
         f"{table.description}\n\nGrain: {table.grain}. Formula: {table.formula}\n\nReconciliation: {table.reconciliation}\n\n"
         f"Origin: {table.origin}. Monthly (month_start); money in integer cents."
     )
-
-
-def _failure(exc: Exception, table: str, partition: str) -> dg.Failure:
-    metadata: dict[str, Any] = {"table": table, "partition": partition}
-    if isinstance(exc, GoldValidationError):
-        if exc.drift is not None:
-            metadata.update(
-                missing_columns=list(exc.drift.missing),
-                extra_columns=list(exc.drift.extra),
-                mistyped_columns=dg.MetadataValue.json({c: list(t) for c, t in exc.drift.mistyped.items()}),
-            )
-        metadata.update(
-            {k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in exc.details.items()}
-        )
-    return dg.Failure(description=str(exc), metadata=metadata)
 
 
 def _alert_outcome(alert: str, alerts: pl.DataFrame, month: dt.date) -> CheckOutcome:
@@ -219,23 +210,16 @@ def _run_months(context: dg.AssetExecutionContext, lake: LakeStore, table: GoldT
                     "months": describe_months([month]),
                 },
             )
-        except (GoldValidationError, MissingGoldInput) as exc:
-            for earlier, metadata in done.items():
-                yield dg.AssetMaterialization(
-                    asset_key=context.assets_def.key, partition=partition_key(earlier), metadata=metadata
-                )
-            raise _failure(exc, table.name, partition_key(month)) from exc
+        except (SpecValidationError, MissingGoldInput) as exc:
+            yield from record_before_failure(context, done, outcomes, exc, month)
+            raise step_failure(exc, table.name, partition_key(month)) from exc
         if table.kind == "snapshot":
             previous = (month, written.rows.drop("month_start"))
         metadata = _metadata(written, lake)
         done[month] = metadata
         context.add_asset_metadata(metadata, partition_key=partition_key(month))
-        outcomes[SCHEMA_PARITY][month] = parity_outcome(
-            frame_parity(written.rows, gold_columns(table)), subject=f"gold/{table.name} {month:%Y-%m}"
-        )
-        outcomes[GRAIN_UNIQUE][month] = key_outcome(
-            written.rows, table.key, subject=f"gold/{table.name} {month:%Y-%m}", nulls_allowed=True
-        )
+        for name, outcome in written_outcomes(written.stored, table, f"{month:%Y-%m}").items():
+            outcomes[name][month] = outcome
         outcomes[RECONCILES_WITH_SILVER][month] = reconciliation_outcome(table.name, f"{month:%Y-%m}", written.balances)
         for alert in hosted_alerts(table.name):
             raised = ALERT_RULES[alert](written.inputs).collect().sort("occurred_at", "alert_id")

@@ -12,6 +12,9 @@ lock on file"), so every asset here runs in the ``duckdb`` concurrency pool, who
 included, queue for the pool instead of failing on the lock. Each asset reads the lake first and then
 holds the file only for its one transaction, through ``serving_writer`` (the writer lock it shares with
 the stream worker's ``refresh_streamed_minutes``), so readers wait at most that long (``lib/serving.py``).
+
+A Gold month or Silver dimension whose blocking check failed (its latest evaluation, ``lib/gates.py``) is not
+published: the step fails at once naming the check, and DuckDB keeps what it served before.
 """
 
 from typing import Any
@@ -23,6 +26,7 @@ from retail_assets.defs.bronze import bronze_key
 from retail_assets.defs.gold import gold_asset_key
 from retail_assets.defs.silver import silver_asset_key
 from retail_assets.lib.checks import column_schema
+from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
@@ -71,6 +75,7 @@ def build_gold_serving_asset(table: GoldTable) -> dg.AssetsDefinition:
     )
     def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
         months = months_of(context)
+        assert_not_gated(context, months)
         frame = read_gold(lake, table, months)
         with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
             published = publish_gold_frame(con, table, frame, months)
@@ -104,7 +109,8 @@ def build_dimension_serving_asset(served: ServedDimension) -> dg.AssetsDefinitio
         ),
         metadata={"dagster/column_schema": column_schema(served.columns), "duckdb_table": served.name},
     )
-    def _serve(lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        assert_not_gated(context, [])
         frame = served.rows(lake)
         with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
             rows = publish_dimension_rows(con, served, frame)

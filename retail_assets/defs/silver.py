@@ -6,10 +6,12 @@ the 19 facts and ``silver/<dim>`` (unpartitioned) for the 7 dimensions. The tran
 
 Checks, evaluated per month on facts and once on dimensions (names are stable):
 
-- ``schema_parity`` (blocking): the written frame matches ``silver_columns``. Drift of the Bronze
-  input or of the output raises before anything is written, naming table, partition and columns.
-- ``primary_key_unique`` (blocking): the key is never null and unique (SCD2: key + valid_from, one
-  current version per key). A violation also raises before writing.
+- ``schema_parity`` (blocking): the month as stored matches ``silver_columns``. Drift of the Bronze
+  input or of the output is refused before anything is written: the check is recorded failed (table,
+  partition, columns in its metadata) and the step fails, so the month's downstream waits.
+- ``primary_key_unique`` (blocking): the key of the month as stored is never null and unique (SCD2:
+  key + valid_from, one current version per key). A violation in the built frame is refused before
+  writing and recorded failed the same way (with example keys).
 - ``foreign_keys_resolve``: every reference of the written rows resolves to its Silver dimension
   (SCD2: to a version valid at event time). Rows that did not were quarantined (``fk_miss``).
 - ``reconciles_with_bronze``: Bronze rows in (counted on Bronze) = Silver rows + quarantined
@@ -33,16 +35,20 @@ from retail_assets.defs.bronze import bronze_key
 from retail_assets.lib.checks import (
     NOTHING_QUARANTINED,
     NOTHING_QUARANTINED_DESCRIPTION,
+    PRIMARY_KEY_UNIQUE,
     SCHEMA_PARITY,
     CheckOutcome,
+    SpecValidationError,
+    check_evaluations,
     check_spec,
     column_schema,
     emit_check_results,
-    frame_parity,
     frame_schema,
-    parity_outcome,
     preview_markdown,
     quarantine_outcome,
+    record_before_failure,
+    step_failure,
+    stored_parity_outcome,
 )
 from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.lake import LakeStore
@@ -51,7 +57,6 @@ from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, pa
 from retail_assets.lib.silver.facts import FactMonth
 from retail_assets.lib.silver.pipeline import (
     MissingDimension,
-    SilverValidationError,
     WrittenDimension,
     WrittenMonth,
     fact_events,
@@ -71,7 +76,6 @@ from retail_assets.lib.streaming.automation import follows_upstream_months
 from retail_assets.lib.streaming.incremental import HOT_SILVER, SilverAppend
 
 LAYER = "silver"
-PRIMARY_KEY_UNIQUE = "primary_key_unique"
 FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
 RECONCILES_WITH_BRONZE = "reconciles_with_bronze"
 KEEPS_BRONZE_KEYS = "keeps_bronze_keys"
@@ -83,12 +87,14 @@ HOT_POOL = STREAM_POOL
 
 CHECK_DESCRIPTIONS = {
     SCHEMA_PARITY: (
-        "The written frame matches the Silver spec (no missing, extra or mistyped column). Blocking. Drift of the "
-        "Bronze input or of the output fails the run before anything is written."
+        "The month as stored matches the Silver spec (no missing, extra or mistyped column). Blocking. Drift of the "
+        "Bronze input or of the output is refused before anything is written: the check fails (its metadata names the "
+        "table, partition and columns), the run fails and the month's downstream waits until the check passes."
     ),
     PRIMARY_KEY_UNIQUE: (
-        "The business key is never null and unique (SCD2 dimensions: key + valid_from, exactly one current version "
-        "per key). Blocking; a violation fails the run before anything is written."
+        "The business key of the rows as stored is never null and unique (SCD2 dimensions: key + valid_from, exactly "
+        "one current version per key). Blocking; a violation in the built rows is refused before anything is written "
+        "and fails the check (its metadata names the key, the counts and example values)."
     ),
     FOREIGN_KEYS_RESOLVE: (
         "Every reference of the written rows resolves to its Silver dimension; references to SCD2 dimensions resolve "
@@ -141,19 +147,6 @@ def _commit_metadata(context: dg.AssetExecutionContext, what: str) -> dict[str, 
     return {"dagster_run_id": context.run.run_id, "dagster_asset": context.assets_def.key.to_user_string(), "months": what}
 
 
-def _failure(exc: Exception, table: str, partition: str) -> dg.Failure:
-    metadata: dict[str, Any] = {"table": table, "partition": partition}
-    if isinstance(exc, SilverValidationError):
-        if exc.drift is not None:
-            metadata.update(
-                missing_columns=list(exc.drift.missing),
-                extra_columns=list(exc.drift.extra),
-                mistyped_columns=dg.MetadataValue.json({c: list(t) for c, t in exc.drift.mistyped.items()}),
-            )
-        metadata.update({k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in exc.details.items()})
-    return dg.Failure(description=str(exc), metadata=metadata)
-
-
 def _fk_outcome(unresolved: dict[str, int], rows: int, fk_quarantined: int) -> CheckOutcome:
     failing = {name: n for name, n in unresolved.items() if n}
     return CheckOutcome(
@@ -171,6 +164,12 @@ def _fk_outcome(unresolved: dict[str, int], rows: int, fk_quarantined: int) -> C
     )
 
 
+def stored_dimension_keys(lake: LakeStore, table: str) -> pl.DataFrame:
+    """The key columns (and ``is_current`` of an SCD2 dimension) of ``silver/<dim>`` as stored."""
+    current = ["is_current"] if REGISTRY.table(table).history == "scd2" else []
+    return lake.scan(silver_table(table)).select([*silver_key(table), *current]).collect()
+
+
 def primary_key_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
     problems = primary_key_problems(rows, table)
     key = silver_key(table)
@@ -182,20 +181,23 @@ def primary_key_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
 
 
 def fact_key_outcome(build: FactMonth, lake: LakeStore, month: dt.date) -> CheckOutcome:
-    """``primary_key_unique`` of a written fact month. A month built in key-hash shards is not held whole: its key
-    is checked on the month as stored (a scan of the key columns), so the check sees what readers see."""
-    if build.shards == 1:
-        return primary_key_outcome(build.rows, build.table)
+    """``primary_key_unique`` of a written fact month, on the month as stored (a scan of its key columns): the check
+    sees what readers see, whether the month was built whole or in key-hash shards."""
     rows, problems = stored_key_problems(lake, build.table, month)
     key = silver_key(build.table)
+    shards = f" ({build.shards} key-hash shards)" if build.shards > 1 else ""
     return CheckOutcome(
         passed=not problems,
         description=(
-            f"key {key} unique and not null over the {rows} rows stored ({build.shards} key-hash shards)"
+            f"key {key} unique and not null over the {rows} rows stored{shards}"
             if not problems
-            else f"key {key} over the {rows} rows stored: {problems}"
+            else f"key {key} over the {rows} rows stored{shards}: {problems}"
         ),
-        metadata={"key": key, "key_hash_shards": build.shards, **{k: v for k, v in problems.items() if k != "key"}},
+        metadata={
+            "key": key,
+            **({"key_hash_shards": build.shards} if build.shards > 1 else {}),
+            **{k: v for k, v in problems.items() if k != "key"},
+        },
     )
 
 
@@ -314,16 +316,15 @@ def _run_fact_months(context: dg.AssetExecutionContext, lake: LakeStore, table: 
             written = materialize_fact_month(
                 lake, table, month, commit_metadata=_commit_metadata(context, describe_months([month]))
             )
-        except (SilverValidationError, MissingDimension) as exc:
-            for done, metadata in written_months.items():
-                yield dg.AssetMaterialization(asset_key=context.assets_def.key, partition=partition_key(done), metadata=metadata)
-            raise _failure(exc, table, partition_key(month)) from exc
+        except (SpecValidationError, MissingDimension) as exc:
+            yield from record_before_failure(context, written_months, outcomes, exc, month)
+            raise step_failure(exc, table, partition_key(month)) from exc
         build = written.build
         metadata = _fact_metadata(written, lake)
         written_months[month] = metadata
         context.add_asset_metadata(metadata, partition_key=partition_key(month))
-        outcomes[SCHEMA_PARITY][month] = parity_outcome(
-            frame_parity(build.rows, silver_columns(table)), subject=f"{table} {month:%Y-%m}"
+        outcomes[SCHEMA_PARITY][month] = stored_parity_outcome(
+            lake, silver_table(table), silver_columns(table), month, subject=f"silver/{table} {month:%Y-%m}"
         )
         outcomes[PRIMARY_KEY_UNIQUE][month] = fact_key_outcome(build, lake, month)
         if FOREIGN_KEYS_RESOLVE in outcomes:
@@ -476,13 +477,17 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
         assert_not_gated(context, [])
         try:
             written = materialize_dimension(lake, table, commit_metadata=_commit_metadata(context, "all snapshots"))
-        except (SilverValidationError, MissingDimension) as exc:
-            raise _failure(exc, table, "unpartitioned") from exc
+        except (SpecValidationError, MissingDimension) as exc:
+            if isinstance(exc, SpecValidationError) and exc.check is not None:
+                # Nothing was written; the failed evaluation names the table's latest materialization (what is
+                # stored), so it holds the dimension's downstream until a run passes (lib/checks.py).
+                yield from check_evaluations(context, exc.check, exc.outcome())
+            raise step_failure(exc, table, "unpartitioned") from exc
         build = written.build
         yield dg.MaterializeResult(metadata=_dimension_metadata(written, lake))
         outcomes = {
-            SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(table)), subject=table),
-            PRIMARY_KEY_UNIQUE: primary_key_outcome(build.rows, table),
+            SCHEMA_PARITY: stored_parity_outcome(lake, silver_table(table), silver_columns(table), None, subject=f"silver/{table}"),
+            PRIMARY_KEY_UNIQUE: primary_key_outcome(stored_dimension_keys(lake, table), table),
             RECONCILES_WITH_BRONZE: _reconcile_outcome(
                 written.bronze_rows,
                 written.silver_rows,

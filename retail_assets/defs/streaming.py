@@ -41,7 +41,6 @@ from retail_assets.defs.bronze import (
     quarantine_table,
 )
 from retail_assets.defs.gold import (
-    GRAIN_UNIQUE,
     RECONCILES_WITH_SILVER,
     alert_check_name,
     alert_thresholds,
@@ -52,6 +51,7 @@ from retail_assets.defs.silver import (
     FOREIGN_KEYS_RESOLVE,
     PRIMARY_KEY_UNIQUE,
     RECONCILES_WITH_BRONZE,
+    fact_key_outcome,
     silver_asset_key,
     worker_check_outcomes,
 )
@@ -61,20 +61,19 @@ from retail_assets.lib.checks import (
     NOTHING_QUARANTINED,
     SCHEMA_PARITY,
     CheckOutcome,
+    SpecValidationError,
     check_evaluation,
-    frame_parity,
-    key_outcome,
     parity_outcome,
     quarantine_outcome,
+    stored_parity_outcome,
     stored_reason_codes,
 )
 from retail_assets.lib.gold.alerts import ALERT_RULES
-from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import gold_table
 from retail_assets.lib.gates import failed_gates
-from retail_assets.lib.gold.pipeline import GoldValidationError
-from retail_assets.lib.silver.pipeline import SilverValidationError, fact_events, silver_key, silver_table
+from retail_assets.lib.gold.pipeline import written_outcomes
+from retail_assets.lib.silver.pipeline import fact_events, silver_table
 from retail_assets.lib.specs import silver_columns
 from retail_assets.lib.streaming.incremental import HOT_SILVER, MINUTE_GOLD, GoldWindow, SilverAppend, gold_reading, hot_tables
 from retail_assets.lib.streaming.worker import STALE_RETRY_SECONDS, WorkerState, apply_downstream, load_state, save_state
@@ -595,14 +594,11 @@ def _silver_report(append: SilverAppend, lake: LakeStore) -> tuple[dict[str, Any
     )
     scope = "the month (rebuilt)" if append.mode == "rebuild" else "the batch's Bronze rows"
     checks = {
-        SCHEMA_PARITY: parity_outcome(frame_parity(build.rows, silver_columns(append.table)), subject=subject),
-        # Over the whole month as stored after the append (its key columns only), not just the appended rows; a
-        # rebuild holds the month's rows, unless it was built in key-hash shards (then read back like an append).
-        PRIMARY_KEY_UNIQUE: key_outcome(
-            build.rows if append.mode == "rebuild" and build.shards == 1 else
-            lake.scan(silver_table(append.table), [append.month]).select(silver_key(append.table)).collect(),
-            silver_key(append.table), subject=f"silver/{subject}",
+        # The month as stored after the append or rebuild (its schema; its key columns), not just the rows appended.
+        SCHEMA_PARITY: stored_parity_outcome(
+            lake, silver_table(append.table), silver_columns(append.table), append.month, subject=f"silver/{subject}"
         ),
+        PRIMARY_KEY_UNIQUE: fact_key_outcome(build, lake, append.month),
         RECONCILES_WITH_BRONZE: _reconciliation(append, subject, scope),
         **worker_check_outcomes(lake, append),
     }
@@ -641,12 +637,9 @@ def _gold_report(refresh: GoldWindow) -> tuple[dict[str, Any], dict[str, CheckOu
     metadata["rows_written"] = refresh.rows.height
     if refresh.window is not None:
         metadata["last_window"] = label
-    table = gold_table(refresh.name)
     checks = {
-        SCHEMA_PARITY: parity_outcome(frame_parity(refresh.rows, gold_columns(table)), subject=f"gold/{refresh.name} {label}"),
-        GRAIN_UNIQUE: key_outcome(
-            refresh.rows, table.key, subject=f"gold/{refresh.name} {label}, the rows written", nulls_allowed=True
-        ),
+        # The rows as read back after the write: the window the worker replaced (or the month it rebuilt).
+        **written_outcomes(refresh.stored, gold_table(refresh.name), label),
         RECONCILES_WITH_SILVER: reconciliation_outcome(refresh.name, label, refresh.balances),
     }
     for alert in hosted_alerts(refresh.name):
@@ -675,14 +668,10 @@ def _upstream_gates(
 
 def _validation_outcome(exc: Exception) -> tuple[dg.AssetKey, str, CheckOutcome] | None:
     """The blocking check a Silver or Gold validation error fails (nothing of that table was written)."""
-    if isinstance(exc, SilverValidationError):
-        key, name = silver_asset_key(exc.table), SCHEMA_PARITY if exc.drift else PRIMARY_KEY_UNIQUE
-    elif isinstance(exc, GoldValidationError):
-        key, name = gold_asset_key(exc.table), SCHEMA_PARITY if exc.drift else GRAIN_UNIQUE
-    else:
+    if not isinstance(exc, SpecValidationError) or exc.check is None:
         return None
-    details = {k: v for k, v in exc.details.items() if isinstance(v, (int, float, str, bool, list))}
-    return key, name, CheckOutcome(False, f"{exc} (stream worker; nothing was written)", {"partition": exc.partition, **details})
+    outcome = exc.outcome()
+    return exc.asset_key, exc.check, CheckOutcome(False, f"{exc} (stream worker; nothing was written)", outcome.metadata)
 
 
 def _apply_batch(context, lake: LakeStore, landing: LandingZone, state: WorkerState, batch: Batch, report: CatalogReport,

@@ -26,6 +26,9 @@ from retail_assets.lib.partitions import MONTHLY, partition_key
 from retail_assets.lib.specs import ColumnSpec
 
 SCHEMA_PARITY = "schema_parity"
+# Blocking key checks: Silver's business key, Gold's grain.
+PRIMARY_KEY_UNIQUE = "primary_key_unique"
+GRAIN_UNIQUE = "grain_unique"
 # WARN check of every Bronze and Silver month: nothing was rejected. Rejections are never silent: a month
 # that quarantines rows shows a warning with the counts by reason, next to the quarantine table's path.
 NOTHING_QUARANTINED = "nothing_quarantined"
@@ -102,6 +105,53 @@ def parity_outcome(drift: SchemaDrift, *, subject: str, extra_metadata: Mapping[
     )
 
 
+class SpecValidationError(ValueError):
+    """A Silver or Gold input or output does not match its spec; nothing was written.
+
+    ``check`` names the blocking check the frame fails (``schema_parity``, ``primary_key_unique``, ``grain_unique``),
+    or None when no check covers the fault (rows outside the partition): the step records that check as failed
+    (``outcome()``), with the table, partition, columns and values in its metadata, before it fails."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        layer: str,
+        table: str,
+        partition: str,
+        check: str | None = SCHEMA_PARITY,
+        drift: SchemaDrift | None = None,
+        **details: Any,
+    ):
+        super().__init__(message)
+        self.layer = layer
+        self.table = table
+        self.partition = partition
+        self.check = check
+        self.drift = drift
+        self.details = details
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey([self.layer, self.table])
+
+    def metadata(self) -> dict[str, Any]:
+        """Table, partition, the drifted columns and the details (keys, counts, example values)."""
+        metadata: dict[str, Any] = {"table": self.table, "partition": self.partition}
+        if self.drift is not None:
+            metadata.update(
+                missing_columns=list(self.drift.missing),
+                extra_columns=list(self.drift.extra),
+                mistyped_columns=dg.MetadataValue.json({c: list(t) for c, t in self.drift.mistyped.items()}),
+            )
+        metadata.update({k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in self.details.items()})
+        return metadata
+
+    def outcome(self) -> CheckOutcome:
+        """The failed evaluation of ``check`` (nothing was written: the partition keeps what it held)."""
+        return CheckOutcome(passed=False, description=str(self), metadata=self.metadata())
+
+
 def quarantine_outcome(quarantine: pl.DataFrame, *, subject: str, table_path: str | None = None) -> CheckOutcome:
     """WARN outcome of ``nothing_quarantined``: fails when ``quarantine`` (rows with a ``reason_code``) has rows."""
     by_reason = (
@@ -126,6 +176,26 @@ def stored_reason_codes(lake, table: str, month: dt.date) -> pl.DataFrame:
     if not lake.exists(table):
         return pl.DataFrame(schema={"reason_code": pl.String})
     return lake.scan(table, [month]).select("reason_code").collect()
+
+
+def stored_parity_outcome(
+    lake, table: str, columns: Sequence[ColumnSpec], month: dt.date | None, *, subject: str
+) -> CheckOutcome:
+    """``schema_parity`` of ``table`` (one month, or all of an unpartitioned table) as stored: the Delta table's
+    schema (its metadata, no data read) against the spec, types compared exactly."""
+    stored = lake.scan(table, [month] if month is not None else None).collect_schema()
+    return parity_outcome(frame_parity(pl.DataFrame(schema=stored), columns), subject=f"{subject}, as stored")
+
+
+def key_examples(
+    rows: pl.DataFrame, key: Sequence[str], *, nulls_allowed: bool = False, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` key values of ``rows`` that are repeated (or, unless ``nulls_allowed``, null): what a failed
+    key check shows."""
+    keys = rows.select(list(key))
+    null = pl.lit(False) if nulls_allowed else pl.any_horizontal(pl.all().is_null())
+    bad = keys.filter(null | keys.is_duplicated()).unique(maintain_order=True)
+    return [{k: None if v is None else str(v) for k, v in r.items()} for r in bad.head(limit).to_dicts()]
 
 
 def key_outcome(rows: pl.DataFrame, key: Sequence[str], *, subject: str, nulls_allowed: bool = False) -> CheckOutcome:
@@ -218,6 +288,26 @@ def check_evaluation(
     )
 
 
+def check_evaluations(
+    context: dg.AssetExecutionContext,
+    check_name: str,
+    outcomes: Mapping[dt.date, CheckOutcome] | CheckOutcome,
+    asset_key: dg.AssetKey | None = None,
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The evaluations of one check, one per month (or one for an unpartitioned asset), without the check's output:
+    what a failing step records before it raises (``emit_check_results`` adds the output)."""
+    key = dg.AssetCheckKey(asset_key or context.assets_def.key, check_name)
+    if key not in context.selected_asset_check_keys:
+        return
+    spec = context.assets_def.get_spec_for_check_key(key)
+    step = (context.run.run_id, f"{context.op_execution_context.op.name}#{context.retry_number}")
+    if isinstance(outcomes, CheckOutcome):
+        yield check_evaluation(context.instance, key, outcomes, blocking=spec.blocking, step=step)
+    else:
+        for month, outcome in sorted(outcomes.items()):
+            yield check_evaluation(context.instance, key, outcome, blocking=spec.blocking, month=month, step=step)
+
+
 def emit_check_results(
     context: dg.AssetExecutionContext,
     check_name: str,
@@ -235,13 +325,7 @@ def emit_check_results(
     key = dg.AssetCheckKey(asset_key or context.assets_def.key, check_name)
     if key not in context.selected_asset_check_keys:
         return
-    spec = context.assets_def.get_spec_for_check_key(key)
-    step = (context.run.run_id, f"{context.op_execution_context.op.name}#{context.retry_number}")
-    if isinstance(outcomes, CheckOutcome):
-        yield check_evaluation(context.instance, key, outcomes, blocking=spec.blocking, step=step)
-    else:
-        for month, outcome in sorted(outcomes.items()):
-            yield check_evaluation(context.instance, key, outcome, blocking=spec.blocking, month=month, step=step)
+    yield from check_evaluations(context, check_name, outcomes, asset_key)
     yield dg.Output(None, output_name=check_output_name(context, key))
 
 
@@ -255,3 +339,30 @@ def preview_markdown(df: pl.DataFrame, limit: int = 10) -> str:
     for row in head.iter_rows():
         lines.append("| " + " | ".join("" if v is None else str(v).replace("|", "\\|")[:200] for v in row) + " |")
     return "\n".join(lines)
+
+
+def step_failure(exc: Exception, table: str, partition: str) -> dg.Failure:
+    """The failure of a Silver or Gold step whose month could not be built, naming table and partition."""
+    metadata = exc.metadata() if isinstance(exc, SpecValidationError) else {"table": table, "partition": partition}
+    return dg.Failure(description=str(exc), metadata=metadata)
+
+
+def record_before_failure(
+    context: dg.AssetExecutionContext,
+    written: Mapping[dt.date, Mapping[str, Any]],
+    outcomes: Mapping[str, Mapping[dt.date, CheckOutcome]],
+    exc: Exception,
+    month: dt.date,
+) -> Iterator[Any]:
+    """What a multi-month step records before it fails on ``month``: the months already written (real
+    materializations) with their check evaluations, and, when ``exc`` is a validation error, the failed check of
+    ``month``. Nothing of ``month`` was written: its failed evaluation names the partition's latest materialization,
+    the rows still stored, so the failure is current and holds the month's downstream (``lib/gates.py``) until a
+    run builds it again and the check passes."""
+    for done, metadata in written.items():
+        yield dg.AssetMaterialization(asset_key=context.assets_def.key, partition=partition_key(done), metadata=metadata)
+    failed = exc.check if isinstance(exc, SpecValidationError) else None
+    for name, by_month in outcomes.items():
+        evaluated = {**by_month, **({month: exc.outcome()} if name == failed else {})}  # type: ignore[union-attr]
+        if evaluated:
+            yield from check_evaluations(context, name, evaluated)

@@ -8,9 +8,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from retail_assets.lib.checks import SpecValidationError
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
-from retail_assets.lib.silver.pipeline import SilverValidationError, validate_output
+from retail_assets.lib.silver.pipeline import validate_output
 from retail_assets.lib.specs import MONTH_START, REGISTRY, polars_schema, silver_columns
 from retail_assets_tests.silver.conftest import Pipeline
 from retail_assets_tests.silver.landed import JAN, event, land_batch, land_events, row, ts
@@ -75,10 +76,10 @@ def _silver_frame(table: str, rows: list[dict]) -> pl.DataFrame:
 def test_output_drift_is_refused_before_writing() -> None:
     frame = _silver_frame("fact_receipts", [row("fact_receipts")]).with_columns(pl.col("item_count").cast(pl.Int64))
     with pytest.raises(
-        SilverValidationError, match=r"silver/fact_receipts 2024-01: output .*item_count \(Int64, expected int32\)"
+        SpecValidationError, match=r"silver/fact_receipts 2024-01: output .*item_count \(Int64, expected int32\)"
     ):
         validate_output(frame, "fact_receipts", JAN)
-    with pytest.raises(SilverValidationError, match="extra columns"):
+    with pytest.raises(SpecValidationError, match="extra columns"):
         validate_output(
             _silver_frame("fact_receipts", [row("fact_receipts")]).with_columns(pl.lit(1).alias("x")), "fact_receipts", JAN
         )
@@ -86,10 +87,10 @@ def test_output_drift_is_refused_before_writing() -> None:
 
 def test_a_duplicated_or_null_key_is_refused_before_writing() -> None:
     duplicated = _silver_frame("fact_receipts", [row("fact_receipts"), row("fact_receipts", total_cents=5)])
-    with pytest.raises(SilverValidationError, match=r"primary key \['receipt_id'\] has 0 null and 2 duplicated"):
+    with pytest.raises(SpecValidationError, match=r"primary key \['receipt_id'\] has 0 null and 2 duplicated"):
         validate_output(duplicated, "fact_receipts", JAN)
     null_key = _silver_frame("fact_receipts", [row("fact_receipts", receipt_id=None)])
-    with pytest.raises(SilverValidationError, match="has 1 null"):
+    with pytest.raises(SpecValidationError, match="has 1 null"):
         validate_output(null_key, "fact_receipts", JAN)
 
 
@@ -102,5 +103,5 @@ def test_scd2_needs_exactly_one_current_version_per_key() -> None:
         schema=polars_schema(silver_columns("dim_stores")),
         orient="row",
     )
-    with pytest.raises(SilverValidationError, match="1 keys without exactly one current version"):
+    with pytest.raises(SpecValidationError, match="1 keys without exactly one current version"):
         validate_output(stores, "dim_stores", None)

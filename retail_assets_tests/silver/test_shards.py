@@ -26,12 +26,12 @@ from retail_assets.defs.silver import build_silver_assets
 from retail_assets.lib.generator.config import load_config
 from retail_assets.lib.generator.facts import facts_between
 from retail_assets.lib.generator.output import write_dimensions, write_month
+from retail_assets.lib.checks import SpecValidationError
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.settings import SILVER_SHARD_ROWS
 from retail_assets.lib.silver import pipeline as silver_pipeline
 from retail_assets.lib.silver.pipeline import (
-    SilverValidationError,
     WrittenMonth,
     count_bronze_rows,
     materialize_fact_month,
@@ -236,11 +236,11 @@ def test_a_failure_in_a_late_shard_commits_nothing(landed: Landed, monkeypatch: 
     def failing_in_the_last_shard(rows: pl.DataFrame, table: str, month) -> None:
         calls.append(rows.height)
         if len(calls) == SHARDS:
-            raise SilverValidationError("the last shard is invalid", table=table, partition="2024-01-01")
+            raise SpecValidationError("the last shard is invalid", layer="silver", table=table, partition="2024-01-01")
         validate(rows, table, month)
 
     monkeypatch.setattr(silver_pipeline, "validate_output", failing_in_the_last_shard)
-    with pytest.raises(SilverValidationError, match="the last shard is invalid"):
+    with pytest.raises(SpecValidationError, match="the last shard is invalid"):
         materialize_fact_month(landed.lake, table, JAN, shard_rows=landed.shard_rows[table])
 
     assert len(calls) == SHARDS and all(calls)  # the first shards were built and handed to the writer

@@ -502,3 +502,42 @@ def test_the_worker_keeps_the_serving_file_up_to_the_lake(tiny, window_events, t
         naive = lambda f: f.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.replace_time_zone(None))  # noqa: E731
         assert sorted(naive(served).iter_rows()) == sorted(naive(gold).iter_rows())
     assert not load_state(instance).serving, "nothing left to serve"
+
+
+def test_the_workers_gold_checks_read_the_window_as_stored_and_can_fail(
+    tiny, window_events, lake, landing, resources, instance, assets, monkeypatch
+):
+    """A faulty writer stores a minute row of gold/sales_minute_store twice when the worker replaces a window: the
+    worker's ``grain_unique`` reads the window back from the lake, fails, and holds the month (stale, the gate in
+    the catalog) instead of passing on the rows it meant to write. A rebuild with a sound writer releases it."""
+    from retail_assets.lib.checks import BLOCKING_CHECKS
+    from retail_assets.lib.gates import failed_gates
+    from retail_assets.lib.lake import LakeStore
+
+    write_dimensions(tiny, [JANUARY], landing)
+    dimensions(assets, resources, instance)
+    january = window_events.filter(pl.col("ingest_timestamp") < dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    half = january.height // 2
+    land(landing, january.head(half), "first")
+    assert work(resources, instance).success
+    gold = dg.AssetKey(["gold", "sales_minute_store"])
+    checks = list(BLOCKING_CHECKS[gold].items())
+    assert not failed_gates(instance, checks, [JANUARY])
+
+    replace = LakeStore.replace
+
+    def twice(self, table, df, **kwargs):
+        return replace(self, table, pl.concat([df, df.head(1)]) if table == "gold/sales_minute_store" else df, **kwargs)
+
+    monkeypatch.setattr(LakeStore, "replace", twice)
+    land(landing, january.tail(january.height - half), "second")
+    result = work(resources, instance)
+    assert result.success, "a failed check is not a failed worker run"
+    (gate,) = failed_gates(instance, checks, [JANUARY])
+    assert gate.check.name == "grain_unique" and gate.partition == "2024-01-01"
+    assert "gold/sales_minute_store 2024-01 failed its blocking check grain_unique" in load_state(instance).stale["2024-01-01"]
+
+    monkeypatch.undo()
+    assert work(resources, instance).success
+    assert not failed_gates(instance, checks, [JANUARY]) and not load_state(instance).stale
+    assert gold_minutes(lake).equals(receipts_by_minute(january))

@@ -3,8 +3,8 @@
 A Gold month reads only the Silver months its spec names (the month, sometimes its neighbour) and,
 for snapshot tables, its own previous month: its cost does not grow with history. Nothing is
 written when an input or the output drifts from its spec, a non-nullable column holds NULLs, or
-the grain is not unique (:class:`GoldValidationError`). The reconciliation reads the written month
-back from the lake.
+the grain is not unique (:class:`SpecValidationError`, naming the blocking check it fails). The checks
+and the reconciliation read the written month back from the lake.
 """
 
 from __future__ import annotations
@@ -12,12 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
 from retail_assets.lib.alerts import AlertThresholds
-from retail_assets.lib.checks import frame_parity
+from retail_assets.lib.checks import (
+    GRAIN_UNIQUE,
+    SCHEMA_PARITY,
+    CheckOutcome,
+    SpecValidationError,
+    frame_parity,
+    key_examples,
+    key_outcome,
+    parity_outcome,
+)
 from retail_assets.lib.conform import SchemaDrift
 from retail_assets.lib.gold.builders import BUILDERS
 from retail_assets.lib.gold.frames import METRIC_PREFIX, GoldInputs
@@ -38,17 +46,6 @@ def gold_path(name: str) -> str:
 def add_months(month: dt.date, offset: int) -> dt.date:
     index = month.year * 12 + month.month - 1 + offset
     return dt.date(index // 12, index % 12 + 1, 1)
-
-
-class GoldValidationError(ValueError):
-    """A Gold input or output does not match its spec; nothing was written."""
-
-    def __init__(self, message: str, *, table: str, partition: str, drift: SchemaDrift | None = None, **details: Any):
-        super().__init__(message)
-        self.table = table
-        self.partition = partition
-        self.drift = drift
-        self.details = details
 
 
 class MissingGoldInput(LookupError):
@@ -75,9 +72,10 @@ def read_inputs(
         frame = lake.scan(path, months)
         drift = frame_parity(pl.DataFrame(schema=frame.collect_schema()), silver_columns(source.table))
         if not drift.ok:
-            raise GoldValidationError(
+            raise SpecValidationError(
                 f"gold/{table.name} {month:%Y-%m}: input {path} does not match its spec ({drift.describe()}); nothing was "
                 f"written. Re-materialize {path} with the current spec.",
+                layer=LAYER,
                 table=table.name,
                 partition=month.isoformat(),
                 drift=drift,
@@ -113,42 +111,72 @@ def previous_snapshot(lake: LakeStore, table: GoldTable, month: dt.date) -> pl.D
     return None
 
 
+def null_columns(rows: pl.DataFrame, table: GoldTable) -> dict[str, int]:
+    """NULL counts of the non-nullable columns of ``table`` that hold any."""
+    required = [c.name for c in gold_columns(table) if not c.nullable and c.name in rows.columns]
+    return {c: n for c, n in rows.select(pl.col(required).null_count()).row(0, named=True).items() if n}
+
+
+def written_outcomes(stored: pl.DataFrame, table: GoldTable, label: str) -> dict[str, CheckOutcome]:
+    """``schema_parity`` (columns, types, no NULL where the spec forbids it) and ``grain_unique`` of Gold rows as
+    read back from the lake after a write (a month, or the window the stream worker replaced)."""
+    subject = f"gold/{table.name} {label}, as stored"
+    drift = frame_parity(stored, gold_columns(table))
+    nulls = null_columns(stored, table)
+    parity = parity_outcome(drift, subject=subject, extra_metadata={"null_columns": nulls})
+    if nulls:
+        parity = CheckOutcome(
+            passed=False, description=f"{subject}: NULLs in non-nullable columns {nulls}", metadata=parity.metadata
+        )
+    grain = key_outcome(stored, table.key, subject=subject, nulls_allowed=True)
+    if not grain.passed:
+        grain.metadata["key_examples"] = key_examples(stored, table.key, nulls_allowed=True)
+    return {SCHEMA_PARITY: parity, GRAIN_UNIQUE: grain}
+
+
 def validate_output(rows: pl.DataFrame, table: GoldTable, month: dt.date) -> None:
     where = f"gold/{table.name} {month:%Y-%m}"
     drift = frame_parity(rows, gold_columns(table))
     if not drift.ok:
-        raise GoldValidationError(
+        raise SpecValidationError(
             f"{where}: output does not match the spec ({drift.describe()}); nothing was written. The transform in "
             "lib/gold disagrees with lib/gold/specs.py.",
+            layer=LAYER,
             table=table.name,
             partition=month.isoformat(),
             drift=drift,
         )
-    required = [c.name for c in gold_columns(table) if not c.nullable]
-    nulls = {c: n for c, n in rows.select(pl.col(required).null_count()).row(0, named=True).items() if n}
+    nulls = null_columns(rows, table)
     if nulls:
-        raise GoldValidationError(
+        raise SpecValidationError(
             f"{where}: NULLs in non-nullable columns {nulls}; nothing was written",
+            layer=LAYER,
             table=table.name,
             partition=month.isoformat(),
+            check=SCHEMA_PARITY,
             null_columns=nulls,
         )
     duplicates = int(rows.select(table.key).is_duplicated().sum())
     if duplicates:
-        raise GoldValidationError(
+        raise SpecValidationError(
             f"{where}: {duplicates} rows share a grain key {list(table.key)}; nothing was written",
+            layer=LAYER,
             table=table.name,
             partition=month.isoformat(),
+            check=GRAIN_UNIQUE,
             key=list(table.key),
             duplicate_rows=duplicates,
+            key_examples=key_examples(rows, table.key, nulls_allowed=True),
         )
     outside = rows.filter(pl.col(PARTITION_COLUMN) != month).height
     if table.time_column is not None:
         outside += rows.filter(month_start(table.time_column) != month).height
     if outside:
-        raise GoldValidationError(
+        raise SpecValidationError(
             f"{where}: {outside} rows fall outside the month; nothing was written",
+            layer=LAYER,
             table=table.name,
+            check=None,
             partition=month.isoformat(),
             rows_outside=outside,
         )
@@ -166,8 +194,9 @@ def build_with_metrics(inputs: GoldInputs, table: GoldTable) -> tuple[pl.DataFra
     order = [c.name for c in gold_columns(table)]
     missing = [c for c in order if c not in rows.columns]
     if missing:
-        raise GoldValidationError(
+        raise SpecValidationError(
             f"gold/{table.name} {inputs.month:%Y-%m}: the transform produced no columns {missing}; nothing was written",
+            layer=LAYER,
             table=table.name,
             partition=inputs.month.isoformat(),
             drift=SchemaDrift(missing=tuple(missing)),
@@ -183,6 +212,7 @@ class GoldMonth:
     month: dt.date
     inputs: GoldInputs
     rows: pl.DataFrame  # what was written
+    stored: pl.DataFrame  # the month read back from the lake after the write (what the checks evaluate)
     version: int
     balances: list[Balance]  # Gold side read back from the lake
     extra: dict[str, int]
@@ -208,13 +238,14 @@ def materialize_gold_month(
     inputs = read_inputs(lake, table, month, previous=previous, thresholds=thresholds)
     rows, extra = build_with_metrics(inputs, table)
     report = lake.overwrite_months(gold_path(name), rows, [month], commit_metadata=commit_metadata)
-    written = lake.scan(gold_path(name), [month])
+    stored = lake.scan(gold_path(name), [month]).collect()
     return GoldMonth(
         table=table,
         month=month,
         inputs=inputs,
         rows=rows,
+        stored=stored,
         version=report.version,
-        balances=BUILDERS[name].reconcile(inputs, written),
+        balances=BUILDERS[name].reconcile(inputs, stored.lazy()),
         extra=extra,
     )

@@ -5,7 +5,7 @@ references (online order lines: also the next month's step events and the neighb
 order ids, ``read_neighbours``), and overwrites only that month of ``silver/<fact>`` and ``quarantine/silver/<fact>``:
 its cost does not depend on how many months exist. Nothing is written when the input or the
 output drifts from the spec, or when the output's key is null or not unique
-(:class:`SilverValidationError`).
+(:class:`SpecValidationError`, naming the blocking check it fails).
 """
 
 from __future__ import annotations
@@ -17,8 +17,14 @@ from typing import Any
 
 import polars as pl
 
-from retail_assets.lib.checks import frame_parity, stored_reason_codes
-from retail_assets.lib.conform import SchemaDrift
+from retail_assets.lib.checks import (
+    PRIMARY_KEY_UNIQUE,
+    SCHEMA_PARITY,
+    SpecValidationError,
+    frame_parity,
+    key_examples,
+    stored_reason_codes,
+)
 from retail_assets.lib.lake import LakeStore, WriteReport, months_predicate
 from retail_assets.lib.settings import silver_shard_rows
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
@@ -45,17 +51,6 @@ def quarantine_table(name: str) -> str:
     return f"quarantine/{LAYER}/{name}"
 
 
-class SilverValidationError(ValueError):
-    """A Silver input or output does not match the spec; nothing was written."""
-
-    def __init__(self, message: str, *, table: str, partition: str, drift: SchemaDrift | None = None, **details: Any):
-        super().__init__(message)
-        self.table = table
-        self.partition = partition
-        self.drift = drift
-        self.details = details
-
-
 class MissingDimension(LookupError):
     """A Silver dimension a table needs has not been materialized."""
 
@@ -68,9 +63,11 @@ def _check_parity(frame_schema: pl.Schema, columns, *, what: str, table: str, mo
     drift = frame_parity(pl.DataFrame(schema=frame_schema), columns)
     if not drift.ok:
         where = f"{month:%Y-%m}" if month else "(unpartitioned)"
-        raise SilverValidationError(
+        raise SpecValidationError(
             f"silver/{table} {where}: {what} does not match the spec ({drift.describe()}); nothing was written. {fix}",
+            layer=LAYER,
             table=table,
+            check=SCHEMA_PARITY,
             partition=_partition(month),
             drift=drift,
         )
@@ -109,12 +106,15 @@ def validate_output(rows: pl.DataFrame, table: str, month: dt.date | None) -> No
     problems = primary_key_problems(rows, table)
     if problems:
         where = f"{month:%Y-%m}" if month else "(unpartitioned)"
-        raise SilverValidationError(
+        raise SpecValidationError(
             f"silver/{table} {where}: primary key {problems['key']} has {problems['null_keys']} null and "
             f"{problems['duplicate_keys']} duplicated values, {problems['keys_without_one_current_version']} keys "
             "without exactly one current version; nothing was written",
+            layer=LAYER,
             table=table,
             partition=_partition(month),
+            check=PRIMARY_KEY_UNIQUE,
+            key_examples=key_examples(rows, problems["key"]),
             **problems,
         )
 

@@ -35,11 +35,11 @@ import polars as pl
 
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.bronze import batch_predicate
+from retail_assets.lib.checks import SpecValidationError
 from retail_assets.lib.gold.builders import BUILDERS
 from retail_assets.lib.gold.frames import GoldInputs
 from retail_assets.lib.gold.pipeline import (
     GoldMonth,
-    GoldValidationError,
     add_months,
     build_with_metrics,
     gold_path,
@@ -330,6 +330,7 @@ class GoldWindow:
     mode: str  # "window" or "month"
     window: tuple[dt.datetime, dt.datetime] | None
     rows: pl.DataFrame  # the rows written (the window's, or the month's)
+    stored: pl.DataFrame  # the same span read back from the lake after the write (what the checks evaluate)
     version: int | None
     balances: list[Balance]
     inputs: GoldInputs
@@ -367,7 +368,10 @@ def refresh_gold_window(
     built = lake.exists(path) and lake.scan(path, [month]).select(pl.len()).collect().item() > 0
     if window is None or not built:
         whole = materialize_gold_month(lake, name, month, thresholds=thresholds, commit_metadata=commit_metadata)
-        return GoldWindow(name, month, "month", None, whole.rows, whole.version, whole.balances, whole.inputs, whole.extra, whole)
+        return GoldWindow(
+            name, month, "month", None, whole.rows, whole.stored, whole.version, whole.balances, whole.inputs, whole.extra,
+            whole,
+        )
     start, end = window
     if (start - month_bounds(month)[0]) % WINDOW or (end - month_bounds(month)[0]) % WINDOW:
         raise ValueError(f"gold/{name} {month:%Y-%m}: window {start}..{end} is not aligned to {WINDOW}")
@@ -376,11 +380,13 @@ def refresh_gold_window(
     column = table.time_column
     outside = rows.filter((pl.col(column) < start) | (pl.col(column) >= end)).height
     if outside:
-        raise GoldValidationError(
+        raise SpecValidationError(
             f"gold/{name} {month:%Y-%m}: {outside} rows fall outside the window {start:%Y-%m-%d %H:%M}..{end:%H:%M}; "
             "nothing was written",
+            layer="gold",
             table=name,
             partition=month.isoformat(),
+            check=None,
         )
     predicate = (
         f"{PARTITION_COLUMN} = '{month.isoformat()}' AND {column} >= '{start.isoformat()}' AND {column} < '{end.isoformat()}'"
@@ -390,8 +396,9 @@ def refresh_gold_window(
     else:
         lake.delete(path, predicate, commit_metadata=commit_metadata)
         version = lake.version(path)
-    written = lake.scan(path, [month]).filter((pl.col(column) >= start) & (pl.col(column) < end)).collect().lazy()
-    return GoldWindow(name, month, "window", window, rows, version, BUILDERS[name].reconcile(inputs, written), inputs, extra)
+    written = lake.scan(path, [month]).filter((pl.col(column) >= start) & (pl.col(column) < end)).collect()
+    balances = BUILDERS[name].reconcile(inputs, written.lazy())
+    return GoldWindow(name, month, "window", window, rows, written, version, balances, inputs, extra)
 
 
 def union_window(

@@ -24,8 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from retail_assets.lib.alerts import AlertThresholds
-from retail_assets.lib.gold.pipeline import GoldValidationError, MissingGoldInput
-from retail_assets.lib.silver.pipeline import MissingDimension, SilverValidationError
+from retail_assets.lib.checks import SpecValidationError
+from retail_assets.lib.gold.pipeline import MissingGoldInput
+from retail_assets.lib.silver.pipeline import MissingDimension
 from retail_assets.lib.streaming.cursor import FileCursor
 from retail_assets.lib.streaming.incremental import (
     HOT_SILVER,
@@ -42,7 +43,7 @@ from retail_assets.lib.streaming.incremental import (
 
 STATE_KEY = "retail_assets/stream_worker"
 STALE_RETRY_SECONDS = 30.0
-DOWNSTREAM_ERRORS = (SilverValidationError, MissingDimension, GoldValidationError, MissingGoldInput)
+DOWNSTREAM_ERRORS = (SpecValidationError, MissingDimension, MissingGoldInput)
 
 
 @dataclass
