@@ -33,9 +33,10 @@ import polars as pl
 from pydantic import Field
 
 from retail_assets.defs.bronze import BRONZE_EVENTS_POOL
-from retail_assets.defs.gold import GRAIN_UNIQUE
-from retail_assets.defs.silver import HOT_POOL, PRIMARY_KEY_UNIQUE, primary_key_outcome
+from retail_assets.defs.silver import HOT_POOL, primary_key_outcome
 from retail_assets.lib.checks import (
+    GRAIN_UNIQUE,
+    PRIMARY_KEY_UNIQUE,
     SCHEMA_PARITY,
     CheckOutcome,
     check_evaluation,
