@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from retail_assets.lib.generator.config import GeneratorConfigError, load_config
     from retail_assets.lib.generator.output import default_workers, write_dimensions, write_months
     from retail_assets.lib.landing import LandingZone
-    from retail_assets.lib.partitions import month_range
+    from retail_assets.lib.months import month_range
     from retail_assets.lib.settings import Settings
 
     first, last = args.month, args.to or args.month

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from retail_assets.lib.alerts import AlertThresholds
     from retail_assets.lib.generator.config import GeneratorConfigError, load_config
     from retail_assets.lib.landing import LandingZone
-    from retail_assets.lib.partitions import month_range
+    from retail_assets.lib.months import month_range
     from retail_assets.lib.realism import RealismError, scan_landing, scorecard
     from retail_assets.lib.settings import Settings
 

@@ -16,7 +16,8 @@ from retail_assets.lib.generator import DIMENSION_TABLES, FACT_TABLES
 from retail_assets.lib.generator.config import GeneratorConfigError, load_config
 from retail_assets.lib.generator.output import FILE_NAME, MonthReport, default_workers, write_dimensions, write_months
 from retail_assets.lib.landing import LandingZone
-from retail_assets.lib.partitions import MONTHLY, month_of, month_range, months_of, partition_key
+from retail_assets.lib.months import month_range
+from retail_assets.lib.partitions import MONTHLY, month_of, months_of, partition_key
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import REGISTRY
 

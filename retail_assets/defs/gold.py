@@ -49,7 +49,6 @@ from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import (
     GoldMonth,
     MissingGoldInput,
-    add_months,
     gold_path,
     materialize_gold_month,
     written_outcomes,
@@ -57,6 +56,7 @@ from retail_assets.lib.gold.pipeline import (
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.months import add_months
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
 from retail_assets.lib.streaming.automation import follows_upstream_months
 from retail_assets.lib.streaming.incremental import MINUTE_GOLD

@@ -32,6 +32,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from pydantic import Field, PrivateAttr
 
+from retail_assets.lib.months import add_months
 from retail_assets.lib.specs import PARTITION_COLUMN
 
 
@@ -65,8 +66,7 @@ def months_predicate(months: Sequence[dt.date], column: str = PARTITION_COLUMN) 
 
 def _contiguous(months: Sequence[dt.date]) -> bool:
     for earlier, later in zip(months, months[1:], strict=False):
-        step = dt.date(earlier.year + earlier.month // 12, earlier.month % 12 + 1, 1)
-        if later != step:
+        if later != add_months(earlier, 1):
             return False
     return True
 

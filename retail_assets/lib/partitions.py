@@ -38,14 +38,6 @@ def month_start(column: str | pl.Expr) -> pl.Expr:
     return expr.dt.convert_time_zone("UTC").dt.truncate("1mo").dt.date()
 
 
-def month_range(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, current = [], first.replace(day=1)
-    while current <= last:
-        months.append(current)
-        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return months
-
-
 def describe_months(months: Sequence[dt.date]) -> str:
     if not months:
         return "no months"

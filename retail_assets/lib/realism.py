@@ -29,10 +29,10 @@ from retail_assets.lib import alerts as alert_rules
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.gold.alerts import ALERT_RULES
 from retail_assets.lib.gold.frames import GoldInputs
-from retail_assets.lib.gold.pipeline import add_months
 from retail_assets.lib.gold.specs import ALERTS
 from retail_assets.lib.kpi_twins import shipment_dwell
 from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.months import add_months, days_in_month
 from retail_assets.lib.specs import PARTITION_COLUMN, REGISTRY, polars_schema
 
 Unit = Literal[
@@ -1125,10 +1125,6 @@ def online_metrics(headers: pl.LazyFrame, lines: pl.LazyFrame, receipts: pl.Lazy
     ]
 
 
-def _days_in_month(month: dt.date) -> int:
-    return (add_months(month, 1) - month).days
-
-
 def inventory_metrics(
     store_txn: pl.LazyFrame, stockouts: pl.LazyFrame, reorders: pl.LazyFrame, first: dt.date, last: dt.date
 ) -> list[Metric]:
@@ -1142,7 +1138,7 @@ def inventory_metrics(
     )
     by_month = sold_txn.group_by("store_id", "product_id", PARTITION_COLUMN).agg(pl.col("units").sum()).collect()
     active_days = (
-        by_month.select(pl.col(PARTITION_COLUMN).map_elements(_days_in_month, return_dtype=pl.Int64).sum()).item() or 0
+        by_month.select(pl.col(PARTITION_COLUMN).map_elements(days_in_month, return_dtype=pl.Int64).sum()).item() or 0
     )
     store_outs = stockouts.filter(pl.col("store_id").is_not_null())
     out_days = (

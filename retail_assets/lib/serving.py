@@ -59,6 +59,7 @@ from filelock import FileLock, Timeout
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import gold_path
 from retail_assets.lib.lake import LakeStore, to_arrow
+from retail_assets.lib.months import month_bounds_utc
 from retail_assets.lib.quarantine_tables import LAYER_COLUMN, TABLE_COLUMN, scan_quarantine
 from retail_assets.lib.specs import (
     PARTITION_COLUMN,
@@ -577,8 +578,7 @@ def _plan(windows: Iterable[Any]) -> dict[tuple[str, dt.date], tuple[Span, ...]]
             asked[key] = None
             continue
         start, end = _utc(w.span[0]), _utc(w.span[1])
-        first = dt.datetime(w.month.year, w.month.month, 1, tzinfo=dt.UTC)
-        after = dt.datetime(w.month.year + w.month.month // 12, w.month.month % 12 + 1, 1, tzinfo=dt.UTC)
+        first, after = month_bounds_utc(w.month)
         if not (first <= start < end <= after):
             raise ServingError(
                 f"serving refresh: {w.table} span {start.isoformat()}..{end.isoformat()} is empty or outside "

@@ -14,7 +14,7 @@ import pytest
 from retail_assets.lib.generator.config import load_config
 from retail_assets.lib.generator.output import default_workers, write_dimensions, write_months
 from retail_assets.lib.landing import LandingZone
-from retail_assets.lib.partitions import month_range
+from retail_assets.lib.months import month_range
 from retail_assets.lib.realism import AlertThresholds, scan_landing, scorecard
 
 YEAR = month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1))

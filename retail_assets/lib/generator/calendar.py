@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from retail_assets.lib.months import add_months
+
 EPOCH = dt.date(2000, 1, 1)  # day ordinals count from here
 EPOCH_1970_DAYS = (EPOCH - dt.date(1970, 1, 1)).days
 US_PER_DAY = 86_400_000_000
@@ -29,9 +31,7 @@ def from_ordinal(day: int) -> dt.date:
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
     """First day of the month and first day of the next month."""
-    first = month.replace(day=1)
-    nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, nxt
+    return month.replace(day=1), add_months(month, 1)
 
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:

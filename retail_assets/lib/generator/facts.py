@@ -17,7 +17,7 @@ from retail_assets.lib.generator import FACT_TABLES
 from retail_assets.lib.generator.config import GeneratorConfig
 from retail_assets.lib.generator.simulate import simulate
 from retail_assets.lib.generator.tables import month_tables
-from retail_assets.lib.partitions import month_range
+from retail_assets.lib.months import month_range
 from retail_assets.lib.specs import REGISTRY
 
 

@@ -20,6 +20,7 @@ from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator import dictionaries as dic
 from retail_assets.lib.generator.config import GeneratorConfig, GeneratorConfigError
 from retail_assets.lib.generator.rng import cumulative, hash64, stream, stream_salt, uniform
+from retail_assets.lib.months import from_month_index, month_index
 from retail_assets.lib.specs import REGISTRY, polars_schema
 from retail_assets.lib.specs.dimensions import OPERATING_HOURS, STORE_FORMATS, TAXABILITY, TRUCK_FLEETS, VOLUME_CLASSES
 
@@ -33,14 +34,6 @@ TRAFFIC_RANGE = np.array([[2.5, 3.0], [1.8, 2.4], [0.8, 1.2], [0.4, 0.7], [0.25,
 URBAN_REGIONS = frozenset({"Northeast", "West"})
 
 TAG_BITS = {tag: 1 << i for i, tag in enumerate(cal.TAGS)}
-
-
-def _month_index(month: dt.date) -> int:
-    return month.year * 12 + month.month - 1
-
-
-def _from_month_index(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def haversine_miles(lat1, lon1, lat2, lon2):
@@ -242,7 +235,7 @@ class World:
         volume, fmt, hours, traffic = base.volume_class.copy(), base.store_format.copy(), base.hours.copy(), base.traffic.copy()
         n = c.stores
         ids = np.arange(n, dtype=np.uint64)
-        for m in range(_month_index(c.first_month) + 1, _month_index(month) + 1):
+        for m in range(month_index(c.first_month) + 1, month_index(month) + 1):
             key = ids * np.uint64(1 << 20) + np.uint64(m)
             change = uniform(key, stream_salt(c.seed, "store_change")) < c.store_change_rate
             if not change.any():
@@ -366,12 +359,12 @@ class World:
         # always on the first of a month so a month's assortment is fixed.
         launched_later = rng.random(c.products) < 0.15
         later_month = rng.integers(1, 13, c.products)
-        first = _month_index(c.first_month)
+        first = month_index(c.first_month)
         before = c.first_month - dt.timedelta(days=1)
         early_days = rng.integers(180, 1500, c.products)
         self.prod_launch = np.array(
             [
-                _from_month_index(first + int(m)) if late else before - dt.timedelta(days=int(d))
+                from_month_index(first + int(m)) if late else before - dt.timedelta(days=int(d))
                 for late, m, d in zip(launched_later, later_month, early_days, strict=True)
             ],
             dtype="datetime64[D]",
@@ -438,7 +431,7 @@ class World:
         address_seed = np.zeros(c.customers, dtype=np.int64)
         ids = np.arange(1, c.customers + 1, dtype=np.uint64)
         cum = cumulative(self.geo_weight)
-        for m in range(_month_index(c.first_month) + 1, _month_index(month) + 1):
+        for m in range(month_index(c.first_month) + 1, month_index(month) + 1):
             key = ids * np.uint64(1 << 20) + np.uint64(m)
             moving = np.flatnonzero(uniform(key, stream_salt(c.seed, "customer_move")) < c.customer_move_rate)
             if len(moving):
@@ -448,7 +441,7 @@ class World:
                 address_seed[moving] = m
         pick = (hash64(ids, stream_salt(c.seed, "home_store")) % np.uint64(1 << 30)).astype(np.int64)
         home = self.geo_store_table[geo, pick % self.geo_store_count[geo]]
-        offset = max(_month_index(month) - _month_index(c.first_month), 0)
+        offset = max(month_index(month) - month_index(c.first_month), 0)
         active = (self.cust_join <= offset) & (offset < self.cust_leave)
         members = np.flatnonzero(active)
         order = members[np.argsort(home[members], kind="stable")]

@@ -33,6 +33,7 @@ from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.gold.specs import gold_table
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.months import add_months
 from retail_assets.lib.partitions import FIRST_MONTH, month_start
 from retail_assets.lib.specs import PARTITION_COLUMN, silver_columns
 
@@ -41,11 +42,6 @@ LAYER = "gold"
 
 def gold_path(name: str) -> str:
     return f"{LAYER}/{name}"
-
-
-def add_months(month: dt.date, offset: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + offset
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 class MissingGoldInput(LookupError):

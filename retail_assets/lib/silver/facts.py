@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from retail_assets.lib.months import add_months
 from retail_assets.lib.silver.dedupe import content_columns, deduplicate, key_text
 from retail_assets.lib.silver.lifecycle import (
     EVENT_COLUMNS,
     NeighbourMonths,
     apply_line_updates,
     map_step_events,
-    shift_month,
     taken_from_next_month,
 )
 from retail_assets.lib.silver.quarantine import empty_quarantine, quarantine_rows
@@ -215,7 +215,7 @@ def build_fact_month(
             for e in steps
             if e in around.next_events
         ]
-        previous = shift_month(month, -1)
+        previous = add_months(month, -1)
         updates = apply_line_updates(
             rows,
             pl.concat(mapped, how="vertical"),

@@ -21,7 +21,6 @@ event), when a matched line is CANCELLED, or when the line already has a differe
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -50,11 +49,6 @@ STEPS = {
 RANK = {"CREATED": 0, "PICKED": 1, "SHIPPED": 2, "DELIVERED": 3}
 EVENT_KEY = ("order_id", "status", "node_type", "node_id")
 EVENT_COLUMNS = (*EVENT_KEY, "fulfillment_mode", "step_ts")
-
-
-def shift_month(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass(frozen=True)

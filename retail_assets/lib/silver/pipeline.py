@@ -26,10 +26,11 @@ from retail_assets.lib.checks import (
     stored_reason_codes,
 )
 from retail_assets.lib.lake import LakeStore, WriteReport, months_predicate
+from retail_assets.lib.months import add_months
 from retail_assets.lib.settings import silver_shard_rows
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
 from retail_assets.lib.silver.facts import FactMonth, build_fact_month
-from retail_assets.lib.silver.lifecycle import NeighbourMonths, shift_month, taken_from_next_month
+from retail_assets.lib.silver.lifecycle import NeighbourMonths, taken_from_next_month
 from retail_assets.lib.silver.shards import KeyShard, combine, shard_count, shardable, shards_of, without_rows
 from retail_assets.lib.silver.rules import (
     DimensionKeys,
@@ -233,13 +234,13 @@ def read_neighbours(lake: LakeStore, table: str, month: dt.date) -> NeighbourMon
     """For a table whose events update rows of earlier months (online order lines): the months around ``month``."""
     if not UPDATE_EVENTS.get(table):
         return None
-    following = shift_month(month, 1)
+    following = add_months(month, 1)
     next_events = {}
     for event_type in UPDATE_EVENTS[table]:
         frame = read_bronze(lake, event_type, table=table, month=following)
         if frame is not None:
             next_events[event_type] = frame
-    return NeighbourMonths(_order_ids(lake, shift_month(month, -1)), _order_ids(lake, following), next_events)
+    return NeighbourMonths(_order_ids(lake, add_months(month, -1)), _order_ids(lake, following), next_events)
 
 
 def count_bronze_rows(lake: LakeStore, table: str, month: dt.date) -> tuple[int, dict[str, int]]:
@@ -259,7 +260,7 @@ def count_bronze_rows(lake: LakeStore, table: str, month: dt.date) -> tuple[int,
             store = pl.col("store_id").is_not_null()
             events = events.filter(store if table == "fact_store_inventory_txn" else ~store)
         counts[event_type] = events.select(pl.len()).collect().item()
-    following = shift_month(month, 1)
+    following = add_months(month, 1)
     for event_type in UPDATE_EVENTS.get(table, ()):
         if lake.exists(f"bronze/{event_type}"):
             later = lake.scan(f"bronze/{event_type}", [following])

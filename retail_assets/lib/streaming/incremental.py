@@ -40,7 +40,6 @@ from retail_assets.lib.gold.builders import BUILDERS
 from retail_assets.lib.gold.frames import GoldInputs
 from retail_assets.lib.gold.pipeline import (
     GoldMonth,
-    add_months,
     build_with_metrics,
     gold_path,
     materialize_gold_month,
@@ -49,6 +48,7 @@ from retail_assets.lib.gold.pipeline import (
 from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.gold.specs import GOLD_TABLES, gold_table
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.months import month_bounds_utc
 from retail_assets.lib.silver.dedupe import content_columns, key_text
 from retail_assets.lib.silver.facts import LOST_KEYS, FactMonth, build_fact_month
 from retail_assets.lib.silver.pipeline import (
@@ -130,17 +130,12 @@ class SilverAppend:
         )
 
 
-def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(month, dt.time(), dt.UTC)
-    return start, dt.datetime.combine(add_months(month, 1), dt.time(), dt.UTC)
-
-
 def aligned_window(times: pl.Series, month: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
     """[first bucket start, last bucket end) of ``times`` in 15-minute buckets, within the month."""
     times = times.drop_nulls()
     if times.is_empty():
         return None
-    low, high = month_bounds(month)
+    low, high = month_bounds_utc(month)
     first = times.min().replace(tzinfo=dt.UTC) if times.min().tzinfo is None else times.min()
     last = times.max().replace(tzinfo=dt.UTC) if times.max().tzinfo is None else times.max()
     start = low + (first - low) // WINDOW * WINDOW
@@ -373,7 +368,7 @@ def refresh_gold_window(
             whole,
         )
     start, end = window
-    if (start - month_bounds(month)[0]) % WINDOW or (end - month_bounds(month)[0]) % WINDOW:
+    if (start - month_bounds_utc(month)[0]) % WINDOW or (end - month_bounds_utc(month)[0]) % WINDOW:
         raise ValueError(f"gold/{name} {month:%Y-%m}: window {start}..{end} is not aligned to {WINDOW}")
     inputs = _restricted(read_inputs(lake, table, month, thresholds=thresholds), start, end)
     rows, extra = build_with_metrics(inputs, table)
