@@ -12,6 +12,7 @@ import itertools
 import polars as pl
 import pytest
 
+from retail_assets.lib.silver.rules import column_checks, flag_rows
 from retail_assets.lib.specs import REGISTRY
 
 from .conftest import MONTHS
@@ -182,6 +183,21 @@ def test_promotions_match_their_lines(generated):
     )
     assert (with_code["discount_cents"] == with_code["expected"]).all()
     assert set(promos["discount_type"]) <= {"PERCENTAGE", "BOGO"}
+
+
+def test_generated_decline_reasons_are_the_specs_and_silver_quarantines_none(generated):
+    """The generator draws decline reasons from the spec's list itself (one declaration), so Silver's allowed-values
+    check rejects no generated payment for its decline reason."""
+    from retail_assets.lib.generator import payments as generated_payments
+    from retail_assets.lib.specs import facts as fact_specs
+
+    assert generated_payments.DECLINE_REASONS is fact_specs.DECLINE_REASONS
+    payments = generated.fact("fact_payments")
+    reasons = [c for c in column_checks(REGISTRY.table("fact_payments")) if c.column == "decline_reason"]
+    assert reasons, "the spec restricts decline_reason to its allowed values"
+    flagged = flag_rows(payments.lazy(), reasons).collect()
+    assert payments["decline_reason"].drop_nulls().n_unique() > 1
+    assert not flagged["__rejected"].any(), flagged.filter("__rejected")["decline_reason"].unique().to_list()
 
 
 def test_payments_approve_each_sale_and_order_once(generated):

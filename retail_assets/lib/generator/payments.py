@@ -13,6 +13,8 @@ import numpy as np
 
 from retail_assets.lib.generator.receipts import CASH, CHECK, CREDIT, DEBIT, MOBILE, OTHER, PAYPAL
 from retail_assets.lib.generator.rng import stream_salt, uniform
+# The spec's list, not a copy: a reason the spec does not allow would be quarantined by Silver (not_allowed).
+from retail_assets.lib.specs.facts import DECLINE_REASONS
 
 PROCESSING_MS = {
     CASH: (500, 2000),
@@ -25,15 +27,6 @@ PROCESSING_MS = {
 }
 DECLINE_FACTOR = {CREDIT: 1.0, DEBIT: 0.8, CASH: 0.0, MOBILE: 1.2, PAYPAL: 1.1, OTHER: 0.5, CHECK: 1.5}
 RETRY_WITH = {CREDIT: DEBIT, DEBIT: CREDIT, MOBILE: CREDIT, PAYPAL: CREDIT, OTHER: CREDIT, CHECK: CREDIT, CASH: CASH}
-DECLINE_REASONS = (
-    "INSUFFICIENT_FUNDS",
-    "CARD_EXPIRED",
-    "INVALID_CVV",
-    "NETWORK_ERROR",
-    "FRAUD_SUSPECTED",
-    "CARD_BLOCKED",
-    "LIMIT_EXCEEDED",
-)
 
 _LO = np.array([PROCESSING_MS[m][0] for m in range(7)])
 _HI = np.array([PROCESSING_MS[m][1] for m in range(7)])

@@ -16,11 +16,12 @@ from retail_assets.lib.generator import inventory as inv
 from retail_assets.lib.generator.marketing import CHANNELS, DEVICES
 from retail_assets.lib.generator.online import BOPIS, SHIP_FROM_DC, order_key
 from retail_assets.lib.generator.online import PROMO_CODES as ONLINE_PROMO_CODES
-from retail_assets.lib.generator.payments import DECLINE_REASONS, attempts
+from retail_assets.lib.generator.payments import attempts
 from retail_assets.lib.generator.receipts import PAYMENT_METHODS, PROMO_BOGO, PROMO_CODES
 from retail_assets.lib.generator.sensors import BLE_ZONES, FOOT_ZONES
 from retail_assets.lib.generator.simulate import Simulation
 from retail_assets.lib.specs import REGISTRY, polars_schema
+from retail_assets.lib.specs.facts import DECLINE_REASONS
 
 FULFILLMENT_MODES = ("SHIP_FROM_DC", "SHIP_FROM_STORE", "BOPIS")
 NODE_TYPES = ("DC", "STORE")
