@@ -325,7 +325,7 @@ class GoldWindow:
     mode: str  # "window" or "month"
     window: tuple[dt.datetime, dt.datetime] | None
     rows: pl.DataFrame  # the rows written (the window's, or the month's)
-    stored: pl.DataFrame  # the same span read back from the lake after the write (what the checks evaluate)
+    stored: pl.LazyFrame  # the same span read back from the lake after the write (what the checks evaluate)
     version: int | None
     balances: list[Balance]
     inputs: GoldInputs
@@ -391,8 +391,8 @@ def refresh_gold_window(
     else:
         lake.delete(path, predicate, commit_metadata=commit_metadata)
         version = lake.version(path)
-    written = lake.scan(path, [month]).filter((pl.col(column) >= start) & (pl.col(column) < end)).collect()
-    balances = BUILDERS[name].reconcile(inputs, written.lazy())
+    written = lake.scan(path, [month]).filter((pl.col(column) >= start) & (pl.col(column) < end)).collect().lazy()
+    balances = BUILDERS[name].reconcile(inputs, written)
     return GoldWindow(name, month, "window", window, rows, written, version, balances, inputs, extra)
 
 
