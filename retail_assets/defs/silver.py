@@ -44,6 +44,7 @@ from retail_assets.lib.checks import (
     column_schema,
     emit_check_results,
     frame_schema,
+    key_examples,
     preview_markdown,
     quarantine_outcome,
     record_before_failure,
@@ -176,7 +177,11 @@ def primary_key_outcome(rows: pl.DataFrame, table: str) -> CheckOutcome:
     return CheckOutcome(
         passed=not problems,
         description=f"key {key} unique and not null over {rows.height} rows" if not problems else f"key {key}: {problems}",
-        metadata={"key": key, **{k: v for k, v in problems.items() if k != "key"}},
+        metadata={
+            "key": key,
+            **{k: v for k, v in problems.items() if k != "key"},
+            **({"key_examples": key_examples(rows, key)} if problems else {}),
+        },
     )
 
 
@@ -197,8 +202,14 @@ def fact_key_outcome(build: FactMonth, lake: LakeStore, month: dt.date) -> Check
             "key": key,
             **({"key_hash_shards": build.shards} if build.shards > 1 else {}),
             **{k: v for k, v in problems.items() if k != "key"},
+            **({"key_examples": stored_key_examples(lake, build.table, month)} if problems else {}),
         },
     )
+
+
+def stored_key_examples(lake: LakeStore, table: str, month: dt.date) -> list[dict[str, Any]]:
+    """Null or repeated key values of the month as stored (read only when its key check failed)."""
+    return key_examples(lake.scan(silver_table(table), [month]).select(silver_key(table)).collect(), silver_key(table))
 
 
 def _reconcile_outcome(

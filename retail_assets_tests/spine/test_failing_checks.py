@@ -141,6 +141,7 @@ def test_silver_primary_key_unique_evaluates_the_month_as_stored(house: ServedLa
     assert not result.success and RECEIPTS in _materialized(result)  # written: the check read it back
     key = _evaluation(result, RECEIPTS, "primary_key_unique")
     assert not key.passed and key.metadata["duplicate_keys"].value == 2
+    assert key.metadata["key_examples"].value == [{"receipt_id": "R1"}]
     assert "rows stored" in key.description
     assert _evaluation(result, RECEIPTS, "schema_parity").passed
     assert SALES_MINUTE not in _materialized(result)
