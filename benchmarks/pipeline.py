@@ -22,6 +22,7 @@ Only one heavy benchmark at a time on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import re
 import shutil
@@ -33,6 +34,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from retail_assets.lib.months import add_months
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_STORES = 86
@@ -181,12 +184,8 @@ def measure(args: argparse.Namespace, months: list[str]) -> int:
 
 
 def month_list(first: str, count: int) -> list[str]:
-    year, month = map(int, first.split("-"))
-    out = []
-    for _ in range(count):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
+    start = dt.date.fromisoformat(f"{first}-01")
+    return [f"{add_months(start, offset):%Y-%m}" for offset in range(count)]
 
 
 def main() -> int:
