@@ -27,7 +27,7 @@ from retail_assets.lib.gold.specs import GOLD_TABLES
 from retail_assets.lib.settings import FreshnessSettings, freshness_settings
 from retail_assets.lib.streaming.incremental import MINUTE_GOLD
 
-DAILY_GOLD: tuple[str, ...] = tuple(t.name for t in GOLD_TABLES if "minute" not in t.grain and " day" in t.grain)
+DAILY_GOLD: tuple[str, ...] = tuple(t.name for t in GOLD_TABLES if t.refresh == "daily")
 
 
 def minute_policy(settings: FreshnessSettings) -> dg.FreshnessPolicy | None:

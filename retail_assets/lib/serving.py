@@ -560,7 +560,7 @@ def _as_window(item: Any) -> MinuteWindow:
 def _minute_tables() -> dict[str, GoldTable]:
     from retail_assets.lib.gold.specs import GOLD_TABLES
 
-    return {t.name: t for t in GOLD_TABLES if "minute" in t.grain}
+    return {t.name: t for t in GOLD_TABLES if t.refresh == "stream"}
 
 
 def _plan(windows: Iterable[Any]) -> dict[tuple[str, dt.date], tuple[Span, ...]]:

@@ -151,6 +151,23 @@ def test_the_gold_model_refuses_float_money_and_tables_without_a_calendar_key() 
         _table(key=("day", "store_id"))
 
 
+def test_how_a_gold_table_is_kept_fresh_is_declared_not_read_from_its_grain() -> None:
+    """The stream worker, serving's minute copies and the freshness policies select tables by ``refresh``: a table
+    whose grain mentions a minute is not streamed unless it says so, and a snapshot cannot ask to be."""
+    from retail_assets.lib.freshness import DAILY_GOLD
+    from retail_assets.lib.streaming.incremental import MINUTE_GOLD
+
+    assert set(MINUTE_GOLD) == {n for n, t in GOLD.items() if t.refresh == "stream"}
+    assert "tender_mix_daily" in DAILY_GOLD and "inventory_position_current" not in DAILY_GOLD
+    renamed = _table(grain="UTC minute × payment method")
+    assert renamed.refresh == "daily"
+    with pytest.raises(ValueError, match="Field required"):
+        GoldTable.model_validate({k: v for k, v in GOLD["tender_mix_daily"].model_dump().items() if k != "refresh"})
+    snapshot = GOLD["inventory_position_current"].model_dump()
+    with pytest.raises(ValueError, match="refresh='stream' needs a time-grained table"):
+        GoldTable.model_validate({**snapshot, "refresh": "stream"})
+
+
 def test_automation_requests_a_gold_month_once_its_same_month_inputs_exist() -> None:
     import warnings
 

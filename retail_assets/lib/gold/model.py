@@ -58,6 +58,12 @@ class GoldTable(BaseModel):
     name: str
     description: str = Field(min_length=10)
     grain: str = Field(min_length=3)
+    # How the table is kept fresh, declared rather than read from the grain's wording:
+    # "stream": minute grain, refreshed window by window by the stream worker and copied to serving as events
+    #   stream (lib/streaming/incremental.py), with the minute freshness policy (lib/freshness.py);
+    # "daily": one row set per UTC day, expected by the daily freshness hour;
+    # "month": rebuilt with its month only (snapshots, occurrences).
+    refresh: Literal["stream", "daily", "month"]
     formula: str = Field(min_length=10, description="How each measure is computed (shown in the UI and docs/gold.md).")
     reconciliation: str = Field(min_length=10, description="What must equal what, against Silver, for every month.")
     columns: tuple[ColumnSpec, ...]
@@ -117,6 +123,9 @@ class GoldTable(BaseModel):
                 raise SpecError(f"{owner}: a time-grained table carries {DATE_KEY!r} (dim_date.date_key)")
         elif self.time_column is not None:
             raise SpecError(f"{owner}: a snapshot has no time column; month_start is the snapshot month")
+        if self.refresh != "month" and self.kind != "time":
+            raise SpecError(f"{owner}: refresh={self.refresh!r} needs a time-grained table (kind='time'); a snapshot is "
+                            "refreshed with its month (refresh='month')")
         if not self.inputs:
             raise SpecError(f"{owner}: at least one Silver input is required")
         return self

@@ -72,6 +72,7 @@ SALES_MINUTE_STORE = GoldTable(
         "receipts, as in the reference. Eventhouse twin: mv_store_sales_minute / q_receipts_minute_by_store."
     ),
     grain="store × UTC minute with at least one receipt",
+    refresh="stream",
     formula=(
         "kpi_twins.SALES_MINUTE_STORE over silver/fact_receipts: ts = event_ts truncated to the minute; "
         "total_sales_cents = Σ total_cents; receipts = count; avg_basket_cents = floor(total_sales_cents / receipts). "
@@ -100,6 +101,7 @@ TOP_PRODUCTS_15M = GoldTable(
         "them). Return lines count negative. Eventhouse twin: mv_top_products_15m / q_top_products_by_sales."
     ),
     grain="product × 15-minute UTC window with at least one line",
+    refresh="stream",
     formula=(
         "kpi_twins.TOP_PRODUCTS_15M over silver/fact_receipt_lines: ts = start of the epoch-aligned 15-minute window; "
         "revenue_cents = Σ ext_price_cents (after discount); units = Σ quantity."
@@ -136,6 +138,7 @@ INVENTORY_POSITION_CURRENT = GoldTable(
         "Streamed movements without a balance are applied to the previous position."
     ),
     grain="store × product ever moved, as of the end of month_start's month",
+    refresh="month",
     formula=_POSITION_FORMULA.format(node="store"),
     reconciliation=(
         "Rows = previous snapshot's rows + pairs first moved this month; Σ movements_this_month = Silver "
@@ -159,6 +162,7 @@ DC_INVENTORY_POSITION_CURRENT = GoldTable(
     kind="snapshot",
     description="On-hand units per distribution centre and product at the end of the month (see inventory_position_current).",
     grain="DC × product ever moved, as of the end of month_start's month",
+    refresh="month",
     formula=_POSITION_FORMULA.format(node="DC"),
     reconciliation=(
         "Rows = previous snapshot's rows + pairs first moved this month; Σ movements_this_month = Silver "
@@ -185,6 +189,7 @@ TRUCK_DWELL_DAILY = GoldTable(
         "time. Eventhouse twin: fn_truck_sla() / q_truck_dwell_by_site."
     ),
     grain="site (STORE_<id> or DC_<id>) × UTC day of arrival",
+    refresh="daily",
     formula=(
         "kpi_twins.shipment_dwell over silver/fact_truck_moves (ARRIVED rows as arrivals, COMPLETED rows as "
         "departures, of this month and the next so that a stay across midnight at the month's end counts): one row "
@@ -218,6 +223,7 @@ ONLINE_SALES_DAILY = GoldTable(
         "(their money is zero). The reference summed columns batch Silver did not have, so the table was skipped."
     ),
     grain="UTC day the orders were placed",
+    refresh="daily",
     formula=(
         "Over silver/fact_online_order_headers: orders = orders not CANCELLED; cancelled_orders = CANCELLED; "
         "subtotal/tax/total_cents = Σ of every order; avg_order_value_cents = floor(total_cents / orders) (0 without orders)."
@@ -247,6 +253,7 @@ FULFILLMENT_DAILY = GoldTable(
         "days and months as it progresses and dropped unfulfilled lines)."
     ),
     grain="UTC order day × fulfillment_mode × current fulfillment_status",
+    refresh="daily",
     formula=(
         "Over silver/fact_online_order_lines: orders = distinct order_id; lines = count; units = Σ quantity; "
         "avg_hours_to_ship = mean(shipped_ts − event_ts) over shipped lines; avg_hours_to_deliver = "
@@ -277,6 +284,7 @@ ZONE_DWELL_MINUTE = GoldTable(
         "q_zone_dwell_heatmap."
     ),
     grain="store × sensor zone × UTC minute",
+    refresh="stream",
     formula=(
         "kpi_twins.ZONE_DWELL_MINUTE over silver/fact_foot_traffic: avg_dwell_seconds = mean dwell_seconds of the "
         "readings; customers = Σ customer_count."
@@ -301,6 +309,7 @@ BLE_PRESENCE_MINUTE = GoldTable(
     origin="reference gold.ble_presence_minute",
     description="Distinct shopper devices (and known customers) seen by each store's beacons per minute.",
     grain="store × UTC minute with at least one ping",
+    refresh="stream",
     formula=(
         "Over silver/fact_ble_pings: devices = distinct customer_ble_id; known_customers = distinct non-null "
         "customer_id; pings = count."
@@ -324,6 +333,7 @@ MARKETING_COST_DAILY = GoldTable(
     origin="reference gold.marketing_cost_daily",
     description="Ad impressions and their cost per campaign and UTC day. Eventhouse twin: q_marketing_cost_24h.",
     grain="campaign × UTC day",
+    refresh="daily",
     formula="kpi_twins.MARKETING_COST_DAILY over silver/fact_marketing: impressions = count; cost_cents = Σ cost_cents.",
     reconciliation="Σ impressions = Silver impressions and Σ cost_cents = Σ silver/fact_marketing.cost_cents, per month.",
     columns=(
@@ -349,6 +359,7 @@ CAMPAIGN_REVENUE_DAILY = GoldTable(
         "have (customer_id/total), so it was skipped."
     ),
     grain="campaign × UTC day",
+    refresh="daily",
     formula=(
         "Over silver/fact_marketing, fact_receipts (SALE) and fact_online_order_headers (not CANCELLED): "
         "impressions = count; reached_customers = distinct non-null customer_id among them; a conversion is a purchase "
@@ -380,6 +391,7 @@ TENDER_MIX_DAILY = GoldTable(
     origin="reference gold.tender_mix_daily",
     description="Store receipts and their total per tender and day (returns are negative, refunded to the card).",
     grain="UTC day × payment method",
+    refresh="daily",
     formula="Over silver/fact_receipts: transactions = receipts; total_cents = Σ total_cents.",
     reconciliation="Σ transactions = Silver receipts and Σ total_cents = Σ silver/fact_receipts.total_cents, per month.",
     columns=(
@@ -399,6 +411,7 @@ STOCKOUTS_DAILY = GoldTable(
     origin="reference stub gold.stockouts_daily (empty there)",
     description="Stockout detections per day and store or distribution centre, and how many products ran out.",
     grain="UTC day × store or DC",
+    refresh="daily",
     formula="Over silver/fact_stockouts: stockout_count = detections; products_affected = distinct product_id.",
     reconciliation="Σ stockout_count = Silver stockouts, per month.",
     columns=(
@@ -420,6 +433,7 @@ REORDERS_DAILY = GoldTable(
     origin="reference stub gold.reorders_daily (empty there)",
     description="Store replenishment requests per day, store, supplying DC and priority.",
     grain="UTC day × store × DC × priority",
+    refresh="daily",
     formula=(
         "Over silver/fact_reorders: reorder_count = requests; total_units_ordered = Σ reorder_quantity; "
         "products = distinct product_id."
@@ -445,6 +459,7 @@ PROMO_PERFORMANCE_DAILY = GoldTable(
     origin="reference stub gold.promo_performance_daily (empty there)",
     description="Promotion codes applied per day: how often, the discount given and the lines discounted.",
     grain="UTC day × promo code × discount type",
+    refresh="daily",
     formula=(
         "Over silver/fact_promotions: times_applied = receipts the code was applied to; total_discount_cents = "
         "Σ discount_cents; products_discounted = Σ product_count."
@@ -469,6 +484,7 @@ STORE_OPS_DAILY = GoldTable(
     origin="reference stub gold.store_ops_daily (empty there)",
     description="Store openings and closings per UTC day (a store's local evening closing can fall on the next UTC day).",
     grain="UTC day × store × operation type",
+    refresh="daily",
     formula="Over silver/fact_store_ops: operation_count = count; first/last_operation = min/max event_ts.",
     reconciliation="Σ operation_count = Silver store operations, per month.",
     columns=(
@@ -493,6 +509,7 @@ STOCKOUT_DURATION_DAILY = GoldTable(
         "how many hours that took."
     ),
     grain="UTC day of detection × store or DC",
+    refresh="daily",
     formula=(
         "Each Silver stockout (fact_stockouts) is matched to the first later inventory movement with a positive "
         "quantity at the same store (fact_store_inventory_txn) or DC (fact_dc_inventory_txn) and product, looked for "
@@ -526,6 +543,7 @@ REORDER_CYCLE_DAILY = GoldTable(
         "from request to goods in the store."
     ),
     grain="UTC day of the reorder × store × priority",
+    refresh="daily",
     formula=(
         "Each Silver reorder (fact_reorders) is matched to the first later INBOUND_SHIPMENT movement of the same "
         "product at the same store (fact_store_inventory_txn), looked for in the reorder month and the next. "
@@ -562,6 +580,7 @@ PROMOTION_EFFECTIVENESS_DAILY = GoldTable(
         "the day's baskets without any promotion, and the share of list price given away."
     ),
     grain="UTC day × promo code",
+    refresh="daily",
     formula=(
         "Over silver/fact_promotions joined to their receipts in silver/fact_receipts: redemptions = receipts the "
         "code was applied to; discount_cents = Σ discount_cents; promo_basket_sales_cents = Σ subtotal_cents of those "
@@ -598,6 +617,7 @@ STORE_PERFORMANCE_DAILY = GoldTable(
     origin="named in the reference's maintenance notebook only; defined here",
     description="The store manager's day: sales, returns, basket, visitors, conversion and stockouts per store.",
     grain="UTC day × store",
+    refresh="daily",
     formula=(
         "From silver/fact_receipts: sales_receipts / return_receipts = receipts of each type; units_sold = Σ "
         "item_count of sales; sales_cents = Σ total_cents of sales; returns_cents = −Σ total_cents of returns; "
@@ -638,6 +658,7 @@ CAMPAIGN_PERFORMANCE_DAILY = GoldTable(
         "credited to the day of the impression that won them."
     ),
     grain="campaign × channel × UTC day",
+    refresh="daily",
     formula=(
         "Spend side from silver/fact_marketing: impressions = distinct impression_id, spend_cents = Σ cost_cents, by "
         "day of the impression. Conversion side from silver/fact_marketing_attribution with status ATTRIBUTED, by "
@@ -678,6 +699,7 @@ DAILY_SALES_BY_CHANNEL = GoldTable(
         "average order value (seed 002 §1.3 agg_daily_sales and §9.1)."
     ),
     grain="UTC day × channel",
+    refresh="daily",
     formula=(
         "STORE from silver/fact_receipts, ONLINE from silver/fact_online_order_headers (not CANCELLED). orders = "
         "SALE receipts or orders; units = Σ item_count; unique_customers = distinct known customer_id; sales_cents = "
@@ -721,6 +743,7 @@ CUSTOMER_LIFETIME_VALUE = GoldTable(
         "orders, first and last purchase, gross sales, refunds, lifetime value and average order value."
     ),
     grain="customer with at least one purchase or refund, as of the end of month_start's month",
+    refresh="month",
     formula=(
         "Incremental: the previous month's snapshot plus this month's purchases. Purchases are SALE receipts with a "
         "customer (silver/fact_receipts) and online orders not CANCELLED (silver/fact_online_order_headers). "
@@ -755,6 +778,7 @@ PRODUCT_RETURNS_DAILY = GoldTable(
     origin="seed 002 §9.3 product return analysis",
     description="Units and money sold and returned per product and day, for return-rate analysis (seed 002 §9.3).",
     grain="UTC day × product",
+    refresh="daily",
     formula=(
         "Over silver/fact_receipt_lines: lines with quantity > 0 are sales, < 0 returns. units_sold / sale_lines / "
         "sales_cents = Σ quantity / count / Σ ext_price_cents of sales; units_returned / return_lines / refund_cents "
@@ -790,6 +814,7 @@ PAYMENTS_REFUNDS_DAILY = GoldTable(
         "approval rate, refunds (seed 002 Payment & Returns dashboard)."
     ),
     grain="UTC day × channel × payment method",
+    refresh="daily",
     formula=(
         "Over silver/fact_payments (channel STORE when the payment is for a receipt, ONLINE for an order): payments, "
         "approved, declined = counts; approved_cents / declined_cents = Σ amount_cents by status; approval_rate = "
@@ -829,6 +854,7 @@ ALERTS = GoldTable(
         "rules."
     ),
     grain="alert occurrence",
+    refresh="month",
     formula=(
         "Per alert type, the rule of kql/rules applied to the month's Silver rows instead of the last minutes, the "
         "store's normal read from the month instead of the last baseline_days: stockout = the first fact_stockouts "

@@ -70,7 +70,7 @@ from retail_assets.lib.silver.stream import UPDATE_EVENTS
 from retail_assets.lib.specs import PARTITION_COLUMN, REGISTRY
 
 # Gold tables at a grain finer than a day (what a live dashboard reads) and the Silver facts they read.
-MINUTE_GOLD: tuple[str, ...] = tuple(t.name for t in GOLD_TABLES if "minute" in t.grain)
+MINUTE_GOLD: tuple[str, ...] = tuple(t.name for t in GOLD_TABLES if t.refresh == "stream")
 HOT_SILVER: tuple[str, ...] = tuple(sorted({i.table for t in MINUTE_GOLD for i in gold_table(t).inputs}))
 # Gold windows are aligned to the coarsest minute grain (top_products_15m): a window always holds whole buckets.
 WINDOW = dt.timedelta(minutes=15)
