@@ -21,6 +21,7 @@ import polars as pl
 from pydantic import Field
 
 from retail_assets.defs.landing import landing_key
+from retail_assets.lib.code_refs import code_references, event_spec, table_spec
 from retail_assets.lib.bronze import (
     BatchIngest,
     BronzeLoad,
@@ -231,7 +232,11 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
             f"with lineage columns. Grain: {spec.grain}. Rows filed under the wrong month or that cannot be typed "
             f"are quarantined in {quarantine_table(table)}."
         ),
-        metadata={"dagster/column_schema": column_schema(bronze_columns(table)), "lake_table": f"{LAYER}/{table}"},
+        metadata={
+            "dagster/column_schema": column_schema(bronze_columns(table)),
+            "lake_table": f"{LAYER}/{table}",
+            **code_references(table_spec(table)),
+        },
         check_specs=[
             schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION),
             check_spec(LANDED_FILES, key, partitioned=True, blocking=False, description=LANDED_FILES_DESCRIPTION),
@@ -385,7 +390,11 @@ def _event_spec(event_type: str) -> dg.AssetSpec:
             "sensors do), ingests exactly those files idempotently. All event tables are one step (op "
             f"{EVENTS_OP}): a streamed batch of every type costs one step, not eighteen."
         ),
-        metadata={"dagster/column_schema": column_schema(bronze_columns(event_type)), "lake_table": f"{LAYER}/{event_type}"},
+        metadata={
+            "dagster/column_schema": column_schema(bronze_columns(event_type)),
+            "lake_table": f"{LAYER}/{event_type}",
+            **code_references(event_spec(event_type)),
+        },
     )
 
 
@@ -441,7 +450,11 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
             f"{spec.description}\n\nBronze: every snapshot landed under batch/{table}/<YYYY-MM>/, typed against the "
             f"spec, one snapshot_month per snapshot. Grain: {spec.grain} per snapshot."
         ),
-        metadata={"dagster/column_schema": column_schema(bronze_columns(table)), "lake_table": f"{LAYER}/{table}"},
+        metadata={
+            "dagster/column_schema": column_schema(bronze_columns(table)),
+            "lake_table": f"{LAYER}/{table}",
+            **code_references(table_spec(table)),
+        },
         check_specs=[
             schema_parity_spec(key, partitioned=False, description=PARITY_DESCRIPTION),
             _quarantine_spec(key, partitioned=False),

@@ -12,6 +12,7 @@ import dagster as dg
 
 from retail_assets.defs.landing import landing_key
 from retail_assets.lib.checks import column_schema
+from retail_assets.lib.code_refs import code_references, table_spec
 from retail_assets.lib.generator import DIMENSION_TABLES, FACT_TABLES
 from retail_assets.lib.generator.config import GeneratorConfigError, load_config
 from retail_assets.lib.generator.output import FILE_NAME, MonthReport, default_workers, write_dimensions, write_months
@@ -52,7 +53,11 @@ def _spec(table: str, partitioned: bool) -> dg.AssetSpec:
             + ("" if partitioned else " (a full snapshot per month)")
             + f". Grain: {spec.grain}."
         ),
-        metadata={"dagster/column_schema": column_schema(spec.columns), "landing_path": where},
+        metadata={
+            "dagster/column_schema": column_schema(spec.columns),
+            "landing_path": where,
+            **code_references(table_spec(table)),
+        },
         partitions_def=MONTHLY if partitioned else None,
     )
 

@@ -27,6 +27,7 @@ import dagster as dg
 import polars as pl
 
 from retail_assets.defs.silver import HOT_POOL, silver_asset_key
+from retail_assets.lib.code_refs import code_references, gold_spec
 from retail_assets.lib.alerts import AlertConfigError, AlertThresholds
 from retail_assets.lib.checks import (
     GRAIN_UNIQUE,
@@ -260,6 +261,7 @@ def build_gold_asset(table: GoldTable) -> dg.AssetsDefinition:
             "dagster/column_schema": column_schema(gold_columns(table)),
             "lake_table": gold_path(table.name),
             "grain": table.grain,
+            **code_references(*gold_spec(table.name)),
         },
         check_specs=_check_specs(table, key),
         automation_condition=_automation(table),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from retail_assets.lib.code_refs import code_references, event_spec, table_spec
 from retail_assets.lib.generator import GENERATED_TABLES
 from retail_assets.lib.partitions import MONTHLY
 from retail_assets.lib.settings import Settings
@@ -36,6 +37,7 @@ def landing_specs(exclude: frozenset[str] = frozenset()) -> list[dg.AssetSpec]:
                 description=f"{table.description} Landed as Parquet or CSV under {where}.",
                 partitions_def=MONTHLY if table.partitioned else None,
                 kinds={"parquet", "csv"},
+                metadata=code_references(table_spec(table.name)),
             )
         )
     for event in REGISTRY.events:
@@ -51,6 +53,7 @@ def landing_specs(exclude: frozenset[str] = frozenset()) -> list[dg.AssetSpec]:
                 ),
                 partitions_def=MONTHLY,
                 kinds={"json"},
+                metadata=code_references(event_spec(event.event_type)),
             )
         )
     return specs

@@ -25,6 +25,7 @@ from dagster_duckdb import DuckDBResource
 from retail_assets.defs.bronze import bronze_key
 from retail_assets.defs.gold import gold_asset_key
 from retail_assets.defs.silver import silver_asset_key
+from retail_assets.lib.code_refs import code_references, gold_spec, table_spec
 from retail_assets.lib.checks import column_schema
 from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.gold.model import GoldTable, gold_columns
@@ -71,7 +72,11 @@ def build_gold_serving_asset(table: GoldTable) -> dg.AssetsDefinition:
             f"gold/{table.name} in the DuckDB file as table {table.name}{view}: each month deleted and re-inserted in "
             f"one transaction.\n\n{table.description}"
         ),
-        metadata={"dagster/column_schema": column_schema(gold_columns(table)), "duckdb_table": table.name},
+        metadata={
+            "dagster/column_schema": column_schema(gold_columns(table)),
+            "duckdb_table": table.name,
+            **code_references(*gold_spec(table.name)),
+        },
     )
     def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
         months = months_of(context)
@@ -107,7 +112,11 @@ def build_dimension_serving_asset(served: ServedDimension) -> dg.AssetsDefinitio
             f"silver/{served.source.name} in the DuckDB file as the conformed dimension {served.name} ({what}), "
             f"replaced in one transaction.\n\n{served.description}"
         ),
-        metadata={"dagster/column_schema": column_schema(served.columns), "duckdb_table": served.name},
+        metadata={
+            "dagster/column_schema": column_schema(served.columns),
+            "duckdb_table": served.name,
+            **code_references(table_spec(served.source.name)),
+        },
     )
     def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
         assert_not_gated(context, [])

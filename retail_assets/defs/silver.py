@@ -32,6 +32,7 @@ import dagster as dg
 import polars as pl
 
 from retail_assets.defs.bronze import bronze_key
+from retail_assets.lib.code_refs import code_references, table_spec
 from retail_assets.lib.checks import (
     NOTHING_QUARANTINED,
     NOTHING_QUARANTINED_DESCRIPTION,
@@ -420,7 +421,11 @@ def build_fact_asset(table: str) -> dg.AssetsDefinition:
         partitions_def=MONTHLY,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=_fact_description(table),
-        metadata={"dagster/column_schema": column_schema(silver_columns(table)), "lake_table": silver_table(table)},
+        metadata={
+            "dagster/column_schema": column_schema(silver_columns(table)),
+            "lake_table": silver_table(table),
+            **code_references(table_spec(table)),
+        },
         check_specs=_check_specs(table, key, partitioned=True),
         automation_condition=_automation(table),
         pool=HOT_POOL if table in HOT_SILVER else None,
@@ -481,7 +486,11 @@ def build_dimension_asset(table: str) -> dg.AssetsDefinition:
         kinds={"polars", "delta"},
         tags={"layer": LAYER},
         description=_dimension_description(table),
-        metadata={"dagster/column_schema": column_schema(silver_columns(table)), "lake_table": silver_table(table)},
+        metadata={
+            "dagster/column_schema": column_schema(silver_columns(table)),
+            "lake_table": silver_table(table),
+            **code_references(table_spec(table)),
+        },
         check_specs=_check_specs(table, key, partitioned=False),
     )
     def _dimension(context: dg.AssetExecutionContext, lake: LakeStore):
