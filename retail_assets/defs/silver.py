@@ -1,7 +1,7 @@
 """Silver: typed, batch ∪ stream, deduplicated on business keys, rejected rows quarantined, SCD2 dimensions.
 
 Built by a factory from the spec registry: ``silver/<fact>`` (monthly, single-run backfills) for
-the 19 facts and ``silver/<dim>`` (unpartitioned) for the 7 dimensions. The transforms live in
+every fact of the registry and ``silver/<dim>`` (unpartitioned) for every dimension. The transforms live in
 ``lib/silver``; this module wires them to partitions, metadata and checks.
 
 Checks, evaluated per month on facts and once on dimensions (names are stable):

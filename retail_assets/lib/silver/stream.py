@@ -1,4 +1,4 @@
-"""The event → fact mapping: every one of the 18 event types onto the rows of its fact (reference spec §9.3).
+"""The event → fact mapping: every event type of the registry onto the rows of its fact (reference spec §9.3).
 
 Bronze event tables hold the reference envelope plus the flattened payload with the reference's
 names and float dollars. Each mapping here returns the fact's columns (snake_case, int cents) and

@@ -1,4 +1,4 @@
-"""The 6 dimensions of the reference system plus dim_date (reference spec §4, §4.7).
+"""The dimensions of the reference system plus dim_date (reference spec §4, §4.7).
 
 Names are snake_case; the reference's PascalCase columns map as noted in each description.
 """

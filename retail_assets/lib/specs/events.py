@@ -1,4 +1,4 @@
-"""The 18 streaming event types and their envelope (reference spec §9.1-9.3, §12.1, §17).
+"""The streaming event types (the reference's) and their envelope (reference spec §9.1-9.3, §12.1, §17).
 
 Payload field names, types and constraints follow the reference exactly (float dollars included)
 so that producers built for the reference's Event Hubs/Eventhouse work against this platform too.
@@ -63,7 +63,7 @@ def _count(name: str, description: str, *, positive: bool = False) -> ColumnSpec
 
 # The envelope: the payload's columns are flattened next to these nine (as the KQL tables do).
 ENVELOPE: tuple[ColumnSpec, ...] = (
-    _str("event_type", "One of the 18 event types."),
+    _str("event_type", "One of the event types of the registry (lib/specs/events.py)."),
     _str("trace_id", "Unique id of the event; duplicates are dropped on it."),
     _ts("ingest_timestamp", "Business time of the event (UTC); decides its month."),
     _str("schema_version", "Envelope schema version.", allowed=SCHEMA_VERSIONS),

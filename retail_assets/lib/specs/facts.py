@@ -1,4 +1,4 @@
-"""The reference system's 18 facts plus fact_marketing_attribution (reference spec §7, §17).
+"""The facts: the reference system's, plus fact_marketing_attribution (reference spec §7, §17).
 
 Differences from the reference, on purpose:
 - snake_case throughout (the reference mixes StoreID/ReceiptId/CostCents with snake_case);

@@ -1,4 +1,4 @@
-"""Simulated facts → the 18 event types in the reference envelope (reference spec §9.1–9.2).
+"""Simulated facts → every event type of the registry in the reference envelope (reference spec §9.1–9.2).
 
 The inverse of Silver's event mapping (``lib/silver/stream.py``): every event carries exactly what
 Silver needs to rebuild the fact row it came from, so a window of events ingested through Bronze
