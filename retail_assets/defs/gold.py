@@ -1,9 +1,10 @@
 """Gold: the KPI tables, the seed 002 marts and the alerts table, one monthly asset per table.
 
-Built by a factory from ``lib/gold/specs.py``: ``gold/<table>`` (group ``gold``, monthly, single-run
-backfills). Each month reads only the Silver months its spec names; snapshots (inventory positions,
-customer lifetime value) also read their own previous month, declared as a self-dependency so a
-re-run of an earlier month marks the later ones stale. Transforms live in ``lib/gold``.
+Built by a factory from ``lib/gold/specs.py`` (the specs of the KPI modules ``lib/gold/kpis/<table>.py``):
+``gold/<table>`` (group ``gold``, monthly, single-run backfills). Each month reads only the Silver months its
+spec names; snapshots (inventory positions, customer lifetime value) also read their own previous month,
+declared as a self-dependency so a re-run of an earlier month marks the later ones stale. Transforms live
+beside their spec in ``lib/gold/kpis/<table>.py``.
 
 Checks, evaluated per month (names are stable):
 
@@ -44,7 +45,7 @@ from retail_assets.lib.checks import (
 )
 from retail_assets.lib.freshness import gold_freshness_policy
 from retail_assets.lib.gates import assert_not_gated
-from retail_assets.lib.gold.alerts import ALERT_HOSTS, ALERT_RULES, entities
+from retail_assets.lib.gold.kpis.alerts import ALERT_HOSTS, ALERT_RULES, entities
 from retail_assets.lib.gold.charts import chart_metadata
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.pipeline import (

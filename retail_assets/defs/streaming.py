@@ -68,7 +68,7 @@ from retail_assets.lib.checks import (
     stored_parity_outcome,
     stored_reason_codes,
 )
-from retail_assets.lib.gold.alerts import ALERT_RULES
+from retail_assets.lib.gold.kpis.alerts import ALERT_RULES
 from retail_assets.lib.gold.reconcile import reconciliation_outcome
 from retail_assets.lib.gold.specs import gold_table
 from retail_assets.lib.gates import failed_gates

@@ -2,9 +2,10 @@
 
 Assets are made by factories (``defs/*.py``), so the decorated function Dagster would point at
 (``with_source_code_references``) is the same factory line for every table of a layer. What a reader wants is the
-table's own declaration — its spec in the registry (``lib/specs``, ``lib/gold/specs.py``) — and, for Gold, the
-function computing it. Those are found here and attached as Dagster's ``dagster/code_references`` metadata, which
-the UI shows on the asset's page with a link to open each file at its line.
+table's own declaration — its spec in the registry (``lib/specs``, ``lib/gold/kpis/<table>.py``) — and, for Gold,
+the functions computing and reconciling it. Those are found here and attached as Dagster's
+``dagster/code_references`` metadata, which the UI shows on the asset's page with a link to open each file at
+its line.
 """
 
 from __future__ import annotations
@@ -73,13 +74,14 @@ def event_spec(event_type: str) -> dg.LocalFileCodeReference:
 
 
 def gold_spec(name: str) -> list[dg.LocalFileCodeReference]:
-    """A Gold table's spec, the function building it and the one reconciling it."""
-    from retail_assets.lib.gold import specs
+    """A Gold table's spec, the function building it and the one reconciling it (all in ``lib/gold/kpis/<name>.py``)."""
     from retail_assets.lib.gold.builders import BUILDERS
+    from retail_assets.lib.gold.kpis import MODULES, spec
 
+    module = next(m for m in MODULES if spec(m).name == name)
     builder = BUILDERS[name]
     return [
-        declaration(specs, specs.GOLD[name], f"spec of gold/{name}"),
+        declaration(module, spec(module), f"spec of gold/{name}"),
         function(builder.build, f"build of gold/{name}"),
         function(builder.reconcile, f"reconciliation of gold/{name}"),
     ]

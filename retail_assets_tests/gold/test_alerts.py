@@ -7,7 +7,8 @@ import pytest
 
 from retail_assets.lib import alerts as rules
 from retail_assets.lib.alerts import AlertThresholds
-from retail_assets.lib.gold.alerts import ALERT_RULES, alerts_table, dollars, entities
+from retail_assets.lib.gold.kpis.alerts import ALERT_RULES, dollars, entities
+from retail_assets.lib.gold.kpis.alerts import alerts as alerts_table
 from retail_assets.lib.gold.builders import BUILDERS
 from retail_assets.lib.gold.pipeline import build_month
 from retail_assets.lib.gold.specs import gold_table

@@ -11,7 +11,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from retail_assets.lib.gold.charts import CHARTS, caption, chart_markdown, chart_metadata, series_of, svg_bar_chart
+from retail_assets.lib.gold.builders import CHARTS
+from retail_assets.lib.gold.charts import caption, chart_markdown, chart_metadata, series_of, svg_bar_chart
 from retail_assets.lib.gold.pipeline import gold_path
 from retail_assets.lib.gold.specs import GOLD
 from retail_assets_tests.gold.conftest import GoldRun

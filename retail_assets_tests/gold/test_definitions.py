@@ -11,7 +11,7 @@ import yaml
 from retail_assets.defs.gold import check_names
 from retail_assets.defs.streaming import stream_worker
 from retail_assets.lib import alerts as rules
-from retail_assets.lib.gold.alerts import ALERT_HOSTS
+from retail_assets.lib.gold.kpis.alerts import ALERT_HOSTS
 from retail_assets.lib.gold.model import GoldTable, SilverInput
 from retail_assets.lib.gold.specs import GOLD, GOLD_TABLES
 from retail_assets.lib.partitions import MONTHLY

@@ -9,7 +9,7 @@ import pytest
 
 from retail_assets.lib import alerts as rules
 from retail_assets.lib import realism as r
-from retail_assets.lib.gold.specs import ALERTS
+from retail_assets.lib.gold.kpis.alerts import ALERTS
 from retail_assets_tests.realism.handmade import JANUARY, rows, ts
 
 

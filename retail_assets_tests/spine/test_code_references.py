@@ -61,9 +61,9 @@ def test_a_fact_an_event_and_a_gold_kpi_point_at_their_spec_and_functions(defini
     assert opened[0][2].startswith("STORE_OPENED = ")
     gold = _references(specs[dg.AssetKey(["gold", "stockout_duration_daily"])])
     assert [(label, file) for label, file, _ in gold] == [
-        ("spec of gold/stockout_duration_daily", "lib/gold/specs.py"),
-        ("build of gold/stockout_duration_daily", "lib/gold/inventory.py"),
-        ("reconciliation of gold/stockout_duration_daily", "lib/gold/inventory.py"),
+        ("spec of gold/stockout_duration_daily", "lib/gold/kpis/stockout_duration_daily.py"),
+        ("build of gold/stockout_duration_daily", "lib/gold/kpis/stockout_duration_daily.py"),
+        ("reconciliation of gold/stockout_duration_daily", "lib/gold/kpis/stockout_duration_daily.py"),
     ]
     assert gold[0][2] == "STOCKOUT_DURATION_DAILY = GoldTable("
     assert gold[1][2].startswith("def stockout_duration_daily(")

@@ -1,4 +1,5 @@
-"""The Gold table catalog of ``docs/gold.md``, rendered from ``lib/gold/specs.py`` so the two cannot drift.
+"""The Gold table catalog of ``docs/gold.md``, rendered from the specs (``lib/gold/kpis/<table>.py``) so the two
+cannot drift.
 
     uv run python -m retail_assets.lib.gold.catalog docs/gold.md   # rewrite the catalog section in place
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from retail_assets.lib.gold.alerts import ALERT_HOSTS
+from retail_assets.lib.gold.kpis.alerts import ALERT_HOSTS
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.specs import GOLD_TABLES
 
-BEGIN = "<!-- gold-catalog:begin (rendered from lib/gold/specs.py by `python -m retail_assets.lib.gold.catalog`) -->"
+BEGIN = "<!-- gold-catalog:begin (rendered from lib/gold/kpis/ by `python -m retail_assets.lib.gold.catalog`) -->"
 END = "<!-- gold-catalog:end -->"
 
 

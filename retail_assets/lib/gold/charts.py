@@ -9,6 +9,9 @@ tables carry, per partition:
 - ``kpi/<name>``: the month's headline figures as plain numbers, which the UI plots across partitions
   (asset page → Plots), so month-over-month is one click away.
 
+Each chart is declared as ``CHART`` in its table's module (``lib/gold/kpis/<table>.py``) with the helpers
+below (``by_day``, ``top``, ``dollars``, ``sums``); ``lib/gold/builders.py`` ``CHARTS`` collects them.
+
 The chart is computed from the rows just written — the same rows the reconciliation check balances
 against Silver — so a chart cannot disagree with the table.
 """
@@ -48,11 +51,11 @@ class ChartSpec:
     headline: Callable[[pl.DataFrame], dict[str, float]]
 
 
-def _dollars(column: str) -> pl.Expr:
+def dollars(column: str) -> pl.Expr:
     return pl.col(column).sum().cast(pl.Float64) / 100.0
 
 
-def _by_day(day: pl.Expr, value: pl.Expr, series: pl.Expr | None = None) -> Callable[[pl.DataFrame], pl.DataFrame]:
+def by_day(day: pl.Expr, value: pl.Expr, series: pl.Expr | None = None) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def bars(rows: pl.DataFrame) -> pl.DataFrame:
         keyed = rows.with_columns(
             label=day.cast(pl.Date).cast(pl.String), series=pl.lit("") if series is None else series.cast(pl.String)
@@ -62,7 +65,7 @@ def _by_day(day: pl.Expr, value: pl.Expr, series: pl.Expr | None = None) -> Call
     return bars
 
 
-def _top(label: str, value: pl.Expr, n: int = 15) -> Callable[[pl.DataFrame], pl.DataFrame]:
+def top(label: str, value: pl.Expr, n: int = 15) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def bars(rows: pl.DataFrame) -> pl.DataFrame:
         totals = rows.group_by(pl.col(label).cast(pl.String).alias("label")).agg(value=value)
         return totals.sort(["value", "label"], descending=[True, False]).head(n).with_columns(series=pl.lit(""))
@@ -70,69 +73,13 @@ def _top(label: str, value: pl.Expr, n: int = 15) -> Callable[[pl.DataFrame], pl
     return bars
 
 
-def _sums(**columns: tuple[str, float]) -> Callable[[pl.DataFrame], dict[str, float]]:
+def sums(**columns: tuple[str, float]) -> Callable[[pl.DataFrame], dict[str, float]]:
     """Headline figures: name -> (column, divisor); cents columns are divided by 100."""
 
     def headline(rows: pl.DataFrame) -> dict[str, float]:
         return {name: float(rows[column].sum() or 0) / divisor for name, (column, divisor) in columns.items()}
 
     return headline
-
-
-CHARTS: dict[str, ChartSpec] = {
-    spec.table: spec
-    for spec in (
-        ChartSpec(
-            table="sales_minute_store",
-            title="Store sales per day, all stores ($)",
-            unit="$",
-            bars=_by_day(pl.col("ts").dt.date(), _dollars("total_sales_cents")),
-            headline=_sums(total_sales_usd=("total_sales_cents", 100), receipts=("receipts", 1)),
-        ),
-        ChartSpec(
-            table="daily_sales_by_channel",
-            title="Net sales per day by channel ($)",
-            unit="$",
-            bars=_by_day(pl.col("day"), _dollars("net_sales_cents"), series=pl.col("channel")),
-            headline=_sums(net_sales_usd=("net_sales_cents", 100), orders=("orders", 1), returns=("returns", 1)),
-        ),
-        ChartSpec(
-            table="store_performance_daily",
-            title="Net sales by store, top 15 of the month ($)",
-            unit="$",
-            bars=_top("store_id", _dollars("net_sales_cents")),
-            headline=_sums(net_sales_usd=("net_sales_cents", 100), visitors=("visitors", 1)),
-        ),
-        ChartSpec(
-            table="online_sales_daily",
-            title="Online order totals per day ($)",
-            unit="$",
-            bars=_by_day(pl.col("day"), _dollars("total_cents")),
-            headline=_sums(total_usd=("total_cents", 100), orders=("orders", 1)),
-        ),
-        ChartSpec(
-            table="tender_mix_daily",
-            title="Receipt totals by tender ($)",
-            unit="$",
-            bars=_top("payment_method", _dollars("total_cents")),
-            headline=_sums(total_usd=("total_cents", 100), transactions=("transactions", 1)),
-        ),
-        ChartSpec(
-            table="marketing_cost_daily",
-            title="Marketing spend per day ($)",
-            unit="$",
-            bars=_by_day(pl.col("day"), _dollars("cost_cents")),
-            headline=_sums(spend_usd=("cost_cents", 100), impressions=("impressions", 1)),
-        ),
-        ChartSpec(
-            table="stockouts_daily",
-            title="Stockout detections per day",
-            unit="",
-            bars=_by_day(pl.col("day"), pl.col("stockout_count").sum().cast(pl.Float64)),
-            headline=_sums(stockouts=("stockout_count", 1)),
-        ),
-    )
-}
 
 
 def series_of(bars: pl.DataFrame) -> Series:
@@ -267,6 +214,9 @@ def chart_metadata(table: str, rows: pl.DataFrame) -> dict[str, object]:
 
     Values are plain Python objects; the Dagster layer wraps the markdown in ``MetadataValue.md``.
     """
+    # The charts are declared in the KPI modules, which import this module's helpers: look them up at call time.
+    from retail_assets.lib.gold.builders import CHARTS
+
     spec = CHARTS.get(table)
     if spec is None:
         return {}

@@ -17,6 +17,11 @@ DAY = "1d"
 # metadata (e.g. the units the inventory floor added) and the columns are not written.
 METRIC_PREFIX = "__metric_"
 
+# Receipt and order filters several KPIs share.
+SALE = pl.col("receipt_type") == "SALE"
+RETURN = pl.col("receipt_type") == "RETURN"
+NOT_CANCELLED = pl.col("order_status") != "CANCELLED"
+
 
 @dataclass(frozen=True)
 class GoldInputs:
@@ -93,3 +98,18 @@ def total(frame: pl.LazyFrame, expr: pl.Expr) -> int:
     """Σ of an expression over a frame, as a Python int (0 for no rows)."""
     value = frame.select(expr.sum()).collect().item()
     return int(value or 0)
+
+
+def first_after(events: pl.LazyFrame, later: pl.LazyFrame, by: list[str], at: str, found_at: str) -> pl.LazyFrame:
+    """Each event with the time of the first ``later`` row strictly after it for the same ``by`` (NULL when none)."""
+    candidates = later.select(*by, pl.col("event_ts").alias(found_at)).sort(found_at)
+    return events.sort(at).join_asof(
+        candidates,
+        left_on=at,
+        right_on=found_at,
+        by=by,
+        strategy="forward",
+        allow_exact_matches=False,
+        # Both sides are sorted just above; polars cannot verify sortedness per `by` group.
+        check_sortedness=False,
+    )

@@ -1,6 +1,7 @@
 """The Gold table model: grain, columns, formula, inputs and reconciliation of each KPI table.
 
-Every Gold table is declared once, in ``lib/gold/specs.py``, as a :class:`GoldTable`. The Gold
+Every Gold table is declared once, in its module ``lib/gold/kpis/<table>.py``, as a :class:`GoldTable`
+(collected in ``lib/gold/specs.py`` ``GOLD_TABLES``). The Gold
 assets, their checks, the DuckDB serving tables and ``docs/gold.md`` are derived from it.
 
 Conventions (validated at import, like the Silver specs):

@@ -141,7 +141,7 @@ def validate_output(rows: pl.DataFrame, table: GoldTable, month: dt.date) -> Non
     if not drift.ok:
         raise SpecValidationError(
             f"{where}: output does not match the spec ({drift.describe()}); nothing was written. The transform in "
-            "lib/gold disagrees with lib/gold/specs.py.",
+            "lib/gold/kpis/<table>.py disagrees with its spec there.",
             layer=LAYER,
             table=table.name,
             partition=month.isoformat(),

@@ -1,4 +1,6 @@
-"""The six business alerts over a month of Silver, by the rules of ``kql/rules`` and ``lib/alerts.py``.
+"""gold/alerts: its spec, build and reconciliation, and the six business alert rules it is made of.
+
+The alerts are computed over a month of Silver by the rules of ``kql/rules`` and ``lib/alerts.py``.
 
 Each function returns one row per alert occurrence in the columns of ``gold/alerts``. The same
 functions feed the WARN asset checks on the Gold tables (metadata names the entities) and the
@@ -19,13 +21,89 @@ from collections.abc import Callable
 import polars as pl
 
 from retail_assets.lib import alerts as rules
+from retail_assets.lib.gold.columns import date_key_column, inputs, site_dc, site_store
 from retail_assets.lib.gold.frames import GoldInputs, count_rows, in_month, with_calendar
-from retail_assets.lib.gold.logistics import SHIPMENT_KEYS, arrivals, departures, shipments_arrived
-from retail_assets.lib.gold.model import gold_columns
+from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.reconcile import Balance
-from retail_assets.lib.gold.specs import ALERTS
+from retail_assets.lib.gold.shipments import SHIPMENT_KEYS, arrivals, departures, shipments_arrived
 from retail_assets.lib.kpi_twins import MARKETING_COST_DAILY
+from retail_assets.lib.specs import DType as D
 from retail_assets.lib.specs import polars_schema
+from retail_assets.lib.specs.columns import col
+
+ALERTS = GoldTable(
+    name="alerts",
+    origin="reference rules (§12.7) and deployment guide alerts",
+    description=(
+        "One row per business-alert occurrence (stockout, high-value receipt, truck dwell over SLA, campaign over "
+        "budget, URGENT reorder, overcrowded zone) with a deterministic id, so re-running a month changes nothing and "
+        "the delivery sensor never sends one twice. Thresholds come from lib/alerts.py (RETAIL_ALERT_*), like the KQL "
+        "rules."
+    ),
+    grain="alert occurrence",
+    refresh="month",
+    formula=(
+        "Per alert type, the rule of kql/rules applied to the month's Silver rows instead of the last minutes, the "
+        "store's normal read from the month instead of the last baseline_days: stockout = the first fact_stockouts "
+        "row of a UTC day per store and product, for the store's fast movers (units sold this month at or above the "
+        "store's 1 - stockout_fast_mover_share quantile of units per product); high_value_receipt = receipts with "
+        "total_cents above both high_value_receipt_cents and the store's high_value_receipt_quantile of SALE totals; "
+        "truck_dwell_over_sla = shipments (shipment_dwell, first arrival to last departure) arriving in the month with "
+        "dwell > truck_dwell_sla_minutes (DEPARTED_LATE), and shipments still without a departure more than the SLA "
+        "after arriving, within truck_open_horizon_hours of the latest truck move seen (STILL_AT_DOCK); "
+        "campaign_over_budget = marketing_cost_daily rows with cost_cents > the campaign's daily budget; "
+        "urgent_reorder = reorders with priority URGENT; overcrowded_zone = hourly fact_foot_traffic readings above "
+        "zone_crowding_factor x the zone's median reading for that UTC hour and above zone_min_customers. "
+        "action = lib/alerts.ACTIONS of the type."
+    ),
+    reconciliation="urgent_reorder alerts = Silver URGENT reorders, per month.",
+    columns=(
+        col("alert_id", D.STRING, "Deterministic id: <alert_type>:<natural key of what raised it>."),
+        col("alert_type", D.STRING, "Which alert."),
+        col("occurred_at", D.TIMESTAMP, "Time of what raised it (detection, receipt, arrival, day, window start)."),
+        site_store("Store concerned, when any (dim_stores.store_id)."),
+        site_dc("Distribution centre concerned, when any (dim_distribution_centers.dc_id)."),
+        col(
+            "product_id",
+            D.INT64,
+            "Product concerned, when any (dim_products.product_id).",
+            nullable=True,
+            references="dim_products",
+        ),
+        col(
+            "truck_id",
+            D.INT64,
+            "Truck concerned, when any (dim_trucks.truck_id).",
+            nullable=True,
+            references="dim_trucks",
+        ),
+        col("shipment_id", D.STRING, "Shipment concerned, when any.", nullable=True),
+        col("campaign_id", D.STRING, "Campaign concerned, when any.", nullable=True),
+        col("zone", D.STRING, "Store zone concerned, when any.", nullable=True),
+        col("receipt_id", D.STRING, "Receipt concerned, when any.", nullable=True),
+        col("observed_value", D.FLOAT64, "The measured value that crossed the threshold."),
+        col(
+            "threshold_value",
+            D.FLOAT64,
+            "The threshold it crossed (0 for stockouts; the reorder point for URGENT reorders).",
+        ),
+        col("unit", D.STRING, "Unit of observed/threshold_value: cents, minutes, people, seconds or units."),
+        col("message", D.STRING, "One-line human description naming the entities."),
+        col("action", D.STRING, "What the store manager (or DC, marketing) should do about it."),
+        date_key_column(),
+    ),
+    key=("alert_id",),
+    time_column="occurred_at",
+    inputs=inputs(
+        "fact_stockouts",
+        "fact_receipts",
+        "fact_receipt_lines",
+        ("fact_truck_moves", 0, 1),
+        "fact_marketing",
+        "fact_reorders",
+        "fact_foot_traffic",
+    ),
+)
 
 ALERT_SCHEMA = polars_schema(gold_columns(ALERTS))
 ENTITY_COLUMNS = ("store_id", "dc_id", "product_id", "truck_id", "shipment_id", "campaign_id", "zone", "receipt_id")
@@ -322,7 +400,7 @@ ALERT_HOSTS: dict[str, str] = {
 }
 
 
-def alerts_table(inp: GoldInputs) -> pl.LazyFrame:
+def alerts(inp: GoldInputs) -> pl.LazyFrame:
     """Every alert of the month, in the columns of ``gold/alerts``."""
     every = pl.concat([rule(inp) for rule in ALERT_RULES.values()])
     return with_calendar(every, "occurred_at", inp.month)

@@ -1,12 +1,16 @@
-"""Customer lifetime value: an incremental monthly snapshot (previous snapshot + this month's purchases)."""
+"""gold/customer_lifetime_value: its spec, build and reconciliation with Silver."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from retail_assets.lib.gold.columns import count_column, inputs
 from retail_assets.lib.gold.frames import GoldInputs, count_rows, floor_ratio, total
+from retail_assets.lib.gold.model import GoldTable
 from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.specs import PARTITION_COLUMN
+from retail_assets.lib.specs import DType as D
+from retail_assets.lib.specs.columns import cents, col, customer_id
 
 UTC = pl.Datetime("us", "UTC")
 ADDITIVE = ("orders", "store_orders", "online_orders", "gross_sales_cents", "refund_cents")
@@ -48,6 +52,46 @@ def month_refunds(inp: GoldInputs) -> pl.LazyFrame:
         .select(pl.coalesce("customer_id", "__original_customer").alias("customer_id"), "total_cents")
         .filter(pl.col("customer_id").is_not_null())
     )
+
+
+CUSTOMER_LIFETIME_VALUE = GoldTable(
+    name="customer_lifetime_value",
+    origin="seed 002 §9.2 customer lifetime value",
+    kind="snapshot",
+    description=(
+        "Each customer's purchases to date, as of the end of the month (the latest month is the current value): "
+        "orders, first and last purchase, gross sales, refunds, lifetime value and average order value."
+    ),
+    grain="customer with at least one purchase or refund, as of the end of month_start's month",
+    refresh="month",
+    formula=(
+        "Incremental: the previous month's snapshot plus this month's purchases. Purchases are SALE receipts with a "
+        "customer (silver/fact_receipts) and online orders not CANCELLED (silver/fact_online_order_headers). "
+        "Refunds are RETURN receipts, credited to the return's customer or else to the customer of the original "
+        "receipt when that is in this month or the previous one. orders, store_orders, online_orders, "
+        "gross_sales_cents (Σ total_cents), refund_cents are added up; first/last_purchase_ts are min/max; "
+        "lifetime_value_cents = gross_sales_cents − refund_cents; avg_order_value_cents = floor(gross_sales_cents / "
+        "orders) (0 without orders)."
+    ),
+    reconciliation=(
+        "Σ gross_sales_cents and Σ orders grow from the previous snapshot by exactly this month's Silver purchases "
+        "with a customer; Σ refund_cents grows by the refunds credited."
+    ),
+    columns=(
+        customer_id(nullable=False),
+        col("first_purchase_ts", D.TIMESTAMP, "First purchase.", nullable=True),
+        col("last_purchase_ts", D.TIMESTAMP, "Latest purchase.", nullable=True),
+        count_column("orders", "Purchases (store receipts and online orders)."),
+        count_column("store_orders", "Store receipts."),
+        count_column("online_orders", "Online orders."),
+        cents("gross_sales_cents", "Σ purchase totals."),
+        cents("refund_cents", "Σ refunds credited to the customer (positive)."),
+        cents("lifetime_value_cents", "gross_sales_cents − refund_cents.", signed=True),
+        cents("avg_order_value_cents", "floor(gross_sales_cents / orders)."),
+    ),
+    key=("customer_id",),
+    inputs=inputs(("fact_receipts", -1, 0), "fact_online_order_headers"),
+)
 
 
 def customer_lifetime_value(inp: GoldInputs) -> pl.LazyFrame:
