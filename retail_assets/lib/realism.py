@@ -27,9 +27,8 @@ import polars as pl
 
 from retail_assets.lib import alerts as alert_rules
 from retail_assets.lib.alerts import AlertThresholds
-from retail_assets.lib.gold.kpis.alerts import ALERT_RULES
 from retail_assets.lib.gold.frames import GoldInputs
-from retail_assets.lib.gold.kpis.alerts import ALERTS
+from retail_assets.lib.gold.kpis.alerts import ALERT_RULES, ALERTS
 from retail_assets.lib.kpi_twins import shipment_dwell
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.months import add_months, days_in_month

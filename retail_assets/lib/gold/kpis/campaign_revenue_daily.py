@@ -11,6 +11,7 @@ from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.specs import DType as D
 from retail_assets.lib.specs.columns import cents, col
 
+
 def purchases(inp: GoldInputs) -> pl.LazyFrame:
     """The month's purchases by known customers: SALE receipts and online orders not CANCELLED."""
     receipts = inp.this_month("fact_receipts").filter(

@@ -23,6 +23,7 @@ from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.specs import DType as D
 from retail_assets.lib.specs.columns import cents, col
 
+
 def _channel_day(frame: pl.LazyFrame, channel: str, sales: pl.Expr, returns: pl.Expr) -> pl.LazyFrame:
     return frame.group_by(utc_day("event_ts").alias("day")).agg(
         pl.lit(channel).alias("channel"),

@@ -27,6 +27,7 @@ from retail_assets.lib.gold.reconcile import Balance
 from retail_assets.lib.specs import DType as D
 from retail_assets.lib.specs.columns import col
 
+
 def _restocks(inp: GoldInputs) -> pl.LazyFrame:
     """Stockouts of the month with the time of the first later positive movement of the product at their node."""
     stockouts = (
