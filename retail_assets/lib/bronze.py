@@ -1115,7 +1115,7 @@ def ingest_event_batch(
 
     When the result equals what is stored for these files, nothing is committed: ingesting the same
     batch twice changes nothing, Delta version included. Writers of one table and month must not
-    run concurrently (the Dagster pool ``bronze_events`` serialises them; see docs/streaming.md).
+    run concurrently (the Dagster pool ``stream`` serialises them; see docs/streaming.md).
     """
     event = REGISTRY.event(event_type)
     files = batch_files(event_type, month, paths)
