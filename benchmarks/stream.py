@@ -15,7 +15,7 @@ of the current month up to today, through Bronze, Silver and Gold), streams at `
 ``--seconds`` and polls ``gold/sales_minute_store`` (or ``--table``): a receipt's latency is from
 the moment the producer handed it to the sink to the first poll whose row for its store and minute
 counts it. It also prints the load average and, per streamed-batch run, the seconds of each stage.
-``eventhubs`` starts the Event Hubs AMQP test double (``retail_assets_tests/streaming/amqp_server.py``)
+``eventhubs`` starts the Event Hubs AMQP test double (``retail_assets/devtools/eventhubs_double.py``)
 in its own process on loopback, sends ``--events`` demo-profile events through the platform's sink
 (the real ``azure-eventhub`` producer) and reads them back with ``EventHubs.read_range`` (the real
 consumer), partition by partition. It measures the client and the platform code against a local
@@ -407,7 +407,7 @@ def eventhubs(args) -> None:
     from retail_assets.lib.streaming.sinks import EventHubsSink
 
     double = subprocess.Popen(
-        [sys.executable, "-m", "retail_assets_tests.streaming.amqp_server", "--hub", "bench", "--partitions", str(args.partitions)],
+        [sys.executable, "-m", "retail_assets.devtools.eventhubs_double", "--hub", "bench", "--partitions", str(args.partitions)],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -1,4 +1,4 @@
-"""Event Hubs path with the real ``azure-eventhub`` clients against an AMQP 1.0 test double (``amqp_server.py``).
+"""Event Hubs path with the real ``azure-eventhub`` clients against an AMQP 1.0 test double (``retail_assets/devtools/eventhubs_double.py``).
 
 The double is not Event Hubs (no retention, throttling, epochs, TLS; its own partition-key hash; see
 its docstring). What these tests prove is that the platform's code talks AMQP correctly through the
@@ -31,7 +31,7 @@ from retail_assets.lib.streaming.eventhubs import EventHubs, EventHubsError
 from retail_assets.lib.streaming.route import UNROUTABLE_TABLE
 from retail_assets.lib.streaming.sinks import EventHubsSink, SinkStats
 from retail_assets_tests.azurite import Azurite
-from retail_assets_tests.streaming.amqp_server import EventHubsDouble, partition_for_key, running_double
+from retail_assets.devtools.eventhubs_double import EventHubsDouble, partition_for_key, running_double
 
 MAX_MESSAGE = 256 * 1024  # Event Hubs Basic tier's limit: the busiest keys of the window need several batches
 GROUP = "$Default"

@@ -1,7 +1,7 @@
 """An in-memory Azure Event Hubs *test double* speaking AMQP 1.0, built on the codec bundled in azure-eventhub.
 
 Event Hubs' own emulator needs Docker, which is not available here, and no broker from PyPI, npm or
-Debian offers Event Hubs' ``$cbs`` and ``$management`` nodes (research/environment.md §4). So the
+Debian offers Event Hubs' ``$cbs`` and ``$management`` nodes. So the
 tests run the real ``azure-eventhub`` clients against this double, which encodes and decodes frames
 with the client's own pure-Python AMQP stack (``azure.eventhub._pyamqp``): whatever the client
 sends, the double reads with the client's decoder, and whatever it answers, the client reads back
@@ -30,7 +30,7 @@ What it implements (plain TCP on 127.0.0.1, connection string with ``UseDevelopm
 - Large transfers are split and reassembled across frames (``more``) within each side's frame size.
 - For tests: ``events()`` shows what a partition holds; ``reject_next_sends()`` injects transient
   ``amqp:internal-error`` rejections; ``detach_receivers_after()`` drops a receive link mid-stream
-  (``amqp:link:detach-forced``). ``python -m retail_assets_tests.streaming.amqp_server`` serves one
+  (``amqp:link:detach-forced``). ``python -m retail_assets.devtools.eventhubs_double`` serves one
   hub in its own process (``benchmarks/stream.py eventhubs``).
 
 What it does not do: retention (events stay in memory until the double stops), epochs and
@@ -63,7 +63,7 @@ def _private_api_moved(detail: str) -> RuntimeError:
     return RuntimeError(
         f"The Event Hubs AMQP test double uses azure-eventhub's private codec (azure.eventhub._pyamqp), which changed "
         f"in the installed azure-eventhub {azure.eventhub.__version__}: {detail}. It was written against {TESTED_WITH} "
-        f"(pinned by uv.lock): update retail_assets_tests/streaming/amqp_server.py or pin azure-eventhub=={TESTED_WITH}."
+        f"(pinned by uv.lock): update retail_assets/devtools/eventhubs_double.py or pin azure-eventhub=={TESTED_WITH}."
     )
 
 
