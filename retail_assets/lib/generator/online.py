@@ -24,8 +24,10 @@ from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator.clock import Clock, local_day
 from retail_assets.lib.generator.receipts import CREDIT, DEBIT, OTHER, PAYPAL, draw_products, product_day, tax_cents
 from retail_assets.lib.generator.rng import cumulative, stream
+from retail_assets.lib.specs.facts import FULFILLMENT_MODES
 
-SHIP_FROM_DC, SHIP_FROM_STORE, BOPIS = range(3)
+# Fulfilment mode codes: positions in the spec's FULFILLMENT_MODES (MODE_SHARE below is in this order).
+SHIP_FROM_DC, SHIP_FROM_STORE, BOPIS = (FULFILLMENT_MODES.index(m) for m in ("SHIP_FROM_DC", "SHIP_FROM_STORE", "BOPIS"))
 # Order shares by fulfilment mode (SHIP_FROM_DC, SHIP_FROM_STORE, BOPIS): ship-to-home 17.5 %, pickup 45 %.
 MODE_SHARE = np.array([0.175, 0.375, 0.45])
 MODE_CUM = cumulative(MODE_SHARE)

@@ -24,6 +24,7 @@ from retail_assets.lib.generator import dictionaries as dic
 from retail_assets.lib.generator import shelf
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.rng import cumulative, split_uniforms, stream, stream_salt, uniform
+from retail_assets.lib.specs.facts import PAYMENT_METHODS
 
 # Shopper missions (dunnhumby / FMI): a top-up or quick trip of a few items, the main weekly shop,
 # a family stock-up and a bulk (pantry-loading) trip. Lines per mission [min, max].
@@ -57,8 +58,10 @@ DEPARTMENT_MIX = np.array(
     ]
 )
 
-PAYMENT_METHODS = ("CREDIT_CARD", "DEBIT_CARD", "CASH", "MOBILE_PAY", "PAYPAL", "CHECK", "OTHER")
-CREDIT, DEBIT, CASH, MOBILE, PAYPAL, CHECK, OTHER = range(7)
+# Tender codes: positions in the spec's PAYMENT_METHODS (the generator draws codes, tables.py names them).
+CREDIT, DEBIT, CASH, MOBILE, PAYPAL, CHECK, OTHER = (
+    PAYMENT_METHODS.index(m) for m in ("CREDIT_CARD", "DEBIT_CARD", "CASH", "MOBILE_PAY", "PAYPAL", "CHECK", "OTHER")
+)
 # Tender by basket size (Atlanta Fed diary: cash is small payments): P(cash) = floor + extra x
 # exp(-total / scale), higher for shoppers without a loyalty card; card payments split credit /
 # debit / mobile (Fed Diary 2024, FMI grocery).

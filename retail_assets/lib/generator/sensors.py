@@ -19,9 +19,14 @@ from retail_assets.lib.generator import calendar as cal
 from retail_assets.lib.generator.clock import Clock
 from retail_assets.lib.generator.receipts import ReceiptBatch, day_counts
 from retail_assets.lib.generator.rng import stream
+from retail_assets.lib.specs.facts import BLE_ZONES
 
-BLE_ZONES = ("ENTRANCE", "ELECTRONICS", "GROCERY", "CLOTHING", "CHECKOUT")
-ENTRANCE, ELECTRONICS, GROCERY, CLOTHING, CHECKOUT = range(5)
+# Zone codes: positions in the spec's BLE_ZONES (the arrays below are in this order).
+ENTRANCE, ELECTRONICS, GROCERY, CLOTHING, CHECKOUT = (
+    BLE_ZONES.index(z) for z in ("ENTRANCE", "ELECTRONICS", "GROCERY", "CLOTHING", "CHECKOUT")
+)
+if (ENTRANCE, ELECTRONICS, GROCERY, CLOTHING, CHECKOUT) != tuple(range(5)):
+    raise RuntimeError("sensors.py's per-zone arrays assume BLE_ZONES in the order ENTRANCE..CHECKOUT")
 # Shopping-zone weights (electronics, grocery, clothing) by store format.
 SHOPPING_WEIGHTS = np.array([[0.25, 0.30, 0.15], [0.20, 0.30, 0.15], [0.15, 0.25, 0.15], [0.10, 0.25, 0.10], [0.05, 0.20, 0.05]])
 PING_FORMAT_MULT = np.array([1.6, 1.3, 1.0, 0.85, 0.65])
@@ -30,7 +35,7 @@ MAX_PINGS = 63
 # only, a reference day has about the reference generator's ~285k pings.
 PING_SCALE = 0.55
 
-FOOT_ZONES = ("ENTRANCE_MAIN", "ENTRANCE_SIDE", "AISLES_A", "AISLES_B", "CHECKOUT")
+# Foot-traffic sensor zones: the spec's FOOT_TRAFFIC_ZONES, in the order the per-zone arrays below use.
 # Per store format: share of visitors through the main entrance, and of visitors reaching aisles A and B.
 MAIN_ENTRANCE_SHARE = np.array([0.62, 0.66, 0.7, 0.75, 0.85])
 AISLE_REACH = np.array([[0.75, 0.65], [0.7, 0.6], [0.65, 0.5], [0.6, 0.4], [0.4, 0.2]])

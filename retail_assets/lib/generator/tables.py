@@ -17,14 +17,18 @@ from retail_assets.lib.generator.marketing import CHANNELS, DEVICES
 from retail_assets.lib.generator.online import BOPIS, SHIP_FROM_DC, order_key
 from retail_assets.lib.generator.online import PROMO_CODES as ONLINE_PROMO_CODES
 from retail_assets.lib.generator.payments import attempts
-from retail_assets.lib.generator.receipts import PAYMENT_METHODS, PROMO_BOGO, PROMO_CODES
-from retail_assets.lib.generator.sensors import BLE_ZONES, FOOT_ZONES
+from retail_assets.lib.generator.receipts import PROMO_BOGO, PROMO_CODES
 from retail_assets.lib.generator.simulate import Simulation
 from retail_assets.lib.specs import REGISTRY, polars_schema
-from retail_assets.lib.specs.facts import DECLINE_REASONS
+from retail_assets.lib.specs.facts import (
+    BLE_ZONES,
+    DECLINE_REASONS,
+    FOOT_TRAFFIC_ZONES,
+    FULFILLMENT_MODES,
+    NODE_TYPES,
+    PAYMENT_METHODS,
+)
 
-FULFILLMENT_MODES = ("SHIP_FROM_DC", "SHIP_FROM_STORE", "BOPIS")
-NODE_TYPES = ("DC", "STORE")
 STOCKOUT_DC_BIT = np.int64(1) << np.int64(52)
 
 
@@ -452,8 +456,8 @@ def fact_foot_traffic(sim: Simulation) -> pl.DataFrame:
             "trace_id": ids.trace_ids("fact_foot_traffic", f["key"][keep]),
             "event_ts": ids.utc(f["ts"][keep]),
             "store_id": store + 1,
-            "sensor_id": _store_zone_lut(sim, "SENSOR", FOOT_ZONES).gather(pl.Series(store * 5 + zone)),
-            "zone": ids.lookup(FOOT_ZONES, zone),
+            "sensor_id": _store_zone_lut(sim, "SENSOR", FOOT_TRAFFIC_ZONES).gather(pl.Series(store * 5 + zone)),
+            "zone": ids.lookup(FOOT_TRAFFIC_ZONES, zone),
             "customer_count": f["count"][keep],
             "dwell_seconds": f["dwell"][keep],
         },
@@ -597,7 +601,7 @@ def fact_online_order_headers(sim: Simulation, credit: dict) -> pl.DataFrame:
             "event_ts": ids.utc(o.ts),
             "customer_id": o.customer,
             "fulfillment_mode": ids.lookup(FULFILLMENT_MODES, o.mode),
-            "node_type": ids.lookup(NODE_TYPES, (o.mode != SHIP_FROM_DC).astype(np.int64)),
+            "node_type": ids.lookup(NODE_TYPES, np.where(o.mode == SHIP_FROM_DC, NODE_TYPES.index("DC"), NODE_TYPES.index("STORE"))),
             "node_id": o.node + 1,
             "item_count": o.items,
             "gross_subtotal_cents": o.gross,
@@ -636,7 +640,7 @@ def fact_online_order_lines(sim: Simulation) -> pl.DataFrame:
             "promo_code": _promo_text(o.line_promo, ONLINE_PROMO_CODES),
             "fulfillment_status": ids.lookup(("DELIVERED", "CANCELLED"), status),
             "fulfillment_mode": ids.lookup(FULFILLMENT_MODES, o.mode[lo]),
-            "node_type": ids.lookup(NODE_TYPES, (o.mode[lo] != SHIP_FROM_DC).astype(np.int64)),
+            "node_type": ids.lookup(NODE_TYPES, np.where(o.mode[lo] == SHIP_FROM_DC, NODE_TYPES.index("DC"), NODE_TYPES.index("STORE"))),
             "node_id": o.node[lo] + 1,
             "picked_ts": stamp(picked),
             "shipped_ts": stamp(np.where(o.mode[lo] == BOPIS, 0, o.shipped[lo])),
