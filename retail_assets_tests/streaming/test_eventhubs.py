@@ -332,3 +332,27 @@ def test_ranges_per_partition_resume_from_checkpoints_and_never_overlap():
     # Events past retention are gone: start at the first available one.
     _, expired = plan_offset_tick(OffsetCursor(), {"0": 50}, {}, lambda k: None, first_available={"0": 40}, **kw)
     assert [(b.first, b.last) for b in expired.requests] == [(40, 50)]
+
+
+def test_sink_leaves_connection_errors_to_the_client_retry_and_does_not_multiply_it(window_events):
+    """A dead hub: the client's own retry (retry_total) is the only one; the sink adds no second layer."""
+    from azure.eventhub import EventHubProducerClient
+    from azure.eventhub.exceptions import EventDataSendError, EventHubError
+
+    sleeps: list[float] = []
+    with running_double() as gone:
+        gone.create_hub("gone", 2)
+        producer = EventHubProducerClient.from_connection_string(
+            gone.connection_string, eventhub_name="gone", retry_total=1, retry_backoff_factor=0.01
+        )
+        sink = EventHubsSink(producer, backoff_seconds=0.5, sleep=sleeps.append)
+        sink.send(window_events.head(10))
+        sink.flush()  # the link is open and works
+        assert sink.stats.events == 10
+    # The double has stopped: every reconnect is refused.
+    sink.send(window_events.head(10))
+    with pytest.raises(EventHubError) as raised:
+        sink.flush()
+    assert not isinstance(raised.value, EventDataSendError)
+    assert sleeps == [] and sink.stats.retries == 0, "the sink must not retry what the client already retried"
+    producer.close()

@@ -6,8 +6,9 @@ Both take encoded event frames (``envelopes.EVENT_FRAME``) and batch them:
   publishes a JSONL file under ``events/<event_type>/<YYYY-MM-DD>/`` when a buffer holds
   ``max_events`` or is ``max_seconds`` old (each file atomically: readers see all of it or none).
 - :class:`EventHubsSink` sends through ``azure-eventhub``: events grouped by partition key, one
-  ``EventDataBatch`` per key filled up to the hub's maximum message size, retried with exponential
-  backoff. The connection string comes from the environment only (``eventhubs.py``).
+  ``EventDataBatch`` per key filled up to the hub's maximum message size; a send the hub rejects is
+  retried with exponential backoff (connection errors are left to the client's own retry). The
+  connection string comes from the environment only (``eventhubs.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
+import tenacity
 
 from retail_assets.lib.landing import LandingZone, event_prefix
 
@@ -171,19 +173,37 @@ class EventHubsSink:
         return self.client.create_batch(partition_key=partition_key) if partition_key else self.client.create_batch()
 
     def _send_batch(self, batch) -> None:
-        from azure.eventhub.exceptions import EventHubError
+        """Send one batch; retry (backoff ``backoff_seconds`` × 2ⁿ) only a send the hub REJECTED.
 
-        for attempt in range(1, self.max_attempts + 1):
-            try:
+        One retry layer per failure: azure-eventhub retries connection and link errors itself
+        (``retry_total``, 3 by default, with its own backoff) but raises a rejected delivery
+        (``EventDataSendError``: server busy, internal error) at once without retrying it (5.15.1:
+        ``_handle_exception`` re-raises a ``MessageException``). Retrying every ``EventHubError`` here,
+        as this sink once did, multiplied the two layers: up to 5 × 4 = 20 sends of one batch on a
+        dead connection.
+        """
+        from azure.eventhub.exceptions import EventDataSendError
+
+        def note(state: tenacity.RetryCallState) -> None:
+            self.stats.retries += 1
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "Event Hubs rejected a send (%s); retry %d in %.1f s",
+                type(error).__name__,
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+
+        for attempt in tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=self.backoff_seconds, exp_base=2, min=0, max=60),
+            retry=tenacity.retry_if_exception_type(EventDataSendError),
+            sleep=self.sleep,
+            before_sleep=note,
+            reraise=True,
+        ):
+            with attempt:
                 self.client.send_batch(batch)
-                break
-            except EventHubError as exc:
-                if attempt == self.max_attempts:
-                    raise
-                delay = self.backoff_seconds * 2 ** (attempt - 1)
-                self.stats.retries += 1
-                log.warning("Event Hubs send failed (%s); retry %d in %.1f s", type(exc).__name__, attempt, delay)
-                self.sleep(delay)
         self.stats.events += len(batch)
         self.stats.batches += 1
         self.stats.bytes += batch.size_in_bytes
