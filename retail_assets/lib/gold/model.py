@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from retail_assets.lib.specs import ColumnSpec, DType, SpecError
-from retail_assets.lib.specs.model import MONEY_WORDS, SNAKE_CASE
+from retail_assets.lib.specs.model import MONEY_WORDS, SNAKE_CASE, Columns
 from retail_assets.lib.specs.registry import MONTH_START, REGISTRY
 
 DATE_KEY = "date_key"
@@ -51,7 +51,7 @@ class SilverInput(BaseModel):
         return (self.first, self.last)
 
 
-class GoldTable(BaseModel):
+class GoldTable(Columns, BaseModel):
     """One Gold KPI table: what a row is, how it is computed, and how it reconciles with Silver."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -78,16 +78,6 @@ class GoldTable(BaseModel):
     twin: str | None = None
     # The reference table this re-implements, or "seed 002" / "defined here".
     origin: str = Field(min_length=3)
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def column(self, name: str) -> ColumnSpec:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(f"Gold table {self.name!r} has no column {name!r}")
 
     @property
     def reads_next_month(self) -> bool:

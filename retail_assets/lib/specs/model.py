@@ -160,7 +160,24 @@ def _check_unique(owner: str, columns: tuple[ColumnSpec, ...]) -> None:
         seen.add(c.name)
 
 
-class TableSpec(BaseModel):
+class Columns:
+    """Column lookup shared by every table model with ``name`` and ``columns`` (TableSpec, GoldTable)."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+class TableSpec(Columns, BaseModel):
     """A dimension or fact table of the retail model."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -181,16 +198,6 @@ class TableSpec(BaseModel):
     @property
     def partitioned(self) -> bool:
         return self.kind == "fact"
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def column(self, name: str) -> ColumnSpec:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(f"table {self.name!r} has no column {name!r}")
 
     @model_validator(mode="after")
     def _check(self) -> TableSpec:
