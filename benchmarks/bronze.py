@@ -28,6 +28,7 @@ from retail_assets.defs.bronze import build_bronze_assets
 from retail_assets.lib.bronze import load_dimension, load_fact_month
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.months import parse_month
 from retail_assets.lib.specs import REGISTRY
 
 HERE = Path(__file__).resolve().parent
@@ -76,7 +77,7 @@ def main() -> int:
     parser.add_argument("--month", default="2024-01")
     parser.add_argument("--landing", help="Use files already landed here instead of generating them.")
     args = parser.parse_args()
-    month = dt.date.fromisoformat(f"{args.month}-01")
+    month = parse_month(args.month)
     work = Path(tempfile.mkdtemp(prefix="retail-bronze-"))
     try:
         landing_dir = Path(args.landing) if args.landing else work / "landing"

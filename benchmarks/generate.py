@@ -32,6 +32,7 @@ from retail_assets.lib.generator import FACT_TABLES
 from retail_assets.lib.generator.config import load_config
 from retail_assets.lib.generator.output import landing_path, write_dimensions, write_month
 from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.months import parse_month
 from retail_assets.lib.specs import REGISTRY
 
 # Per-day volumes of the reference generator, January 2024, reference profile (~256 receipts per store-day).
@@ -85,7 +86,7 @@ def main() -> int:
     parser.add_argument("--landing", help="Landing directory (default: a temporary one, removed afterwards).")
     parser.add_argument("--stores", type=int, help="Stores of the chain (RETAIL_GEN_STORES; default: the profile's).")
     args = parser.parse_args()
-    month = dt.date.fromisoformat(f"{args.month}-01")
+    month = parse_month(args.month)
     config = load_config(args.profile, **({"stores": args.stores} if args.stores else {}))
     root = Path(args.landing) if args.landing else Path(tempfile.mkdtemp(prefix="retail-generate-"))
     landing = LandingZone(root_uri=str(root))

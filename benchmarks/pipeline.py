@@ -22,7 +22,6 @@ Only one heavy benchmark at a time on a 2-core machine.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import shutil
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from retail_assets.lib.months import add_months
+from retail_assets.lib.months import add_months, parse_month
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_STORES = 86
@@ -184,7 +183,7 @@ def measure(args: argparse.Namespace, months: list[str]) -> int:
 
 
 def month_list(first: str, count: int) -> list[str]:
-    start = dt.date.fromisoformat(f"{first}-01")
+    start = parse_month(first)
     return [f"{add_months(start, offset):%Y-%m}" for offset in range(count)]
 
 

@@ -29,6 +29,7 @@ import polars as pl
 from retail_assets.lib.bronze import load_dimension, load_fact_month
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.months import parse_month
 from retail_assets.lib.silver.pipeline import materialize_dimension, materialize_fact_month
 from retail_assets.lib.specs import REGISTRY
 
@@ -102,7 +103,7 @@ def main() -> int:
     parser.add_argument("--tables", nargs="*", default=list(FACTS), help="Silver facts to measure.")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one table in this process
     args = parser.parse_args()
-    month = dt.date.fromisoformat(f"{args.month}-01")
+    month = parse_month(args.month)
     if args.one:
         print(json.dumps(run_one(args.lake, args.one, month)))
         return 0

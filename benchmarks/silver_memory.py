@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from retail_assets.lib.months import parse_month
 from retail_assets.lib.specs import REGISTRY
 
 LARGE_FACTS = (
@@ -112,7 +113,7 @@ def main() -> int:
     parser.add_argument("--limit-gb", type=float, default=13.0, help="Kill a build whose RSS passes this.")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one table in this process
     args = parser.parse_args()
-    month = dt.date.fromisoformat(f"{args.month}-01")
+    month = parse_month(args.month)
     lakes = dict(item.split("=", 1) for item in args.lake)
     if args.one:
         print(json.dumps(run_one(next(iter(lakes.values())), args.one, month)))

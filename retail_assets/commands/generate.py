@@ -8,23 +8,17 @@ or Azure settings) unless ``--landing DIR`` points elsewhere.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 
-
-def _month(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
+from retail_assets.commands.run import month_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("generate", help="Generate synthetic retail data into the landing zone.")
     parser.add_argument("--profile", help="tiny, demo or reference (default: RETAIL_PROFILE, else demo).")
-    parser.add_argument("--month", type=_month, required=True, help="First month, YYYY-MM.")
-    parser.add_argument("--to", type=_month, help="Last month of a range, YYYY-MM.")
+    parser.add_argument("--month", type=month_argument, required=True, help="First month, YYYY-MM.")
+    parser.add_argument("--to", type=month_argument, help="Last month of a range, YYYY-MM.")
     parser.add_argument("--landing", help="Landing directory (default: the configured landing zone).")
     parser.add_argument("--seed", type=int, help="Override the profile's seed.")
     parser.add_argument("--workers", type=int, help="Months generated in parallel processes (default: one per core for large profiles).")

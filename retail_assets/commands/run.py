@@ -20,6 +20,7 @@ from collections import defaultdict
 import dagster as dg
 
 from retail_assets.lib.liveness import start_watchdog, worker_tags
+from retail_assets.lib.months import parse_month
 from retail_assets.lib.partitions import partition_key
 from retail_assets.lib.settings import EXECUTOR, SettingsError, executor_settings
 
@@ -27,9 +28,9 @@ from retail_assets.lib.settings import EXECUTOR, SettingsError, executor_setting
 def month_argument(text: str) -> dt.date:
     """An argparse type: YYYY-MM (or a date) as the first day of its month."""
     try:
-        return dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
+        return parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -46,6 +46,7 @@ from retail_assets.lib.checks import (
 )
 from retail_assets.lib.gold.model import gold_columns
 from retail_assets.lib.gold.specs import GOLD
+from retail_assets.lib import months
 from retail_assets.lib.lake import LakeStore
 from retail_assets.lib.partitions import partition_key
 from retail_assets.lib.restore import RestoreRefused, RestoreReport, resolve_target, restore
@@ -147,7 +148,7 @@ def parse_as_of(text: str) -> dt.datetime:
 
 def parse_month(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
+        return months.parse_month(text)
     except ValueError:
         raise RestoreRefused(f"month {text!r} is not YYYY-MM") from None
 

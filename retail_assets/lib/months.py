@@ -8,6 +8,14 @@ from __future__ import annotations
 import datetime as dt
 
 
+def parse_month(text: str) -> dt.date:
+    """``YYYY-MM`` (or any ISO date in the month) as the month's first day; ValueError naming the text otherwise."""
+    try:
+        return dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
+    except (ValueError, TypeError):
+        raise ValueError(f"{text!r} is not a month (YYYY-MM)") from None
+
+
 def month_index(month: dt.date) -> int:
     """Months since year 0: consecutive months have consecutive indexes (the day is ignored)."""
     return month.year * 12 + month.month - 1

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from retail_assets.lib.months import add_months, days_in_month, from_month_index, month_bounds_utc, month_index, month_range
+import pytest
+
+from retail_assets.lib.months import (
+    add_months,
+    days_in_month,
+    from_month_index,
+    month_bounds_utc,
+    month_index,
+    month_range,
+    parse_month,
+)
 
 
 def test_adding_months_crosses_year_ends_both_ways_and_ignores_the_day() -> None:
@@ -30,3 +40,11 @@ def test_month_lengths_and_utc_bounds() -> None:
     assert month_bounds_utc(dt.date(2024, 12, 1)) == (
         dt.datetime(2024, 12, 1, tzinfo=dt.UTC), dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     )
+
+
+def test_a_month_is_read_from_yyyy_mm_or_a_date_in_it_and_anything_else_is_named() -> None:
+    assert parse_month("2024-02") == dt.date(2024, 2, 1)
+    assert parse_month("2024-02-29") == dt.date(2024, 2, 1)
+    for text in ("2024-13", "January", "2024-2", ""):
+        with pytest.raises(ValueError, match=f"'{text}' is not a month"):
+            parse_month(text)
