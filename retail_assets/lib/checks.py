@@ -108,9 +108,9 @@ def parity_outcome(drift: SchemaDrift, *, subject: str, extra_metadata: Mapping[
 class SpecValidationError(ValueError):
     """A Silver or Gold input or output does not match its spec; nothing was written.
 
-    ``check`` names the blocking check the frame fails (``schema_parity``, ``primary_key_unique``, ``grain_unique``),
-    or None when no check covers the fault (rows outside the partition): the step records that check as failed
-    (``outcome()``), with the table, partition, columns and values in its metadata, before it fails."""
+    ``check`` names the blocking check the frame fails (``schema_parity`` — also for rows outside the partition or
+    window —, ``primary_key_unique``, ``grain_unique``): the step records that check as failed (``outcome()``), with
+    the table, partition, columns and values in its metadata, before it fails. None only for a fault no check covers."""
 
     def __init__(
         self,

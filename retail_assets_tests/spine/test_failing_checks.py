@@ -10,6 +10,7 @@ naming the check until the month is built again and passes.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -215,6 +216,22 @@ def test_gold_schema_parity_fails_on_nulls_in_a_required_column(house: ServedLak
     assert not result.success
     parity = _evaluation(result, SALES_MINUTE, "schema_parity")
     assert not parity.passed and parity.metadata["null_columns"].value == {"receipts": 1}
+
+
+def test_gold_schema_parity_fails_on_rows_outside_the_month(house: ServedLakehouse, monkeypatch) -> None:
+    first_row = pl.int_range(pl.len()) == 0
+    _faulty_gold_build(
+        monkeypatch,
+        lambda rows: rows.with_columns(
+            pl.when(first_row).then(pl.lit(dt.date(2024, 2, 1))).otherwise(pl.col("month_start")).alias("month_start")
+        ),
+    )
+
+    result = house.materialize([SALES_MINUTE, SERVED_SALES_MINUTE], JAN)
+
+    assert not result.success and SERVED_SALES_MINUTE not in _materialized(result)
+    parity = _evaluation(result, SALES_MINUTE, "schema_parity")
+    assert not parity.passed and parity.blocking and parity.metadata["rows_outside"].value == 1
 
 
 def test_a_silver_dimension_with_a_repeated_key_fails_its_check_and_holds_the_facts(

@@ -177,7 +177,8 @@ def validate_output(rows: pl.DataFrame, table: GoldTable, month: dt.date) -> Non
             f"{where}: {outside} rows fall outside the month; nothing was written",
             layer=LAYER,
             table=table.name,
-            check=None,
+            # Rows that do not belong to the partition do not match the table's spec for it.
+            check=SCHEMA_PARITY,
             partition=month.isoformat(),
             rows_outside=outside,
         )

@@ -35,7 +35,7 @@ import polars as pl
 
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.bronze import batch_predicate
-from retail_assets.lib.checks import SpecValidationError
+from retail_assets.lib.checks import SCHEMA_PARITY, SpecValidationError
 from retail_assets.lib.gold.builders import BUILDERS
 from retail_assets.lib.gold.frames import GoldInputs
 from retail_assets.lib.gold.pipeline import (
@@ -381,7 +381,8 @@ def refresh_gold_window(
             layer="gold",
             table=name,
             partition=month.isoformat(),
-            check=None,
+            check=SCHEMA_PARITY,  # rows that do not belong to the window do not match the spec for it
+            rows_outside=outside,
         )
     predicate = (
         f"{PARTITION_COLUMN} = '{month.isoformat()}' AND {column} >= '{start.isoformat()}' AND {column} < '{end.isoformat()}'"
