@@ -4,8 +4,8 @@
     uv run python benchmarks/serving.py --stores 86 --products 2350 --refreshes 20   # reference-profile volume
 
 Writes a month of the four minute-grain Gold tables to a temporary lake (handmade rows, every store
-or product in every minute or 15-minute window: ``retail_assets_tests/gold/minute_rows.py``) up to
-``--streamed-from`` days, publishes the month into a DuckDB file, starts a reader process that runs
+or product in every minute or 15-minute window, ``retail_assets/devtools/minute_rows.py``: the densest
+case, whatever the generator's profile) up to ``--streamed-from`` days, publishes the month into a DuckDB file, starts a reader process that runs
 a dashboard query in a loop through ``serving_reader`` (open read-only, query, close), then streams:
 each step replaces the next 15 minutes of every minute table in the lake (as the stream worker does)
 and calls ``refresh_streamed_minutes``. With ``--run`` a Dagster run republishes the month of
@@ -42,7 +42,7 @@ from retail_assets.defs.serving import build_gold_serving_asset  # noqa: E402
 from retail_assets.lib.gold.specs import gold_table  # noqa: E402
 from retail_assets.lib.lake import LakeStore  # noqa: E402
 from retail_assets.lib.serving import MinuteWindow, refresh_streamed_minutes  # noqa: E402
-from retail_assets_tests.gold.minute_rows import MINUTE_TABLES, write_window  # noqa: E402
+from retail_assets.devtools.minute_rows import MINUTE_TABLES, write_window  # noqa: E402
 
 MONTH = dt.date(2024, 1, 1)
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

@@ -96,7 +96,7 @@ def main() -> int:
     from retail_assets.lib.specs import REGISTRY
     from retail_assets.lib.streaming.producer import produce
     from retail_assets.lib.streaming.sinks import LandingSink
-    from retail_assets_tests.operations.drills import stop_process_group
+    from retail_assets.devtools.processes import stop_process_group
 
     root = Path(tempfile.mkdtemp(prefix="retail-soak-"))
     home = root / "dagster"

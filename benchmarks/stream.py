@@ -368,7 +368,7 @@ def latency(args) -> None:
                     print(f"  {name}: median {statistics.median(values):.1f}{unit}, max {values[-1]:.1f}{unit} (n={len(values)})")
     finally:
         stop.set()
-        from retail_assets_tests.operations.drills import stop_process_group
+        from retail_assets.devtools.processes import stop_process_group
 
         stop_process_group(server)
         if not args.keep:

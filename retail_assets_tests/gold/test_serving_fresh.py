@@ -34,7 +34,7 @@ from retail_assets.lib.serving import (
     refresh_streamed_minutes,
     serving_writer,
 )
-from retail_assets_tests.gold.minute_rows import MINUTE_TABLES, write_window
+from retail_assets.devtools.minute_rows import MINUTE_TABLES, write_window
 
 JAN = dt.date(2024, 1, 1)
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

@@ -32,8 +32,10 @@ from pathlib import Path
 
 import yaml
 
+from retail_assets.devtools.processes import stop_process_group  # noqa: F401 - tests import it from here too
+from retail_assets_tests.operations.holders import POOLS
+
 REPO = Path(__file__).resolve().parents[2]
-POOLS = ("duckdb", "bronze_events", "stream_hot")
 
 
 @dataclass
@@ -214,19 +216,6 @@ def kill_pool_holders(trials: int, root: Path | None = None, deadline: float = 1
 
 
 # ---- kill the stream worker under dagster dev ---------------------------------------------------------------
-
-
-def stop_process_group(process: subprocess.Popen, timeout: float = 60.0) -> None:
-    """Stop ``dagster dev`` (started with ``start_new_session``): SIGINT stops its webserver, daemon and code
-    servers; a group that does not stop in time is killed, so no daemon keeps launching runs afterwards."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
 
 
 def _free_port() -> int:

@@ -10,8 +10,10 @@ import time
 import dagster as dg
 
 from retail_assets.lib.liveness import watched_in_process_executor
+from retail_assets.lib.pools import PLATFORM_POOLS
 
-POOLS = ("duckdb", "bronze_events", "stream_hot")
+# The platform's own pools, so a renamed or added pool is drilled too (they were once bronze_events/stream_hot).
+POOLS = PLATFORM_POOLS
 
 
 def _holder(pool: str) -> dg.AssetsDefinition:

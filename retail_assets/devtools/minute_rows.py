@@ -2,8 +2,9 @@
 
 Every store (or product) has a row in every minute (every 15 minutes for ``top_products_15m``) of
 the span asked, with values derived from the minute and a ``version`` number, so a rewritten window
-holds different values than the one it replaces. Used by the serving freshness tests and by
-``benchmarks/serving.py``.
+holds different values than the one it replaces: the densest a minute table can be, whatever the
+generator's profile. Used by the serving freshness tests and by ``benchmarks/serving.py`` (which
+therefore needs no test package).
 """
 
 from __future__ import annotations
