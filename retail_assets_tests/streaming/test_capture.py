@@ -6,9 +6,8 @@ import io
 
 import dagster as dg
 import fastavro
-from dagster._core.storage.tags import RUN_KEY_TAG
 
-from retail_assets.defs.streaming import capture_sensor, ingest_capture
+from retail_assets.defs.streaming import RUN_KEY_TAG, capture_sensor, ingest_capture
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.capture import CAPTURE_SCHEMA, CaptureFiles, read_capture
 from retail_assets.lib.streaming.route import UNROUTABLE_TABLE

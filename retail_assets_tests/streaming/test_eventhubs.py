@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.tags import RUN_KEY_TAG
 
 from retail_assets.cli import main as cli
 from retail_assets.defs.resources import streaming_resources
-from retail_assets.defs.streaming import eventhubs_sensor, ingest_eventhubs
+from retail_assets.defs.streaming import RUN_KEY_TAG, eventhubs_sensor, ingest_eventhubs
 from retail_assets.lib import settings as s
 from retail_assets.lib.specs import REGISTRY
 from retail_assets.lib.streaming.cursor import OffsetCursor, plan_offset_tick

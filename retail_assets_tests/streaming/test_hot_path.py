@@ -13,12 +13,11 @@ import warnings
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.tags import RUN_KEY_TAG
 
 from retail_assets.defs.bronze import build_bronze_assets
 from retail_assets.defs.gold import build_gold_assets
 from retail_assets.defs.silver import build_silver_assets
-from retail_assets.defs.streaming import landing_events_sensor
+from retail_assets.defs.streaming import RUN_KEY_TAG, landing_events_sensor
 from retail_assets.lib.generator.output import write_dimensions
 from retail_assets.lib.streaming.cursor import FileCursor
 from retail_assets.lib.streaming.sinks import LandingSink

@@ -7,10 +7,9 @@ import time
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.tags import RUN_KEY_TAG
 
 from retail_assets.defs.bronze import build_bronze_assets
-from retail_assets.defs.streaming import landing_events_sensor
+from retail_assets.defs.streaming import RUN_KEY_TAG, landing_events_sensor
 from retail_assets.lib.streaming.cursor import MAX_ATTEMPTS, FileCursor, plan_file_tick
 from retail_assets.lib.streaming.sinks import LandingSink
 from retail_assets_tests.streaming.conftest import materialize
