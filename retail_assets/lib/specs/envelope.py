@@ -65,8 +65,11 @@ ENVELOPE: tuple[ColumnSpec, ...] = (
     text_field("parent_event_id", "trace_id of the event that caused this one.", nullable=True),
 )
 
-# The money of receipts and online orders in cents, next to the reference's float dollars.
-ATTRIBUTION_CENTS = (
+# How receipt_created and online_order_created end: the attribution ids, and the money in cents next to the
+# reference's float dollars.
+ATTRIBUTION: tuple[ColumnSpec, ...] = (
+    text_field("campaign_id", "Attributed campaign.", nullable=True),
+    text_field("impression_id", "Attributed impression.", nullable=True),
     cents_field("gross_subtotal_cents", "Gross subtotal in cents (later reference versions)."),
     cents_field("discount_cents", "Discount in cents (later reference versions)."),
     cents_field("subtotal_cents", "Net subtotal in cents (later reference versions)."),

@@ -17,6 +17,7 @@ PAYLOAD_IDS: tuple[ColumnSpec, ...] = (
     text_field("shipment_id", "Shipment."),
 )
 
+
 def truck_id() -> tuple[list[pl.Expr], RowCheck]:
     """truck_id is text in truck events; it must be the number of a dim_trucks.truck_id."""
     text = pl.col("truck_id").str.strip_chars()

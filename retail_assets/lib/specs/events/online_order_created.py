@@ -14,14 +14,7 @@ from retail_assets.lib.silver.mapping import (
     money_columns,
     narrow,
 )
-from retail_assets.lib.specs.envelope import (
-    ATTRIBUTION_CENTS,
-    OMNICHANNEL,
-    count_field,
-    dollars_field,
-    id_field,
-    text_field,
-)
+from retail_assets.lib.specs.envelope import ATTRIBUTION, OMNICHANNEL, count_field, dollars_field, id_field, text_field
 from retail_assets.lib.specs.facts import FULFILLMENT_MODES, NODE_TYPES
 from retail_assets.lib.specs.model import EventSpec
 from retail_assets.lib.streaming.inverse import Envelope, money_payload, order_node
@@ -44,9 +37,7 @@ ONLINE_ORDER_CREATED = EventSpec(
         dollars_field("tax", "Tax, dollars."),
         dollars_field("total", "Total, dollars."),
         text_field("tender_type", "Tender."),
-        text_field("campaign_id", "Attributed campaign.", nullable=True),
-        text_field("impression_id", "Attributed impression.", nullable=True),
-        *ATTRIBUTION_CENTS,
+        *ATTRIBUTION,
     ),
 )
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from retail_assets.lib.silver.mapping import MONEY_NOT_CARRIED, Mapped, MappingContext, finish, money_columns, narrow
-from retail_assets.lib.specs.envelope import (
-    ATTRIBUTION_CENTS,
-    TRANSACTIONS,
-    count_field,
-    dollars_field,
-    id_field,
-    text_field,
-)
+from retail_assets.lib.specs.envelope import ATTRIBUTION, TRANSACTIONS, count_field, dollars_field, id_field, text_field
 from retail_assets.lib.specs.model import EventSpec
 from retail_assets.lib.streaming.inverse import Envelope, money_payload, node
 
@@ -32,9 +25,7 @@ RECEIPT_CREATED = EventSpec(
         dollars_field("total", "Total, dollars."),
         text_field("tender_type", "Tender (CREDIT_CARD, CASH, ...)."),
         count_field("item_count", "Units on the receipt.", positive=True),
-        text_field("campaign_id", "Attributed campaign.", nullable=True),
-        text_field("impression_id", "Attributed impression.", nullable=True),
-        *ATTRIBUTION_CENTS,
+        *ATTRIBUTION,
     ),
 )
 
