@@ -25,7 +25,9 @@ from retail_assets.lib.specs.events import spec as event_spec
 
 # (fact, event type) → mapping, in registry order. online_order_picked/shipped are in lifecycle.py (they update lines).
 ROW_MAPPINGS: dict[tuple[str, str], Mapping] = {
-    (fact, event_spec(module).event_type): mapping for module in MODULES for fact, mapping in mappings_of(module).items()
+    (fact, event_spec(module).event_type): mapping
+    for module in MODULES
+    for fact, mapping in mappings_of(module).items()
 }
 # fact → the event types that update its rows.
 UPDATE_EVENTS: dict[str, tuple[str, ...]] = {}
