@@ -11,7 +11,7 @@ import polars as pl
 
 from retail_assets.lib.landing import LandingZone, batch_prefix, event_prefix
 from retail_assets.lib.specs import REGISTRY, ColumnSpec, DType, polars_schema
-from retail_assets.lib.specs.events import ENVELOPE
+from retail_assets.lib.specs.envelope import ENVELOPE
 
 
 def _value(c: ColumnSpec, i: int, month: dt.date) -> Any:

@@ -65,7 +65,7 @@ from retail_assets.lib.specs import (
     event_columns,
     polars_schema,
 )
-from retail_assets.lib.specs.events import ENVELOPE, SCHEMA_VERSIONS
+from retail_assets.lib.specs.envelope import ENVELOPE, SCHEMA_VERSIONS
 
 # Largest event accepted, in bytes of its JSON line: Event Hubs' own message limit (premium tier).
 MAX_EVENT_BYTES = 1024 * 1024

@@ -2,8 +2,9 @@
 
 Assets are made by factories (``defs/*.py``), so the decorated function Dagster would point at
 (``with_source_code_references``) is the same factory line for every table of a layer. What a reader wants is the
-table's own declaration — its spec in the registry (``lib/specs``, ``lib/gold/kpis/<table>.py``) — and, for Gold,
-the functions computing and reconciling it. Those are found here and attached as Dagster's
+table's own declaration — its spec in the registry (``lib/specs``; an event type's own module
+``lib/specs/events/<event_type>.py``, a Gold table's ``lib/gold/kpis/<table>.py``) — and, for Gold, the functions
+computing and reconciling it. Those are found here and attached as Dagster's
 ``dagster/code_references`` metadata, which the UI shows on the asset's page with a link to open each file at
 its line.
 """
@@ -68,9 +69,11 @@ def table_spec(table: str) -> dg.LocalFileCodeReference:
 
 
 def event_spec(event_type: str) -> dg.LocalFileCodeReference:
-    from retail_assets.lib.specs import REGISTRY, events
+    """The spec of an event type, in its own module ``lib/specs/events/<event_type>.py``."""
+    from retail_assets.lib.specs.events import MODULES, spec
 
-    return declaration(events, REGISTRY.event(event_type), f"spec of event {event_type}")
+    module = next(m for m in MODULES if spec(m).event_type == event_type)
+    return declaration(module, spec(module), f"spec of event {event_type}")
 
 
 def gold_spec(name: str) -> list[dg.LocalFileCodeReference]:

@@ -13,7 +13,7 @@ import pytest
 from retail_assets.cli import main
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.kql import drift, mappings, render, tables, views
-from retail_assets.lib.specs.events import ENVELOPE
+from retail_assets.lib.specs.envelope import ENVELOPE
 from retail_assets.lib.specs.registry import REGISTRY, event_columns
 from retail_assets_tests.kql.conftest import KQL_DIR
 

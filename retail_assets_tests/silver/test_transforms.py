@@ -12,7 +12,8 @@ from retail_assets.lib.silver.facts import build_fact_month
 from retail_assets.lib.silver.lifecycle import apply_line_updates, map_step_events
 from retail_assets.lib.silver.rules import DimensionKeys
 from retail_assets.lib.silver.scd2 import build_versions
-from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, dollars_to_cents
+from retail_assets.lib.silver.mapping import dollars_to_cents
+from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS
 from retail_assets.lib.specs import REGISTRY, SNAPSHOT_MONTH, bronze_columns, polars_schema
 from retail_assets_tests.silver.landed import JAN, frame, row, ts
 

@@ -55,10 +55,11 @@ def test_a_fact_an_event_and_a_gold_kpi_point_at_their_spec_and_functions(defini
     silver = _references(specs[dg.AssetKey(["silver", "fact_online_order_lines"])])
     assert silver == [("spec of fact_online_order_lines", "lib/specs/facts.py", "FACT_ONLINE_ORDER_LINES = TableSpec(")]
     event = _references(specs[dg.AssetKey(["bronze", "receipt_created"])])
-    assert event == [("spec of event receipt_created", "lib/specs/events.py", "RECEIPT_CREATED = EventSpec(")]
+    assert event == [("spec of event receipt_created", "lib/specs/events/receipt_created.py", "RECEIPT_CREATED = EventSpec(")]
     # Declared through a helper call: still the line that names it.
     opened = _references(specs[dg.AssetKey(["landing", "store_opened"])])
     assert opened[0][2].startswith("STORE_OPENED = ")
+    assert opened[0][1] == "lib/specs/events/store_opened.py"
     gold = _references(specs[dg.AssetKey(["gold", "stockout_duration_daily"])])
     assert [(label, file) for label, file, _ in gold] == [
         ("spec of gold/stockout_duration_daily", "lib/gold/kpis/stockout_duration_daily.py"),

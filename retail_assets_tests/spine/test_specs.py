@@ -15,7 +15,8 @@ import retail_assets
 from retail_assets.lib.specs import REGISTRY, DType, SpecError, TableSpec, bronze_columns, event_columns, silver_columns
 from retail_assets.lib.specs.columns import col
 from retail_assets.lib.specs.dimensions import DIMENSIONS
-from retail_assets.lib.specs.events import ENVELOPE, EVENTS
+from retail_assets.lib.specs.envelope import ENVELOPE
+from retail_assets.lib.specs.events import EVENTS
 from retail_assets.lib.specs.facts import FACTS
 from retail_assets.lib.specs.registry import Registry
 

@@ -11,7 +11,7 @@ import json
 
 from retail_assets.lib.kql import text
 from retail_assets.lib.specs import EventSpec
-from retail_assets.lib.specs.events import ENVELOPE
+from retail_assets.lib.specs.envelope import ENVELOPE
 from retail_assets.lib.specs.registry import REGISTRY
 
 FILE = "02-ingestion-mappings.kql"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from retail_assets.lib.alerts import AlertThresholds
 from retail_assets.lib.kpi_twins import KPIS, QUERYSET_VIEWS, kql_timespan
 from retail_assets.lib.kql import functions, mappings, querysets, rules, tables, text, views
-from retail_assets.lib.specs.events import ENVELOPE
+from retail_assets.lib.specs.envelope import ENVELOPE
 from retail_assets.lib.specs.registry import REGISTRY
 
 FILE = "README.md"

@@ -4,7 +4,8 @@ Plain functions on polars frames, unit-testable without Dagster; ``defs/silver.p
 them to partitions, metadata and checks. Modules:
 
 - ``rules``: row checks (null keys, bounds, allowed values, cross-column rules, partition, foreign keys);
-- ``stream``: the event → fact mapping of every event type (reference spec §9.3);
+- ``stream``: the event → fact mapping of every event type (reference spec §9.3), collected from the event
+  modules (``lib/specs/events/``), which build theirs from ``mapping``;
 - ``dedupe``: business-key deduplication (a batch row wins over an event of its key, exact duplicates
   dropped, conflicts quarantined);
 - ``lifecycle``: online_order_picked/shipped applied to the lines of their order;

@@ -9,7 +9,7 @@ Which row a key keeps:
   record; an event of the same key is judged against the batch row on what the event *carries*:
   every column except the key, the ones its event type never carries (inventory ``balance``, an
   order's later ``order_status``) and the ones its mapping filled with a default or a derivation
-  (``stream.py``'s ``not_carried``), and except the columns the event leaves NULL. An event equal
+  (``mapping.py``'s ``not_carried`` flags), and except the columns the event leaves NULL. An event equal
   to the batch row on all of those is a duplicate of it (dropped, counted). An event that differs
   on any of them is a true conflict: the event is quarantined (``conflicts_with_batch``, naming the
   key, each column and both values) and the batch row stays.

@@ -39,6 +39,7 @@ from retail_assets.lib.silver.lifecycle import (
     map_step_events,
     taken_from_next_month,
 )
+from retail_assets.lib.silver.mapping import CustomerDevices, MappingContext
 from retail_assets.lib.silver.quarantine import empty_quarantine, quarantine_rows
 from retail_assets.lib.silver.rules import (
     BATCH,
@@ -57,7 +58,7 @@ from retail_assets.lib.silver.rules import (
     table_rules,
     with_unknown_list_elements,
 )
-from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices, MappingContext, map_events
+from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, map_events
 from retail_assets.lib.specs import MONTH_START, REGISTRY, bronze_columns, polars_schema, silver_columns
 
 

@@ -31,6 +31,7 @@ from retail_assets.lib.settings import silver_shard_rows
 from retail_assets.lib.silver.dims import DimensionBuild, build_dimension, dimension_keys
 from retail_assets.lib.silver.facts import FactMonth, build_fact_month
 from retail_assets.lib.silver.lifecycle import NeighbourMonths, taken_from_next_month
+from retail_assets.lib.silver.mapping import CustomerDevices
 from retail_assets.lib.silver.shards import KeyShard, combine, shard_count, shardable, shards_of, without_rows
 from retail_assets.lib.silver.rules import (
     DimensionKeys,
@@ -38,7 +39,7 @@ from retail_assets.lib.silver.rules import (
     referenced_dimensions,
     with_unknown_list_elements,
 )
-from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS, CustomerDevices
+from retail_assets.lib.silver.stream import ROW_MAPPINGS, UPDATE_EVENTS
 from retail_assets.lib.specs import REGISTRY, bronze_columns, polars_schema, silver_columns
 
 LAYER = "silver"

@@ -3,6 +3,9 @@
 A check is a boolean polars expression (true = reject). All checks of a table are evaluated as
 cheap boolean columns over every row; the text of the reasons is only built for the rows that
 fail, so validation costs little on months of millions of rows.
+
+The event modules (``lib/specs/events/``) import this module while the registry is being built, so it imports
+nothing of ``retail_assets.lib.specs`` at module level: spec types for annotations only, the registry in a function.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from retail_assets.lib.partitions import month_start
-from retail_assets.lib.specs import REGISTRY, ColumnSpec, TableSpec
+
+if TYPE_CHECKING:
+    from retail_assets.lib.specs import ColumnSpec, TableSpec
 
 # Reason codes written to quarantine/silver/<table>.reason_code.
 NULL_KEY = "null_key"
@@ -40,7 +46,7 @@ BATCH = "batch"  # the ORIGIN of rows from the batch files: the system of record
 
 def not_carried(column: str) -> str:
     """Hidden boolean column of an event row: true where ``column`` is the mapping's default or derivation,
-    not a value the event carried, so it is never held against a batch row (``stream.py``, ``dedupe.py``)."""
+    not a value the event carried, so it is never held against a batch row (``mapping.py``, ``dedupe.py``)."""
     return f"__not_carried_{column}"
 
 
@@ -267,6 +273,8 @@ def with_unknown_list_elements(frame: pl.LazyFrame, table: TableSpec, dims: dict
 
 def referenced_dimensions(table: TableSpec) -> list[str]:
     """Every Silver dimension a table's rows are checked (or resolved) against, in registry order."""
+    from retail_assets.lib.specs import REGISTRY  # not at module level: the event modules import this module
+
     names = {c.references for c in table.columns if c.references}
     for _, _, targets in POLYMORPHIC_KEYS.get(table.name, ()):
         names.update(targets.values())

@@ -16,7 +16,8 @@ import polars as pl
 
 from retail_assets.lib.specs.columns import col
 from retail_assets.lib.specs.dimensions import DIMENSIONS
-from retail_assets.lib.specs.events import ENVELOPE, EVENTS
+from retail_assets.lib.specs.envelope import ENVELOPE
+from retail_assets.lib.specs.events import EVENTS
 from retail_assets.lib.specs.facts import FACTS
 from retail_assets.lib.specs.model import PARTITION_COLUMN, ColumnSpec, DType, EventSpec, SpecError, TableSpec
 
