@@ -22,7 +22,8 @@ NOTE = (
     "(never backwards) of the order's lines fulfilled by the event's node, in the order's month: a month also "
     "takes the next month's events of its orders. An event whose order has no such line in its month or the "
     "previous one (a stream-only order, or one placed more than a month earlier) is quarantined as "
-    "unmatched_update; so is one contradicting a timestamp the line already has, or targeting a cancelled line."
+    "unmatched_update; so is one contradicting a timestamp the line already has, or targeting a cancelled line. "
+    "Deduplicated on order id + step + node (an order's lines may ship from several nodes)."
 )
 
 

@@ -47,11 +47,10 @@ def to_fact_truck_moves(events: pl.LazyFrame, ctx: MappingContext) -> Mapped:
 
 MAPPINGS = {"fact_truck_moves": to_fact_truck_moves}
 
-# Rendered before truck_departed's note (registry order), which completes the sentence for both.
 NOTES = {
     "fact_truck_moves": (
         "truck_arrived → status ARRIVED at arrival_time, eta = arrival_time, etd = eta + estimated_unload_duration "
-        "(minutes), unload_duration_minutes = estimated;"
+        "(minutes), unload_duration_minutes = estimated. truck_id is text in events and must be a number."
     ),
 }
 
