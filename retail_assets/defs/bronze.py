@@ -43,8 +43,8 @@ from retail_assets.lib.checks import (
     emit_check_results,
     frame_parity,
     frame_schema,
+    frame_table,
     parity_outcome,
-    preview_markdown,
     quarantine_outcome,
     schema_parity_spec,
 )
@@ -100,8 +100,8 @@ def _load_metadata(load: BronzeLoad, lake: LakeStore, version: int) -> dict[str,
     }
     if load.quarantine.height:
         metadata["quarantine_table"] = dg.MetadataValue.path(lake.uri(quarantine_table(load.table)))
-        metadata["quarantine_preview"] = dg.MetadataValue.md(
-            preview_markdown(load.quarantine.select("row_number", "reason_code", "column_name", "value", "reason"))
+        metadata["quarantine_preview"] = frame_table(
+            load.quarantine.select("row_number", "reason_code", "column_name", "value", "reason")
         )
     return metadata
 

@@ -39,7 +39,7 @@ from retail_assets.lib.checks import (
     column_schema,
     emit_check_results,
     frame_schema,
-    preview_markdown,
+    frame_table,
     record_before_failure,
     step_failure,
 )
@@ -162,7 +162,7 @@ def _alert_outcome(alert: str, alerts: pl.DataFrame, month: dt.date) -> CheckOut
         metadata={
             "alerts": alerts.height,
             **{f"{column}s": dg.MetadataValue.json(values) for column, values in named.items()},
-            "preview": dg.MetadataValue.md(preview_markdown(alerts.select("alert_id", "occurred_at", "message"))),
+            "preview": frame_table(alerts.select("alert_id", "occurred_at", "message")),
         },
         severity=dg.AssetCheckSeverity.WARN,
     )
@@ -175,11 +175,10 @@ def _metadata(written: GoldMonth, lake: LakeStore) -> dict[str, Any]:
         "dagster/column_schema": frame_schema(rows),
         "delta_version": written.version,
         "lake_table": dg.MetadataValue.path(lake.uri(gold_path(written.table.name))),
-        "preview": dg.MetadataValue.md(preview_markdown(rows.drop("month_start"), limit=5)),
+        "preview": frame_table(rows.drop("month_start"), limit=5),
         **written.extra,
+        **chart_metadata(written.table.name, rows),
     }
-    for name, value in chart_metadata(written.table.name, rows).items():
-        metadata[name] = dg.MetadataValue.md(value) if name == "chart" else dg.MetadataValue.float(float(value))
     return metadata
 
 

@@ -45,8 +45,8 @@ from retail_assets.lib.checks import (
     column_schema,
     emit_check_results,
     frame_schema,
+    frame_table,
     key_examples,
-    preview_markdown,
     quarantine_outcome,
     record_before_failure,
     step_failure,
@@ -313,8 +313,8 @@ def _fact_metadata(written: WrittenMonth, lake: LakeStore) -> dict[str, Any]:
         metadata["missing_inputs"] = list(written.missing_inputs)
     if build.quarantine.height:
         metadata["quarantine_table"] = dg.MetadataValue.path(lake.uri(quarantine_table(build.table)))
-        metadata["quarantine_preview"] = dg.MetadataValue.md(
-            preview_markdown(build.quarantine.select("reason_code", "column_name", "value", "reason"))
+        metadata["quarantine_preview"] = frame_table(
+            build.quarantine.select("reason_code", "column_name", "value", "reason")
         )
     return metadata
 
@@ -453,8 +453,8 @@ def _dimension_metadata(written: WrittenDimension, lake: LakeStore) -> dict[str,
         metadata["current_versions"] = int(build.rows.get_column("is_current").sum())
     if build.quarantined:
         metadata["quarantine_table"] = dg.MetadataValue.path(lake.uri(quarantine_table(build.table)))
-        metadata["quarantine_preview"] = dg.MetadataValue.md(
-            preview_markdown(build.quarantine.select("month_start", "reason_code", "column_name", "value", "reason"))
+        metadata["quarantine_preview"] = frame_table(
+            build.quarantine.select("month_start", "reason_code", "column_name", "value", "reason")
         )
     return metadata
 

@@ -9,6 +9,7 @@ results per partition (Dagster 1.13 partitioned checks).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -329,16 +330,47 @@ def emit_check_results(
     yield dg.Output(None, output_name=check_output_name(context, key))
 
 
-def preview_markdown(df: pl.DataFrame, limit: int = 10) -> str:
-    """A small markdown table for metadata previews (quarantine reasons, Gold rows)."""
-    head = df.head(limit)
-    if not head.height:
-        return "_no rows_"
-    cols = head.columns
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in head.iter_rows():
-        lines.append("| " + " | ".join("" if v is None else str(v).replace("|", "\\|")[:200] for v in row) + " |")
-    return "\n".join(lines)
+def _table_column_type(dtype: pl.DataType) -> str:
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if dtype == pl.Date:
+        return "date"
+    if dtype == pl.Datetime:
+        return "timestamp"
+    return "string"
+
+
+def _table_value(value: Any, kind: str) -> str | int | float | bool | None:
+    """A cell as ``TableRecord`` takes it: dates and timestamps as ISO text, other non-scalars as text (≤ 200 chars)."""
+    if value is None or kind in ("bool", "int"):
+        return value
+    if kind == "float":
+        number = float(value)
+        return number if math.isfinite(number) else str(number)  # NaN/inf are not JSON: the UI could not parse the row
+    if kind in ("date", "timestamp"):
+        return value.isoformat()
+    return str(value)[:200]
+
+
+def frame_table(df: pl.DataFrame, limit: int | None = 10) -> dg.TableMetadataValue:
+    """The first ``limit`` rows of a frame (all with ``None``) as Dagster table metadata, with typed columns.
+
+    The UI renders it as a table in the metadata panel (previews of Gold rows and of quarantined rows, the bars of
+    a Gold chart); keep it small (previews ≤ 10 rows), it is stored with every materialization.
+    """
+    head = df if limit is None else df.head(limit)
+    kinds = {name: _table_column_type(dtype) for name, dtype in head.schema.items()}
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({name: _table_value(value, kinds[name]) for name, value in row.items()})
+            for row in head.iter_rows(named=True)
+        ],
+        schema=dg.TableSchema(columns=[dg.TableColumn(name=name, type=kind) for name, kind in kinds.items()]),
+    )
 
 
 def step_failure(exc: Exception, table: str, partition: str) -> dg.Failure:

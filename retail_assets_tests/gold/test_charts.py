@@ -1,39 +1,28 @@
-"""Charts of the main Gold KPIs: what the UI shows must be the table's own figures."""
+"""Charts and previews of the main Gold KPIs: what the UI shows must be the table's own figures, as Dagster tables."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import re
-import xml.etree.ElementTree as ET
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from retail_assets.lib.checks import frame_table
 from retail_assets.lib.gold.builders import CHARTS
-from retail_assets.lib.gold.charts import caption, chart_markdown, chart_metadata, series_of, svg_bar_chart
+from retail_assets.lib.gold.charts import caption, chart_metadata
 from retail_assets.lib.gold.pipeline import gold_path
 from retail_assets.lib.gold.specs import GOLD
 from retail_assets_tests.gold.conftest import GoldRun
 from retail_assets_tests.gold.silver_rows import JAN
 
-SVG = "{http://www.w3.org/2000/svg}"
+
+def _rows(table: dg.TableMetadataValue) -> list[dict]:
+    return [dict(record.data) for record in table.records]
 
 
-def _svg_of(markdown: str) -> ET.Element:
-    found = re.search(r"!\[[^\]]*\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", markdown)
-    assert found, markdown[:200]
-    return ET.fromstring(base64.b64decode(found.group(1)))
-
-
-def _bars(svg: ET.Element) -> list[tuple[str, float]]:
-    """(tooltip, height) of every bar, in drawing order."""
-    return [
-        (rect.find(f"{SVG}title").text, float(rect.get("height")))
-        for rect in svg.iter(f"{SVG}rect")
-        if rect.get("class") == "bar"
-    ]
+def _columns(table: dg.TableMetadataValue) -> list[tuple[str, str]]:
+    return [(column.name, column.type) for column in table.schema.columns]
 
 
 def _minutes(rows: list[tuple[str, dt.datetime, int, int]]) -> pl.DataFrame:
@@ -62,40 +51,45 @@ def test_daily_store_sales_sum_the_minutes_of_each_day() -> None:
             ("S1", _at(3), 40_000, 3),
         ]
     )
-    markdown = chart_markdown(CHARTS["sales_minute_store"], rows)
-    bars = _bars(_svg_of(markdown))
-    assert [tip for tip, _ in bars] == ["2024-01-01: $150.50", "2024-01-02: -$25.00", "2024-01-03: $400.00"]
-    heights = [h for _, h in bars]
-    # Bars are proportional to the values (within the SVG's 0.1 px rounding).
-    assert heights[2] / heights[0] == pytest.approx(400 / 150.5, rel=0.01)
-    assert heights[1] / heights[0] == pytest.approx(25 / 150.5, rel=0.02)
-    assert "total $525.50 · highest 2024-01-03 $400.00 · lowest 2024-01-02 -$25.00" in markdown
     metadata = chart_metadata("sales_minute_store", rows)
-    assert metadata["kpi/total_sales_usd"] == 525.5
-    assert metadata["kpi/receipts"] == 7
+    chart = metadata["chart"]
+    assert isinstance(chart, dg.TableMetadataValue)
+    assert _columns(chart) == [("day", "date"), ("total_sales_usd", "float")]
+    assert _rows(chart) == [
+        {"day": "2024-01-01", "total_sales_usd": 150.5},
+        {"day": "2024-01-02", "total_sales_usd": -25.0},
+        {"day": "2024-01-03", "total_sales_usd": 400.0},
+    ]
+    assert isinstance(metadata["chart_caption"], dg.TextMetadataValue)
+    assert metadata["chart_caption"].value == (
+        "Store sales per day, all stores ($): total $525.50 · highest 2024-01-03 $400.00 · lowest 2024-01-02 -$25.00"
+    )
+    assert metadata["kpi/total_sales_usd"].value == 525.5
+    assert metadata["kpi/receipts"].value == 7
 
 
-def test_series_are_grouped_bars_with_a_legend_and_missing_days_are_zero() -> None:
-    bars = pl.DataFrame(
+def test_series_are_columns_side_by_side_and_missing_days_are_zero() -> None:
+    rows = pl.DataFrame(
         {
-            "label": ["2024-01-01", "2024-01-01", "2024-01-02"],
-            "series": ["ONLINE", "STORE", "STORE"],
-            "value": [5.0, 20.0, 10.0],
+            "day": [dt.date(2024, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 2)],
+            "channel": ["ONLINE", "STORE", "STORE"],
+            "net_sales_cents": [500, 2_000, 1_000],
+            "orders": [1, 2, 1],
+            "returns": [0, 0, 1],
         }
     )
-    series = series_of(bars)
-    assert series.values == {"ONLINE": (5.0, 0.0), "STORE": (20.0, 10.0)}
-    svg = ET.fromstring(svg_bar_chart(series, "Net sales <by> channel", "$"))
-    assert [tip for tip, _ in _bars(svg)] == [
-        "2024-01-01 ONLINE: $5.00",
-        "2024-01-01 STORE: $20.00",
-        "2024-01-02 ONLINE: $0.00",
-        "2024-01-02 STORE: $10.00",
+    metadata = chart_metadata("daily_sales_by_channel", rows)
+    assert _columns(metadata["chart"]) == [("day", "date"), ("ONLINE", "float"), ("STORE", "float")]
+    assert _rows(metadata["chart"]) == [
+        {"day": "2024-01-01", "ONLINE": 5.0, "STORE": 20.0},
+        {"day": "2024-01-02", "ONLINE": 0.0, "STORE": 10.0},
     ]
-    texts = [t.text for t in svg.iter(f"{SVG}text")]
-    assert "Net sales <by> channel" in texts  # escaped in the SVG, parsed back intact
-    assert {"ONLINE", "STORE"} <= set(texts)
-    assert caption(series, "$").splitlines()[0].startswith("**ONLINE**: total $5.00")
+    assert metadata["chart_caption"].value == (
+        "Net sales per day by channel ($): "
+        "ONLINE: total $5.00 · highest 2024-01-01 $5.00 · lowest 2024-01-02 $0.00; "
+        "STORE: total $30.00 · highest 2024-01-01 $20.00 · lowest 2024-01-02 $10.00"
+    )
+    assert (metadata["kpi/net_sales_usd"].value, metadata["kpi/orders"].value) == (35.0, 4)
 
 
 def test_top_stores_keep_the_fifteen_largest_in_order() -> None:
@@ -107,18 +101,68 @@ def test_top_stores_keep_the_fifteen_largest_in_order() -> None:
             "visitors": [1] * 40,
         }
     )
-    bars = _bars(_svg_of(chart_markdown(CHARTS["store_performance_daily"], rows)))
-    assert [tip.split(":")[0] for tip, _ in bars] == [f"S{i:02d}" for i in range(19, 4, -1)]
+    chart = chart_metadata("store_performance_daily", rows)["chart"]
+    assert _columns(chart) == [("store_id", "string"), ("net_sales_usd", "float")]
+    assert [row["store_id"] for row in _rows(chart)] == [f"S{i:02d}" for i in range(19, 4, -1)]
+    assert [row["net_sales_usd"] for row in _rows(chart)] == [2.0 * i for i in range(19, 4, -1)]
 
 
 def test_an_empty_month_says_so_and_other_tables_get_no_chart() -> None:
     empty = _minutes([])
-    assert chart_markdown(CHARTS["sales_minute_store"], empty).endswith("_no rows this month_")
+    metadata = chart_metadata("sales_minute_store", empty)
+    assert metadata["chart_caption"].value.endswith(": no rows this month")
+    assert _rows(metadata["chart"]) == [] and _columns(metadata["chart"]) == [("day", "date"), ("total_sales_usd", "float")]
     assert chart_metadata("top_products_15m", empty) == {}
     assert set(CHARTS) <= set(GOLD)
 
 
-def test_materialized_months_carry_the_chart_of_their_own_rows(gold_run: GoldRun) -> None:
+def test_a_preview_is_a_typed_table_of_the_first_rows() -> None:
+    frame = pl.DataFrame(
+        {
+            "store_id": ["S1", None, "S3"],
+            "day": [dt.date(2024, 1, 1), dt.date(2024, 1, 2), None],
+            "ts": [_at(1), _at(2), _at(3)],
+            "receipts": [1, 2, 3],
+            "share": [0.5, float("nan"), 1.0],
+            "returned": [True, False, None],
+            "note": ["x" * 300, "a|b", ""],
+        }
+    )
+    preview = frame_table(frame, limit=2)
+    assert _columns(preview) == [
+        ("store_id", "string"),
+        ("day", "date"),
+        ("ts", "timestamp"),
+        ("receipts", "int"),
+        ("share", "float"),
+        ("returned", "bool"),
+        ("note", "string"),
+    ]
+    assert _rows(preview) == [
+        {
+            "store_id": "S1",
+            "day": "2024-01-01",
+            "ts": "2024-01-01T10:00:00+00:00",
+            "receipts": 1,
+            "share": 0.5,
+            "returned": True,
+            "note": "x" * 200,
+        },
+        {
+            "store_id": None,
+            "day": "2024-01-02",
+            "ts": "2024-01-02T10:00:00+00:00",
+            "receipts": 2,
+            "share": "nan",  # not JSON: as text, so the UI can parse the row
+            "returned": False,
+            "note": "a|b",
+        },
+    ]
+    assert len(frame_table(frame).records) == 3
+    assert frame_table(frame.clear()).records == [] and _columns(frame_table(frame.clear())) == _columns(preview)
+
+
+def test_materialized_months_carry_the_chart_and_preview_of_their_own_rows(gold_run: GoldRun) -> None:
     events = {
         (e.asset_key.to_user_string(), e.partition): e.materialization.metadata
         for e in gold_run.result.get_asset_materialization_events()
@@ -126,12 +170,23 @@ def test_materialized_months_carry_the_chart_of_their_own_rows(gold_run: GoldRun
     for table in CHARTS:
         metadata = events[(f"gold/{table}", "2024-01-01")]
         rows = gold_run.lake.read(gold_path(table), [JAN])
-        assert isinstance(metadata["chart"], dg.MarkdownMetadataValue), table
-        assert metadata["chart"].value == chart_markdown(CHARTS[table], rows), table
+        bars = CHARTS[table].bars(rows)
+        assert isinstance(metadata["chart"], dg.TableMetadataValue), table
+        assert metadata["chart"] == frame_table(bars, limit=None), table
+        assert 0 < len(metadata["chart"].records) <= 31, table
+        assert metadata["chart_caption"].value == caption(CHARTS[table], bars), table
         for name, value in CHARTS[table].headline(rows).items():
             assert metadata[f"kpi/{name}"].value == pytest.approx(value), (table, name)
     sales = gold_run.lake.read(gold_path("sales_minute_store"), [JAN])
-    assert events[("gold/sales_minute_store", "2024-01-01")]["kpi/total_sales_usd"].value == pytest.approx(
-        sales["total_sales_cents"].sum() / 100
-    )
+    sales_metadata = events[("gold/sales_minute_store", "2024-01-01")]
+    assert sales_metadata["kpi/total_sales_usd"].value == pytest.approx(sales["total_sales_cents"].sum() / 100)
+    chart_total = sum(row["total_sales_usd"] for row in _rows(sales_metadata["chart"]))
+    assert chart_total == pytest.approx(sales["total_sales_cents"].sum() / 100)
+    assert f"total ${sales['total_sales_cents'].sum() / 100:,.2f}" in sales_metadata["chart_caption"].value
     assert "chart" not in events[("gold/top_products_15m", "2024-01-01")]
+    for (key, partition), metadata in events.items():
+        if key.startswith("gold/") and partition == "2024-01-01":
+            preview = metadata["preview"]
+            assert isinstance(preview, dg.TableMetadataValue), key
+            assert len(preview.records) == min(5, metadata["dagster/row_count"].value), key
+            assert "month_start" not in {name for name, _ in _columns(preview)}, key

@@ -203,8 +203,9 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
         metadata = {k: v for k, v in materialization.metadata.items() if k not in ("delta_version", "key_hash_shards")}
         if "quarantine_preview" in metadata:
             # Shards stack their rejected rows shard by shard: the preview's first rows are in another order (here
-            # every quarantined row is in it, so the lines must be the same).
-            metadata["quarantine_preview"] = sorted(metadata["quarantine_preview"].value.splitlines())
+            # every quarantined row is in it, so the columns and the rows must be the same).
+            preview = metadata["quarantine_preview"]
+            metadata["quarantine_preview"] = (preview.schema, sorted(repr(record) for record in preview.records))
         found[materialization.asset_key.path[1]] = metadata
     return found
 

@@ -26,7 +26,7 @@ class Builder:
 
 BUILDERS: dict[str, Builder] = {spec(m).name: Builder(build(m), reconcile(m)) for m in MODULES}
 
-# The main KPI tables' charts and headline figures (lib/gold/charts.py renders them).
+# The main KPI tables' charts and headline figures (lib/gold/charts.py turns them into table metadata).
 CHARTS: dict[str, ChartSpec] = {spec(m).name: m.CHART for m in MODULES if getattr(m, "CHART", None) is not None}
 
 for _name, _chart in CHARTS.items():
