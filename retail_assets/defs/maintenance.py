@@ -19,10 +19,12 @@ import re
 from dataclasses import dataclass
 
 import dagster as dg
+import polars as pl
 from pydantic import Field
 
 from retail_assets.defs.bronze import BRONZE_EVENTS_POOL
 from retail_assets.defs.silver import HOT_POOL
+from retail_assets.lib.checks import frame_table
 from retail_assets.lib.lake import BACKGROUND_NICENESS, LakeStore
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.maintenance import (
@@ -168,7 +170,7 @@ def record_lake_maintenance(context: dg.OpExecutionContext, lake: LakeStore, **o
     )
     metadata = dict(summary(results))
     metadata["ledger"] = f"{LEDGER}: {ledger.outcome}" if ledger is not None else "nothing new: no ledger row"
-    metadata["per_table"] = dg.MetadataValue.md(_table_markdown(results))
+    metadata["per_table"] = _per_table(results)
     failed = sorted((o.table, o.error) for o in done if o.error is not None)
     if failed:
         raise dg.Failure(
@@ -201,17 +203,26 @@ def prune_landing_files(context: dg.OpExecutionContext, lake: LakeStore, landing
     })
 
 
-def _table_markdown(results: list[TableMaintenance]) -> str:
-    lines = [
-        "| table | outcome | files before | files after | MB before | MB after | vacuumed | s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+def _per_table(results: list[TableMaintenance]) -> dg.TableMetadataValue:
+    """One row per table (changed tables first), as a typed table in the UI."""
+    rows = [
+        {
+            "table": r.table,
+            "outcome": r.outcome,
+            "files_before": r.files_before,
+            "files_after": r.files_after,
+            "mb_before": round(r.bytes_before / 1e6, 1),
+            "mb_after": round(r.bytes_after / 1e6, 1),
+            "files_vacuumed": r.files_vacuumed,
+            "seconds": round(r.seconds, 2),
+        }
+        for r in sorted(results, key=lambda r: (not r.changed, r.table))
     ]
-    for r in sorted(results, key=lambda r: (not r.changed, r.table)):
-        lines.append(
-            f"| {r.table} | {r.outcome} | {r.files_before} | {r.files_after} | {r.bytes_before / 1e6:.1f} | "
-            f"{r.bytes_after / 1e6:.1f} | {r.files_vacuumed} | {r.seconds:.2f} |"
-        )
-    return "\n".join(lines)
+    schema = {
+        "table": pl.String, "outcome": pl.String, "files_before": pl.Int64, "files_after": pl.Int64,
+        "mb_before": pl.Float64, "mb_after": pl.Float64, "files_vacuumed": pl.Int64, "seconds": pl.Float64,
+    }
+    return frame_table(pl.DataFrame(rows, schema=schema), limit=None)
 
 
 @dg.job(

@@ -255,6 +255,15 @@ def test_the_job_maintains_every_table_in_its_writers_pool_and_records_it(
     observed = instance.fetch_observations(dg.AssetKey(EVENTS.split("/")), limit=5).records
     assert len(observed) == 1
     assert observed[0].asset_observation.metadata["files_after"].value == 1
+    # The run's summary: one typed row per table, the UI's table of what maintenance did.
+    [summary] = [
+        e.event_specific_data.metadata
+        for e in result.all_events
+        if e.event_type_value == "STEP_OUTPUT" and e.step_key == "record_lake_maintenance"
+    ]
+    per_table = {r.data["table"]: r.data for r in summary["per_table"].value.records}
+    assert set(per_table) == {EVENTS, HOT, OTHER}
+    assert (per_table[EVENTS]["files_before"], per_table[EVENTS]["files_after"]) == (12, 1)
     through = maintained_through(lake)
     assert through == {t: lake.version(t) for t in (EVENTS, HOT, OTHER)}
     ledger_version = lake.version(LEDGER)
