@@ -604,17 +604,22 @@ def _describe_json_problem(doc: dict, problem: tuple[str, str, dict, list], colu
 
 @dataclass
 class _ParsedEvents:
-    frame: pl.DataFrame  # text columns, one row per structurally valid event
+    frame: pl.DataFrame  # text columns from :func:`_decode`, one row per structurally valid event
     line_numbers: list[int]
     lines: list[str]
     rejected: list[dict]
     extra_fields: set[str]
     total: int
-    typed: pl.DataFrame | None = None  # the same rows already typed to the spec (clean files only)
+    typed: pl.DataFrame | None = None  # the same rows typed to the spec, when every value reads as is
+
+
+class EventDecodeError(RuntimeError):
+    """Lines the per-line check passed as events that the decoder could not read: a bug in this module, never
+    a property of the file (the two would disagree on what the file holds)."""
 
 
 # A JSON object key: a string followed by a colon. Strings that merely contain such text make the
-# check below cautious (the file then goes line by line), never wrong.
+# check below cautious (the file then has its lines checked one by one), never wrong.
 _KEY = r'"(?:[^"\\]|\\.)*"\s*:'
 
 
@@ -674,70 +679,93 @@ def _keys_known_and_single(text: pl.Series, keys: list[str]) -> bool:
     return bool(checked.select((pl.col("limit").is_not_null() & (pl.col("len") <= pl.col("limit"))).all()).item())
 
 
-def _decode_clean_file(event: EventSpec, lines: list[bytes]) -> _ParsedEvents | None:
-    """All lines at once with polars' JSON decoder, when every line is a well-formed event of this type.
+def _is_list(c) -> bool:
+    return c.dtype.name == "LIST_INT64"
 
-    Returns None when any line needs a closer look (not JSON, NaN/Infinity, wrong type or version,
-    oversized, no payload object, unknown or repeated keys, a value that would not read): the caller
-    then parses line by line, which gives each bad line its own reason. Values come out as the
-    line-by-line parser gives them (numbers in their JSON spelling), and typed as conform types
-    them, so both paths load a file identically. Event types with list fields always go line by
-    line (rare events).
+
+def _decode(event: EventSpec, text: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The one decoder of event lines: every accepted event's values come from here, whatever else its file holds.
+
+    Returns the envelope (its columns and the ``payload`` struct) and the event's text columns
+    (envelope, then payload in spec order). Scalars are in polars' spelling of their JSON value (``4.0``
+    is "4", ``true`` is "true"); a list field is its compact JSON text, which conform reads as it reads a
+    list from a CSV field (polars' own list decoder would read ``[1.5]`` as ``[1]``). Keys outside the
+    spec are not read. Raises polars' error when a line is not JSON or a known field holds an object or
+    a list where the spec has a scalar; a line that is not an object, or has no object payload, comes
+    out as nulls (the callers check).
     """
-    if any(c.dtype.name == "LIST_INT64" for c in event.payload) or any(len(raw) > MAX_EVENT_BYTES for raw in lines):
+    scalar = [c for c in event.payload if not _is_list(c)]
+    payload_dtype = pl.Struct({c.field: pl.String for c in scalar})
+    envelope = text.str.json_decode(pl.Struct({**{c.name: pl.String for c in ENVELOPE}, "payload": payload_dtype}))
+    envelope = envelope.struct.unnest()
+    payload = envelope.get_column("payload").struct.unnest()
+    lists = text.to_frame().select(
+        pl.col(text.name).str.json_path_match(f"$.payload.{c.field}").alias(c.name)
+        for c in event.payload
+        if _is_list(c)
+    )
+    frame = pl.concat(
+        [
+            envelope.select(c.name for c in ENVELOPE),
+            payload.select(pl.col(c.field).alias(c.name) for c in scalar),
+            lists,
+        ],
+        how="horizontal",
+    ).select(c.name for c in [*ENVELOPE, *event.payload])
+    return envelope, frame
+
+
+def _decode_clean_file(event: EventSpec, lines: list[bytes]) -> tuple[pl.Series, pl.DataFrame] | None:
+    """All lines at once, when every line is a well-formed event of this type: the lines as text and their
+    text columns from :func:`_decode`.
+
+    Returns None when any line needs a closer look (not UTF-8 or JSON, NaN/Infinity, wrong type or
+    version, oversized, no payload object, unknown or repeated keys): :func:`_explain_lines` then
+    says which lines are not events, and why.
+    """
+    if any(len(raw) > MAX_EVENT_BYTES for raw in lines):
         return None
-    payload_dtype = pl.Struct({c.field: pl.String for c in event.payload})
     try:
         text = pl.Series("line", lines, dtype=pl.Binary).cast(pl.String)
-        decoded = text.str.json_decode(pl.Struct({**{c.name: pl.String for c in ENVELOPE}, "payload": payload_dtype}))
+        envelope, frame = _decode(event, text)
     except pl.exceptions.PolarsError:
         return None
-    if decoded.null_count():
-        return None
-    decoded = decoded.struct.unnest()
-    payload = decoded.get_column("payload").struct.unnest()
+    payload = envelope.get_column("payload")
     # A key of both the envelope and the payload (``source``) may only be counted once in each: a line
     # with it twice in one object and not in the other would pass the key count, so both must be there.
-    shared = [c.field for c in event.payload if c.field in decoded.columns]
+    shared = [c.field for c in event.payload if c.field in envelope.columns]
     if not (
-        payload.height == decoded.height
-        and (decoded.get_column("event_type") == event.event_type).fill_null(False).all()
-        and decoded.get_column("schema_version").is_in(list(SCHEMA_VERSIONS)).fill_null(False).all()
-        and all(decoded.get_column(k).is_not_null().all() and payload.get_column(k).is_not_null().all() for k in shared)
+        (envelope.get_column("event_type") == event.event_type).fill_null(False).all()
+        and envelope.get_column("schema_version").is_in(list(SCHEMA_VERSIONS)).fill_null(False).all()
+        and payload.is_not_null().all()
+        and all(
+            envelope.get_column(k).is_not_null().all() and payload.struct.field(k).is_not_null().all() for k in shared
+        )
         and _keys_known_and_single(text, [*(c.name for c in ENVELOPE), "payload", *(c.field for c in event.payload)])
     ):
         return None
-    frame = pl.concat(
-        [decoded.select(c.name for c in ENVELOPE), payload.select(pl.col(c.field).alias(c.name) for c in event.payload)],
-        how="horizontal",
-    )
-    typed = _typed(frame, [*ENVELOPE, *event.payload])
-    if typed is None:
-        return None
-    return _ParsedEvents(frame, list(range(1, len(lines) + 1)), text.to_list(), [], set(), len(lines), typed)
+    return text, frame
 
 
-def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents:
-    """Split a JSONL file into structurally valid events (as text columns) and rejected lines.
+def _explain_lines(
+    event: EventSpec, where: str, numbered: list[tuple[int, bytes]]
+) -> tuple[list[tuple[int, str]], list[dict], set[str]]:
+    """Each line of a file that is not clean, checked on its own (Python's JSON parser, strict): the lines
+    that are events, as (line number, text), and for every other line its reject row with its reason.
 
-    A clean file (the usual case) is decoded at once by polars; a file with any questionable line
-    goes line by line, so every bad line gets its own reason and nothing else is lost.
+    It builds no row: the events' values come from :func:`_decode`, as in a clean file. Also returns the
+    keys outside the spec that the events carry (schema drift, not a rejection).
     """
-    raw_lines = data.splitlines()
-    if raw_lines and all(raw and not raw.isspace() for raw in raw_lines):
-        fast = _decode_clean_file(event, raw_lines)
-        if fast is not None:
-            return fast
     envelope_fields = [c.name for c in ENVELOPE]
     payload_fields = [(c.name, c.field) for c in event.payload]
     column_of_field = {json_field: name for name, json_field in payload_fields}
     known_envelope = {*envelope_fields, "payload"}
     known_payload = {json_field for _, json_field in payload_fields}
-    docs: list[dict] = []
-    payloads: list[dict] = []
-    line_numbers, lines, rejected, extra = [], [], [], set()
-    total = 0
-    where = f"event {event.event_type}, file {path}"
+    # Where the spec has a scalar, an object or a list cannot be read (the decoder refuses it too).
+    scalars = [(c, False) for c in ENVELOPE] + [(c, True) for c in event.payload if not _is_list(c)]
+    good: list[tuple[int, str]] = []
+    rejected: list[dict] = []
+    extra: set[str] = set()
     strict = _StrictJSON()
 
     def reject(number, line, code, reason, column=None, value=None, doc=None):
@@ -753,10 +781,7 @@ def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents
             }
         )
 
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw or raw.isspace():
-            continue
-        total += 1
+    for number, raw in numbered:
         if len(raw) > MAX_EVENT_BYTES:
             line = raw.decode("utf-8", errors="replace")
             reject(number, line[:4096], "oversized", f"event of {len(raw)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit")
@@ -805,18 +830,50 @@ def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents
         if type(payload) is not dict:
             reject(number, line, "malformed_payload", "payload must be a JSON object", "payload", _text(payload), doc)
             continue
-        if payload.keys() - known_payload:
-            extra.update(payload.keys() - known_payload)
-        if doc.keys() - known_envelope:
-            extra.update(doc.keys() - known_envelope)
-        docs.append(doc)
-        payloads.append(payload)
-        line_numbers.append(number)
-        lines.append(line)
-    columns = {name: [_text(d.get(name)) for d in docs] for name in envelope_fields}
-    columns.update({name: [_text(p.get(json_field)) for p in payloads] for name, json_field in payload_fields})
-    frame = pl.DataFrame({k: pl.Series(k, v, dtype=pl.String) for k, v in columns.items()})
-    return _ParsedEvents(frame, line_numbers, lines, rejected, extra, total)
+        nested = next(
+            (
+                (c, value)
+                for c, in_payload in scalars
+                if type(value := (payload.get(c.field) if in_payload else doc.get(c.name))) in (dict, list)
+            ),
+            None,
+        )
+        if nested is not None:
+            c, value = nested
+            shown = _text(value)
+            reason = f"column {c.name}: cannot read {shown} as {c.dtype.value}"
+            reject(number, line, "type_error", reason, c.name, shown, doc)
+            continue
+        extra.update(payload.keys() - known_payload, doc.keys() - known_envelope)
+        good.append((number, line))
+    return good, rejected, extra
+
+
+def parse_event_lines(event: EventSpec, path: str, data: bytes) -> _ParsedEvents:
+    """Split a JSONL file into events (as text columns, and typed when every value reads as is) and rejected lines.
+
+    One decoder gives every event's values (:func:`_decode`, polars'): a clean file (the usual case) is
+    decoded at once; in a file with any questionable line, each line is checked on its own
+    (:func:`_explain_lines`), which gives every bad line its own reason, and the other lines are decoded
+    as a clean file is. So an event loads the same whatever else its file holds.
+    """
+    where = f"event {event.event_type}, file {path}"
+    numbered = [(number, raw) for number, raw in enumerate(data.splitlines(), start=1) if raw and not raw.isspace()]
+    clean = _decode_clean_file(event, [raw for _, raw in numbered]) if numbered else None
+    if clean is not None:
+        text, frame = clean
+        line_numbers, lines, rejected, extra = [number for number, _ in numbered], text.to_list(), [], set()
+    else:
+        good, rejected, extra = _explain_lines(event, where, numbered)
+        line_numbers, lines = [number for number, _ in good], [line for _, line in good]
+        try:
+            envelope, frame = _decode(event, pl.Series("line", lines, dtype=pl.String))
+        except pl.exceptions.PolarsError as exc:
+            raise EventDecodeError(f"{where}: the decoder cannot read lines checked as events ({exc})") from exc
+        if envelope.get_column("payload").null_count():
+            raise EventDecodeError(f"{where}: the decoder found no payload object in lines checked as events")
+    typed = _typed(frame, [*ENVELOPE, *event.payload])
+    return _ParsedEvents(frame, line_numbers, lines, rejected, extra, len(numbered), typed)
 
 
 @dataclass
