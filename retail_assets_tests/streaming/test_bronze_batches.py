@@ -126,22 +126,46 @@ def test_incremental_batches_equal_a_full_month_rebuild(lake, landing, window_ev
     assert incremental.equals(rebuilt.rows.drop("_ingested_at").sort("trace_id"))
 
 
+# Lines that are not events, each with the reason it must keep in any file: (code, column, reason after "line N: ").
+BAD_LINES = {
+    "{broken": ("malformed_json", None, "not valid JSON (Expecting property name enclosed in double quotes at column 2)"),
+    "[1, 2]": ("malformed_json", None, "an event must be a JSON object"),
+    '{"event_type": "coupon_printed"}': ("unknown_event_type", "event_type", "unknown event_type 'coupon_printed'"),
+}
+
+
 @pytest.mark.parametrize("event_type", [e.event_type for e in REGISTRY.events])
-def test_vectorised_parse_equals_line_by_line(window_events, event_type, monkeypatch):
+def test_an_event_parses_the_same_whatever_else_its_file_holds(window_events, event_type):
+    """One decoder gives every event: a file with bad lines loads its good lines row for row as the same lines
+    landed alone (a clean file, decoded at once), and each bad line is rejected with its own reason."""
     event = REGISTRY.event(event_type)
     lines = lines_of(window_events, event_type)
     doc = json.loads(lines[0])
     # Integral floats, strings holding numbers, whitespace: the value shapes both parsers must agree on.
     lines.append(json.dumps({**doc, "trace_id": "shapes", "payload": {**doc["payload"], **{k: 4.0 for k, v in doc["payload"].items() if isinstance(v, int) and not isinstance(v, bool)}}}))
     data = ("\n".join(lines)).encode()
+    bad = list(BAD_LINES) + [json.dumps({**doc, "trace_id": "nan", "schema_version": "9.9"}), lines[0][: len(lines[0]) // 2]]
+    mixed = [line for i, line in enumerate(lines) for line in ([line, bad[i % len(bad)]] if i % 3 == 0 else [line])]
     fast = parse_event_lines(event, "f", data)
-    monkeypatch.setattr(bronze, "_decode_clean_file", lambda *a: None)
-    slow = parse_event_lines(event, "f", data)
+    slow = parse_event_lines(event, "f", ("\n".join(mixed)).encode())
     columns = event_columns(event)
     typed_fast = conform(fast.typed if fast.typed is not None else fast.frame, columns, source="f", text_source=fast.typed is None)
-    typed_slow = conform(slow.frame, columns, source="f", text_source=True)
+    typed_slow = conform(slow.typed if slow.typed is not None else slow.frame, columns, source="f", text_source=slow.typed is None)
     assert typed_fast.rows.equals(typed_slow.rows)
     assert typed_fast.rejected.height == typed_slow.rejected.height == 0
+    assert fast.rejected == [] and fast.total == len(lines) and slow.total == len(mixed)
+    good = set(lines)
+    assert slow.lines == lines and slow.line_numbers == [n for n, line in enumerate(mixed, start=1) if line in good]
+    found = [(r["row_number"], mixed[r["row_number"] - 1], r["reason_code"], r["column_name"]) for r in slow.rejected]
+    expected = {**{k: v[:2] for k, v in BAD_LINES.items()}, bad[-2]: ("unsupported_schema_version", "schema_version"), bad[-1]: ("malformed_json", None)}
+    assert [(line, code, column) for _, line, code, column in found] == [
+        (line, *expected[line]) for line in mixed if line not in good
+    ]
+    for number, line, _, _ in found:
+        reason = next(r["reason"] for r in slow.rejected if r["row_number"] == number)
+        assert reason.startswith(f"event {event_type}, file f, line {number}: ")
+        if line in BAD_LINES:
+            assert reason.endswith(f"line {number}: {BAD_LINES[line][2]}")
 
 
 # ---- one trace_id rule, whatever the path and the order -------------------------------------------
