@@ -1207,6 +1207,9 @@ def ingest_event_batch(
     earlier_duplicates, earlier_conflicts, displaced = 0, empty_frame(QUARANTINE_COLUMNS), pl.DataFrame()
     local_conflicts, local_losers = settled.conflicts, settled.losers
     if rows.height and month_others is not None:
+        # Not a second trace_id rule: stored Bronze already holds one row per trace_id and month (settled by
+        # _settle), so this is the lookup of the row that holds each trace_id now. The unique only keeps the
+        # join one row per trace_id, picking the holder whose path sorts first, as the rule would.
         others = (
             month_others.select(
                 [pl.col(n).cast(schema[n]) for n in content] + [pl.col("_source_file").alias("__other_file")]
