@@ -168,6 +168,15 @@ def test_an_event_parses_the_same_whatever_else_its_file_holds(window_events, ev
             assert reason.endswith(f"line {number}: {BAD_LINES[line][2]}")
 
 
+def test_lines_checked_as_events_that_the_decoder_cannot_read_fail_the_file_loudly(monkeypatch):
+    """The per-line check and the decoder must agree on what an event is; if they ever do not, that is a bug,
+    and the file fails naming itself rather than loading rows from a second parser."""
+    event = REGISTRY.event("receipt_created")
+    monkeypatch.setattr(bronze, "_explain_lines", lambda event, where, numbered: ([(1, "{broken")], [], set()))
+    with pytest.raises(bronze.EventDecodeError, match="event receipt_created, file f: the decoder cannot read"):
+        parse_event_lines(event, "f", b"{broken\n")
+
+
 # ---- one trace_id rule, whatever the path and the order -------------------------------------------
 
 BASE_RECEIPT = sample_events("receipt_created", 1)[0]
