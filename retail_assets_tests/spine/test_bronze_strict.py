@@ -153,6 +153,17 @@ def test_an_object_or_a_list_where_the_spec_has_a_scalar_is_a_type_error(landing
     assert reasons[3].endswith('line 3: column tender_type: cannot read ["CASH"] as string')
 
 
+def test_a_null_payload_is_malformed_even_in_a_file_of_well_formed_lines(landing) -> None:
+    """Before, a file whose only doubtful line had ``"payload": null`` passed the whole-file check and the line
+    was typed with every payload field missing; with another bad line in the file it was malformed_payload."""
+    land_lines(landing, [compact(receipt("ok")), compact({**receipt("null-payload"), "payload": None})])
+    load = load_checked(landing)
+    assert load.rows.get_column("trace_id").to_list() == ["ok"]
+    assert load.quarantine.select("row_number", "reason_code", "column_name", "trace_id").rows() == [
+        (2, "malformed_payload", "payload", "null-payload")
+    ]
+
+
 def test_empty_required_strings_are_rejected_as_empty(landing) -> None:
     lines = [
         compact(receipt("ok", campaign_id="")),  # an empty optional value is no value
