@@ -141,10 +141,10 @@ def test_an_event_parses_the_same_whatever_else_its_file_holds(window_events, ev
     event = REGISTRY.event(event_type)
     lines = lines_of(window_events, event_type)
     doc = json.loads(lines[0])
-    # Integral floats, strings holding numbers, whitespace: the value shapes both parsers must agree on.
+    # Integral floats, strings holding numbers, whitespace: value shapes that must load alike in either file.
     lines.append(json.dumps({**doc, "trace_id": "shapes", "payload": {**doc["payload"], **{k: 4.0 for k, v in doc["payload"].items() if isinstance(v, int) and not isinstance(v, bool)}}}))
     data = ("\n".join(lines)).encode()
-    bad = list(BAD_LINES) + [json.dumps({**doc, "trace_id": "nan", "schema_version": "9.9"}), lines[0][: len(lines[0]) // 2]]
+    bad = list(BAD_LINES) + [json.dumps({**doc, "trace_id": "bad-version", "schema_version": "9.9"}), lines[0][: len(lines[0]) // 2]]
     mixed = [line for i, line in enumerate(lines) for line in ([line, bad[i % len(bad)]] if i % 3 == 0 else [line])]
     fast = parse_event_lines(event, "f", data)
     slow = parse_event_lines(event, "f", ("\n".join(mixed)).encode())
