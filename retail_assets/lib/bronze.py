@@ -29,7 +29,7 @@ import io
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -563,6 +563,8 @@ class _StrictJSON:
     def _object(self, pairs: list[tuple[str, object]]) -> dict:
         obj: dict = {}
         for key, value in pairs:
+            if _lone_surrogate(key) or (type(value) is str and _lone_surrogate(value)):
+                self.problems.append(("invalid_unicode", key, obj, [value]))
             if key in obj:
                 self.problems.append(("duplicate_key", key, obj, [obj[key], value]))
             elif isinstance(value, _NonFinite) or (type(value) is list and any(isinstance(v, _NonFinite) for v in value)):
@@ -576,6 +578,17 @@ class _StrictJSON:
 
 
 _CONTROL_SET = frozenset(CONTROL_CHARACTERS)
+# A JSON \u escape of a UTF-16 surrogate (D800-DFFF): valid only as a high + low pair.
+_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+
+
+def _lone_surrogate(text: str) -> bool:
+    """A string JSON decoded with an unpaired surrogate escape: no Unicode text, and no UTF-8 to store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _clean_trace_id(doc: object) -> str | None:
@@ -598,7 +611,12 @@ def _describe_json_problem(doc: dict, problem: tuple[str, str, dict, list], colu
         )
         # A repeated trace_id is no trace_id to keep.
         return code, reason, column, _spelled(values), None if (place, key) == ("envelope", "trace_id") else doc
-    reason = f"{'payload.' if place == 'payload' else ''}{key} is {_spelled(values[0])}, not a finite number"
+    name = f"{'payload.' if place == 'payload' else ''}{key}"
+    if code == "invalid_unicode":
+        value = values[0] if type(values[0]) is str else key
+        shown = value.encode("utf-8", errors="backslashreplace").decode("ascii", errors="backslashreplace")
+        return code, f"{name} holds an unpaired UTF-16 surrogate escape ({shown!r}): not Unicode text", column, shown, doc
+    reason = f"{name} is {_spelled(values[0])}, not a finite number"
     return code, reason, column, _spelled(values[0]), doc
 
 
@@ -742,6 +760,9 @@ def _decode_clean_file(event: EventSpec, lines: list[bytes]) -> tuple[pl.Series,
             envelope.get_column(k).is_not_null().all() and payload.struct.field(k).is_not_null().all() for k in shared
         )
         and _keys_known_and_single(text, [*(c.name for c in ENVELOPE), "payload", *(c.field for c in event.payload)])
+        # polars decodes a lone surrogate escape (\ud800) to NUL: any surrogate escape gets the strict check,
+        # which keeps pairs (emoji) and rejects lone ones.
+        and not text.str.contains(_SURROGATE_ESCAPE).any()
     ):
         return None
     return text, frame

@@ -297,3 +297,23 @@ def test_a_file_whose_every_line_is_rejected_is_quarantined_and_the_month_still_
     assert loaded.rows.get_column("trace_id").to_list() == ["ok"]
     assert sorted(loaded.quarantine.get_column("reason_code").to_list()) == ["malformed_json", "malformed_json"]
     assert loaded.quarantine.get_column("record").to_list() == ['{"event_type": "receipt_created"', "not json"]
+
+
+def test_an_unpaired_surrogate_escape_is_quarantined_and_a_pair_is_kept(landing) -> None:
+    """``\\ud800`` alone is no character: the line is rejected naming the field and why (polars reads it as NUL, which
+    was then rejected as a control character the sender never wrote); a surrogate pair (an emoji written the
+    ASCII-safe way) is one character and loads as it."""
+    emoji = json.dumps(receipt("pair", campaign_id="spring 😀"))  # ensure_ascii: "spring \ud83d\ude00"
+    assert "\\ud83d\\ude00" in emoji
+    lone = compact(receipt("lone", campaign_id="spring X")).replace("spring X", "spring \\ud800")
+    land_lines(landing, [compact(receipt("ok")), emoji, lone])
+    load = load_checked(landing)
+    kept = dict(load.rows.select("trace_id", "campaign_id").iter_rows())
+    assert kept["pair"] == "spring 😀" and set(kept) == {"ok", "pair"}
+    [row] = load.quarantine.iter_rows(named=True)
+    assert (row["trace_id"], row["reason_code"], row["column_name"]) == ("lone", "invalid_unicode", "campaign_id")
+    assert row["reason"].endswith("line 3: payload.campaign_id holds an unpaired UTF-16 surrogate escape ('spring \\\\ud800'): not Unicode text")
+
+    # Alone in a file of clean lines, the pair still loads as one character (no NUL, no rejection).
+    land_lines(landing, [emoji])
+    assert load_event_month(landing, "receipt_created", JAN, NOW).rows.get_column("campaign_id").to_list() == ["spring 😀"]
