@@ -25,7 +25,7 @@ from dagster_duckdb import DuckDBResource
 from retail_assets.defs.bronze import bronze_key
 from retail_assets.defs.gold import gold_asset_key
 from retail_assets.defs.silver import silver_asset_key
-from retail_assets.lib.code_refs import code_references, gold_spec, table_spec
+from retail_assets.lib.code_refs import code_references, declaration, gold_spec, table_spec
 from retail_assets.lib.checks import column_schema
 from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.gold.model import GoldTable, gold_columns
@@ -47,7 +47,7 @@ from retail_assets.lib.serving import (
     read_gold,
     serving_writer,
 )
-from retail_assets.lib.specs import REGISTRY
+from retail_assets.lib.specs import QUARANTINE_COLUMNS, REGISTRY, registry
 
 LAYER = "serving"
 
@@ -150,7 +150,12 @@ def build_quarantine_serving_asset() -> dg.AssetsDefinition:
             f"deleted and re-inserted in one transaction, so SQL/BI users see what was rejected and why.\n\n"
             f"{QUARANTINE_DESCRIPTION} The same rows from the command line: retail-assets quarantine."
         ),
-        metadata={"dagster/column_schema": column_schema(QUARANTINE_SERVED_COLUMNS), "duckdb_table": QUARANTINE},
+        metadata={
+            "dagster/column_schema": column_schema(QUARANTINE_SERVED_COLUMNS),
+            "duckdb_table": QUARANTINE,
+            # The union of every quarantine table: its columns are declared once, for all of them, in the registry.
+            **code_references(declaration(registry, QUARANTINE_COLUMNS, "columns of every quarantine table")),
+        },
     )
     def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
         months = months_of(context)
