@@ -32,6 +32,7 @@ from retail_assets.lib.gold.kpis.alerts import ALERT_RULES, ALERTS
 from retail_assets.lib.kpi_twins import shipment_dwell
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.months import add_months, days_in_month
+from retail_assets.lib.rendered import rewrite
 from retail_assets.lib.specs import PARTITION_COLUMN, REGISTRY, polars_schema
 
 Unit = Literal[
@@ -524,11 +525,6 @@ def render_bands() -> str:
     lines = [BEGIN, "", "| Metric | What | Band | Source | Owner |", "|---|---|---|---|---|"]
     lines += [f"| `{b.id}` | {b.label} | {b.band.describe(b.unit)} | {b.source} | {b.owner} |" for b in BENCHMARKS]
     return "\n".join([*lines, "", END])
-
-
-def replace_bands(text: str) -> str:
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    return text[:start] + render_bands() + text[end:]
 
 
 @dataclass(frozen=True)
@@ -1344,7 +1340,5 @@ def scorecard(
 
 if __name__ == "__main__":
     import sys
-    from pathlib import Path
 
-    doc = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/realism.md")
-    doc.write_text(replace_bands(doc.read_text()))
+    raise SystemExit(rewrite(sys.argv[1] if len(sys.argv) > 1 else "docs/realism.md", BEGIN, END, render_bands))

@@ -9,11 +9,11 @@ The test suite checks that the committed section equals what the specs render.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from retail_assets.lib.gold.kpis.alerts import ALERT_HOSTS
 from retail_assets.lib.gold.model import GoldTable, gold_columns
 from retail_assets.lib.gold.specs import GOLD_TABLES
+from retail_assets.lib.rendered import rewrite
 
 BEGIN = "<!-- gold-catalog:begin (rendered from lib/gold/kpis/ by `python -m retail_assets.lib.gold.catalog`) -->"
 END = "<!-- gold-catalog:end -->"
@@ -69,15 +69,8 @@ def render() -> str:
     return "\n".join([*lines, END])
 
 
-def replace_section(text: str) -> str:
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    return text[:start] + render() + text[end:]
-
-
 def main(argv: list[str]) -> int:
-    path = Path(argv[0] if argv else "docs/gold.md")
-    path.write_text(replace_section(path.read_text()))
-    return 0
+    return rewrite(argv[0] if argv else "docs/gold.md", BEGIN, END, render)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ The test suite checks that the committed section equals what the modules render.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from retail_assets.lib.rendered import rewrite
 from retail_assets.lib.silver.stream import BATCH_ONLY
 from retail_assets.lib.specs.events import MODULES
 
@@ -37,15 +37,8 @@ def render() -> str:
     return "\n".join([*lines, "", END])
 
 
-def replace_section(text: str) -> str:
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    return text[:start] + render() + text[end:]
-
-
 def main(argv: list[str]) -> int:
-    path = Path(argv[0] if argv else "docs/silver.md")
-    path.write_text(replace_section(path.read_text()))
-    return 0
+    return rewrite(argv[0] if argv else "docs/silver.md", BEGIN, END, render)
 
 
 if __name__ == "__main__":
