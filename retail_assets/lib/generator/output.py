@@ -95,29 +95,42 @@ class _ParquetStream:
     """One table's Parquet file, fed frame by frame (a push writer: ``sink_parquet`` pulls from one
     source, but a simulated day feeds several tables at once) into a staged file of the landing zone,
     published on ``close`` and discarded on ``abort``. Frames are encoded as they come, so neither the
-    table nor its bytes are ever held whole."""
+    table nor its bytes are ever held whole. Small frames (a day of a small table) are gathered up to
+    ROW_GROUP_ROWS first: a row group per frame would make the file larger and slower to write."""
+
+    ROW_GROUP_ROWS = 256 * 1024
 
     def __init__(self, landing: LandingZone, table: str, path: str):
         self.table, self.path = table, path
         self.stack = ExitStack()
         self.staged = self.stack.enter_context(landing.staged_file(path))
         self.writer: pq.ParquetWriter | None = None
+        self.pending: list[pl.DataFrame] = []
+        self.pending_rows = 0
         self.rows = 0
 
     def write(self, frame: pl.DataFrame) -> None:
-        if self.writer is not None and not frame.height:
-            return
+        if frame.height:
+            self.pending.append(frame)
+            self.pending_rows += frame.height
+        if self.pending_rows >= self.ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        frame = pl.concat(self.pending) if self.pending else shape(self.table, pl.DataFrame())
+        self.pending, self.pending_rows = [], 0
         data = frame.to_arrow()
         if self.writer is None:
             self.writer = pq.ParquetWriter(
                 self.staged, data.schema, compression="zstd", compression_level=3, write_statistics=False
             )
-        self.writer.write_table(data)
+        if frame.height or not self.rows:
+            self.writer.write_table(data)
         self.rows += frame.height
 
     def close(self) -> tuple[str, int, int]:
-        if self.writer is None:  # no day made a frame: an empty table with the spec's columns
-            self.write(shape(self.table, pl.DataFrame()))
+        if self.pending or self.writer is None:  # the last rows, or the spec's columns of an empty table
+            self._flush()
         self.writer.close()
         size = self.staged.stat().st_size
         self.stack.close()
