@@ -2,11 +2,12 @@
 
 One file per table and month, always under the same name, so re-generating a month replaces its
 files (atomically, through ``LandingZone.staged_file``) and never leaves stale parts behind.
-Dimensions land as a full snapshot per month. Frames are encoded to Parquet (zstd) on a small
-thread pool while the next stage is simulated; the largest tables arrive in parts that are encoded
-into a staged file as they are built (``LandingZone.staged_file``: neither the table nor its bytes
-are held whole), and a stage's simulated data is dropped once its tables are written, so a month
-at supermarket volume fits in a few GB. Months can fan out over processes.
+Dimensions land as a full snapshot per month. The sales and store-day tables (``tables.DAY_PARTS``)
+are encoded day by day as the days are simulated, so a month's sales are never held; the others are
+encoded to Parquet (zstd) on a small thread pool while the next stage is simulated, the largest in
+parts encoded into a staged file as they are built (``LandingZone.staged_file``: neither the table
+nor its bytes are held whole), and a stage's simulated data is dropped once its tables are written.
+Months can fan out over processes.
 """
 
 from __future__ import annotations
@@ -167,7 +168,11 @@ class _DayStreams:
                 stream.write(frame)
 
     def finish(self, sim: Simulation, table: str) -> Future:
-        """Append ``table``'s month tail after its days and publish it (result: path, rows, bytes)."""
+        """Append ``table``'s month tail after its days and publish it (result: path, rows, bytes).
+        The days written so far are waited for first: a day that failed must fail the month, not
+        leave its table short."""
+        while self.backlog:
+            self.backlog.popleft().result()
         return self.pool.submit(self._finish, sim, table)
 
     def _finish(self, sim: Simulation, table: str) -> tuple[str, int, int]:
@@ -208,6 +213,11 @@ class _Publisher:
             size = staged.stat().st_size
         return path, rows, size
 
+    def track(self, future: Future) -> Future:
+        """Count a file written elsewhere (a day stream) among this month's, for ``wait``."""
+        self.pending.append(future)
+        return future
+
     def wait(self) -> list[tuple[str, int, int]]:
         done = [f.result() for f in self.pending]
         self.pending.clear()
@@ -241,8 +251,7 @@ def write_month(
             if table in wanted:
                 report.files[table] = landing_path(table, month)
                 if table in DAY_PARTS:
-                    builds.append(days.finish(sim, table))
-                    publisher.pending.append(builds[-1])
+                    builds.append(publisher.track(days.finish(sim, table)))
                 else:
                     builds.append(publisher.submit(report.files[table], partial(table_parts, sim, table)))
         _release_when_done(sim, stage, builds)
