@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,6 +51,8 @@ Progress = Callable[[str, int, int], None]
 # Receives each simulated day as a Simulation holding only that day's sales and sensor rows (see simulate's on_day).
 DaySink = Callable[["Simulation"], None]
 JOURNEY_LOOKAHEAD_DAYS = 11
+# Days simulated ahead of the one being consumed: both threads busy, and one day ready.
+DAYS_AHEAD = 3
 ONLINE_LOOKBACK_DAYS = 3
 
 
@@ -244,7 +247,8 @@ def simulate(
     batches, ble_parts, change_parts, foot_parts = [], [], [], []
     # Days are independent: two threads share the work (numpy releases the GIL); results keep day order.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-day") as pool:
-        for i, (batch, sensed, foot) in enumerate(pool.map(partial(_store_day, world, clock), range(first, last + 1))):
+        days = _in_order(pool, partial(_store_day, world, clock), range(first, last + 1), ahead=DAYS_AHEAD)
+        for i, (batch, sensed, foot) in enumerate(days):
             _add_sales_demand(demand, batch)
             if streamed is not None:
                 streamed.add(batch, sensed)
@@ -413,6 +417,20 @@ def _register_sources(documents: Documents, world, window: inv.Window, shipment_
     dc_topup = documents.add(pl.Series([f"POM{last}{x:03d}" for x in dcs]))
     dc_return = documents.add(pl.Series([f"RTS{last}{x:03d}" for x in dcs]))
     return inv.SourceIndex(shipment, dsd, store_rtv, cycle, supplier, dc_topup, dc_return)
+
+
+def _in_order(pool: ThreadPoolExecutor, fn: Callable, items: Iterable, ahead: int) -> Iterator:
+    """``fn`` of each item, in order, with at most ``ahead`` items submitted but not yet read.
+    ``pool.map`` submits every item at once and keeps each result until it is read: when the days are
+    streamed the reader is the slower side, and finished days piled up (at 344 stores most of the
+    month's sales were held again, ~10 GiB)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _store_day(world, clock: Clock, ordinal: int) -> tuple[ReceiptBatch, dict, dict]:
