@@ -179,8 +179,9 @@ class _DayStreams:
         stream = self.streams[table]
         for frame in month_tail(sim, table):
             stream.write(frame)
-        del self.streams[table]
-        return stream.close()
+        published = stream.close()
+        del self.streams[table]  # only once published: ``close`` discards what failed
+        return published
 
     def close(self) -> None:
         """Stop the writer; tables not finished (the month failed) are discarded."""
