@@ -83,3 +83,25 @@ def test_the_store_ledger_is_assembled_only_after_the_month_sales_are_dropped(tm
     output.write_month(tiny_config, MONTH, _landing(tmp_path))
 
     assert events.index("released sales") < events.index("store ledger")
+
+
+def test_landing_a_month_streams_its_sales_day_by_day(tmp_path, tiny_config, monkeypatch):
+    """The month's sales are never concatenated: each day is written as it is simulated (the month's
+    sale lines were the largest arrays of a month, and they grow with the stores)."""
+    days = []
+    real_day = output._DayStreams.day
+
+    def whole_month(*args, **kwargs):
+        raise AssertionError("the month's sales were concatenated")
+
+    def day(self, sim):
+        days.append(set(sim.sales.day.tolist()))
+        real_day(self, sim)
+
+    monkeypatch.setattr(sim_module, "concat_batches", whole_month)
+    monkeypatch.setattr(output._DayStreams, "day", day)
+    report = output.write_month(tiny_config, MONTH, _landing(tmp_path))
+
+    assert set(report.rows) == set(FACT_TABLES) and all(report.rows.values())
+    # The straddling day and the month's 31 days, then the next month's first hours (24/7 stores only: none at tiny).
+    assert len(days) == 33 and all(len(d) == 1 for d in days[:32]) and len(days[32]) <= 1

@@ -2,11 +2,12 @@
 
 One file per table and month, always under the same name, so re-generating a month replaces its
 files (atomically, through ``LandingZone.staged_file``) and never leaves stale parts behind.
-Dimensions land as a full snapshot per month. Frames are encoded to Parquet (zstd) on a small
-thread pool while the next stage is simulated; the largest tables arrive in parts that are encoded
-into a staged file as they are built (``LandingZone.staged_file``: neither the table nor its bytes
-are held whole), and a stage's simulated data is dropped once its tables are written, so a month
-at supermarket volume fits in a few GB. Months can fan out over processes.
+Dimensions land as a full snapshot per month. The sales and store-day tables (``tables.DAY_PARTS``)
+are encoded day by day as the days are simulated, so a month's sales are never held; the others are
+encoded to Parquet (zstd) on a small thread pool while the next stage is simulated, the largest in
+parts encoded into a staged file as they are built (``LandingZone.staged_file``: neither the table
+nor its bytes are held whole), and a stage's simulated data is dropped once its tables are written.
+Months can fan out over processes.
 """
 
 from __future__ import annotations
@@ -17,21 +18,24 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import chain
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 from polars.io.plugins import register_io_source
 
 from retail_assets.lib.generator import FACT_TABLES, memory
 from retail_assets.lib.generator.calendar import dim_date
 from retail_assets.lib.generator.config import GeneratorConfig
 from retail_assets.lib.generator.simulate import STAGES, Simulation, simulate
-from retail_assets.lib.generator.tables import table_parts
+from retail_assets.lib.generator.tables import DAY_PARTS, day_parts, month_tail, shape, table_parts
 from retail_assets.lib.generator.world import world_for
 from retail_assets.lib.landing import LandingZone, batch_prefix
 from retail_assets.lib.specs import REGISTRY, polars_schema
@@ -88,6 +92,105 @@ def write_parquet_parts(parts: Iterable[pl.DataFrame], path: Path) -> int:
     return rows[0]
 
 
+class _ParquetStream:
+    """One table's Parquet file, fed frame by frame (a push writer: ``sink_parquet`` pulls from one
+    source, but a simulated day feeds several tables at once) into a staged file of the landing zone,
+    published on ``close`` and discarded on ``abort``. Frames are encoded as they come, so neither the
+    table nor its bytes are ever held whole. Small frames (a day of a small table) are gathered up to
+    ROW_GROUP_ROWS first: a row group per frame would make the file larger and slower to write."""
+
+    ROW_GROUP_ROWS = 256 * 1024
+
+    def __init__(self, landing: LandingZone, table: str, path: str):
+        self.table, self.path = table, path
+        self.stack = ExitStack()
+        self.staged = self.stack.enter_context(landing.staged_file(path))
+        self.writer: pq.ParquetWriter | None = None
+        self.pending: list[pl.DataFrame] = []
+        self.pending_rows = 0
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            self.pending.append(frame)
+            self.pending_rows += frame.height
+        if self.pending_rows >= self.ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        frame = pl.concat(self.pending) if self.pending else shape(self.table, pl.DataFrame())
+        self.pending, self.pending_rows = [], 0
+        data = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.staged, data.schema, compression="zstd", compression_level=3, write_statistics=False
+            )
+        if frame.height or not self.rows:
+            self.writer.write_table(data)
+        self.rows += frame.height
+
+    def close(self) -> tuple[str, int, int]:
+        if self.pending or self.writer is None:  # the last rows, or the spec's columns of an empty table
+            self._flush()
+        self.writer.close()
+        size = self.staged.stat().st_size
+        self.stack.close()
+        return self.path, self.rows, size
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.stack.__exit__(RuntimeError, RuntimeError("month not generated"), None)
+
+
+class _DayStreams:
+    """The tables simulated day by day (``tables.DAY_PARTS``), written as the days are simulated: a
+    month's sales are never held, only a couple of days waiting for the writer thread. Days are
+    written in order on one thread, and each table's month tail (returns, online payments) after its
+    last day, so the rows and their order are the month builders'."""
+
+    BACKLOG_DAYS = 2
+
+    def __init__(self, landing: LandingZone, month: dt.date, tables: Iterable[str]):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="day-writer")
+        self.streams = {t: _ParquetStream(landing, t, landing_path(t, month)) for t in tables}
+        self.backlog: deque[Future] = deque()
+
+    def day(self, sim: Simulation) -> None:
+        """Queue one simulated day (simulate's on_day); waits while BACKLOG_DAYS are not yet written."""
+        while len(self.backlog) >= self.BACKLOG_DAYS:
+            self.backlog.popleft().result()
+        self.backlog.append(self.pool.submit(self._write_day, sim))
+
+    def _write_day(self, sim: Simulation) -> None:
+        for table, stream in self.streams.items():
+            for frame in day_parts(sim, table):
+                stream.write(frame)
+
+    def finish(self, sim: Simulation, table: str) -> Future:
+        """Append ``table``'s month tail after its days and publish it (result: path, rows, bytes).
+        The days written so far are waited for first: a day that failed must fail the month, not
+        leave its table short."""
+        while self.backlog:
+            self.backlog.popleft().result()
+        return self.pool.submit(self._finish, sim, table)
+
+    def _finish(self, sim: Simulation, table: str) -> tuple[str, int, int]:
+        stream = self.streams[table]
+        for frame in month_tail(sim, table):
+            stream.write(frame)
+        published = stream.close()
+        del self.streams[table]  # only once published: ``close`` discards what failed
+        return published
+
+    def close(self) -> None:
+        """Stop the writer; tables not finished (the month failed) are discarded."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for stream in self.streams.values():
+            stream.abort()
+        self.streams.clear()
+
+
 class _Publisher:
     """Builds, encodes and publishes frames on background threads while the caller keeps simulating.
 
@@ -110,6 +213,11 @@ class _Publisher:
             rows = write_parquet_parts(build(), staged)
             size = staged.stat().st_size
         return path, rows, size
+
+    def track(self, future: Future) -> Future:
+        """Count a file written elsewhere (a day stream) among this month's, for ``wait``."""
+        self.pending.append(future)
+        return future
 
     def wait(self) -> list[tuple[str, int, int]]:
         done = [f.result() for f in self.pending]
@@ -134,21 +242,28 @@ def write_month(
     report = MonthReport(month)
     wanted = set(tables)
     publisher = _Publisher(landing)
+    # The store-day and sales tables are written as the days are simulated (the month's sales are the
+    # largest arrays of a month); the other tables when their stage is complete.
+    days = _DayStreams(landing, month, [t for t in DAY_PARTS if t in wanted])
 
     def on_stage(stage: str, sim: Simulation) -> None:
         builds = []
         for table in STAGES[stage]:
             if table in wanted:
                 report.files[table] = landing_path(table, month)
-                builds.append(publisher.submit(report.files[table], partial(table_parts, sim, table)))
+                if table in DAY_PARTS:
+                    builds.append(publisher.track(days.finish(sim, table)))
+                else:
+                    builds.append(publisher.submit(report.files[table], partial(table_parts, sim, table)))
         _release_when_done(sim, stage, builds)
 
     try:
-        simulate(config, month, progress, on_stage=on_stage, ledger_after_sales_released=True)
+        simulate(config, month, progress, on_stage=on_stage, ledger_after_sales_released=True, on_day=days.day)
         for path, rows, size in publisher.wait():
             report.rows[next(t for t, p in report.files.items() if p == path)] = rows
             report.bytes += size
     finally:
+        days.close()
         publisher.close()
     report.rows = {t: report.rows[t] for t in FACT_TABLES if t in report.rows}
     report.seconds = time.perf_counter() - started

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,7 +48,11 @@ from retail_assets.lib.generator.world import World, world_for
 from retail_assets.lib.specs import REGISTRY
 
 Progress = Callable[[str, int, int], None]
+# Receives each simulated day as a Simulation holding only that day's sales and sensor rows (see simulate's on_day).
+DaySink = Callable[["Simulation"], None]
 JOURNEY_LOOKAHEAD_DAYS = 11
+# Days simulated ahead of the one being consumed: both threads busy, and one day ready.
+DAYS_AHEAD = 3
 ONLINE_LOOKBACK_DAYS = 3
 
 
@@ -196,6 +201,7 @@ def simulate(
     through: dt.date | None = None,
     on_stage: Stage | None = None,
     ledger_after_sales_released: bool = False,
+    on_day: DaySink | None = None,
 ) -> Simulation:
     """Simulate the calendar month containing ``month`` (UTC).
 
@@ -206,6 +212,13 @@ def simulate(
     calls ``sim.release("sales")`` once that stage's tables are built, failed or not) the store ledger
     is assembled only after the month's sales are dropped: the two are the month's largest arrays, and
     holding both at once is what sets the peak memory.
+
+    With ``on_day`` the month's sales are never held: each simulated day (then the first hours of the
+    next month) is passed to ``on_day`` as a Simulation whose sales, their ids and payments, BLE pings,
+    zone changes and attributed purchases (with their journeys) are that day's only, so the tables made
+    of them can be written day by day; the month keeps what its other stages read of the sales (their
+    ids, store movements and lost lines, and the attributed purchases). ``sim.sales``, ``sim.ble`` and
+    ``sim.zone_changes`` then stay None, and ``sim.sales_ids`` holds the month's receipt ids.
     """
     month = month.replace(day=1)
     report = progress or (lambda step, done, total: None)
@@ -229,27 +242,53 @@ def simulate(
     # In-store days: the straddling local day before the month, every local day of the month, and the
     # first hours of the next month's first day (night sales of 24/7 stores before its first delivery).
     demand = inv.StoreDemand(window, config.stores, config.products)
+    documents = sim.documents = Documents([])
+    streamed = _StreamedDays(sim, on_day, documents) if on_day is not None else None
     batches, ble_parts, change_parts, foot_parts = [], [], [], []
     # Days are independent: two threads share the work (numpy releases the GIL); results keep day order.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-day") as pool:
-        for i, (batch, sensed, foot) in enumerate(pool.map(partial(_store_day, world, clock), range(first, last + 1))):
-            batches.append(batch)
+        days = _in_order(pool, partial(_store_day, world, clock), range(first, last + 1), ahead=DAYS_AHEAD)
+        for i, (batch, sensed, foot) in enumerate(days):
             _add_sales_demand(demand, batch)
-            ble_parts.append(sensed["ble"])
-            change_parts.append(sensed["zone_changes"])
+            if streamed is not None:
+                streamed.add(batch, sensed)
+            else:
+                batches.append(batch)
+                ble_parts.append(sensed["ble"])
+                change_parts.append(sensed["zone_changes"])
             foot_parts.append(foot)
+            del batch, sensed
             report("store days", i + 1, steps)
-    batches.append(receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START))))
-    _add_sales_demand(demand, batches[-1])
-    sim.ble, sim.zone_changes, sim.foot_traffic = (_concat_dicts(p) for p in (ble_parts, change_parts, foot_parts))
+    batch = receipts_for_day(world, clock, cal.from_ordinal(last + 1), hours=(0, int(inv.STORE_PERIOD_START)))
+    _add_sales_demand(demand, batch)
+    if streamed is not None:
+        streamed.add(batch, None)
+    else:
+        batches.append(batch)
+    del batch
+    sim.foot_traffic = _concat_dicts(foot_parts)
+    if streamed is None:
+        sim.ble, sim.zone_changes = _concat_dicts(ble_parts), _concat_dicts(change_parts)
     del ble_parts, change_parts, foot_parts
     sim.store_ops = _store_ops(world, clock, first - 1, last + 1)
     stage("store days", sim)
-    sales = sim.sales = concat_batches(batches, consume=True)
-    del batches
-    memory.trim()
-    sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
-    sim.sales_payments, sim.sales_tender = attempts(config.seed, sales.key, sales.tender, sales.ts, config.payment_decline_rate)
+    if streamed is not None:
+        sales = None
+        sim.sales_ids = documents.table()  # the documents hold only the sales' ids so far
+        sold, sale_moves, lost_lines = streamed.month()
+    else:
+        sales = sim.sales = concat_batches(batches, consume=True)
+        del batches
+        memory.trim()
+        sim.sales_ids = ids.receipt_ids(sales.day, sales.store, sales.seq)
+        sim.sales_payments, sim.sales_tender = attempts(
+            config.seed, sales.key, sales.tender, sales.ts, config.payment_decline_rate
+        )
+        sales_offset = documents.add(sim.sales_ids)
+        sold = _sale_purchases(window, sales, sim.sales_ids, sales_offset)
+        sale_moves = [_sale_movements(window, sales, sales_offset)]
+        lost = sales.lost_receipt
+        lost_lines = (sales.store[lost], sales.lost_product, sales.ts_local[lost], sales.lost_qty)
 
     returns = sim.returns = returns_between(world, clock, first, last)
     sim.return_ids = ids.receipt_ids(returns.original.day, returns.original.store, returns.original.seq, prefix="RET")
@@ -260,20 +299,19 @@ def simulate(
     okey = order_key(online.day, online.seq).astype(np.uint64) | np.uint64(1 << 62)
     sim.online_payments, _ = attempts(config.seed, okey, online.tender, online.ts, config.payment_decline_rate)
     sim.impressions = _concat_dicts([impressions_day(world, d) for d in range(first + 1, last + 1)])
-    sim.purchases = _purchases(world, clock, window, sales, sim.sales_ids, online, sim.order_ids)
+    sim.purchases = _purchases(world, clock, window, sold, online, sim.order_ids)
+    del sold
     sim.touches = journeys(world, sim.purchases["kind"], sim.purchases["key"], sim.purchases["ts"], sim.purchases["customer"])
     sim.credit = credited_touches(sim.touches, len(sim.purchases["ts"]))
-    documents = sim.documents = Documents([])
-    sales_offset = documents.add(sim.sales_ids)
     returns_offset = documents.add(sim.return_ids)
     orders_offset = documents.add(sim.order_ids)
     # Everything the inventory needs of sales, returns and online orders is taken before the sales
     # stage is reported: from then on only that stage's tables read them, so the caller can free them.
-    moves = _store_movements(world, clock, window, demand, sales, returns, online, sales_offset, returns_offset, orders_offset)
+    moves = _store_movements(world, clock, window, demand, sale_moves, returns, online, returns_offset, orders_offset)
+    del sale_moves
     dc_picks = _dc_online_picks(online, orders_offset)
-    lost = sales.lost_receipt
-    sim.lost_lines = (sales.store[lost], sales.lost_product, sales.ts_local[lost], sales.lost_qty)
-    del sales, returns, online
+    sim.lost_lines = lost_lines
+    del sales, returns, online, lost_lines
     memory.trim()
     report("returns, online, marketing", n_days + 1, steps)
     stage("sales", sim)
@@ -302,6 +340,54 @@ def simulate(
     stage("inventory", sim)
     report("done", steps, steps)
     return sim
+
+
+class _StreamedDays:
+    """Hands each simulated day to ``on_day`` and keeps only what the month's later stages read of its
+    sales: the receipt ids (the ledger's documents), the sale movements, the lines lost to empty shelves
+    and the attributed sales. Every one of these, like the day's tables, is a function of each receipt
+    (ids, payment attempts and ad journeys are keyed by the receipt), so concatenated day by day they
+    equal what the month's sales give at once; payments are in receipt order, one receipt's together."""
+
+    def __init__(self, sim: Simulation, on_day: DaySink, documents: Documents):
+        self.sim, self.on_day, self.documents = sim, on_day, documents
+        self.sold: list[dict] = []
+        self.moves: list[inv.Ledger] = []
+        self.lost: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, batch: ReceiptBatch, sensed: dict | None) -> None:
+        sim, config = self.sim, self.sim.config
+        sales_ids = ids.receipt_ids(batch.day, batch.store, batch.seq)
+        payments, tender = attempts(config.seed, batch.key, batch.tender, batch.ts, config.payment_decline_rate)
+        offset = self.documents.add(sales_ids)
+        sold = _sale_purchases(sim.window, batch, sales_ids, 0)
+        kind = np.zeros(len(sold["key"]), dtype=np.int64)  # store receipts
+        touches = journeys(sim.world, kind, sold["key"], sold["ts"], sold["customer"])
+        self.on_day(
+            dataclasses.replace(
+                sim,
+                sales=batch,
+                sales_ids=sales_ids,
+                sales_tender=tender,
+                sales_payments=payments,
+                ble=sensed["ble"] if sensed else None,
+                zone_changes=sensed["zone_changes"] if sensed else None,
+                purchases=sold,
+                touches=touches,
+                credit=credited_touches(touches, len(sold["key"])),
+            )
+        )
+        self.sold.append({**sold, "sale_index": sold["sale_index"] + offset})
+        self.moves.append(_sale_movements(sim.window, batch, offset))
+        lost = batch.lost_receipt
+        self.lost.append((batch.store[lost], batch.lost_product, batch.ts_local[lost], batch.lost_qty))
+
+    def month(self) -> tuple[dict, list[inv.Ledger], tuple[np.ndarray, ...]]:
+        """The month's attributed sales, sale movements (one part a day) and lost lines."""
+        sold, moves = _concat_sold(self.sold), self.moves
+        lost = tuple(np.concatenate(parts) for parts in zip(*self.lost, strict=True))
+        self.sold, self.moves, self.lost = [], [], []
+        return sold, moves, lost
 
 
 def credited_touches(touches: dict, n_purchases: int) -> dict:
@@ -333,6 +419,20 @@ def _register_sources(documents: Documents, world, window: inv.Window, shipment_
     return inv.SourceIndex(shipment, dsd, store_rtv, cycle, supplier, dc_topup, dc_return)
 
 
+def _in_order(pool: ThreadPoolExecutor, fn: Callable, items: Iterable, ahead: int) -> Iterator:
+    """``fn`` of each item, in order, with at most ``ahead`` items submitted but not yet read.
+    ``pool.map`` submits every item at once and keeps each result until it is read: when the days are
+    streamed the reader is the slower side, and finished days piled up (at 344 stores most of the
+    month's sales were held again, ~10 GiB)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def _store_day(world, clock: Clock, ordinal: int) -> tuple[ReceiptBatch, dict, dict]:
     day = cal.from_ordinal(ordinal)
     batch = receipts_for_day(world, clock, day)
@@ -349,37 +449,19 @@ def _store_movements(
     clock: Clock,
     window: inv.Window,
     demand: inv.StoreDemand,
-    sales: ReceiptBatch,
+    sale_moves: list[inv.Ledger],
     returns: Returns,
     online: OnlineBatch,
-    sales_offset: int,
     returns_offset: int,
     orders_offset: int,
 ) -> list[inv.Ledger]:
-    """Sales, returns and online store picks of the window as store ledger movements (parts, in
-    ledger order: ``inventory.store_ledger_rows`` concatenates them once, with everything else).
+    """Sales (``sale_moves``, from ``_sale_movements``), returns and online store picks of the window as
+    store ledger movements (parts, in ledger order: ``inventory.store_ledger_rows`` concatenates them
+    once, with everything else).
 
     Sales were already counted in ``demand`` day by day; returns and online picks are added here.
     """
-    reset = (window.first_day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + int(inv.STORE_PERIOD_START * cal.US_PER_HOUR)
-    in_window = (sales.ts_local >= reset) & (sales.ts < window.end_utc)
-    lines = in_window[sales.line_receipt]
-    r = sales.line_receipt[lines]
-    number = sales.line_number[lines]
-    # Lines of one receipt leave the shelf microseconds apart, in line order, ending at the receipt time.
-    shift = sales.n_lines[r] - number
-    line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | number.astype(np.uint64)).astype(np.int64)
-    parts = [
-        inv.Ledger(
-            sales.store[r].astype(np.int32),
-            sales.line_product[lines],
-            sales.ts[r] - shift,
-            -sales.line_qty[lines],
-            np.full(len(r), inv.SALE, dtype=np.int8),
-            inv.trace_key(inv.SALE, line_key),
-            (sales_offset + r).astype(np.int32),
-        )
-    ]
+    parts = list(sale_moves)
     o = returns.original
     ret = returns.line_receipt
     product = o.line_product[returns.line_index]
@@ -443,6 +525,29 @@ def _store_movements(
     return parts
 
 
+def _sale_movements(window: inv.Window, sales: ReceiptBatch, offset: int) -> inv.Ledger:
+    """The sale lines of ``sales`` in the window as store ledger movements; ``offset`` is the first
+    receipt's index in the month's documents. A function of each receipt, so a day's sales give the
+    same movements alone as within the month (which is what lets ``simulate`` stream the days)."""
+    reset = (window.first_day + cal.EPOCH_1970_DAYS) * cal.US_PER_DAY + int(inv.STORE_PERIOD_START * cal.US_PER_HOUR)
+    in_window = (sales.ts_local >= reset) & (sales.ts < window.end_utc)
+    lines = in_window[sales.line_receipt]
+    r = sales.line_receipt[lines]
+    number = sales.line_number[lines]
+    # Lines of one receipt leave the shelf microseconds apart, in line order, ending at the receipt time.
+    shift = sales.n_lines[r] - number
+    line_key = ((sales.key[r] << np.uint64(LINE_BITS)) | number.astype(np.uint64)).astype(np.int64)
+    return inv.Ledger(
+        sales.store[r].astype(np.int32),
+        sales.line_product[lines],
+        sales.ts[r] - shift,
+        -sales.line_qty[lines],
+        np.full(len(r), inv.SALE, dtype=np.int8),
+        inv.trace_key(inv.SALE, line_key),
+        (offset + r).astype(np.int32),
+    )
+
+
 def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:
     lo = online.line_order
     picked = (online.picked[lo] > 0) & (online.mode[lo] == SHIP_FROM_DC)
@@ -458,12 +563,29 @@ def _dc_online_picks(online: OnlineBatch, orders_offset: int) -> inv.Ledger:
     )
 
 
-def _purchases(
-    world, clock: Clock, window: inv.Window, sales: ReceiptBatch, sales_ids: pl.Series, online: OnlineBatch, order_ids: pl.Series
-) -> dict:
-    """Attributed purchases from the month start to JOURNEY_LOOKAHEAD_DAYS after its end."""
-    horizon = window.end_utc + JOURNEY_LOOKAHEAD_DAYS * cal.US_PER_DAY
+SOLD_FIELDS = ("key", "ts", "customer", "subtotal", "tax", "discount")
+
+
+def _sale_purchases(window: inv.Window, sales: ReceiptBatch, sales_ids: pl.Series, offset: int) -> dict:
+    """The attributed sales of ``sales`` in the month (about 0.2 % of them): what journeys and the
+    attribution table need of each, ``sale_index`` counted from ``offset`` (the first sale's index in
+    the month). A function of each sale, so a day's extracts concatenate to the month's."""
     in_store = (sales.day <= window.last_day) & sales.attributed & (sales.ts >= window.start_utc)
+    sold = {f: getattr(sales, f)[in_store] for f in SOLD_FIELDS}
+    sold["id"] = sales_ids.filter(pl.Series(in_store))
+    sold["sale_index"] = offset + np.flatnonzero(in_store)
+    return sold
+
+
+def _concat_sold(parts: list[dict]) -> dict:
+    return {f: (pl.concat if f == "id" else np.concatenate)([p[f] for p in parts]) for f in parts[0]}
+
+
+def _purchases(world, clock: Clock, window: inv.Window, sold: dict, online: OnlineBatch, order_ids: pl.Series) -> dict:
+    """Attributed purchases from the month start to JOURNEY_LOOKAHEAD_DAYS after its end (``sold``: the
+    month's attributed sales, from ``_sale_purchases``). Later purchases' money is 0: the attribution
+    table reads only this month's."""
+    horizon = window.end_utc + JOURNEY_LOOKAHEAD_DAYS * cal.US_PER_DAY
     heads: list[ReceiptHeaders] = [
         receipt_headers(world, clock, cal.from_ordinal(d)) for d in range(window.last_day + 1, window.last_day + JOURNEY_LOOKAHEAD_DAYS + 1)
     ]
@@ -479,7 +601,7 @@ def _purchases(
     l_keep = later_online.attributed & (later_online.ts < horizon)
     receipt_ids = pl.concat(
         [
-            sales_ids.filter(pl.Series(in_store)),
+            sold["id"],
             ids.receipt_ids(h["day"][h_keep], h["store"][h_keep], h["seq"][h_keep]),
         ]
     )
@@ -490,16 +612,25 @@ def _purchases(
             ids.build("ONL", ids.day_text(later_online.day[l_keep]), ids.padded(later_online.seq[l_keep], 6), n=int(l_keep.sum())),
         ]
     )
-    n_receipts = int(in_store.sum() + h_keep.sum())
+    n_sold = len(sold["key"])
+    n_receipts = n_sold + int(h_keep.sum())
     okeys = np.concatenate([order_key(online.day, online.seq)[o_keep], order_key(later_online.day, later_online.seq)[l_keep]])
+    later = lambda n: np.zeros(n, dtype=np.int64)
+    money = {
+        f: np.r_[sold[f], later(int(h_keep.sum())), getattr(online, f)[o_keep], later(int(l_keep.sum()))]
+        for f in ("subtotal", "tax", "discount")
+    }
     return {
         "kind": np.r_[np.zeros(n_receipts, dtype=np.int64), np.ones(len(okeys), dtype=np.int64)],
-        "key": np.r_[sales.key[in_store].astype(np.int64), h["key"][h_keep].astype(np.int64), okeys],
-        "ts": np.r_[sales.ts[in_store], h["ts"][h_keep], online.ts[o_keep], later_online.ts[l_keep]],
-        "customer": np.r_[sales.customer[in_store], h["customer"][h_keep], online.customer[o_keep], later_online.customer[l_keep]],
+        "key": np.r_[sold["key"].astype(np.int64), h["key"][h_keep].astype(np.int64), okeys],
+        "ts": np.r_[sold["ts"], h["ts"][h_keep], online.ts[o_keep], later_online.ts[l_keep]],
+        "customer": np.r_[
+            sold["customer"], h["customer"][h_keep], online.customer[o_keep], later_online.customer[l_keep]
+        ],
         "id": purchase_ids,
-        "sale_index": np.r_[np.flatnonzero(in_store), np.full(int(h_keep.sum()) + len(okeys), -1)],
+        "sale_index": np.r_[sold["sale_index"], np.full(int(h_keep.sum()) + len(okeys), -1)],
         "order_index": np.r_[np.full(n_receipts, -1), np.flatnonzero(o_keep), np.full(int(l_keep.sum()), -1)],
+        **money,
     }
 
 

@@ -81,6 +81,10 @@ def _campaign_of_sales(sim: Simulation, credit: dict) -> pl.Series:
 
 
 def fact_receipts(sim: Simulation, credit: dict) -> pl.DataFrame:
+    return pl.concat([_sale_receipts(sim, credit), shape("fact_receipts", _return_receipts(sim))])
+
+
+def _sale_receipts(sim: Simulation, credit: dict) -> pl.DataFrame:
     s = sim.sales
     keep = _in_month(sim, s.ts)
     sales = pl.DataFrame(
@@ -100,7 +104,7 @@ def fact_receipts(sim: Simulation, credit: dict) -> pl.DataFrame:
             "campaign_id": _campaign_of_sales(sim, credit),
         }
     ).filter(pl.Series(keep))
-    return pl.concat([shape("fact_receipts", sales), shape("fact_receipts", _return_receipts(sim))])
+    return shape("fact_receipts", sales)
 
 
 def _return_money(sim: Simulation) -> dict[str, np.ndarray]:
@@ -149,6 +153,11 @@ def _promo_text(codes: np.ndarray, vocabulary) -> pl.Series:
 
 
 def fact_receipt_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
+    yield from _sale_lines(sim)
+    yield _return_lines(sim)
+
+
+def _sale_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
     s = sim.sales
     in_month = _in_month(sim, s.ts)
     for rows in _row_blocks(len(s.line_receipt)):
@@ -167,6 +176,9 @@ def fact_receipt_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
             }
         ).filter(pl.Series(in_month[r]))
         yield shape("fact_receipt_lines", sales)
+
+
+def _return_lines(sim: Simulation) -> pl.DataFrame:
     ret = sim.returns
     o = ret.original
     li = ret.line_index
@@ -184,10 +196,14 @@ def fact_receipt_lines(sim: Simulation) -> Iterator[pl.DataFrame]:
             "promo_code": _promo_text(o.line_promo[li], PROMO_CODES),
         }
     ).filter(pl.Series(rkeep))
-    yield shape("fact_receipt_lines", returns)
+    return shape("fact_receipt_lines", returns)
 
 
 def fact_payments(sim: Simulation) -> pl.DataFrame:
+    return pl.concat([_store_payments(sim), _online_payments(sim)])
+
+
+def _store_payments(sim: Simulation) -> pl.DataFrame:
     s, a = sim.sales, sim.sales_payments
     keep = _in_month(sim, a.ts)
     receipt = sim.sales_ids.gather(pl.Series(a.owner))
@@ -205,6 +221,10 @@ def fact_payments(sim: Simulation) -> pl.DataFrame:
             "customer_id": _nullable(s.customer[a.owner]),
         }
     ).filter(pl.Series(keep))
+    return shape("fact_payments", store)
+
+
+def _online_payments(sim: Simulation) -> pl.DataFrame:
     o, b = sim.online, sim.online_payments
     okeep = _in_month(sim, b.ts) & ~o.cancelled[b.owner]
     order = sim.order_ids.gather(pl.Series(b.owner))
@@ -221,7 +241,7 @@ def fact_payments(sim: Simulation) -> pl.DataFrame:
             "customer_id": o.customer[b.owner],
         }
     ).filter(pl.Series(okeep))
-    return pl.concat([shape("fact_payments", store), shape("fact_payments", online)])
+    return shape("fact_payments", online)
 
 
 def _receipt_blocks(line_receipt: np.ndarray) -> Iterator[slice]:
@@ -655,12 +675,10 @@ def fact_marketing_attribution(sim: Simulation, credit: dict) -> pl.DataFrame:
     idx = np.flatnonzero(in_month)
     touch = credit["touch"][idx]
     outside = credit["outside"][idx]
-    s, o = sim.sales, sim.online
-    si, oi = p["sale_index"][idx], p["order_index"][idx]
-    is_sale = si >= 0
-    pick = lambda sale_values, order_values: np.where(is_sale, sale_values[np.maximum(si, 0)], order_values[np.maximum(oi, 0)])
-    subtotal = pick(s.subtotal, o.subtotal)
-    tax = pick(s.tax, o.tax)
+    # The purchases carry their money: the month's sales may have been streamed and dropped (simulate's on_day).
+    is_sale = p["sale_index"][idx] >= 0
+    subtotal = p["subtotal"][idx]
+    tax = p["tax"][idx]
     touch_ids = _touch_ids(sim).gather(pl.Series(touch))
     touch_ts = t["ts"][touch]
     lag = (p["ts"][idx] - touch_ts) // 1_000_000
@@ -692,7 +710,7 @@ def fact_marketing_attribution(sim: Simulation, credit: dict) -> pl.DataFrame:
             attribution_model=pl.lit("LAST_TOUCH_7D"),
             status=ids.lookup(("ATTRIBUTED", "OUTSIDE_WINDOW"), outside.astype(np.int64)),
             attributed_revenue_cents=pl.Series(subtotal),
-            discount_cents=pl.Series(pick(s.discount, o.discount)),
+            discount_cents=pl.Series(p["discount"][idx]),
             tax_cents=pl.Series(tax),
             payment_cents=pl.Series(subtotal + tax),
         ),
@@ -722,6 +740,35 @@ BUILDERS: dict[str, Callable[[Simulation, dict], pl.DataFrame | Iterable[pl.Data
 }
 if set(BUILDERS) != set(FACT_TABLES):
     raise RuntimeError(f"fact specs without a generator builder: {sorted(set(FACT_TABLES) ^ set(BUILDERS))}")
+
+
+# Tables whose rows are made day by day when simulate streams the days (its on_day): what one day's
+# Simulation adds to each, in the table's row order, and what the month appends after the last day
+# (returns, online payments). Day parts followed by the tail are the rows BUILDERS makes for the month.
+DAY_PARTS: dict[str, Callable[[Simulation], Iterable[pl.DataFrame]]] = {
+    "fact_ble_pings": lambda sim: fact_ble_pings(sim) if sim.ble else (),
+    "fact_customer_zone_changes": lambda sim: (fact_customer_zone_changes(sim),) if sim.zone_changes else (),
+    "fact_receipt_lines": _sale_lines,
+    "fact_receipts": lambda sim: (_sale_receipts(sim, sim.credit),),
+    "fact_payments": lambda sim: (_store_payments(sim),),
+    "fact_promo_lines": fact_promo_lines,
+    "fact_promotions": fact_promotions,
+}
+MONTH_TAILS: dict[str, Callable[[Simulation], Iterable[pl.DataFrame]]] = {
+    "fact_receipt_lines": lambda sim: (_return_lines(sim),),
+    "fact_receipts": lambda sim: (shape("fact_receipts", _return_receipts(sim)),),
+    "fact_payments": lambda sim: (_online_payments(sim),),
+}
+
+
+def day_parts(sim: Simulation, table: str) -> Iterator[pl.DataFrame]:
+    """What one streamed day (a Simulation passed to simulate's on_day) adds to ``table``."""
+    yield from DAY_PARTS[table](sim)
+
+
+def month_tail(sim: Simulation, table: str) -> Iterator[pl.DataFrame]:
+    """What the month appends to a table of DAY_PARTS after its streamed days (its stage must be complete)."""
+    yield from MONTH_TAILS.get(table, lambda sim: ())(sim)
 
 
 def table_parts(sim: Simulation, table: str) -> Iterator[pl.DataFrame]:
