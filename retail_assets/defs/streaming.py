@@ -883,6 +883,8 @@ def stream_worker_op(context: dg.OpExecutionContext, config: StreamWorkerConfig,
                 save_state(context.instance, state)
                 continue
             batches += 1
+            if batch.group in state.stale:  # tried just now: a rebuild on its own waits STALE_RETRY_SECONDS from here
+                stale_tried[batch.group] = time.monotonic()
             context.log.debug(
                 f"stream worker {batch.group}: {len(batch.files)} files; " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
             )

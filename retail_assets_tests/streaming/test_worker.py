@@ -531,7 +531,10 @@ def test_the_workers_gold_checks_read_the_window_as_stored_and_can_fail(
 
     monkeypatch.setattr(LakeStore, "replace", twice)
     land(landing, january.tail(january.height - half), "second")
-    result = work(resources, instance)
+    # Idle for 3 s after the batch: a stale month is not rebuilt on its own straight after the batch that failed it
+    # (that rebuild, by the whole-month writer, released the gate within the run whenever the batch took < 1 s: CI).
+    idle = {"ops": {"apply_landed_batches": {"config": {**RUN_CONFIG["ops"]["apply_landed_batches"]["config"], "idle_seconds": 3.0}}}}
+    result = stream_worker.execute_in_process(run_config=idle, resources=resources, instance=instance)
     assert result.success, "a failed check is not a failed worker run"
     (gate,) = failed_gates(instance, checks, [JANUARY])
     assert gate.check.name == "grain_unique" and gate.partition == "2024-01-01"
