@@ -476,9 +476,10 @@ class CatalogReport:
     Counts add up over the batches of a report; a check keeps its first failing outcome (else its latest).
     A failed blocking check makes the report *urgent*: the worker writes it before its next batch, so the gate holds
     downstream (automation, manual runs: ``lib/gates.py``) at once rather than at the next report. Such an
-    evaluation is reported to the instance as it is (``report_runless_asset_event``) instead of yielded: a failed
-    blocking evaluation yielded by an op fails the op when it ends — the worker's run, up to an hour later — which is
-    neither when nor where the failure is."""
+    evaluation is logged as an event of the worker's run (``context.log_event``) instead of yielded: a failed blocking
+    evaluation yielded by an op fails the op when it ends — the worker's run, up to an hour later — which is neither
+    when nor where the failure is. Nor is it reported runless: Dagster stores one runless evaluation per check and
+    partition and refused a month's second failure with an IntegrityError, which failed the worker's run."""
 
     ADDITIVE = ("batches", "files", "landed_rows", "rows_written", "rows_appended", "quarantined_rows",
                 "duplicates_dropped", "displaced_rows_of_other_files", "windows_refreshed", "month_rebuilds")
@@ -557,7 +558,13 @@ class CatalogReport:
                     step=step if entry.written else None,
                 )
                 if _blocking_failure(key, name, outcome):
-                    instance.report_runless_asset_event(evaluation)
+                    self.context.log_event(evaluation)
+                    # Written with the next event: this observation, yielded at once, says in the asset's timeline
+                    # that the worker holds the month (observations of a materialized asset do not count as updates).
+                    yield dg.AssetObservation(
+                        asset_key=key, partition=partition_key(month),
+                        metadata={"held_by_check": name, "reason": outcome.description or name},
+                    )
                     self.failures_reported += 1
                     self.context.log.error(
                         f"stream worker: {table} {month:%Y-%m} failed its blocking check {name}: {outcome.description}. "

@@ -524,12 +524,17 @@ def test_the_workers_gold_checks_read_the_window_as_stored_and_can_fail(
     checks = list(BLOCKING_CHECKS[gold].items())
     assert not failed_gates(instance, checks, [JANUARY])
 
-    replace = LakeStore.replace
+    replace, overwrite_months = LakeStore.replace, LakeStore.overwrite_months
 
-    def twice(self, table, df, **kwargs):
-        return replace(self, table, pl.concat([df, df.head(1)]) if table == "gold/sales_minute_store" else df, **kwargs)
+    def faulty(df: pl.DataFrame, table: str) -> pl.DataFrame:
+        return pl.concat([df, df.head(1)]) if table == "gold/sales_minute_store" else df
 
-    monkeypatch.setattr(LakeStore, "replace", twice)
+    # Both writers of a minute Gold table: a window's replacement and a stale month's rebuild.
+    monkeypatch.setattr(LakeStore, "replace", lambda self, table, df, **kw: replace(self, table, faulty(df, table), **kw))
+    monkeypatch.setattr(
+        LakeStore, "overwrite_months",
+        lambda self, table, df, months, **kw: overwrite_months(self, table, faulty(df, table), months, **kw),
+    )
     land(landing, january.tail(january.height - half), "second")
     # Idle for 3 s after the batch: a stale month is not rebuilt on its own straight after the batch that failed it
     # (that rebuild, by the whole-month writer, released the gate within the run whenever the batch took < 1 s: CI).
@@ -539,6 +544,14 @@ def test_the_workers_gold_checks_read_the_window_as_stored_and_can_fail(
     (gate,) = failed_gates(instance, checks, [JANUARY])
     assert gate.check.name == "grain_unique" and gate.partition == "2024-01-01"
     assert "gold/sales_minute_store 2024-01 failed its blocking check grain_unique" in load_state(instance).stale["2024-01-01"]
+
+    # Still faulty on the next batch: the month fails the same check again and stays held (the instance records a
+    # second failed evaluation of the same check and partition: reported runless, Dagster refused it and the run failed).
+    # A batch of events already in Bronze (dropped there as duplicates) is enough: the stale month is rebuilt whole.
+    land(landing, january.tail(100), "third")
+    assert work(resources, instance).success, "a check failing again is not a failed worker run"
+    (again,) = failed_gates(instance, checks, [JANUARY])
+    assert again.check.name == "grain_unique" and "grain_unique" in load_state(instance).stale["2024-01-01"]
 
     monkeypatch.undo()
     assert work(resources, instance).success
