@@ -139,3 +139,28 @@ def test_a_single_run_backfill_with_one_held_month_builds_nothing(lakehouse: Lak
     )
     assert not result.success
     assert lakehouse.lake.version("silver/fact_receipts") == version
+
+
+def test_a_step_skips_the_lookup_only_for_upstream_partitions_its_own_run_wrote_last(lakehouse: Lakehouse) -> None:
+    """What a run wrote upstream passed its blocking checks (its steps ran), so a step does not look them up — until
+    another run materializes that partition again: then it is looked up, and a failure there holds the step."""
+    from retail_assets.lib.gates import _blocking_checks, built_by_this_run, failed_gates
+
+    bronze = dg.AssetKey(["bronze", "fact_receipts"])
+    built = lakehouse.materialize([bronze, RECEIPTS], "2024-01-01")
+    assert built.success
+    run = lakehouse.instance.get_run_by_id(built.run_id)
+    silver_def = next(a for a in lakehouse.assets if RECEIPTS in a.keys)
+
+    class Context:  # what _blocking_checks reads of a step's context
+        assets_def = silver_def
+
+    checks = _blocking_checks(Context(), RECEIPTS)
+    assert {k.asset_key for k, _ in checks} >= {bronze, dg.AssetKey(["silver", "dim_stores"])}
+    # Bronze January is this run's; the Silver dimensions were built by the fixture's run, and are looked up.
+    assert built_by_this_run(lakehouse.instance, run, checks, [JAN]) == {bronze}
+
+    _drift_january(lakehouse)  # another run materializes Bronze January and fails its schema_parity
+    assert built_by_this_run(lakehouse.instance, run, checks, [JAN]) == set()
+    [gate] = failed_gates(lakehouse.instance, checks, [JAN])
+    assert gate.check == dg.AssetCheckKey(bronze, "schema_parity") and gate.partition == "2024-01-01"
