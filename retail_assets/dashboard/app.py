@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
+from retail_assets.dashboard.charts import Figure
 from retail_assets.dashboard.realtime import TileView, find_anchor, read_tiles
 from retail_assets.dashboard.reader import ServingUnavailable, reading
 
@@ -58,7 +58,7 @@ def error_box(exc: Exception) -> html.Div:
     return html.Div(str(exc), className="error", id="serving-error")
 
 
-def chart(component_id: str, figure: go.Figure) -> dcc.Graph:
+def chart(component_id: str, figure: Figure) -> dcc.Graph:
     return dcc.Graph(id=component_id, figure=figure, config={"displayModeBar": False, "staticPlot": False})
 
 

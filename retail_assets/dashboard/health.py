@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
+from retail_assets.dashboard import charts
 from retail_assets.dashboard import formatting as fmt
 from retail_assets.dashboard.reader import Reader, ServingUnavailable, reading, utc
 
@@ -106,10 +106,7 @@ def render_alerts(database: Path, alert_type: str | None, store: int | None) -> 
         )
     ]
     if per_type.height:
-        figure = go.Figure(
-            go.Bar(y=per_type["alert_type"].to_list(), x=per_type["alerts"].to_list(), orientation="h")
-        ).update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, template="plotly_white")
-        figure.update_yaxes(autorange="reversed", type="category")
+        figure = charts.bar(per_type["alert_type"].to_list(), per_type["alerts"].to_list(), "alerts", height=220)
         children.append(dcc.Graph(id="alerts-chart", figure=figure, config={"displayModeBar": False}))
     rows = [
         [fmt.minute(utc(at)), kind, store_number or "-", message, action]

@@ -15,8 +15,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import plotly.graph_objects as go
 
+from retail_assets.dashboard import charts
 from retail_assets.dashboard import formatting as fmt
 from retail_assets.dashboard.reader import Reader, utc
 
@@ -40,7 +40,7 @@ class TileView:
     window: str  # what the window is, in words, with its bounds
     as_of: str
     figures: list[Figure] = field(default_factory=list)
-    chart: go.Figure | None = None
+    chart: charts.Figure | None = None
     note: str = ""  # shown when there is nothing to chart
 
 
@@ -97,23 +97,6 @@ def _day_window(anchor: Anchor, asked: str) -> str:
     return f"{asked} → UTC day {fmt.day(anchor.day)} (this table is daily)"
 
 
-def _bar(labels: list[str], values: list[float], axis: str, *, horizontal: bool = True) -> go.Figure:
-    # Lists, not arrays: plotly would send arrays base64-encoded, and the page's data should read as numbers.
-    bar = go.Bar(y=labels, x=values, orientation="h") if horizontal else go.Bar(x=labels, y=values)
-    figure = go.Figure(bar)
-    if horizontal:
-        figure.update_yaxes(autorange="reversed", type="category")
-        figure.update_xaxes(title=axis)
-    else:
-        figure.update_yaxes(title=axis)
-    return _compact(figure)
-
-
-def _compact(figure: go.Figure) -> go.Figure:
-    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, template="plotly_white")
-    return figure
-
-
 # ---- the ten tiles ---------------------------------------------------------------------------------
 
 
@@ -139,7 +122,7 @@ def sales_per_minute(reader: Reader, anchor: Anchor) -> TileView:
     ]
     if top.height:
         per_minute = [round(c / 60 / 100, 2) for c in top["sales_cents"].to_list()]
-        view.chart = _bar(top["store"].to_list(), per_minute, "$ per minute")
+        view.chart = charts.bar(top["store"].to_list(), per_minute, "$ per minute")
     else:
         view.note = "No receipts in the window."
     return view
@@ -185,7 +168,7 @@ def fulfilment_pipeline(reader: Reader, anchor: Anchor) -> TileView:
         Figure("lines", "Order lines placed", fmt.count(by_status["lines"].sum() if by_status.height else 0))
     ]
     if by_status.height:
-        view.chart = _bar(by_status["status"].to_list(), by_status["lines"].to_list(), "order lines")
+        view.chart = charts.bar(by_status["status"].to_list(), by_status["lines"].to_list(), "order lines")
     else:
         view.note = "No online orders placed that day."
     return view
@@ -206,7 +189,7 @@ def ble_presence(reader: Reader, anchor: Anchor) -> TileView:
     )
     view.figures = [Figure("pings", "Pings (all stores)", fmt.count(pings))]
     if top.height:
-        view.chart = _bar(top["store"].to_list(), top["peak_devices"].to_list(), "devices (peak per minute)")
+        view.chart = charts.bar(top["store"].to_list(), top["peak_devices"].to_list(), "devices (peak per minute)")
     else:
         view.note = "No BLE pings in the window."
     return view
@@ -228,7 +211,7 @@ def marketing_cost(reader: Reader, anchor: Anchor) -> TileView:
     total = reader.value("SELECT coalesce(sum(cost_cents), 0) FROM marketing_cost_daily WHERE day = ?", [anchor.day])
     view.figures = [Figure("cost", "Cost (all campaigns)", fmt.money(total))]
     if top.height:
-        view.chart = _bar(top["campaign_id"].to_list(), [c / 100 for c in top["cost_cents"].to_list()], "$ cost")
+        view.chart = charts.bar(top["campaign_id"].to_list(), [c / 100 for c in top["cost_cents"].to_list()], "$ cost")
     else:
         view.note = "No impressions that day."
     return view
@@ -246,8 +229,7 @@ def tender_mix(reader: Reader, anchor: Anchor) -> TileView:
     )
     view.figures = [Figure("transactions", "Transactions", fmt.count(mix["transactions"].sum() if mix.height else 0))]
     if mix.height:
-        pie = go.Pie(labels=mix["payment_method"].to_list(), values=mix["transactions"].to_list(), sort=False, hole=0.4)
-        view.chart = _compact(go.Figure(pie))
+        view.chart = charts.pie(mix["payment_method"].to_list(), mix["transactions"].to_list())
     else:
         view.note = "No store receipts that day."
     return view
@@ -269,7 +251,9 @@ def top_products(reader: Reader, anchor: Anchor) -> TileView:
     revenue = reader.value("SELECT coalesce(sum(revenue_cents), 0) FROM top_products_15m WHERE ts = ?", [start])
     view.figures = [Figure("revenue", "Revenue (all products)", fmt.money(revenue))]
     if top.height:
-        view.chart = _bar(top["product"].to_list(), [c / 100 for c in top["revenue_cents"].to_list()], "$ revenue")
+        view.chart = charts.bar(
+            top["product"].to_list(), [c / 100 for c in top["revenue_cents"].to_list()], "$ revenue"
+        )
     else:
         view.note = "No lines sold in the window."
     return view
@@ -299,7 +283,7 @@ def open_stockouts(reader: Reader, anchor: Anchor) -> TileView:
         Figure("detected", "Detected at stores", fmt.count(totals["detected"])),
     ]
     if per_store.height:
-        view.chart = _bar(per_store["store"].to_list(), per_store["open_stockouts"].to_list(), "open stockouts")
+        view.chart = charts.bar(per_store["store"].to_list(), per_store["open_stockouts"].to_list(), "open stockouts")
     else:
         view.note = "No open stockout at any store from that day."
     return view
@@ -327,8 +311,7 @@ def zone_dwell(reader: Reader, anchor: Anchor) -> TileView:
         grid = cells.pivot(on="zone", index="store", values="customers", sort_columns=True).sort("store")
         zones = [c for c in grid.columns if c != "store"]
         z = [[row[zone] for zone in zones] for row in grid.iter_rows(named=True)]
-        heatmap = go.Heatmap(x=zones, y=grid["store"].to_list(), z=z, colorscale="YlOrRd", colorbar={"title": "people"})
-        view.chart = _compact(go.Figure(heatmap))
+        view.chart = charts.heatmap(zones, grid["store"].to_list(), z, "people")
     else:
         view.note = "No foot-traffic readings in the window."
     return view
@@ -350,7 +333,7 @@ def truck_dwell(reader: Reader, anchor: Anchor) -> TileView:
     shipments = reader.value("SELECT coalesce(sum(shipments), 0) FROM truck_dwell_daily WHERE day = ?", [anchor.day])
     view.figures = [Figure("shipments", "Shipments arrived", fmt.count(shipments))]
     if sites.height:
-        view.chart = _bar(
+        view.chart = charts.bar(
             sites["site"].to_list(), [round(m, 1) for m in sites["avg_dwell_minutes"].to_list()], "minutes"
         )
     else:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
+from retail_assets.dashboard import charts
 from retail_assets.dashboard import formatting as fmt
 from retail_assets.dashboard.reader import Reader, ServingUnavailable, reading, utc
 
@@ -365,7 +365,7 @@ def section_query(section: Section, filters: Filters, select: str, tail: str = "
 class SectionView:
     section: Section
     figures: list[tuple[str, str, str]] = field(default_factory=list)  # (element id, label, text)
-    chart: go.Figure | None = None
+    chart: charts.Figure | None = None
     missing: bool = False
 
 
@@ -393,19 +393,8 @@ def read_section(reader: Reader, section: Section, filters: Filters) -> SectionV
             numbers = [
                 None if v is None else (v / 100 if chart.cents else round(v, 2)) for v in rows["value"].to_list()
             ]
-            trace = (
-                go.Scatter(x=labels, y=numbers, mode="lines+markers")
-                if chart.kind == "line"
-                else go.Bar(y=labels, x=numbers, orientation="h")
-            )
-            figure = go.Figure(trace)
-            if chart.kind == "bar":
-                figure.update_yaxes(autorange="reversed", type="category")
-                figure.update_xaxes(title=chart.axis)
-            else:
-                figure.update_yaxes(title=chart.axis)
-            figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10}, template="plotly_white")
-            view.chart = figure
+            draw = charts.line if chart.kind == "line" else charts.bar
+            view.chart = draw(labels, numbers, chart.axis, height=280)
     return view
 
 
