@@ -65,13 +65,15 @@ def chart(component_id: str, figure: Figure) -> dcc.Graph:
 # ---- real-time page ------------------------------------------------------------------------------
 
 
-def realtime_layout(refresh_seconds: int) -> html.Div:
+def realtime_layout(database: Path, refresh_seconds: int) -> html.Div:
+    """The page with its tiles already read (one round trip less than waiting for the first refresh)."""
+    tiles, banner, updated = render_realtime(database, refresh_seconds)
     return html.Div(
         [
             html.H2("Real-time"),
-            html.Div(id="realtime-banner", className="banner"),
-            html.Div(id="realtime-updated", className="updated"),
-            html.Div(id="realtime-tiles", className="tiles"),
+            html.Div(banner, id="realtime-banner", className="banner"),
+            html.Div(updated, id="realtime-updated", className="updated"),
+            html.Div(tiles, id="realtime-tiles", className="tiles"),
             dcc.Interval(id="realtime-refresh", interval=refresh_seconds * 1000, n_intervals=0),
         ]
     )
@@ -129,7 +131,7 @@ def create_app(database: str | Path, *, refresh_seconds: int = DEFAULT_REFRESH_S
     def route(pathname: str | None, search: str | None):
         path = (pathname or "/").rstrip("/") or "/"
         if path == "/":
-            return realtime_layout(refresh_seconds)
+            return realtime_layout(database, refresh_seconds)
         for module in (reports, health):
             layout = module.layout(path, search or "", database)
             if layout is not None:
@@ -141,6 +143,7 @@ def create_app(database: str | Path, *, refresh_seconds: int = DEFAULT_REFRESH_S
         Output("realtime-banner", "children"),
         Output("realtime-updated", "children"),
         Input("realtime-refresh", "n_intervals"),
+        prevent_initial_call=True,
     )
     def refresh_realtime(_: int):
         return render_realtime(database, refresh_seconds)

@@ -79,7 +79,7 @@ def alerts_layout(database: Path) -> html.Div:
         ],
         className="filters",
     )
-    return html.Div([html.H2("Alerts"), controls, html.Div(id="alerts-content")])
+    return html.Div([html.H2("Alerts"), controls, html.Div(render_alerts(database, None, None), id="alerts-content")])
 
 
 def render_alerts(database: Path, alert_type: str | None, store: int | None) -> list:
@@ -206,6 +206,11 @@ def layout(path: str, search: str, database: Path) -> html.Div | None:
 
 
 def register_callbacks(app: Dash, database: Path) -> None:
-    @app.callback(Output("alerts-content", "children"), Input("alerts-type", "value"), Input("alerts-store", "value"))
+    @app.callback(
+        Output("alerts-content", "children"),
+        Input("alerts-type", "value"),
+        Input("alerts-store", "value"),
+        prevent_initial_call=True,  # the layout holds the first render
+    )
     def update_alerts(alert_type: str | None, store: int | None):
         return render_alerts(database, alert_type, store)

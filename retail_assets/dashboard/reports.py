@@ -443,6 +443,7 @@ def layout(path: str, search: str, database: Path) -> html.Div | None:
                 if reader.has("dim_stores", "dim_geographies")
                 else None
             )
+            views = [read_section(reader, s, filters) for s in page.sections]
     except ServingUnavailable as exc:
         return html.Div([html.H2(page.label), html.Div(str(exc), className="error", id="serving-error")])
     store_options = [] if stores is None else [{"label": n, "value": i} for i, n in stores.iter_rows()]
@@ -494,7 +495,7 @@ def layout(path: str, search: str, database: Path) -> html.Div | None:
             html.H2(page.label),
             controls,
             dcc.Store(id="report-page", data=page.path),
-            dcc.Loading(html.Div(id="report-content"), delay_show=300),
+            dcc.Loading(html.Div(content(views, filters), id="report-content"), delay_show=300),
         ]
     )
 
@@ -540,6 +541,10 @@ def render(database: Path, path: str, filters: Filters) -> list:
             views = [read_section(reader, s, filters) for s in page.sections]
     except ServingUnavailable as exc:
         return [html.Div(str(exc), className="error", id="serving-error")]
+    return content(views, filters)
+
+
+def content(views: list[SectionView], filters: Filters) -> list:
     summary = f"UTC days {filters.start:%Y-%m-%d} to {filters.end:%Y-%m-%d}"
     return [
         html.P(summary, className="updated", id="report-summary"),
@@ -555,6 +560,7 @@ def register_callbacks(app: Dash, database: Path) -> None:
         Input("report-store", "value"),
         Input("report-region", "value"),
         State("report-page", "data"),
+        prevent_initial_call=True,  # the layout holds the first render
     )
     def update(start: str | None, end: str | None, store: int | None, region: str | None, path: str):
         first, last = _parse_day(start), _parse_day(end)

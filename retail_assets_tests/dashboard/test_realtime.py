@@ -8,12 +8,30 @@ historical, so every window must end at its latest event.
 from __future__ import annotations
 
 import datetime as dt
+import time
+
+import duckdb
 
 import pytest
 
-from retail_assets_tests.dashboard.conftest import Lake, chart_data, new_page, screenshot, shown_number
+from retail_assets.devtools.processes import stop_process_group
+from retail_assets_tests.dashboard.conftest import Lake, chart_data, new_page, screenshot, shown_number, start_dashboard
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+REFRESH_SECONDS = 5
+
+
+@pytest.fixture(scope="module")
+def dashboard(tiny_lake, tmp_path_factory):
+    process, server = start_dashboard(
+        tiny_lake, tmp_path_factory.mktemp("dashboard") / "dashboard.log", "--refresh-seconds", str(REFRESH_SECONDS)
+    )
+    try:
+        yield server
+    finally:
+        stop_process_group(process, timeout=10)
+
 
 TILES = ("sales", "online", "fulfilment", "ble", "marketing", "tender", "products", "stockouts", "zones", "trucks")
 
@@ -190,7 +208,7 @@ def test_every_tile_renders_and_each_number_equals_sql_over_the_same_file(dashbo
     screenshot(page, "realtime")
 
 
-def test_the_page_refreshes_itself_without_a_reload(dashboard, browser) -> None:
+def test_the_page_refreshes_itself_without_a_reload_and_never_holds_the_file(dashboard, tiny_lake, browser) -> None:
     page = new_page(browser, dashboard.url + "/")
     page.locator("#tile-sales").wait_for(timeout=30_000)
     first = text(page, "realtime-updated")
@@ -199,4 +217,14 @@ def test_the_page_refreshes_itself_without_a_reload(dashboard, browser) -> None:
         "first => document.querySelector('#realtime-updated').innerText !== first", arg=first, timeout=30_000
     )
     assert page.evaluate("window.__same_document === true")  # updated in place: no navigation happened
-    assert "refreshes every" in text(page, "realtime-updated")
+    assert f"refreshes every {REFRESH_SECONDS} s" in text(page, "realtime-updated")
+    # Between its short reads the dashboard holds nothing: a writer gets the file while the page stays open.
+    opened = 0
+    for _ in range(10):
+        try:
+            duckdb.connect(str(tiny_lake.duckdb_path)).close()  # read-write: fails while any process has it open
+            opened += 1
+        except duckdb.IOException:
+            pass
+        time.sleep(0.3)
+    assert opened >= 5, f"only {opened} of 10 read-write opens got the file while the dashboard was running"
