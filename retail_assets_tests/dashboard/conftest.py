@@ -45,8 +45,6 @@ class Lake:
 
 @pytest.fixture(scope="session")
 def tiny_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-        return Lake(
-            Path(os.environ["DASH_DEV_LAKE"]), {**os.environ, "RETAIL_DATA_DIR": os.environ["DASH_DEV_LAKE"]}
     root = tmp_path_factory.mktemp("dashboard-lake")
     (root / "home").mkdir()
     (root / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
