@@ -2,12 +2,15 @@
 
 Alerts come from the Gold table ``alerts`` (one row per occurrence, ``lib/gold/kpis/alerts.py``). Data
 health lists every Gold table of the registry: its latest month in the file, the rows of that month and
-its latest time (freshness), and the rows Bronze and Silver quarantined, per quarantine table.
+its latest time (freshness), and the rows Bronze and Silver quarantined, per quarantine table; then the
+asset checks whose latest evaluation failed, read from the Dagster instance (``DAGSTER_HOME``) after the
+page is shown (opening the instance takes seconds; the file's figures do not wait for it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from dash import Dash, Input, Output, dcc, html
@@ -18,6 +21,7 @@ from retail_assets.dashboard.reader import Reader, ServingUnavailable, reading, 
 
 PAGES: list[tuple[str, str]] = [("/alerts", "Alerts"), ("/health", "Data health")]
 LATEST_ALERTS = 50
+CHECK_EVALUATIONS = 20_000  # the latest check evaluations read from the instance (about 360 per month built)
 
 
 def _error(exc: Exception) -> html.Div:
@@ -188,13 +192,77 @@ def health_layout(database: Path) -> html.Div:
             rows_table("health-gold", ["Table", "Latest month", "Rows that month", "Latest time", "Age"], gold, {2}),
             html.H3("Quarantined rows"),
             quarantine_part,
-            html.P(
-                "Failed checks are recorded in the Dagster instance: open the Dagster UI's asset checks "
-                "(this page reads the serving file only).",
-                className="note",
-            ),
+            html.H3("Failed checks (latest evaluation of each check and month)"),
+            html.Div(html.P("Reading the Dagster instance…", className="note"), id="health-checks"),
         ]
     )
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    asset: str
+    check: str
+    partition: str | None
+    severity: str  # ERROR (blocking or not) or WARN (business alerts are WARN by design)
+    at: dt.datetime
+
+
+def failed_checks(home: Path) -> list[FailedCheck]:
+    """Checks whose latest evaluation (per asset, check and partition) failed, from the instance at ``home``."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
+            limit=CHECK_EVALUATIONS,
+            ascending=False,
+        )
+    latest: dict[tuple[str, str, str | None], FailedCheck | None] = {}
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.partition)
+        if key in latest:
+            continue  # newest first: an older evaluation of the same check and month is superseded
+        latest[key] = (
+            None
+            if evaluation.passed
+            else FailedCheck(
+                *key, evaluation.severity.value, dt.datetime.fromtimestamp(record.event_log_entry.timestamp, dt.UTC)
+            )
+        )
+    failed = [f for f in latest.values() if f is not None]
+    return sorted(failed, key=lambda f: (f.severity != "ERROR", f.asset, f.check, f.partition or ""))
+
+
+def render_checks() -> list:
+    from retail_assets.lib.instance import dagster_home
+
+    home = dagster_home()
+    if home is None:
+        return [html.P("No DAGSTER_HOME: runs and their checks are not recorded anywhere.", className="note")]
+    try:
+        failed = failed_checks(home)
+    except Exception as exc:  # noqa: BLE001 - the page shows why rather than failing
+        return [html.Div(f"The Dagster instance at {home} could not be read: {exc}", className="error")]
+    errors = sum(f.severity == "ERROR" for f in failed)
+    figures = html.Div(
+        [
+            html.Div(
+                [html.Span("Failed ERROR checks"), html.Strong(fmt.count(errors), id="health-failed-errors")],
+                className="figure",
+            ),
+            html.Div(
+                [
+                    html.Span("Failed WARN checks (alerts)"),
+                    html.Strong(fmt.count(len(failed) - errors), id="health-failed-warns"),
+                ],
+                className="figure",
+            ),
+        ],
+        className="figures",
+    )
+    rows = [[f.asset, f.check, f.partition or "-", f.severity, fmt.minute(f.at)] for f in failed]
+    return [figures, rows_table("health-failed", ["Asset", "Check", "Month", "Severity", "Evaluated"], rows)]
 
 
 def layout(path: str, search: str, database: Path) -> html.Div | None:
@@ -206,6 +274,10 @@ def layout(path: str, search: str, database: Path) -> html.Div | None:
 
 
 def register_callbacks(app: Dash, database: Path) -> None:
+    @app.callback(Output("health-checks", "children"), Input("health-checks", "id"))
+    def show_failed_checks(_: str):
+        return render_checks()
+
     @app.callback(
         Output("alerts-content", "children"),
         Input("alerts-type", "value"),

@@ -141,5 +141,27 @@ def test_data_health_shows_each_gold_tables_latest_month_and_quarantine(dashboar
         )
     else:
         assert page.locator("#health-quarantine-none").count() == 1
+    # Failed checks: the latest evaluation of each check and month, read here from the run's Dagster instance.
+    page.locator("#health-failed").wait_for(timeout=60_000)
+    assert sorted(
+        tuple(row.locator("td").all_inner_texts()[:4]) for row in page.locator("#health-failed tbody tr").all()
+    ) == sorted(failed_checks_in(tiny_lake))
     assert not page.errors, page.errors
     screenshot(page, "health")
+
+
+def failed_checks_in(lake: Lake) -> list[tuple[str, str, str, str]]:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(lake.env["DAGSTER_HOME"]) as instance:
+        records = instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION), ascending=True
+        )
+    outcome = {}
+    for record in records:  # oldest first: the last one written per check and month wins
+        check = record.event_log_entry.dagster_event.event_specific_data
+        outcome[(check.asset_key.to_user_string(), check.check_name, check.partition or "-")] = (
+            check.passed,
+            check.severity.value,
+        )
+    return [(*key, severity) for key, (passed, severity) in outcome.items() if not passed]
