@@ -8,11 +8,12 @@ render, so it can run while the pipeline, the stream worker and automation write
 from __future__ import annotations
 
 import argparse
+import sys
+
+from retail_assets.dashboard import DEFAULT_REFRESH_SECONDS, MAX_REFRESH_SECONDS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from retail_assets.dashboard.app import DEFAULT_REFRESH_SECONDS
-
     parser = subparsers.add_parser("dashboard", help="Serve the retail dashboard over the serving DuckDB file.")
     parser.add_argument(
         "--host", default="127.0.0.1", help="Interface to listen on (default 127.0.0.1: this machine only)."
@@ -28,11 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from retail_assets.dashboard.app import MAX_REFRESH_SECONDS, create_app
+    from retail_assets.dashboard.app import create_app
     from retail_assets.lib.settings import Settings
 
     if not 1 <= args.refresh_seconds <= MAX_REFRESH_SECONDS:
-        print(f"--refresh-seconds must be between 1 and {MAX_REFRESH_SECONDS}", flush=True)
+        print(f"--refresh-seconds must be between 1 and {MAX_REFRESH_SECONDS}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
     app = create_app(settings.duckdb_path, refresh_seconds=args.refresh_seconds)

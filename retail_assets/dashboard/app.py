@@ -14,12 +14,11 @@ from pathlib import Path
 
 from dash import Dash, Input, Output, State, dcc, html
 
+from retail_assets.dashboard import DEFAULT_REFRESH_SECONDS, MAX_REFRESH_SECONDS
 from retail_assets.dashboard.charts import Figure
 from retail_assets.dashboard.realtime import TileView, find_anchor, read_tiles
 from retail_assets.dashboard.reader import ServingUnavailable, reading
 
-DEFAULT_REFRESH_SECONDS = 15
-MAX_REFRESH_SECONDS = 30
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1f2933; }
