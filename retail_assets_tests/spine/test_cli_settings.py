@@ -76,6 +76,7 @@ def test_run_with_a_bad_setting_prints_one_line_and_exits_2_before_any_run(
         ["stream", "--duration", "1"],
         ["landing", "check"],
         ["kql", "render", "--check"],
+        ["dashboard", "--port", "1"],
     ],
     ids=lambda argv: argv[0],
 )
