@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -65,3 +69,31 @@ def azure_landing(azurite: Azurite, container: str) -> LandingZone:
     )
     zone.ensure_root()
     return zone
+
+
+@dataclass(frozen=True)
+class MainCommandMonth:
+    """The README's main command run once for the session: ``retail-assets run --month 2024-01`` at the tiny profile."""
+
+    root: Path
+    env: dict[str, str]
+    result: subprocess.CompletedProcess
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+
+@pytest.fixture(scope="session")
+def main_command_month(tmp_path_factory: pytest.TempPathFactory) -> MainCommandMonth:
+    """One tiny month through the real command in a fresh DAGSTER_HOME, shared by the tests that check the command
+    and the ones that read what it published (the dashboard's): built once, it saves CI a month's run per package."""
+    root = tmp_path_factory.mktemp("main-command")
+    (root / "home").mkdir()
+    (root / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "RETAIL_DATA_DIR": str(root / "data"), "RETAIL_PROFILE": "tiny", "DAGSTER_HOME": str(root / "home")}
+    result = subprocess.run(
+        [sys.executable, "-m", "retail_assets.cli", "run", "--month", "2024-01"],
+        cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=900,
+    )
+    return MainCommandMonth(root, env, result)

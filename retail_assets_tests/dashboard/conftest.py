@@ -1,7 +1,7 @@
 """A tiny month through the real pipeline, the real ``retail-assets dashboard`` process and Debian's Chromium.
 
-The month (``RETAIL_PROFILE=tiny``, ``retail-assets run --month 2024-01``) is built once per session and
-shared by every dashboard test module; each module starts its own dashboard process on a free loopback
+The month (``RETAIL_PROFILE=tiny``, ``retail-assets run --month 2024-01``) is the session's main-command month
+(built once, shared with test_main_command.py and every dashboard test module); each module starts its own dashboard process on a free loopback
 port (stopped with its process group afterwards). The browser fixtures are the UI tests' own.
 """
 
@@ -44,26 +44,11 @@ class Lake:
 
 
 @pytest.fixture(scope="session")
-def tiny_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    root = tmp_path_factory.mktemp("dashboard-lake")
-    (root / "home").mkdir()
-    (root / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        **os.environ,
-        "RETAIL_DATA_DIR": str(root / "data"),
-        "RETAIL_PROFILE": "tiny",
-        "DAGSTER_HOME": str(root / "home"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "retail_assets.cli", "run", "--month", MONTH],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def tiny_lake(main_command_month) -> Lake:
+    """The session's main-command month (``retail_assets_tests/conftest.py``), read by the dashboard tests."""
+    result = main_command_month.result
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return Lake(root / "data", env)
+    return Lake(main_command_month.data_dir, main_command_month.env)
 
 
 @dataclass(frozen=True)
