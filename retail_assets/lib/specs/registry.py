@@ -14,7 +14,7 @@ from functools import cached_property
 
 import polars as pl
 
-from retail_assets.lib.edge.specs import EDGE_DIMENSIONS, EDGE_EVENTS
+from retail_assets.lib.specs.edge import EDGE_DIMENSIONS, EDGE_EVENTS
 from retail_assets.lib.specs.columns import col
 from retail_assets.lib.specs.dimensions import DIMENSIONS
 from retail_assets.lib.specs.envelope import ENVELOPE

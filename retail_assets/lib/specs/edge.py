@@ -1,6 +1,7 @@
 """The edge domain's dimensions and event types (seed 003), declared with the spine's spec model.
 
-Import rule: ``lib/specs/registry.py`` imports this module while it builds the registries, so it imports only
+Import rule (as for the retail event modules): it lives under ``lib/specs`` so that importing it first builds the
+registries, and ``lib/specs/registry.py`` imports it while doing so; it imports only
 ``lib/specs`` modules that do not import the registry (``model``, ``columns``, ``envelope``).
 
 Names are unique across domains: the landing zone and Bronze resolve an event type or table by its name, so the
