@@ -1,0 +1,498 @@
+"""The store edge domain (seed 003, ``docs/edge.md``) as assets under ``edge/``: generator, Bronze, Silver, Gold.
+
+- ``edge/generator/simulated_month`` (when the generator is on): a simulated month landed under ``edge/`` of the
+  landing root (``lib/edge/``);
+- ``edge/bronze/<dim>`` (every landed snapshot) and ``edge/bronze/stt_raw``, ``visual_stream``,
+  ``device_heartbeat`` (monthly): loaded by the spine's Bronze code (``lib/bronze.py``), so typing, the trace_id
+  rule and quarantine are retail's; a blocking ``schema_parity`` and a WARN ``nothing_quarantined`` check each;
+- ``edge/silver/device_heartbeat``: expectations (``lib/edge/heartbeat.py``), each an ``expect_<name>`` check, plus
+  blocking ``schema_parity`` and ``primary_key_unique``; ``edge/gold/device_health_summary`` with blocking
+  ``schema_parity`` and ``grain_unique`` and the WARN check ``no_unhealthy_devices``.
+
+Silver and Gold start with the spine's gate (``assert_not_gated``) and validate a month before writing it: a failed
+blocking check writes nothing of the month and holds what is downstream of it. The job ``edge_lakehouse`` builds the
+domain for a month; retail's ``retail_lakehouse`` leaves it out.
+"""
+
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from retail_assets.lib.bronze import BronzeLoad, load_dimension, load_event_month
+from retail_assets.lib.checks import (
+    GRAIN_UNIQUE,
+    NOTHING_QUARANTINED,
+    NOTHING_QUARANTINED_DESCRIPTION,
+    PRIMARY_KEY_UNIQUE,
+    SCHEMA_PARITY,
+    CheckOutcome,
+    check_evaluations,
+    check_spec,
+    column_schema,
+    emit_check_results,
+    frame_parity,
+    frame_table,
+    key_outcome,
+    parity_outcome,
+    quarantine_outcome,
+    schema_parity_spec,
+)
+from retail_assets.lib import code_refs
+from retail_assets.lib.edge import device_health, heartbeat
+from retail_assets.lib.edge.device_health import DEVICE_HEALTH_SUMMARY, device_health_summary
+from retail_assets.lib.edge.expectations import apply_expectations
+from retail_assets.lib.edge.heartbeat import DEVICE_HEARTBEAT_SILVER, EXPECTATIONS, finish, prepare, registry_as_of
+from retail_assets.lib.edge.landing import edge_landing, land_month
+from retail_assets.lib.edge.model import EdgeTable
+from retail_assets.lib.edge.profiles import edge_profile
+from retail_assets.lib.edge.simulate import simulate_month
+from retail_assets.lib.edge.world import EdgeWorld
+from retail_assets.lib.gates import assert_not_gated
+from retail_assets.lib.lake import LakeStore, months_predicate
+from retail_assets.lib.landing import LandingZone
+from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.settings import Settings
+from retail_assets.lib.specs import edge as edge_specs
+from retail_assets.lib.specs.edge import BRONZE_TABLES
+from retail_assets.lib.specs.registry import EDGE_REGISTRY, bronze_columns
+
+DOMAIN = "edge"
+GENERATOR_KEY = dg.AssetKey([DOMAIN, "generator", "simulated_month"])
+MAIN_JOB = "edge_lakehouse"
+NO_UNHEALTHY_DEVICES = "no_unhealthy_devices"
+PARITY_DESCRIPTION = (
+    "Columns match the spec: none missing, none extra, none of the wrong type. Blocking: when it fails, nothing "
+    "downstream runs for this partition."
+)
+
+
+def edge_key(layer: str, name: str) -> dg.AssetKey:
+    return dg.AssetKey([DOMAIN, layer, name])
+
+
+def lake_table(layer: str, name: str) -> str:
+    return f"{DOMAIN}/{layer}/{name}"
+
+
+def quarantine_table(layer: str, name: str) -> str:
+    return f"{DOMAIN}/quarantine/{layer}/{name}"
+
+
+def _commit_metadata(context: dg.AssetExecutionContext, months: list[dt.date]) -> dict[str, str]:
+    return {
+        "dagster_run_id": context.run.run_id,
+        "dagster_asset": context.assets_def.key.to_user_string(),
+        "months": describe_months(months),
+    }
+
+
+def _write_quarantine(lake: LakeStore, table: str, quarantine: pl.DataFrame, month: dt.date, meta: dict) -> None:
+    """Replace the month's quarantined rows (clearing them when a re-run rejects nothing)."""
+    if quarantine.height:
+        lake.overwrite_months(table, quarantine, [month], commit_metadata=meta)
+    elif lake.exists(table):
+        lake.delete(table, months_predicate([month]), commit_metadata=meta)
+
+
+def _quarantine_spec(key: dg.AssetKey, *, partitioned: bool) -> dg.AssetCheckSpec:
+    return check_spec(
+        NOTHING_QUARANTINED, key, partitioned=partitioned, blocking=False, description=NOTHING_QUARANTINED_DESCRIPTION
+    )
+
+
+# ---- generator -------------------------------------------------------------------------------
+
+
+@dg.asset(
+    key=GENERATOR_KEY,
+    group_name=f"{DOMAIN}_generator",
+    kinds={"polars", "parquet"},
+    partitions_def=MONTHLY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=(
+        "A simulated month of the sari-sari store edge network (lib/edge/simulate.py) landed under edge/ of the "
+        "landing root: dimension snapshots and, per UTC day, STT transcripts, visual detections and heartbeats. "
+        "RETAIL_PROFILE sets the size (tiny, demo, reference); the same month always lands the same files."
+    ),
+    metadata=code_refs.code_references(code_refs.function(simulate_month, "simulation of a month")),
+)
+def simulated_month(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.MaterializeResult:
+    world = EdgeWorld(edge_profile(Settings.from_env().generator_profile))
+    zone = edge_landing(landing)
+    for month in months_of(context):
+        simulated = simulate_month(world, month)
+        paths = land_month(zone, world, simulated)
+        counts = {event_type: frame.height for event_type, frame in simulated.events.items()}
+        context.add_asset_metadata(
+            {"profile": world.profile.name, "files": len(paths), **{f"events/{k}": v for k, v in counts.items()}},
+            partition_key=partition_key(month),
+        )
+        context.log.info(f"edge/generator {month:%Y-%m}: {len(paths)} files landed, {counts}")
+    return dg.MaterializeResult()
+
+
+# ---- Bronze ----------------------------------------------------------------------------------
+
+
+def _bronze_metadata(load: BronzeLoad, lake: LakeStore, table: str, version: int) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": load.row_count,
+        "landed_rows": load.landed_rows,
+        "quarantined_rows": load.quarantine.height,
+        "duplicates_dropped": load.duplicates_dropped,
+        "landed_files": len(load.files),
+        "delta_version": version,
+        "lake_table": dg.MetadataValue.path(lake.uri(lake_table("bronze", table))),
+    }
+    if load.quarantine.height:
+        metadata["quarantine_preview"] = frame_table(load.quarantine.select("row_number", "reason_code", "reason"))
+    return metadata
+
+
+def _assert_reconciles(load: BronzeLoad, key: dg.AssetKey) -> None:
+    if not load.reconciles:
+        raise RuntimeError(
+            f"{key.to_user_string()} {load.month:%Y-%m}: {load.landed_rows} landed != {load.row_count} written + "
+            f"{load.quarantine.height} quarantined + {load.duplicates_dropped} duplicates"
+        )
+
+
+def build_bronze_event_asset(event_type: str, deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    event = EDGE_REGISTRY.event(event_type)
+    table = BRONZE_TABLES[event_type]
+    key = edge_key("bronze", table)
+    columns = bronze_columns(event_type)
+
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name=f"{DOMAIN}_bronze",
+        kinds={"polars", "delta"},
+        tags={"layer": "bronze", "domain": DOMAIN},
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"{event.description}\n\nBronze (seed 003 bronze_{table}): every {event_type} event landed under "
+            f"edge/events/{event_type}/<day>/, typed against the envelope and payload spec, one per trace_id (exact "
+            f"resends dropped and counted), with lineage; unreadable lines in {quarantine_table('bronze', table)}."
+        ),
+        metadata={
+            "dagster/column_schema": column_schema(columns),
+            "lake_table": lake_table("bronze", table),
+            **code_refs.code_references(code_refs.declaration(edge_specs, event, f"spec of event {event_type}")),
+        },
+        check_specs=[
+            schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION),
+            _quarantine_spec(key, partitioned=True),
+        ],
+    )
+    def _bronze(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone) -> Iterator[Any]:
+        zone = edge_landing(landing)
+        at = dt.datetime.now(dt.UTC)
+        parity: dict[dt.date, CheckOutcome] = {}
+        quarantined: dict[dt.date, CheckOutcome] = {}
+        for month in months_of(context):
+            load = load_event_month(zone, event_type, month, at)
+            _assert_reconciles(load, key)
+            drift = frame_parity(load.rows, columns)
+            if not drift.ok:
+                raise RuntimeError(f"{key.to_user_string()} {month:%Y-%m}: frame does not match the spec ({drift.describe()})")
+            meta = _commit_metadata(context, [month])
+            report = lake.overwrite_months(lake_table("bronze", table), load.rows, [month], commit_metadata=meta)
+            _write_quarantine(lake, quarantine_table("bronze", table), load.quarantine, month, meta)
+            context.add_asset_metadata(_bronze_metadata(load, lake, table, report.version), partition_key=partition_key(month))
+            subject = f"{key.to_user_string()} {month:%Y-%m}, {len(load.files)} landed files"
+            parity[month] = parity_outcome(load.drift, subject=subject)
+            quarantined[month] = quarantine_outcome(
+                load.quarantine, subject=subject, table_path=lake.uri(quarantine_table("bronze", table))
+            )
+        yield dg.MaterializeResult(asset_key=key)
+        yield from emit_check_results(context, SCHEMA_PARITY, parity, key)
+        yield from emit_check_results(context, NOTHING_QUARANTINED, quarantined, key)
+
+    return _bronze
+
+
+def build_bronze_dimension_asset(table: str, deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    spec = EDGE_REGISTRY.table(table)
+    key = edge_key("bronze", table)
+    columns = bronze_columns(table)
+
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name=f"{DOMAIN}_bronze",
+        kinds={"polars", "delta"},
+        tags={"layer": "bronze", "domain": DOMAIN},
+        description=(
+            f"{spec.description}\n\nBronze: every snapshot landed under edge/batch/{table}/<YYYY-MM>/, typed against "
+            f"the spec, one snapshot_month per snapshot. Grain: {spec.grain} per snapshot."
+        ),
+        metadata={
+            "dagster/column_schema": column_schema(columns),
+            "lake_table": lake_table("bronze", table),
+            **code_refs.code_references(code_refs.declaration(edge_specs, spec, f"spec of {table}")),
+        },
+        check_specs=[
+            schema_parity_spec(key, partitioned=False, description=PARITY_DESCRIPTION),
+            _quarantine_spec(key, partitioned=False),
+        ],
+    )
+    def _dimension(context: dg.AssetExecutionContext, lake: LakeStore, landing: LandingZone) -> Iterator[Any]:
+        loads = load_dimension(edge_landing(landing), table, dt.datetime.now(dt.UTC))
+        for load in loads:
+            _assert_reconciles(load, key)
+        rows = pl.concat([load.rows for load in loads], how="vertical")
+        quarantine = pl.concat([load.quarantine for load in loads], how="vertical")
+        drift = frame_parity(rows, columns)
+        if not drift.ok:
+            raise RuntimeError(f"{key.to_user_string()}: frame does not match the spec ({drift.describe()})")
+        meta = _commit_metadata(context, [load.month for load in loads])
+        report = lake.replace(lake_table("bronze", table), rows, partition_by=["snapshot_month"], commit_metadata=meta)
+        qtable = quarantine_table("bronze", table)
+        if quarantine.height or lake.exists(qtable):
+            lake.replace(qtable, quarantine, partition_by=["month_start"], commit_metadata=meta)
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows.height,
+                "snapshots": [load.month.isoformat() for load in loads],
+                "delta_version": report.version,
+            }
+        )
+        subject = f"{key.to_user_string()}, {len(loads)} snapshots"
+        drifts = loads[0].drift
+        for load in loads[1:]:
+            drifts = drifts.merge(load.drift)
+        yield from emit_check_results(context, SCHEMA_PARITY, parity_outcome(drifts, subject=subject))
+        yield from emit_check_results(
+            context, NOTHING_QUARANTINED, quarantine_outcome(quarantine, subject=subject, table_path=lake.uri(qtable))
+        )
+
+    return _dimension
+
+
+# ---- Silver and Gold -------------------------------------------------------------------------
+
+
+class MonthRejected(Exception):
+    """A month failed a blocking check: nothing of it was written."""
+
+
+def _registry(lake: LakeStore, month: dt.date) -> pl.DataFrame:
+    return registry_as_of(
+        lake.read(lake_table("bronze", "dim_edge_devices")), lake.read(lake_table("bronze", "dim_sari_stores")), month
+    )
+
+
+def _run_months(
+    context: dg.AssetExecutionContext,
+    lake: LakeStore,
+    table: EdgeTable,
+    build: Callable[[dt.date, dt.datetime], tuple[pl.DataFrame, pl.DataFrame, dict[str, CheckOutcome]]],
+    blocking: Mapping[str, bool],
+) -> Iterator[Any]:
+    """Build, validate and write each month of the run in turn. ``build`` gives the month's rows, its quarantined
+    rows and the outcomes of its own checks; a month failing a blocking check (its own, ``schema_parity`` or the
+    key) writes nothing, records every outcome evaluated so far and fails the step naming table and month."""
+    months = months_of(context)
+    assert_not_gated(context, months)
+    key = context.assets_def.key
+    at = dt.datetime.now(dt.UTC)
+    outcomes: dict[str, dict[dt.date, CheckOutcome]] = {}
+    written: list[dt.date] = []
+    key_check = PRIMARY_KEY_UNIQUE if table.layer == "silver" else GRAIN_UNIQUE
+    for month in months:
+        rows, quarantine, own = build(month, at)
+        subject = f"{key.to_user_string()} {month:%Y-%m}"
+        month_outcomes = {
+            **own,
+            SCHEMA_PARITY: parity_outcome(frame_parity(rows, table.stored_columns), subject=subject),
+            key_check: key_outcome(rows, table.key, subject=subject),
+        }
+        if table.layer == "silver":
+            month_outcomes[NOTHING_QUARANTINED] = quarantine_outcome(
+                quarantine, subject=subject, table_path=lake.uri(quarantine_table(table.layer, table.name))
+            )
+        for name, outcome in month_outcomes.items():
+            outcomes.setdefault(name, {})[month] = outcome
+        failed = sorted(n for n, o in month_outcomes.items() if not o.passed and blocking.get(n, False))
+        if failed:
+            for name, by_month in outcomes.items():
+                yield from check_evaluations(context, name, by_month)
+            raise dg.Failure(
+                description=(
+                    f"{subject}: not written, blocking checks failed: "
+                    + "; ".join(month_outcomes[n].description for n in failed)
+                    + (f". Months written before: {describe_months(written)}" if written else "")
+                ),
+                metadata={"table": table.lake_table, "partition": partition_key(month), "failed_checks": failed},
+            )
+        meta = _commit_metadata(context, [month])
+        report = lake.overwrite_months(table.lake_table, rows, [month], commit_metadata=meta)
+        if table.layer == "silver":
+            _write_quarantine(lake, quarantine_table(table.layer, table.name), quarantine, month, meta)
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": rows.height,
+                "quarantined_rows": quarantine.height,
+                "delta_version": report.version,
+                "lake_table": dg.MetadataValue.path(lake.uri(table.lake_table)),
+            },
+            partition_key=partition_key(month),
+        )
+        written.append(month)
+    yield dg.MaterializeResult(asset_key=key)
+    for name, by_month in outcomes.items():
+        yield from emit_check_results(context, name, by_month, key)
+
+
+def _table_asset(
+    table: EdgeTable, references: list[dg.LocalFileCodeReference], deps: list[dg.AssetKey],
+    checks: list[dg.AssetCheckSpec], **kwargs,
+):
+    key = edge_key(table.layer, table.name)
+    return dg.asset(
+        key=key,
+        deps=deps,
+        group_name=f"{DOMAIN}_{table.layer}",
+        kinds={"polars", "delta"},
+        tags={"layer": table.layer, "domain": DOMAIN},
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={
+            "dagster/column_schema": column_schema(table.stored_columns),
+            "lake_table": table.lake_table,
+            **code_refs.code_references(*references),
+        },
+        check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION), *checks],
+        **kwargs,
+    )
+
+
+def build_device_heartbeat_asset() -> dg.AssetsDefinition:
+    table = DEVICE_HEARTBEAT_SILVER
+    key = edge_key("silver", table.name)
+    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **{e.check_name: e.action == "fail" for e in EXPECTATIONS}}
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(heartbeat, table, f"spec of {table.name}"),
+            code_refs.function(prepare, "enrichment with the registry"),
+        ],
+        deps=[edge_key("bronze", "device_heartbeat"), edge_key("bronze", "dim_edge_devices"),
+              edge_key("bronze", "dim_sari_stores")],
+        checks=[
+            check_spec(PRIMARY_KEY_UNIQUE, key, partitioned=True, description="trace_id is unique and never null."),
+            _quarantine_spec(key, partitioned=True),
+            *(e.spec(key) for e in EXPECTATIONS),
+        ],
+        description=(
+            f"{table.description} Seed 003 silver_device_heartbeat. Grain: {table.grain}. Expectations (check "
+            "expect_<name>; warn keeps the row, drop quarantines it, fail writes nothing of the month): "
+            + "; ".join(f"{e.name} ({e.action}): {e.description}" for e in EXPECTATIONS)
+        ),
+    )
+    def _silver(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            bronze = lake.read(lake_table("bronze", "device_heartbeat"), [month])
+            expected = apply_expectations(
+                prepare(bronze, _registry(lake, month)),
+                EXPECTATIONS,
+                table=f"silver/{table.name}",
+                month=month,
+                at=at,
+                record=table.column_names,
+            )
+            return finish(expected.rows), expected.quarantine, expected.outcomes
+
+        yield from _run_months(context, lake, table, build, blocking)
+
+    return _silver
+
+
+def unhealthy_outcome(summary: pl.DataFrame, subject: str) -> CheckOutcome:
+    """WARN: device-days that are critical or offline (the device alerts of the month)."""
+    bad = summary.filter(pl.col("health_status").is_in(["critical", "offline"]))
+    by_status = dict(bad.group_by("health_status").len().sort("health_status").iter_rows()) if bad.height else {}
+    return CheckOutcome(
+        passed=not bad.height,
+        description=(
+            f"{subject}: {bad.height} device-days critical or offline ({by_status})" if bad.height
+            else f"{subject}: every device-day healthy or degraded"
+        ),
+        metadata={"unhealthy_device_days": bad.height, "by_status": by_status}
+        | ({"examples": frame_table(bad.select("day", "device_id", "health_status", "uptime_pct",
+                                                "max_cpu_temp_c"), limit=10)} if bad.height else {}),
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
+def build_device_health_asset() -> dg.AssetsDefinition:
+    table = DEVICE_HEALTH_SUMMARY
+    key = edge_key("gold", table.name)
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(device_health, table, f"spec of {table.name}"),
+            code_refs.function(device_health_summary, "the summary's rules"),
+        ],
+        deps=[edge_key("silver", "device_heartbeat"), edge_key("bronze", "dim_edge_devices")],
+        checks=[
+            check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per device and day."),
+            check_spec(
+                NO_UNHEALTHY_DEVICES,
+                key,
+                partitioned=True,
+                blocking=False,
+                description="No device-day is critical (uptime < 90 %, CPU >= 85 °C) or offline. WARN.",
+            ),
+        ],
+        description=(
+            f"{table.description} Seed 003 gold_device_health_summary. Grain: {table.grain}. Rules in "
+            "lib/edge/device_health.py (expected interval = the device's median gap; offline after 3 intervals)."
+        ),
+    )
+    def _gold(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            heartbeats = lake.read(table=lake_table("silver", "device_heartbeat"), months=[month])
+            devices = _registry(lake, month).select(
+                "device_id", pl.col("__registered_store").alias("store_id"), pl.col("__installed_on").alias("installed_on")
+            )
+            summary = device_health_summary(heartbeats, devices, month).with_columns(
+                pl.lit(month, dtype=pl.Date).alias("month_start")
+            )
+            subject = f"{key.to_user_string()} {month:%Y-%m}"
+            return summary, pl.DataFrame(), {NO_UNHEALTHY_DEVICES: unhealthy_outcome(summary, subject)}
+
+        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+
+    return _gold
+
+
+def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
+    deps = [GENERATOR_KEY] if generator else []
+    return [
+        *([simulated_month] if generator else []),
+        *(build_bronze_dimension_asset(t.name, deps) for t in EDGE_REGISTRY.dimensions),
+        *(build_bronze_event_asset(e.event_type, deps) for e in EDGE_REGISTRY.events),
+        build_device_heartbeat_asset(),
+        build_device_health_asset(),
+    ]
+
+
+edge_lakehouse = dg.define_asset_job(
+    MAIN_JOB,
+    selection=dg.AssetSelection.key_prefixes([DOMAIN]),
+    description="The store edge domain (seed 003) for the chosen month(s): generator (when on), Bronze, Silver, Gold.",
+)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_edge_assets(Settings.from_env().generator_enabled), jobs=[edge_lakehouse])

@@ -1,0 +1,117 @@
+"""The edge domain's assets on a real lake: a tiny month generated, loaded, checked and summarised; a month that
+breaks a fail expectation writes nothing and holds Gold."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from retail_assets.defs.edge import build_edge_assets, edge_key
+from retail_assets.lib.edge.landing import edge_landing
+from retail_assets.lib.edge.profiles import PROFILES
+from retail_assets.lib.edge.simulate import simulate_month
+from retail_assets.lib.edge.world import EdgeWorld
+from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.landing import LandingZone
+
+MARCH = "2024-03-01"
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    return {
+        (e.asset_check_key.asset_key.to_user_string(), e.asset_check_key.name): e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Every edge asset for March 2024, tiny profile, on a throw-away lake and landing zone."""
+    root = tmp_path_factory.mktemp("edge")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RETAIL_PROFILE", "tiny")
+    resources = {"lake": LakeStore(root_uri=str(root / "lake")), "landing": LandingZone(root_uri=str(root / "landing"))}
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(build_edge_assets(generator=True), partition_key=MARCH, resources=resources, instance=instance)
+    yield result, resources, instance
+    mp.undo()
+    instance.dispose()
+
+
+def test_a_generated_month_flows_to_gold_and_reconciles(built):
+    result, resources, _ = built
+    lake: LakeStore = resources["lake"]
+    assert result.success
+    truth = simulate_month(EdgeWorld(PROFILES["tiny"]), dt.date(2024, 3, 1))
+    for table, event_type in (("stt_raw", "stt_transcript"), ("visual_stream", "visual_detection")):
+        stored = lake.read(f"edge/bronze/{table}")
+        assert stored.height == truth.events[event_type].get_column("trace_id").n_unique() > 0
+    bronze = lake.read("edge/bronze/device_heartbeat")
+    silver = lake.read("edge/silver/device_heartbeat")
+    quarantined = lake.read("edge/quarantine/silver/device_heartbeat") if lake.exists(
+        "edge/quarantine/silver/device_heartbeat") else pl.DataFrame()
+    # The generator's devices are all registered in their store: nothing dropped, every heartbeat in Silver.
+    assert bronze.height == silver.height + quarantined.height and quarantined.height == 0
+    gold = lake.read("edge/gold/device_health_summary")
+    assert gold.height == 3 * 31 and gold.select("device_id", "day").n_unique() == gold.height
+    # Each simulated offline period shows as lost uptime on its days.
+    for device, start, end in truth.offline.iter_rows():
+        day = gold.filter((pl.col("device_id") == device) & (pl.col("day") == start.date()))
+        assert day.item(0, "uptime_pct") < 100 and day.item(0, "offline_periods") >= 1
+    full_days = gold.filter(pl.col("offline_periods") == 0)
+    assert full_days.height and (full_days.get_column("uptime_pct") == 100).all()
+    checks = _checks(result)
+    assert all(passed for (_, name), passed in checks.items() if name in ("schema_parity", "primary_key_unique",
+                                                                            "grain_unique", "expect_uptime_within_install"))
+    assert checks[("edge/bronze/device_heartbeat", "nothing_quarantined")]
+
+
+def test_rebuilding_a_month_changes_nothing(built):
+    _, resources, instance = built
+    lake: LakeStore = resources["lake"]
+    before = {t: lake.read(t) for t in ("edge/silver/device_heartbeat", "edge/gold/device_health_summary")}
+    silver_and_gold = [a for a in build_edge_assets(generator=False) if a.key.path[1] in ("silver", "gold")]
+    again = dg.materialize(silver_and_gold, partition_key=MARCH, resources=resources, instance=instance,
+                           selection=[edge_key("silver", "device_heartbeat"), edge_key("gold", "device_health_summary")])
+    assert again.success
+    for table, frame in before.items():
+        assert lake.read(table).sort(frame.columns[:2]).equals(frame.sort(frame.columns[:2])), table
+
+
+def test_a_registry_that_contradicts_the_devices_fails_silver_and_holds_gold(built):
+    result, resources, instance = built
+    lake: LakeStore = resources["lake"]
+    zone = edge_landing(resources["landing"])
+    path = "batch/dim_edge_devices/2024-03/edge-sim-2024-03.parquet"
+    devices = pl.read_parquet(io.BytesIO(zone.read_bytes(path)))
+    # Device 1 "installed" on March 20th, yet it reports days of uptime all month.
+    broken = devices.with_columns(
+        pl.when(pl.col("device_id") == 1).then(pl.lit(dt.date(2024, 3, 20))).otherwise("installed_on").alias("installed_on")
+    )
+    buffer = io.BytesIO()
+    broken.write_parquet(buffer)
+    zone.write_bytes(path, buffer.getvalue())
+    silver_before = lake.read("edge/silver/device_heartbeat")
+    assets = build_edge_assets(generator=False)
+    failed = dg.materialize(
+        assets, partition_key=MARCH, resources=resources, instance=instance, raise_on_error=False,
+        selection=[edge_key("bronze", "dim_edge_devices"), edge_key("silver", "device_heartbeat")],
+    )
+    assert not failed.success
+    checks = _checks(failed)
+    assert checks[("edge/silver/device_heartbeat", "expect_uptime_within_install")] is False
+    assert checks[("edge/silver/device_heartbeat", "schema_parity")] is True
+    assert lake.read("edge/silver/device_heartbeat").equals(silver_before)  # nothing of the month was written
+    message = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE").step_failure_data.error.message
+    assert "edge/silver/device_heartbeat 2024-03: not written" in message and "uptime" in message
+    gated = dg.materialize(
+        assets, partition_key=MARCH, resources=resources, instance=instance, raise_on_error=False,
+        selection=[edge_key("gold", "device_health_summary")],
+    )
+    assert not gated.success
+    message = next(e for e in gated.all_events if e.event_type_value == "STEP_FAILURE").step_failure_data.error.message
+    assert "held by a failed blocking check" in message and "expect_uptime_within_install" in message
