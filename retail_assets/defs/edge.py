@@ -45,7 +45,14 @@ from retail_assets.lib import code_refs
 from retail_assets.lib.edge import device_health, heartbeat
 from retail_assets.lib.edge.device_health import DEVICE_HEALTH_SUMMARY, device_health_summary
 from retail_assets.lib.edge.expectations import apply_expectations
-from retail_assets.lib.edge.heartbeat import DEVICE_HEARTBEAT_SILVER, EXPECTATIONS, finish, prepare, registry_as_of
+from retail_assets.lib.edge.heartbeat import (
+    DEVICE_HEARTBEAT_SILVER,
+    EXPECTATIONS,
+    finish,
+    heartbeats_with_legacy,
+    prepare,
+    registry_as_of,
+)
 from retail_assets.lib.edge.landing import edge_landing, land_month
 from retail_assets.lib.edge.model import EdgeTable
 from retail_assets.lib.edge.profiles import edge_profile
@@ -384,8 +391,8 @@ def build_device_heartbeat_asset() -> dg.AssetsDefinition:
             code_refs.declaration(heartbeat, table, f"spec of {table.name}"),
             code_refs.function(prepare, "enrichment with the registry"),
         ],
-        deps=[edge_key("bronze", "device_heartbeat"), edge_key("bronze", "dim_edge_devices"),
-              edge_key("bronze", "dim_sari_stores")],
+        deps=[edge_key("bronze", "device_heartbeat"), edge_key("bronze", "raw_events"),
+              edge_key("bronze", "dim_edge_devices"), edge_key("bronze", "dim_sari_stores")],
         checks=[
             check_spec(PRIMARY_KEY_UNIQUE, key, partitioned=True, description="trace_id is unique and never null."),
             _quarantine_spec(key, partitioned=True),
@@ -399,7 +406,13 @@ def build_device_heartbeat_asset() -> dg.AssetsDefinition:
     )
     def _silver(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
         def build(month: dt.date, at: dt.datetime):
-            bronze = lake.read(lake_table("bronze", "device_heartbeat"), [month])
+            bronze, unreadable = heartbeats_with_legacy(
+                lake.read(lake_table("bronze", "device_heartbeat"), [month]),
+                lake.read(lake_table("bronze", "raw_events"), [month]),
+                table=f"silver/{table.name}",
+                month=month,
+                at=at,
+            )
             expected = apply_expectations(
                 prepare(bronze, _registry(lake, month)),
                 EXPECTATIONS,
@@ -408,7 +421,7 @@ def build_device_heartbeat_asset() -> dg.AssetsDefinition:
                 at=at,
                 record=table.column_names,
             )
-            return finish(expected.rows), expected.quarantine, expected.outcomes
+            return finish(expected.rows), pl.concat([unreadable, expected.quarantine]), expected.outcomes
 
         yield from _run_months(context, lake, table, build, blocking)
 

@@ -11,6 +11,10 @@ what needs the registry, as expectations (``lib/edge/expectations.py``), in this
 - ``clock_in_sync`` (warn): the device clock is within 5 minutes of the gateway's (``clock_skew_seconds``);
 - ``temperature_normal`` (warn): ``cpu_temp_c`` below 80 °C (the Pi 4/5 start throttling at 80–85 °C).
 
+Its input is Bronze ``device_heartbeat`` and the heartbeats of Bronze ``raw_events`` (the legacy format, split by
+``lib/edge/legacy.py``; a record whose data cannot be read is quarantined with reason code ``legacy_unreadable``).
+A device sends one format or the other, so the two never hold the same reading.
+
 The registry is Bronze's latest snapshot of ``dim_edge_devices`` landed for the month or before it (the first
 snapshot when every snapshot is later).
 """
@@ -21,7 +25,9 @@ import datetime as dt
 
 import polars as pl
 
+from retail_assets.lib.conform import quarantine_frame
 from retail_assets.lib.edge.expectations import Expectation
+from retail_assets.lib.edge.legacy import split_raw_events
 from retail_assets.lib.edge.model import EdgeTable
 from retail_assets.lib.partitions import month_start
 from retail_assets.lib.specs.columns import col
@@ -119,6 +125,22 @@ def registry_as_of(devices: pl.DataFrame, stores: pl.DataFrame, month: dt.date) 
         .join(as_of(stores).select(pl.col("store_id").alias("__registered_store"), "barangay_id"), on="__registered_store",
               how="left")
     )
+
+
+def heartbeats_with_legacy(
+    bronze: pl.DataFrame, raw_events: pl.DataFrame, *, table: str, month: dt.date, at: dt.datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Bronze heartbeats and the legacy records' heartbeats (same columns), and the legacy records that could not be
+    read (quarantine rows)."""
+    split, unreadable = split_raw_events(raw_events, DEVICE_HEARTBEAT.event_type)
+    rejected = unreadable.with_columns(
+        pl.lit(None, pl.Int64).alias("row_number"),
+        pl.lit("legacy_unreadable").alias("reason_code"),
+        pl.col("value").alias("record"),
+    )
+    quarantine = quarantine_frame(rejected, table=table, month=month, quarantined_at=at)
+    columns = split.columns
+    return pl.concat([bronze.select(columns), split]), quarantine
 
 
 def prepare(bronze: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:

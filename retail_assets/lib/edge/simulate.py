@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from retail_assets.lib.edge.profiles import EdgeProfile
-from retail_assets.lib.specs.edge import DEVICE_HEARTBEAT, EDGE_EVENTS, LANGUAGES, STT_TRANSCRIPT, VISUAL_DETECTION
+from retail_assets.lib.specs.edge import DEVICE_HEARTBEAT, LANGUAGES, STT_TRANSCRIPT, VISUAL_DETECTION
 from retail_assets.lib.edge.world import EdgeWorld
 from retail_assets.lib.generator.rng import stream
 from retail_assets.lib.months import month_bounds_utc
@@ -283,7 +283,7 @@ class _Device:
 
 def simulate_month(world: EdgeWorld, month: dt.date) -> EdgeMonth:
     """Every edge event of ``month`` (UTC), by event type, in device then time order."""
-    frames: dict[str, list[pl.DataFrame]] = {e.event_type: [] for e in EDGE_EVENTS}
+    frames: dict[str, list[pl.DataFrame]] = {e.event_type: [] for e in (STT_TRANSCRIPT, VISUAL_DETECTION, DEVICE_HEARTBEAT)}
     offline, traits = [], []
     for row in world.devices.iter_rows(named=True):
         device = _Device(world, row, month)

@@ -179,11 +179,32 @@ DEVICE_HEARTBEAT = EventSpec(
     ),
 )
 
-EDGE_EVENTS: tuple[EventSpec, ...] = (STT_TRANSCRIPT, VISUAL_DETECTION, DEVICE_HEARTBEAT)
+# Seed 003's legacy combined format (bronze_raw_events): devices on old firmware send one flat JSON record per
+# reading, {"device_id", "store_id", "type": "stt" | "visual" | "heartbeat", "timestamp", "data": {...}}. The
+# gateway wraps each record in an envelope of this type (lib/edge/legacy.py), so it lands, types, deduplicates and
+# quarantines like every event; Silver splits ``data`` into the three event types.
+LEGACY_KINDS = {"stt": "stt_transcript", "visual": "visual_detection", "heartbeat": "device_heartbeat"}
+
+RAW_EVENT = EventSpec(
+    event_type="raw_event",
+    description="A record of the legacy combined format (seed 003 raw_events), as the device sent it.",
+    facts=(),
+    retention_days=EDGE_RETENTION,
+    payload=(
+        id_field("device_id", "Edge device that sent the record."),
+        id_field("store_id", "Store the device reports for."),
+        text_field("kind", "What the record holds.", allowed=tuple(LEGACY_KINDS)),
+        time_field("recorded_at", "The record's timestamp (device clock: legacy records carry no other time)."),
+        text_field("data", "The record's measurements: a JSON object with the payload fields of its kind."),
+    ),
+)
+
+EDGE_EVENTS: tuple[EventSpec, ...] = (STT_TRANSCRIPT, VISUAL_DETECTION, DEVICE_HEARTBEAT, RAW_EVENT)
 
 # Bronze table of each event type: the seed's names where it has one (bronze_stt_raw, bronze_visual_stream).
 BRONZE_TABLES = {
     "stt_transcript": "stt_raw",
     "visual_detection": "visual_stream",
     "device_heartbeat": "device_heartbeat",
+    "raw_event": "raw_events",
 }
