@@ -42,7 +42,8 @@ from retail_assets.lib.checks import (
     schema_parity_spec,
 )
 from retail_assets.lib import code_refs
-from retail_assets.lib.edge import device_health, heartbeat
+from retail_assets.lib.edge import annotated, device_health, heartbeat
+from retail_assets.lib.edge.annotated import ANNOTATED_EVENTS
 from retail_assets.lib.edge.device_health import DEVICE_HEALTH_SUMMARY, device_health_summary
 from retail_assets.lib.edge.expectations import apply_expectations
 from retail_assets.lib.edge.heartbeat import (
@@ -50,8 +51,10 @@ from retail_assets.lib.edge.heartbeat import (
     EXPECTATIONS,
     finish,
     heartbeats_with_legacy,
+    legacy_quarantine,
     prepare,
     registry_as_of,
+    snapshot_as_of,
 )
 from retail_assets.lib.edge.landing import edge_landing, land_month
 from retail_assets.lib.edge.model import EdgeTable
@@ -428,6 +431,61 @@ def build_device_heartbeat_asset() -> dg.AssetsDefinition:
     return _silver
 
 
+def build_annotated_events_asset() -> dg.AssetsDefinition:
+    table = ANNOTATED_EVENTS
+    key = edge_key("silver", table.name)
+    expectations = annotated.EXPECTATIONS
+    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **{e.check_name: e.action == "fail" for e in expectations}}
+    dims = ("dim_edge_devices", "dim_sari_stores", "dim_fmcg_brands", "dim_fmcg_products")
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(annotated, table, f"spec of {table.name}"),
+            code_refs.function(annotated.annotate, "the annotation rules"),
+        ],
+        deps=[*(edge_key("bronze", t) for t in ("stt_raw", "visual_stream", "raw_events")),
+              *(edge_key("bronze", d) for d in dims)],
+        checks=[
+            check_spec(PRIMARY_KEY_UNIQUE, key, partitioned=True,
+                       description="(trace_id, annotation_seq) is unique and never null."),
+            _quarantine_spec(key, partitioned=True),
+            *(e.spec(key) for e in expectations),
+        ],
+        description=(
+            f"{table.description} Seed 003 silver_annotated_events. Grain: {table.grain}. Expectations (check "
+            "expect_<name>; warn keeps the row, drop quarantines it, fail writes nothing of the month): "
+            + "; ".join(f"{e.name} ({e.action}): {e.description}" for e in expectations)
+        ),
+    )
+    def _silver(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            raw = lake.read(lake_table("bronze", "raw_events"), [month])
+            transcripts, bad_speech = annotated.with_legacy(
+                lake.read(lake_table("bronze", "stt_raw"), [month]), raw, "stt_transcript"
+            )
+            detections, bad_vision = annotated.with_legacy(
+                lake.read(lake_table("bronze", "visual_stream"), [month]), raw, "visual_detection"
+            )
+            brands = snapshot_as_of(lake.read(lake_table("bronze", "dim_fmcg_brands")), month)
+            products = snapshot_as_of(lake.read(lake_table("bronze", "dim_fmcg_products")), month)
+            expected = apply_expectations(
+                annotated.events(transcripts, detections, _registry(lake, month), brands, products),
+                expectations,
+                table=f"silver/{table.name}",
+                month=month,
+                at=at,
+                record=table.column_names,
+            )
+            unreadable = legacy_quarantine(pl.concat([bad_speech, bad_vision]), f"silver/{table.name}", month, at)
+            rows = annotated.annotate(expected.rows, brands, products, month)
+            return rows, pl.concat([unreadable, expected.quarantine]), expected.outcomes
+
+        yield from _run_months(context, lake, table, build, blocking)
+
+    return _silver
+
+
 def unhealthy_outcome(summary: pl.DataFrame, subject: str) -> CheckOutcome:
     """WARN: device-days that are critical or offline (the device alerts of the month)."""
     bad = summary.filter(pl.col("health_status").is_in(["critical", "offline"]))
@@ -495,6 +553,7 @@ def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
         *(build_bronze_dimension_asset(t.name, deps) for t in EDGE_REGISTRY.dimensions),
         *(build_bronze_event_asset(e.event_type, deps) for e in EDGE_REGISTRY.events),
         build_device_heartbeat_asset(),
+        build_annotated_events_asset(),
         build_device_health_asset(),
     ]
 

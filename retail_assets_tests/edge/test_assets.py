@@ -115,3 +115,21 @@ def test_a_registry_that_contradicts_the_devices_fails_silver_and_holds_gold(bui
     assert not gated.success
     message = next(e for e in gated.all_events if e.event_type_value == "STEP_FAILURE").step_failure_data.error.message
     assert "held by a failed blocking check" in message and "expect_uptime_within_install" in message
+
+
+def test_every_transcript_and_detection_is_annotated_or_quarantined_with_its_reason(built):
+    result, resources, _ = built
+    lake: LakeStore = resources["lake"]
+    bronze = pl.concat([lake.read(f"edge/bronze/{t}").select("trace_id") for t in ("stt_raw", "visual_stream")])
+    silver = lake.read("edge/silver/annotated_events")
+    quarantined = lake.read("edge/quarantine/silver/annotated_events")
+    assert set(silver.get_column("trace_id")).isdisjoint(quarantined.get_column("trace_id"))
+    assert silver.get_column("trace_id").n_unique() + quarantined.height == bronze.height
+    reasons = set(quarantined.get_column("reason_code"))
+    assert reasons == {"expectation_transcript_readable", "expectation_detection_confident"}
+    mentions = silver.filter(pl.col("annotation_type") == "mention")
+    assert mentions.height > 0 and mentions.get_column("brand_id").null_count() == 0
+    assert set(silver.get_column("annotation_type")) == {"mention", "presence", "pickup", "putback"}
+    checks = _checks(result)
+    assert checks[("edge/silver/annotated_events", "expect_known_product")]
+    assert not checks[("edge/silver/annotated_events", "nothing_quarantined")]

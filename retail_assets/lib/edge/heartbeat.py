@@ -110,15 +110,17 @@ EXPECTATIONS = (
 )
 
 
+def snapshot_as_of(frame: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """The rows of a Bronze dimension's latest snapshot landed for ``month`` or before (else its first snapshot)."""
+    months = frame.get_column("snapshot_month").unique().sort()
+    earlier = months.filter(months <= month)
+    chosen = earlier.max() if earlier.len() else months.min()
+    return frame.filter(pl.col("snapshot_month") == chosen)
+
+
 def registry_as_of(devices: pl.DataFrame, stores: pl.DataFrame, month: dt.date) -> pl.DataFrame:
     """Bronze snapshots of dim_edge_devices and dim_sari_stores → device_id, store, install day, barangay."""
-
-    def as_of(frame: pl.DataFrame) -> pl.DataFrame:
-        months = frame.get_column("snapshot_month").unique().sort()
-        earlier = months.filter(months <= month)
-        chosen = earlier.max() if earlier.len() else months.min()
-        return frame.filter(pl.col("snapshot_month") == chosen)
-
+    as_of = lambda frame: snapshot_as_of(frame, month)  # noqa: E731
     return (
         as_of(devices)
         .select("device_id", pl.col("store_id").alias("__registered_store"), pl.col("installed_on").alias("__installed_on"))
@@ -133,14 +135,17 @@ def heartbeats_with_legacy(
     """Bronze heartbeats and the legacy records' heartbeats (same columns), and the legacy records that could not be
     read (quarantine rows)."""
     split, unreadable = split_raw_events(raw_events, DEVICE_HEARTBEAT.event_type)
+    return pl.concat([bronze.select(split.columns), split]), legacy_quarantine(unreadable, table, month, at)
+
+
+def legacy_quarantine(unreadable: pl.DataFrame, table: str, month: dt.date, at: dt.datetime) -> pl.DataFrame:
+    """Quarantine rows (reason code ``legacy_unreadable``) for legacy records whose data could not be read."""
     rejected = unreadable.with_columns(
         pl.lit(None, pl.Int64).alias("row_number"),
         pl.lit("legacy_unreadable").alias("reason_code"),
         pl.col("value").alias("record"),
     )
-    quarantine = quarantine_frame(rejected, table=table, month=month, quarantined_at=at)
-    columns = split.columns
-    return pl.concat([bronze.select(columns), split]), quarantine
+    return quarantine_frame(rejected, table=table, month=month, quarantined_at=at)
 
 
 def prepare(bronze: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
