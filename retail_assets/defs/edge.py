@@ -21,6 +21,7 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from retail_assets.lib.bronze import BronzeLoad, load_dimension, load_event_month
 from retail_assets.lib.checks import (
@@ -42,7 +43,7 @@ from retail_assets.lib.checks import (
     schema_parity_spec,
 )
 from retail_assets.lib import code_refs
-from retail_assets.lib.edge import annotated, device_health, heartbeat
+from retail_assets.lib.edge import annotated, device_health, heartbeat, multimodal
 from retail_assets.lib.edge.annotated import ANNOTATED_EVENTS
 from retail_assets.lib.edge.device_health import DEVICE_HEALTH_SUMMARY, device_health_summary
 from retail_assets.lib.edge.expectations import apply_expectations
@@ -68,7 +69,7 @@ from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, pa
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import edge as edge_specs
 from retail_assets.lib.specs.edge import BRONZE_TABLES
-from retail_assets.lib.specs.registry import EDGE_REGISTRY, bronze_columns
+from retail_assets.lib.specs.registry import EDGE_REGISTRY, QUARANTINE_COLUMNS, bronze_columns, empty_frame
 
 DOMAIN = "edge"
 GENERATOR_KEY = dg.AssetKey([DOMAIN, "generator", "simulated_month"])
@@ -486,6 +487,70 @@ def build_annotated_events_asset() -> dg.AssetsDefinition:
     return _silver
 
 
+class AlignmentConfig(dg.Config):
+    """How close in time speech and vision of a device must be to be aligned."""
+
+    window_seconds: float = Field(
+        default=multimodal.DEFAULT_WINDOW_SECONDS, gt=0, le=3600, description="Alignment window, seconds either side."
+    )
+
+
+def build_multimodal_aligned_asset() -> dg.AssetsDefinition:
+    table = multimodal.MULTIMODAL_ALIGNED
+    key = edge_key("silver", table.name)
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(multimodal, table, f"spec of {table.name}"),
+            code_refs.function(multimodal.align, "the alignment rule"),
+        ],
+        deps=[edge_key("silver", "annotated_events")],
+        checks=[check_spec(PRIMARY_KEY_UNIQUE, key, partitioned=True, description="alignment_id is unique.")],
+        description=(
+            f"{table.description} Seed 003 silver_multimodal_aligned. Grain: {table.grain}. Rule (lib/edge/"
+            "multimodal.py): a speech annotation aligns with every vision annotation of the same device within "
+            "window_seconds (run config, default 90) either side."
+        ),
+    )
+    def _aligned(context: dg.AssetExecutionContext, config: AlignmentConfig, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            annotations = lake.read(lake_table("silver", "annotated_events"), [month])
+            return multimodal.align(annotations, config.window_seconds, month), empty_frame(QUARANTINE_COLUMNS), {}
+
+        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True})
+
+    return _aligned
+
+
+def build_store_interaction_asset() -> dg.AssetsDefinition:
+    table = multimodal.STORE_INTERACTION_METRICS
+    key = edge_key("gold", table.name)
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(multimodal, table, f"spec of {table.name}"),
+            code_refs.function(multimodal.store_interaction_metrics, "the metrics"),
+        ],
+        deps=[edge_key("silver", "annotated_events"), edge_key("silver", "multimodal_aligned")],
+        checks=[check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per store and hour.")],
+        description=(
+            f"{table.description} Seed 003 gold_store_interaction_metrics. Grain: {table.grain}. Conversion = "
+            "mentions followed within the alignment window by a pick-up of the brand / mentions."
+        ),
+    )
+    def _metrics(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            annotations = lake.read(lake_table("silver", "annotated_events"), [month])
+            aligned = lake.read(lake_table("silver", "multimodal_aligned"), [month])
+            return multimodal.store_interaction_metrics(annotations, aligned, month), pl.DataFrame(), {}
+
+        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+
+    return _metrics
+
+
 def unhealthy_outcome(summary: pl.DataFrame, subject: str) -> CheckOutcome:
     """WARN: device-days that are critical or offline (the device alerts of the month)."""
     bad = summary.filter(pl.col("health_status").is_in(["critical", "offline"]))
@@ -554,7 +619,9 @@ def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
         *(build_bronze_event_asset(e.event_type, deps) for e in EDGE_REGISTRY.events),
         build_device_heartbeat_asset(),
         build_annotated_events_asset(),
+        build_multimodal_aligned_asset(),
         build_device_health_asset(),
+        build_store_interaction_asset(),
     ]
 
 

@@ -133,3 +133,21 @@ def test_every_transcript_and_detection_is_annotated_or_quarantined_with_its_rea
     checks = _checks(result)
     assert checks[("edge/silver/annotated_events", "expect_known_product")]
     assert not checks[("edge/silver/annotated_events", "nothing_quarantined")]
+
+
+def test_speech_and_vision_are_aligned_and_summarised_by_store_and_hour(built):
+    _, resources, _ = built
+    lake: LakeStore = resources["lake"]
+    annotations = lake.read("edge/silver/annotated_events")
+    aligned = lake.read("edge/silver/multimodal_aligned")
+    speech = annotations.filter(pl.col("event_source") == "speech").select("trace_id", "annotation_seq").unique()
+    assert aligned.select("speech_trace_id", "speech_seq").unique().height == speech.height
+    assert aligned.filter(pl.col("brand_match")).height > 0
+    assert (aligned.get_column("seconds_apart").drop_nulls().abs() <= 90).all()
+    metrics = lake.read("edge/gold/store_interaction_metrics")
+    assert metrics.get_column("brand_mentions").sum() == annotations.filter(pl.col("annotation_type") == "mention").height
+    assert metrics.get_column("pickups").sum() == annotations.filter(pl.col("annotation_type") == "pickup").height
+    rate = metrics.get_column("conversion_rate").drop_nulls()
+    # The simulation picks up a named product with p = 0.6 (a second product of the same brand converts too).
+    assert 0.45 < metrics.get_column("mentions_converted").sum() / metrics.get_column("brand_mentions").sum() < 0.75
+    assert ((rate >= 0) & (rate <= 1)).all()
