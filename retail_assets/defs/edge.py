@@ -211,11 +211,15 @@ def build_bronze_event_asset(event_type: str, deps: list[dg.AssetKey]) -> dg.Ass
             _assert_reconciles(load, key)
             drift = frame_parity(load.rows, columns)
             if not drift.ok:
-                raise RuntimeError(f"{key.to_user_string()} {month:%Y-%m}: frame does not match the spec ({drift.describe()})")
+                raise RuntimeError(
+                    f"{key.to_user_string()} {month:%Y-%m}: frame does not match the spec ({drift.describe()})"
+                )
             meta = _commit_metadata(context, [month])
             report = lake.overwrite_months(lake_table("bronze", table), load.rows, [month], commit_metadata=meta)
             _write_quarantine(lake, quarantine_table("bronze", table), load.quarantine, month, meta)
-            context.add_asset_metadata(_bronze_metadata(load, lake, table, report.version), partition_key=partition_key(month))
+            context.add_asset_metadata(
+                _bronze_metadata(load, lake, table, report.version), partition_key=partition_key(month)
+            )
             subject = f"{key.to_user_string()} {month:%Y-%m}, {len(load.files)} landed files"
             parity[month] = parity_outcome(load.drift, subject=subject)
             quarantined[month] = quarantine_outcome(
@@ -289,8 +293,9 @@ def build_bronze_dimension_asset(table: str, deps: list[dg.AssetKey]) -> dg.Asse
 # ---- Silver and Gold -------------------------------------------------------------------------
 
 
-class MonthRejected(Exception):
-    """A month failed a blocking check: nothing of it was written."""
+def expectation_gates(expectations) -> dict[str, bool]:
+    """check name → blocking, for each expectation (only ``fail`` expectations block)."""
+    return {e.check_name: e.action == "fail" for e in expectations}
 
 
 def _registry(lake: LakeStore, month: dt.date) -> pl.DataFrame:
@@ -387,7 +392,7 @@ def _table_asset(
 def build_device_heartbeat_asset() -> dg.AssetsDefinition:
     table = DEVICE_HEARTBEAT_SILVER
     key = edge_key("silver", table.name)
-    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **{e.check_name: e.action == "fail" for e in EXPECTATIONS}}
+    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **expectation_gates(EXPECTATIONS)}
 
     @_table_asset(
         table,
@@ -436,7 +441,7 @@ def build_annotated_events_asset() -> dg.AssetsDefinition:
     table = ANNOTATED_EVENTS
     key = edge_key("silver", table.name)
     expectations = annotated.EXPECTATIONS
-    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **{e.check_name: e.action == "fail" for e in expectations}}
+    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **expectation_gates(expectations)}
     dims = ("dim_edge_devices", "dim_sari_stores", "dim_fmcg_brands", "dim_fmcg_products")
 
     @_table_asset(
@@ -598,7 +603,9 @@ def build_device_health_asset() -> dg.AssetsDefinition:
         def build(month: dt.date, at: dt.datetime):
             heartbeats = lake.read(table=lake_table("silver", "device_heartbeat"), months=[month])
             devices = _registry(lake, month).select(
-                "device_id", pl.col("__registered_store").alias("store_id"), pl.col("__installed_on").alias("installed_on")
+                "device_id",
+                pl.col("__registered_store").alias("store_id"),
+                pl.col("__installed_on").alias("installed_on"),
             )
             summary = device_health_summary(heartbeats, devices, month).with_columns(
                 pl.lit(month, dtype=pl.Date).alias("month_start")

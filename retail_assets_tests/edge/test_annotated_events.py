@@ -99,7 +99,8 @@ def test_events_are_annotated_with_store_brand_product_and_a_corrected_time(chec
     assert rows.schema == polars_schema(ANNOTATED_EVENTS.stored_columns)
     by = {(r["trace_id"], r["annotation_seq"]): r for r in rows.iter_rows(named=True)}
     assert sorted(by) == [("s1", 1), ("s1", 2), ("s2", 1), ("s4", 1), ("v1", 1), ("v2", 1)]
-    assert (by["s1", 1]["annotation_type"], by["s1", 1]["product_id"]) == ("mention", _id(PRODUCTS, "product_name", "Coke Mismo"))
+    coke_mismo = _id(PRODUCTS, "product_name", "Coke Mismo")
+    assert (by["s1", 1]["annotation_type"], by["s1", 1]["product_id"]) == ("mention", coke_mismo)
     assert (by["s1", 2]["brand_id"], by["s1", 2]["product_id"]) == (_id(BRANDS, "brand_name", "Safeguard"), None)
     assert by["s2", 1]["annotation_type"] == "utterance" and by["s2", 1]["brand_id"] is None
     assert by["s4", 1]["occurred_at"] == AT - dt.timedelta(seconds=5)

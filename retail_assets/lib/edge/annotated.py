@@ -90,7 +90,10 @@ EXPECTATIONS = (
         "known_product",
         "A pick-up or put-back names a known brand, and its product belongs to that brand.",
         ~_PICK
-        | (pl.col("__brand_known") & (pl.col("product_id").is_null() | (pl.col("__product_brand") == pl.col("brand_id")))),
+        | (
+            pl.col("__brand_known")
+            & (pl.col("product_id").is_null() | (pl.col("__product_brand") == pl.col("brand_id")))
+        ),
         "fail",
         "brand_id",
     ),
@@ -175,7 +178,9 @@ def mentions(transcripts: pl.DataFrame, brands: pl.DataFrame, products: pl.DataF
     )
     found = found.join(longer.select("trace_id", "name").unique(), on=["trace_id", "name"], how="anti")
     named_brands = found.filter(pl.col("product_id").is_not_null()).select("trace_id", "brand_id").unique()
-    brand_only = found.filter(pl.col("product_id").is_null()).join(named_brands, on=["trace_id", "brand_id"], how="anti")
+    brand_only = found.filter(pl.col("product_id").is_null()).join(
+        named_brands, on=["trace_id", "brand_id"], how="anti"
+    )
     return pl.concat([found.filter(pl.col("product_id").is_not_null()), brand_only]).select(
         "trace_id", "brand_id", "product_id"
     ).unique()
@@ -187,7 +192,10 @@ def annotate(kept: pl.DataFrame, brands: pl.DataFrame, products: pl.DataFrame, m
     speech = kept.filter(_SPEECH)
     found = mentions(speech, brands, products)
     spoken = speech.drop("brand_id", "product_id").join(found, on="trace_id", how="left").with_columns(
-        pl.when(pl.col("brand_id").is_null()).then(pl.lit("utterance")).otherwise(pl.lit("mention")).alias("annotation_type")
+        pl.when(pl.col("brand_id").is_null())
+        .then(pl.lit("utterance"))
+        .otherwise(pl.lit("mention"))
+        .alias("annotation_type")
     )
     seen = kept.filter(~_SPEECH).with_columns(
         pl.col("detection_type").replace({"person": "presence"}).alias("annotation_type")

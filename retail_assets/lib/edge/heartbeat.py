@@ -123,9 +123,14 @@ def registry_as_of(devices: pl.DataFrame, stores: pl.DataFrame, month: dt.date) 
     as_of = lambda frame: snapshot_as_of(frame, month)  # noqa: E731
     return (
         as_of(devices)
-        .select("device_id", pl.col("store_id").alias("__registered_store"), pl.col("installed_on").alias("__installed_on"))
-        .join(as_of(stores).select(pl.col("store_id").alias("__registered_store"), "barangay_id"), on="__registered_store",
-              how="left")
+        .select(
+            "device_id", pl.col("store_id").alias("__registered_store"), pl.col("installed_on").alias("__installed_on")
+        )
+        .join(
+            as_of(stores).select(pl.col("store_id").alias("__registered_store"), "barangay_id"),
+            on="__registered_store",
+            how="left",
+        )
     )
 
 
@@ -157,7 +162,9 @@ def prepare(bronze: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
         "barangay_id",
         pl.col("ingest_timestamp").alias("received_at"),
         "device_clock",
-        ((pl.col("device_clock") - pl.col("ingest_timestamp")).dt.total_microseconds() / 1e6).alias("clock_skew_seconds"),
+        ((pl.col("device_clock") - pl.col("ingest_timestamp")).dt.total_microseconds() / 1e6).alias(
+            "clock_skew_seconds"
+        ),
         *DEVICE_HEARTBEAT_SILVER.column_names[7:],
         "__registered_store",
         "__installed_on",

@@ -71,7 +71,8 @@ STORE_INTERACTION_METRICS = EdgeTable(
         col("brand_mentions", DType.INT64, "Brand or product mentions.", ge=0),
         col("pickups", DType.INT64, "Products picked up.", ge=0),
         col("avg_dwell_seconds", DType.FLOAT64, "Mean dwell of people seen at the counter.", nullable=True, ge=0.0),
-        col("mentions_converted", DType.INT64, "Mentions followed (within the window) by a pick-up of the brand.", ge=0),
+        col("mentions_converted", DType.INT64, "Mentions followed, within the window, by a pick-up of the brand.",
+            ge=0),
         col("conversion_rate", DType.FLOAT64, "mentions_converted / brand_mentions.", nullable=True, ge=0.0, le=1.0),
     ),
 )

@@ -283,7 +283,8 @@ class _Device:
 
 def simulate_month(world: EdgeWorld, month: dt.date) -> EdgeMonth:
     """Every edge event of ``month`` (UTC), by event type, in device then time order."""
-    frames: dict[str, list[pl.DataFrame]] = {e.event_type: [] for e in (STT_TRANSCRIPT, VISUAL_DETECTION, DEVICE_HEARTBEAT)}
+    streams = (STT_TRANSCRIPT, VISUAL_DETECTION, DEVICE_HEARTBEAT)
+    frames: dict[str, list[pl.DataFrame]] = {e.event_type: [] for e in streams}
     offline, traits = [], []
     for row in world.devices.iter_rows(named=True):
         device = _Device(world, row, month)
@@ -299,8 +300,13 @@ def simulate_month(world: EdgeWorld, month: dt.date) -> EdgeMonth:
             "offline_from": _ts(np.array([o[1] for o in offline], dtype=np.int64)),
             "offline_to": _ts(np.array([o[2] for o in offline], dtype=np.int64)),
         },
-        schema={"device_id": pl.Int64, "offline_from": pl.Datetime("us", "UTC"), "offline_to": pl.Datetime("us", "UTC")},
+        schema={
+            "device_id": pl.Int64,
+            "offline_from": pl.Datetime("us", "UTC"),
+            "offline_to": pl.Datetime("us", "UTC"),
+        },
     )
-    devices = pl.DataFrame(traits, schema={"device_id": pl.Int64, "drift_seconds_per_day": pl.Float64, "hot": pl.Boolean},
-                           orient="row")
+    devices = pl.DataFrame(
+        traits, schema={"device_id": pl.Int64, "drift_seconds_per_day": pl.Float64, "hot": pl.Boolean}, orient="row"
+    )
     return EdgeMonth(month, {k: pl.concat(v) for k, v in frames.items()}, offline_frame, devices)
