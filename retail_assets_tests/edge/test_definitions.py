@@ -1,0 +1,74 @@
+"""The edge domain in the code location: its keys under edge/, groups, partitions and checks, and retail's own
+registry, assets and job unchanged by it."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from retail_assets.lib.partitions import MONTHLY
+from retail_assets.lib.specs.registry import DOMAINS, EDGE_REGISTRY, REGISTRY
+
+SILVER = {"device_heartbeat", "annotated_events", "multimodal_aligned"}
+GOLD = {"device_health_summary", "store_interaction_metrics"}
+BRONZE_EVENTS = {"stt_raw", "visual_stream", "device_heartbeat", "raw_events"}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    from retail_assets.definitions import defs
+
+    return defs().resolve_asset_graph()
+
+
+def test_the_edge_domain_lives_under_edge_with_seed_names(graph):
+    edge = {k for k in graph.get_all_asset_keys() if k.path[0] == "edge"}
+    by_layer = {layer: {k.path[2] for k in edge if k.path[1] == layer} for layer in ("bronze", "silver", "gold")}
+    assert by_layer == {
+        "bronze": BRONZE_EVENTS | {t.name for t in EDGE_REGISTRY.dimensions},
+        "silver": SILVER,
+        "gold": GOLD,
+    }
+    for key in edge:
+        node = graph.get(key)
+        assert node.group_name == f"edge_{key.path[1]}" and node.description
+        monthly = key.path[1] != "bronze" or key.path[2] in BRONZE_EVENTS or key.path[1] == "generator"
+        assert node.partitions_def == (MONTHLY if monthly else None), key
+
+
+def test_every_edge_table_has_its_blocking_schema_and_key_checks_and_each_expectation_its_check(graph):
+    checks = {k: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key.path[0] == "edge"}
+    for key in (k for k in graph.get_all_asset_keys() if k.path[0] == "edge" and k.path[1] != "generator"):
+        parity = checks[dg.AssetCheckKey(key, "schema_parity")]
+        assert parity.blocking
+    expect = {(k.asset_key.path[2], k.name): spec.blocking for k, spec in checks.items() if k.name.startswith("expect_")}
+    assert expect == {
+        ("device_heartbeat", "expect_known_device"): False,
+        ("device_heartbeat", "expect_device_in_its_store"): False,
+        ("device_heartbeat", "expect_uptime_within_install"): True,
+        ("device_heartbeat", "expect_clock_in_sync"): False,
+        ("device_heartbeat", "expect_temperature_normal"): False,
+        ("annotated_events", "expect_known_device"): False,
+        ("annotated_events", "expect_device_in_its_store"): False,
+        ("annotated_events", "expect_transcript_readable"): False,
+        ("annotated_events", "expect_detection_confident"): False,
+        ("annotated_events", "expect_known_product"): True,
+        ("annotated_events", "expect_clock_in_sync"): False,
+    }
+
+
+def test_retail_keeps_its_registry_and_the_names_stay_unique_across_domains():
+    assert len(REGISTRY.events) == 18 and len(REGISTRY.facts) == 19
+    assert not set(REGISTRY.events_by_type) & set(EDGE_REGISTRY.events_by_type)
+    assert not set(REGISTRY.tables) & set(EDGE_REGISTRY.tables)
+    assert list(DOMAINS) == ["retail", "edge"]
+
+
+def test_a_name_used_by_two_domains_is_refused(monkeypatch):
+    from retail_assets.lib.specs import registry
+    from retail_assets.lib.specs.model import SpecError
+
+    clash = registry.Registry(dimensions=(), facts=(), events=(REGISTRY.event("receipt_created"),))
+    monkeypatch.setitem(registry.DOMAINS, "other", clash)
+    with pytest.raises(SpecError, match="'receipt_created' is a table or event type of both the retail and the other"):
+        registry._check_domains()
