@@ -94,13 +94,21 @@ def align(annotations: pl.DataFrame, window_seconds: float, month: dt.date) -> p
         pl.col("occurred_at").alias("detected_at"),
         "dwell_seconds",
     )
+    # Equi-join on (device, window-wide time bucket) with the neighbouring buckets, then the exact window: memory
+    # grows with the events of a device within a few windows, not with speech × vision of the month.
     window = dt.timedelta(seconds=window_seconds)
-    pairs = speech.join_where(
-        vision,
-        pl.col("device_id") == pl.col("device_id_right"),
-        pl.col("detected_at") >= pl.col("mentioned_at") - window,
-        pl.col("detected_at") <= pl.col("mentioned_at") + window,
-    ).drop("device_id_right")
+    width = max(1, int(window_seconds * 1_000_000))
+    bucket = lambda c: pl.col(c).dt.epoch("us") // width  # noqa: E731
+    pairs = (
+        speech.with_columns((bucket("mentioned_at") + pl.lit([-1, 0, 1])).alias("__bucket"))
+        .explode("__bucket")
+        .join(vision.with_columns(bucket("detected_at").alias("__bucket")), on=["device_id", "__bucket"])
+        .filter(
+            (pl.col("detected_at") >= pl.col("mentioned_at") - window)
+            & (pl.col("detected_at") <= pl.col("mentioned_at") + window)
+        )
+        .drop("__bucket")
+    )
     alone = speech.join(pairs.select("speech_trace_id", "speech_seq").unique(), on=["speech_trace_id", "speech_seq"],
                         how="anti")
     rows = pl.concat([pairs, alone], how="diagonal_relaxed")
