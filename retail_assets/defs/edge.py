@@ -43,7 +43,7 @@ from retail_assets.lib.checks import (
     schema_parity_spec,
 )
 from retail_assets.lib import code_refs
-from retail_assets.lib.edge import annotated, device_health, heartbeat, multimodal
+from retail_assets.lib.edge import annotated, device_health, heartbeat, multimodal, sentiment
 from retail_assets.lib.edge.annotated import ANNOTATED_EVENTS
 from retail_assets.lib.edge.device_health import DEVICE_HEALTH_SUMMARY, device_health_summary
 from retail_assets.lib.edge.expectations import apply_expectations
@@ -556,6 +556,33 @@ def build_store_interaction_asset() -> dg.AssetsDefinition:
     return _metrics
 
 
+def build_sentiment_asset() -> dg.AssetsDefinition:
+    table = sentiment.TRANSCRIPT_SENTIMENT_ANALYSIS
+    key = edge_key("gold", table.name)
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(sentiment, table, f"spec of {table.name}"),
+            code_refs.function(sentiment.transcript_sentiment, "the scoring"),
+        ],
+        deps=[edge_key("silver", "annotated_events")],
+        checks=[check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per store, brand and day.")],
+        description=(
+            f"{table.description} Seed 003 gold_transcript_sentiment_analysis. Grain: {table.grain}. VADER "
+            "(vaderSentiment, lexicon in the package) with Filipino words added (lib/edge/sentiment.py)."
+        ),
+    )
+    def _sentiment(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            annotations = lake.read(lake_table("silver", "annotated_events"), [month])
+            return sentiment.transcript_sentiment(annotations, month), pl.DataFrame(), {}
+
+        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+
+    return _sentiment
+
+
 def unhealthy_outcome(summary: pl.DataFrame, subject: str) -> CheckOutcome:
     """WARN: device-days that are critical or offline (the device alerts of the month)."""
     bad = summary.filter(pl.col("health_status").is_in(["critical", "offline"]))
@@ -629,6 +656,7 @@ def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
         build_multimodal_aligned_asset(),
         build_device_health_asset(),
         build_store_interaction_asset(),
+        build_sentiment_asset(),
     ]
 
 

@@ -159,3 +159,15 @@ def test_speech_and_vision_are_aligned_and_summarised_by_store_and_hour(built):
     # The simulation picks up a named product with p = 0.6 (a second product of the same brand converts too).
     assert 0.45 < metrics.get_column("mentions_converted").sum() / metrics.get_column("brand_mentions").sum() < 0.75
     assert ((rate >= 0) & (rate <= 1)).all()
+
+
+def test_customers_words_about_each_brand_are_scored_per_store_and_day(built):
+    _, resources, _ = built
+    lake: LakeStore = resources["lake"]
+    scored = lake.read("edge/gold/transcript_sentiment_analysis")
+    annotations = lake.read("edge/silver/annotated_events").filter(pl.col("annotation_type") == "mention")
+    assert scored.get_column("mentions").sum() == annotations.select("trace_id", "brand_id").unique().height
+    # The simulation ends 30 % of exchanges with praise and 15 % with a complaint.
+    positive, negative = scored.get_column("positive_mentions").sum(), scored.get_column("negative_mentions").sum()
+    assert positive > negative > 0
+    assert set(scored.get_column("sentiment")) == {"positive", "neutral", "negative"}

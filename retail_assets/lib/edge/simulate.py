@@ -8,9 +8,9 @@ Per device, from its own random streams (so a device's month does not depend on 
   devices gain up to 30 °C in the afternoon), memory, storage filling up over the month, uplink and signal, UPS
   battery (NULL where none is fitted), firmware.
 - **Exchanges** at the counter, Poisson per day over opening hours (06:00–22:00 Manila time, UTC+8): one STT
-  transcript naming one or two products (Taglish templates), a person detection, a pick-up per product with
-  probability 0.6 and a put-back of a picked product with probability 0.15. Passers-by give person detections
-  without an exchange.
+  transcript naming one or two products (Taglish templates; praise or a complaint at the end now and then), a person
+  detection, a pick-up per product with probability 0.6 and a put-back of a picked product with probability 0.15.
+  Passers-by give person detections without an exchange.
 - **Faults**: clock drift (``device_clock`` runs ahead by 5–60 s a day on drifting devices), duplicate sends (the
   same event, same ``trace_id``, twice), low-confidence detections, garbled transcripts (scrambled text, confidence
   under 0.35).
@@ -48,6 +48,9 @@ _TEMPLATES = (
     "Can I get one {0} and {1} please?",
     "Wala na po bang {0}? Sige {1} na lang.",
 )
+# How a customer sometimes ends: praise (p = 0.3) or a complaint (p = 0.15), for transcript sentiment.
+_PRAISE = ("Salamat po!", "Masarap talaga 'to.", "Sulit po, thank you!", "Ang galing, the best!")
+_COMPLAINTS = ("Ang mahal naman.", "Sira yung huli kong nabili, nakakainis.", "Ubos na naman lagi.", "Pangit ng lasa.")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,11 @@ class _Device:
             template = _TEMPLATES[rng.integers(0, len(_TEMPLATES))]
             names = [name_of[m] for m in mentioned] + [name_of[mentioned[0]]]
             text = template.format(*names)
+            tone = rng.random()
+            if tone < 0.3:
+                text = f"{text} {_PRAISE[rng.integers(0, len(_PRAISE))]}"
+            elif tone < 0.45:
+                text = f"{text} {_COMPLAINTS[rng.integers(0, len(_COMPLAINTS))]}"
             confidence = float(np.clip(rng.beta(9, 2), 0.5, 0.99))
             if rng.random() < p.garbled_rate:
                 chars = list(text)
