@@ -41,7 +41,9 @@ def test_every_edge_table_has_its_blocking_schema_and_key_checks_and_each_expect
     for key in (k for k in graph.get_all_asset_keys() if k.path[0] == "edge" and k.path[1] != "generator"):
         parity = checks[dg.AssetCheckKey(key, "schema_parity")]
         assert parity.blocking
-    expect = {(k.asset_key.path[2], k.name): spec.blocking for k, spec in checks.items() if k.name.startswith("expect_")}
+    expect = {
+        (k.asset_key.path[2], k.name): spec.blocking for k, spec in checks.items() if k.name.startswith("expect_")
+    }
     assert expect == {
         ("device_heartbeat", "expect_known_device"): False,
         ("device_heartbeat", "expect_device_in_its_store"): False,

@@ -8,9 +8,9 @@ holds as slang for "pissed off", is made neutral. VADER's negation ("not", "neve
 "hindi masarap" still scores as "masarap" — a known limit, visible in the tests.
 
 Per transcript, VADER's ``compound`` score (−1…+1) is attributed to every brand the transcript mentions
-(``annotated_events`` mention rows, one per brand even when two of its products are named). A mention is positive at
-compound ≥ 0.05, negative at ≤ −0.05 (VADER's own thresholds), else neutral; a store-brand-day's ``sentiment`` applies
-the same thresholds to its mean compound.
+(``annotated_events`` mention rows, one per brand even when two of its products are named). A mention is positive
+at compound ≥ 0.05, negative at ≤ −0.05 (VADER's own thresholds), else neutral; a store-brand-day's ``sentiment``
+applies the same thresholds to its mean compound.
 """
 
 from __future__ import annotations
