@@ -43,7 +43,7 @@ from retail_assets.lib.checks import (
     schema_parity_spec,
 )
 from retail_assets.lib import code_refs
-from retail_assets.lib.edge import annotated, device_health, heartbeat, multimodal, sentiment
+from retail_assets.lib.edge import annotated, device_health, heartbeat, insights, multimodal, sentiment
 from retail_assets.lib.edge.annotated import ANNOTATED_EVENTS
 from retail_assets.lib.edge.device_health import DEVICE_HEALTH_SUMMARY, device_health_summary
 from retail_assets.lib.edge.expectations import apply_expectations
@@ -69,7 +69,13 @@ from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, pa
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import edge as edge_specs
 from retail_assets.lib.specs.edge import BRONZE_TABLES
-from retail_assets.lib.specs.registry import EDGE_REGISTRY, QUARANTINE_COLUMNS, bronze_columns, empty_frame
+from retail_assets.lib.specs.registry import (
+    EDGE_REGISTRY,
+    QUARANTINE_COLUMNS,
+    bronze_columns,
+    empty_frame,
+    polars_schema,
+)
 
 DOMAIN = "edge"
 GENERATOR_KEY = dg.AssetKey([DOMAIN, "generator", "simulated_month"])
@@ -583,6 +589,50 @@ def build_sentiment_asset() -> dg.AssetsDefinition:
     return _sentiment
 
 
+def build_insight_feedback_asset() -> dg.AssetsDefinition:
+    table = insights.INSIGHT_FEEDBACK
+    key = edge_key("gold", table.name)
+
+    @_table_asset(
+        table,
+        [
+            code_refs.declaration(insights, table, f"spec of {table.name}"),
+            code_refs.function(insights.derive_insights, "the insight rules"),
+        ],
+        deps=[
+            edge_key("gold", "transcript_sentiment_analysis"),
+            edge_key("gold", "device_health_summary"),
+            edge_key("bronze", "insight_feedback"),
+            edge_key("bronze", "dim_fmcg_brands"),
+            edge_key("bronze", "dim_edge_barangays"),
+        ],
+        checks=[check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per insight_id.")],
+        description=(
+            f"{table.description} Seed 003 gold_insight_feedback. Grain: {table.grain}. Insights by ISO week "
+            "(lib/edge/insights.py): brand mentions up/down >= 40 % in a barangay, devices critical or offline, "
+            "negative sentiment on 2+ days; each takes the latest advisor verdict landed as insight_feedback_given."
+        ),
+    )
+    def _insights(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
+        def build(month: dt.date, at: dt.datetime):
+            feedback_table = lake_table("bronze", "insight_feedback")
+            found = insights.derive_insights(
+                lake.read(lake_table("gold", "transcript_sentiment_analysis"), [month]),
+                lake.read(lake_table("gold", "device_health_summary"), [month]),
+                snapshot_as_of(lake.read(lake_table("bronze", "dim_fmcg_brands")), month),
+                snapshot_as_of(lake.read(lake_table("bronze", "dim_edge_barangays")), month),
+            )
+            # Verdicts arrive after their insight, in any later month: all of them are read.
+            feedback = lake.read(feedback_table) if lake.exists(feedback_table) else pl.DataFrame(
+                schema=polars_schema(bronze_columns("insight_feedback_given"))
+            )
+            return insights.insight_feedback(found, feedback, month), pl.DataFrame(), {}
+
+        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+
+    return _insights
+
+
 def unhealthy_outcome(summary: pl.DataFrame, subject: str) -> CheckOutcome:
     """WARN: device-days that are critical or offline (the device alerts of the month)."""
     bad = summary.filter(pl.col("health_status").is_in(["critical", "offline"]))
@@ -657,6 +707,7 @@ def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
         build_device_health_asset(),
         build_store_interaction_asset(),
         build_sentiment_asset(),
+        build_insight_feedback_asset(),
     ]
 
 

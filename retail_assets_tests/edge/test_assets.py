@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from retail_assets.defs.edge import build_edge_assets, edge_key
-from retail_assets.lib.edge.landing import edge_landing
+from retail_assets.lib.edge.insights import simulate_feedback
+from retail_assets.lib.edge.landing import edge_landing, land_events
 from retail_assets.lib.edge.profiles import PROFILES
 from retail_assets.lib.edge.simulate import simulate_month
 from retail_assets.lib.edge.world import EdgeWorld
@@ -171,3 +172,26 @@ def test_customers_words_about_each_brand_are_scored_per_store_and_day(built):
     positive, negative = scored.get_column("positive_mentions").sum(), scored.get_column("negative_mentions").sum()
     assert positive > negative > 0
     assert set(scored.get_column("sentiment")) == {"positive", "neutral", "negative"}
+
+
+def test_advisors_verdicts_land_as_events_and_join_their_insights(built):
+    _, resources, instance = built
+    lake: LakeStore = resources["lake"]
+    found = lake.read("edge/gold/insight_feedback")
+    assert found.height > 0 and found.get_column("verdict").null_count() == found.height
+    assert "device_attention" in set(found.get_column("insight_type"))  # tiny's offline periods
+    at = dt.datetime(2024, 3, 31, 23, tzinfo=dt.UTC)
+    verdicts = simulate_feedback(found, seed=5, at=at, share=1.0)
+    land_events(edge_landing(resources["landing"]), "insight_feedback_given", verdicts, "advisor-app")
+    again = dg.materialize(
+        build_edge_assets(generator=False), partition_key=MARCH, resources=resources, instance=instance,
+        selection=[edge_key("bronze", "insight_feedback"), edge_key("gold", "insight_feedback")],
+    )
+    assert again.success
+    judged = lake.read("edge/gold/insight_feedback")
+    assert judged.get_column("insight_id").to_list() == found.get_column("insight_id").to_list()
+    assert judged.get_column("verdict").null_count() == 0
+    accepted = judged.group_by("insight_type").agg(
+        (pl.col("verdict") == "accepted").mean().alias("expected"), pl.col("type_acceptance_rate").first()
+    )
+    assert accepted.filter(pl.col("expected") != pl.col("type_acceptance_rate")).height == 0

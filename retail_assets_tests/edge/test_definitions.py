@@ -10,8 +10,8 @@ from retail_assets.lib.partitions import MONTHLY
 from retail_assets.lib.specs.registry import DOMAINS, EDGE_REGISTRY, REGISTRY
 
 SILVER = {"device_heartbeat", "annotated_events", "multimodal_aligned"}
-GOLD = {"device_health_summary", "store_interaction_metrics", "transcript_sentiment_analysis"}
-BRONZE_EVENTS = {"stt_raw", "visual_stream", "device_heartbeat", "raw_events"}
+GOLD = {"device_health_summary", "store_interaction_metrics", "transcript_sentiment_analysis", "insight_feedback"}
+BRONZE_EVENTS = {"stt_raw", "visual_stream", "device_heartbeat", "raw_events", "insight_feedback"}
 
 
 @pytest.fixture(scope="module")

@@ -199,7 +199,28 @@ RAW_EVENT = EventSpec(
     ),
 )
 
-EDGE_EVENTS: tuple[EventSpec, ...] = (STT_TRANSCRIPT, VISUAL_DETECTION, DEVICE_HEARTBEAT, RAW_EVENT)
+VERDICTS = ("accepted", "rejected", "dismissed")
+
+INSIGHT_FEEDBACK_GIVEN = EventSpec(
+    event_type="insight_feedback_given",
+    description="A store advisor's verdict on an insight the platform derived from edge Gold (seed 003).",
+    facts=(),
+    retention_days=EDGE_RETENTION,
+    payload=(
+        text_field("insight_id", "The insight (edge/gold/insight_feedback.insight_id)."),
+        id_field("advisor_id", "Store advisor who gave the verdict."),
+        text_field("verdict", "What the advisor made of it.", allowed=VERDICTS),
+        text_field("comment", "Free text.", nullable=True),
+    ),
+)
+
+EDGE_EVENTS: tuple[EventSpec, ...] = (
+    STT_TRANSCRIPT,
+    VISUAL_DETECTION,
+    DEVICE_HEARTBEAT,
+    RAW_EVENT,
+    INSIGHT_FEEDBACK_GIVEN,
+)
 
 # Bronze table of each event type: the seed's names where it has one (bronze_stt_raw, bronze_visual_stream).
 BRONZE_TABLES = {
@@ -207,4 +228,5 @@ BRONZE_TABLES = {
     "visual_detection": "visual_stream",
     "device_heartbeat": "device_heartbeat",
     "raw_event": "raw_events",
+    "insight_feedback_given": "insight_feedback",
 }
