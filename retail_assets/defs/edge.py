@@ -5,6 +5,9 @@
 - ``edge/bronze/<dim>`` (every landed snapshot) and ``edge/bronze/stt_raw``, ``visual_stream``,
   ``device_heartbeat`` (monthly): loaded by the spine's Bronze code (``lib/bronze.py``), so typing, the trace_id
   rule and quarantine are retail's; a blocking ``schema_parity`` and a WARN ``nothing_quarantined`` check each;
+- ``edge/serving/<gold table>`` and ``edge/serving/dimensions``: edge Gold and the latest dimension snapshots in the
+  DuckDB serving file as ``edge_<name>`` tables, through the spine's serving writer (one writer at a time, pool
+  ``duckdb``);
 - ``edge/silver/device_heartbeat``: expectations (``lib/edge/heartbeat.py``), each an ``expect_<name>`` check, plus
   blocking ``schema_parity`` and ``primary_key_unique``; ``edge/gold/device_health_summary`` with blocking
   ``schema_parity`` and ``grain_unique`` and the WARN check ``no_unhealthy_devices``.
@@ -21,6 +24,7 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from retail_assets.lib.bronze import BronzeLoad, load_dimension, load_event_month
@@ -66,6 +70,8 @@ from retail_assets.lib.gates import assert_not_gated
 from retail_assets.lib.lake import LakeStore, months_predicate
 from retail_assets.lib.landing import LandingZone
 from retail_assets.lib.partitions import MONTHLY, describe_months, months_of, partition_key
+from retail_assets.lib.pools import DUCKDB_POOL
+from retail_assets.lib.serving import publish_months, replace_table, serving_writer
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import edge as edge_specs
 from retail_assets.lib.specs.edge import BRONZE_TABLES
@@ -695,6 +701,82 @@ def build_device_health_asset() -> dg.AssetsDefinition:
     return _gold
 
 
+# ---- serving -----------------------------------------------------------------------------------
+
+# Each Gold table and the module declaring it.
+GOLD_TABLES = {
+    DEVICE_HEALTH_SUMMARY: device_health,
+    multimodal.STORE_INTERACTION_METRICS: multimodal,
+    sentiment.TRANSCRIPT_SENTIMENT_ANALYSIS: sentiment,
+    insights.INSIGHT_FEEDBACK: insights,
+}
+
+
+def served_name(name: str) -> str:
+    """The edge table's name in the DuckDB file: ``edge_<name>`` beside retail's tables."""
+    return f"{DOMAIN}_{name}"
+
+
+def build_gold_serving_asset(table: EdgeTable) -> dg.AssetsDefinition:
+    name = served_name(table.name)
+
+    @dg.asset(
+        key=edge_key("serving", table.name),
+        deps=[edge_key("gold", table.name)],
+        group_name=f"{DOMAIN}_serving",
+        kinds={"duckdb"},
+        tags={"layer": "serving", "domain": DOMAIN},
+        pool=DUCKDB_POOL,
+        partitions_def=MONTHLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            f"edge/gold/{table.name} in the DuckDB file as table {name}: each month deleted and re-inserted in one "
+            f"transaction (the spine's serving writer). Joins edge_dim_* on its ids.\n\n{table.description}"
+        ),
+        metadata={
+            "dagster/column_schema": column_schema(table.stored_columns),
+            "duckdb_table": name,
+            **code_refs.code_references(code_refs.declaration(GOLD_TABLES[table], table, f"spec of {table.name}")),
+        },
+    )
+    def _serve(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        months = months_of(context)
+        assert_not_gated(context, months)
+        frame = lake.read(table.lake_table, months)
+        with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
+            publish_months(con, name, table.stored_columns, frame, months, description=table.description)
+        return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "duckdb_table": name})
+
+    return _serve
+
+
+@dg.asset(
+    key=edge_key("serving", "dimensions"),
+    deps=[edge_key("bronze", t.name) for t in EDGE_REGISTRY.dimensions],
+    group_name=f"{DOMAIN}_serving",
+    kinds={"duckdb"},
+    tags={"layer": "serving", "domain": DOMAIN},
+    pool=DUCKDB_POOL,
+    description=(
+        "The edge dimensions in the DuckDB file as tables edge_<dim> (edge_dim_sari_stores, ...): the latest landed "
+        "snapshot of each, replaced whole in one transaction per table."
+    ),
+    metadata=code_refs.code_references(
+        code_refs.declaration(edge_specs, edge_specs.EDGE_DIMENSIONS, "the edge dimensions")
+    ),
+)
+def served_dimensions(context: dg.AssetExecutionContext, lake: LakeStore, duckdb: DuckDBResource):
+    frames = {}
+    for spec in EDGE_REGISTRY.dimensions:
+        stored = lake.read(lake_table("bronze", spec.name))
+        latest = stored.filter(pl.col("snapshot_month") == stored.get_column("snapshot_month").max())
+        frames[spec] = latest.select(spec.column_names)
+    with serving_writer(duckdb.database, config=duckdb.connection_config) as con:
+        for spec, frame in frames.items():
+            replace_table(con, served_name(spec.name), spec.columns, frame, description=spec.description)
+    return dg.MaterializeResult(metadata={served_name(s.name): f.height for s, f in frames.items()})
+
+
 def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
     deps = [GENERATOR_KEY] if generator else []
     return [
@@ -708,6 +790,8 @@ def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
         build_store_interaction_asset(),
         build_sentiment_asset(),
         build_insight_feedback_asset(),
+        *(build_gold_serving_asset(t) for t in GOLD_TABLES),
+        served_dimensions,
     ]
 
 

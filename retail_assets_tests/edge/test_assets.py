@@ -7,8 +7,10 @@ import datetime as dt
 import io
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from retail_assets.defs.edge import build_edge_assets, edge_key
 from retail_assets.lib.edge.insights import simulate_feedback
@@ -35,7 +37,11 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("edge")
     mp = pytest.MonkeyPatch()
     mp.setenv("RETAIL_PROFILE", "tiny")
-    resources = {"lake": LakeStore(root_uri=str(root / "lake")), "landing": LandingZone(root_uri=str(root / "landing"))}
+    resources = {
+        "lake": LakeStore(root_uri=str(root / "lake")),
+        "landing": LandingZone(root_uri=str(root / "landing")),
+        "duckdb": DuckDBResource(database=str(root / "serving.duckdb")),
+    }
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         build_edge_assets(generator=True), partition_key=MARCH, resources=resources, instance=instance
@@ -195,3 +201,23 @@ def test_advisors_verdicts_land_as_events_and_join_their_insights(built):
         (pl.col("verdict") == "accepted").mean().alias("expected"), pl.col("type_acceptance_rate").first()
     )
     assert accepted.filter(pl.col("expected") != pl.col("type_acceptance_rate")).height == 0
+
+
+def test_edge_gold_and_its_dimensions_are_served_as_a_star_in_the_duckdb_file(built):
+    _, resources, _ = built
+    lake: LakeStore = resources["lake"]
+    with duckdb.connect(resources["duckdb"].database, read_only=True) as con:
+        served = con.execute("SELECT count(*) FROM edge_device_health_summary").fetchone()[0]
+        by_region = con.execute(
+            "SELECT b.region_name, count(*) AS device_days, avg(h.uptime_pct) AS uptime "
+            "FROM edge_device_health_summary h JOIN edge_dim_sari_stores s USING (store_id) "
+            "JOIN edge_dim_edge_barangays b USING (barangay_id) GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert served == lake.read("edge/gold/device_health_summary").height == sum(r[1] for r in by_region)
+    assert all(0 < r[2] <= 100 for r in by_region)
+    assert tables == {
+        "edge_device_health_summary", "edge_store_interaction_metrics", "edge_transcript_sentiment_analysis",
+        "edge_insight_feedback", "edge_dim_edge_barangays", "edge_dim_sari_stores", "edge_dim_fmcg_brands",
+        "edge_dim_fmcg_products", "edge_dim_edge_devices",
+    }

@@ -23,22 +23,25 @@ def graph():
 
 def test_the_edge_domain_lives_under_edge_with_seed_names(graph):
     edge = {k for k in graph.get_all_asset_keys() if k.path[0] == "edge"}
-    by_layer = {layer: {k.path[2] for k in edge if k.path[1] == layer} for layer in ("bronze", "silver", "gold")}
+    layers = ("bronze", "silver", "gold", "serving")
+    by_layer = {layer: {k.path[2] for k in edge if k.path[1] == layer} for layer in layers}
     assert by_layer == {
         "bronze": BRONZE_EVENTS | {t.name for t in EDGE_REGISTRY.dimensions},
         "silver": SILVER,
         "gold": GOLD,
+        "serving": GOLD | {"dimensions"},
     }
     for key in edge:
         node = graph.get(key)
         assert node.group_name == f"edge_{key.path[1]}" and node.description
-        monthly = key.path[1] != "bronze" or key.path[2] in BRONZE_EVENTS or key.path[1] == "generator"
+        monthly = key.path[2] in BRONZE_EVENTS if key.path[1] == "bronze" else key.path[2] != "dimensions"
         assert node.partitions_def == (MONTHLY if monthly else None), key
 
 
 def test_every_edge_table_has_its_blocking_schema_and_key_checks_and_each_expectation_its_check(graph):
     checks = {k: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key.path[0] == "edge"}
-    for key in (k for k in graph.get_all_asset_keys() if k.path[0] == "edge" and k.path[1] != "generator"):
+    tables = ("bronze", "silver", "gold")
+    for key in (k for k in graph.get_all_asset_keys() if k.path[0] == "edge" and k.path[1] in tables):
         parity = checks[dg.AssetCheckKey(key, "schema_parity")]
         assert parity.blocking
     expect = {
