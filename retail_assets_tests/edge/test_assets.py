@@ -82,15 +82,19 @@ def test_a_generated_month_flows_to_gold_and_reconciles(built):
 def test_rebuilding_a_month_changes_nothing(built):
     _, resources, instance = built
     lake: LakeStore = resources["lake"]
-    before = {t: lake.read(t) for t in ("edge/silver/device_heartbeat", "edge/gold/device_health_summary")}
-    silver_and_gold = [a for a in build_edge_assets(generator=False) if a.key.path[1] in ("silver", "gold")]
+    tables = ("edge/bronze/device_heartbeat", "edge/silver/device_heartbeat", "edge/gold/device_health_summary")
+    before = {t: lake.read(t) for t in tables}
     again = dg.materialize(
-        silver_and_gold, partition_key=MARCH, resources=resources, instance=instance,
-        selection=[edge_key("silver", "device_heartbeat"), edge_key("gold", "device_health_summary")],
+        build_edge_assets(generator=False), partition_key=MARCH, resources=resources, instance=instance,
+        selection=[dg.AssetKey(t.split("/")) for t in tables],
     )
     assert again.success
     for table, frame in before.items():
-        assert lake.read(table).sort(frame.columns[:2]).equals(frame.sort(frame.columns[:2])), table
+        order = [c for c in ("trace_id", "device_id", "day") if c in frame.columns]
+        stored = lake.read(table)
+        if "_ingested_at" in frame.columns:  # Bronze's lineage says when the run started; the rows are the same
+            stored, frame = stored.drop("_ingested_at"), frame.drop("_ingested_at")
+        assert stored.sort(order).equals(frame.sort(order)), table
 
 
 def test_a_registry_that_contradicts_the_devices_fails_silver_and_holds_gold(built):
