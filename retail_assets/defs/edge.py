@@ -14,7 +14,8 @@
 
 Silver and Gold start with the spine's gate (``assert_not_gated``) and validate a month before writing it: a failed
 blocking check writes nothing of the month and holds what is downstream of it. The job ``edge_lakehouse`` builds the
-domain for a month; retail's ``retail_lakehouse`` leaves it out.
+domain for a month; retail's ``retail_lakehouse`` leaves it out. Between runs, Silver, Gold and serving months follow
+their upstream months by declarative automation (sensor ``edge_automation``), as retail's do.
 """
 
 
@@ -74,6 +75,7 @@ from retail_assets.lib.pools import DUCKDB_POOL
 from retail_assets.lib.serving import publish_months, replace_table, serving_writer
 from retail_assets.lib.settings import Settings
 from retail_assets.lib.specs import edge as edge_specs
+from retail_assets.lib.streaming.automation import follows_upstream_months
 from retail_assets.lib.specs.edge import BRONZE_TABLES
 from retail_assets.lib.specs.registry import (
     EDGE_REGISTRY,
@@ -87,6 +89,7 @@ DOMAIN = "edge"
 GENERATOR_KEY = dg.AssetKey([DOMAIN, "generator", "simulated_month"])
 MAIN_JOB = "edge_lakehouse"
 NO_UNHEALTHY_DEVICES = "no_unhealthy_devices"
+AUTOMATION_INTERVAL_SECONDS = 5  # as retail's medallion_automation
 PARITY_DESCRIPTION = (
     "Columns match the spec: none missing, none extra, none of the wrong type. Blocking: when it fails, nothing "
     "downstream runs for this partition."
@@ -378,6 +381,13 @@ def _run_months(
         yield from emit_check_results(context, name, by_month, key)
 
 
+def follows(deps: list[dg.AssetKey]) -> dg.AutomationCondition:
+    """A month follows its monthly upstream months (retail's rule, ``lib/streaming/automation.py``): requested when
+    one of them was updated, never while an upstream month failed a blocking check. Dimension snapshots are not
+    followed (a registry refresh would recompute every month; the job and backfills do that)."""
+    return follows_upstream_months(dg.AssetSelection.assets(*(k for k in deps if not k.path[-1].startswith("dim_"))))
+
+
 def _table_asset(
     table: EdgeTable, references: list[dg.LocalFileCodeReference], deps: list[dg.AssetKey],
     checks: list[dg.AssetCheckSpec], **kwargs,
@@ -397,6 +407,7 @@ def _table_asset(
             **code_refs.code_references(*references),
         },
         check_specs=[schema_parity_spec(key, partitioned=True, description=PARITY_DESCRIPTION), *checks],
+        automation_condition=follows(deps),
         **kwargs,
     )
 
@@ -729,6 +740,7 @@ def build_gold_serving_asset(table: EdgeTable) -> dg.AssetsDefinition:
         pool=DUCKDB_POOL,
         partitions_def=MONTHLY,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=follows([edge_key("gold", table.name)]),
         description=(
             f"edge/gold/{table.name} in the DuckDB file as table {name}: each month deleted and re-inserted in one "
             f"transaction (the spine's serving writer). Joins edge_dim_* on its ids.\n\n{table.description}"
@@ -795,6 +807,17 @@ def build_edge_assets(generator: bool) -> list[dg.AssetsDefinition]:
     ]
 
 
+edge_automation = dg.AutomationConditionSensorDefinition(
+    "edge_automation",
+    target=dg.AssetSelection.groups(f"{DOMAIN}_silver", f"{DOMAIN}_gold", f"{DOMAIN}_serving"),
+    minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Evaluates the automation conditions of the edge domain's Silver, Gold and serving assets: a month whose "
+        "upstream month was updated (new Bronze, a rebuilt Silver) is recomputed, unless a blocking check holds it."
+    ),
+)
+
 edge_lakehouse = dg.define_asset_job(
     MAIN_JOB,
     selection=dg.AssetSelection.key_prefixes([DOMAIN]),
@@ -804,4 +827,5 @@ edge_lakehouse = dg.define_asset_job(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_edge_assets(Settings.from_env().generator_enabled), jobs=[edge_lakehouse])
+    assets = build_edge_assets(Settings.from_env().generator_enabled)
+    return dg.Definitions(assets=assets, jobs=[edge_lakehouse], sensors=[edge_automation])

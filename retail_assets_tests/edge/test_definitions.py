@@ -77,3 +77,49 @@ def test_a_name_used_by_two_domains_is_refused(monkeypatch):
     monkeypatch.setitem(registry.DOMAINS, "other", clash)
     with pytest.raises(SpecError, match="'receipt_created' is a table or event type of both the retail and the other"):
         registry._check_domains()
+
+
+def test_new_bronze_of_a_month_requests_that_month_downstream_and_a_registry_refresh_nothing():
+    import warnings
+
+    from retail_assets.defs.edge import build_edge_assets, edge_key
+    from retail_assets.lib.lake import LakeStore
+
+    from dagster_duckdb import DuckDBResource
+
+    from retail_assets.lib.landing import LandingZone
+
+    resources = {
+        "lake": LakeStore(root_uri="unused"), "landing": LandingZone(root_uri="unused"),
+        "duckdb": DuckDBResource(database=":memory:"),
+    }
+    defs = dg.Definitions(assets=build_edge_assets(generator=False), resources=resources)
+    silver, gold = edge_key("silver", "device_heartbeat"), edge_key("gold", "device_health_summary")
+
+    def requested(instance, cursor):
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(silver, gold), cursor=cursor
+        )
+        found = {r.key: set(r.true_subset.expensively_compute_partition_keys()) for r in result.results}
+        return found, result.cursor
+
+    def update(instance, key: dg.AssetKey, partition: str | None = "2024-03-01") -> None:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+
+    with dg.DagsterInstance.ephemeral() as instance, warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        _, cursor = requested(instance, None)
+        update(instance, edge_key("bronze", "dim_edge_devices"), None)  # a registry refresh recomputes nothing
+        found, cursor = requested(instance, cursor)
+        assert found == {silver: set(), gold: set()}
+        update(instance, edge_key("bronze", "device_heartbeat"))
+        found, cursor = requested(instance, cursor)
+        # Silver's month is requested, and Gold's with it (Dagster counts an upstream requested in the same tick).
+        assert found == {silver: {"2024-03-01"}, gold: {"2024-03-01"}}
+        update(instance, silver)
+        update(instance, gold)
+        found, cursor = requested(instance, cursor)
+        assert found == {silver: set(), gold: set()}
+        update(instance, edge_key("bronze", "device_heartbeat"), "2024-04-01")  # a late April batch: April only
+        found, cursor = requested(instance, cursor)
+        assert found == {silver: {"2024-04-01"}, gold: {"2024-04-01"}}
