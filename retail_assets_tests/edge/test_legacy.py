@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from retail_assets.defs.edge import build_edge_assets, edge_key
 from retail_assets.lib.bronze import load_event_month
@@ -83,7 +84,8 @@ def test_silver_from_legacy_records_equals_silver_from_the_typed_stream(tmp_path
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             build_edge_assets(generator=False), partition_key="2024-03-01", instance=instance,
-            resources={"lake": lake, "landing": landing}, selection=[*keys, edge_key("silver", "device_heartbeat")],
+            resources={"lake": lake, "landing": landing, "duckdb": DuckDBResource(database=str(tmp_path / "s.duckdb"))},
+            selection=[*keys, edge_key("silver", "device_heartbeat")],
         )
     assert result.success
     assert lake.read("edge/bronze/device_heartbeat").height == 0
