@@ -89,6 +89,11 @@ DOMAIN = "edge"
 GENERATOR_KEY = dg.AssetKey([DOMAIN, "generator", "simulated_month"])
 MAIN_JOB = "edge_lakehouse"
 NO_UNHEALTHY_DEVICES = "no_unhealthy_devices"
+RECONCILES = "reconciles_with_bronze"
+RECONCILES_DESCRIPTION = (
+    "Every Bronze event of the month (typed stream and legacy records) is in Silver or quarantined, once: Bronze "
+    "events = Silver events + dropped by expectations + unreadable legacy records. Blocking."
+)
 AUTOMATION_INTERVAL_SECONDS = 5  # as retail's medallion_automation
 PARITY_DESCRIPTION = (
     "Columns match the spec: none missing, none extra, none of the wrong type. Blocking: when it fails, nothing "
@@ -308,6 +313,19 @@ def build_bronze_dimension_asset(table: str, deps: list[dg.AssetKey]) -> dg.Asse
 # ---- Silver and Gold -------------------------------------------------------------------------
 
 
+def reconcile_outcome(subject: str, bronze: int, silver: int, dropped: int, unreadable: int) -> CheckOutcome:
+    """``reconciles_with_bronze``: the month's Bronze events are all accounted for in Silver, once."""
+    passed = bronze == silver + dropped + unreadable
+    return CheckOutcome(
+        passed=passed,
+        description=(
+            f"{subject}: {bronze} Bronze events {'=' if passed else '!='} {silver} in Silver + {dropped} dropped by "
+            f"expectations + {unreadable} unreadable legacy records"
+        ),
+        metadata={"bronze_events": bronze, "silver_events": silver, "dropped": dropped, "unreadable": unreadable},
+    )
+
+
 def expectation_gates(expectations) -> dict[str, bool]:
     """check name → blocking, for each expectation (only ``fail`` expectations block)."""
     return {e.check_name: e.action == "fail" for e in expectations}
@@ -415,7 +433,7 @@ def _table_asset(
 def build_device_heartbeat_asset() -> dg.AssetsDefinition:
     table = DEVICE_HEARTBEAT_SILVER
     key = edge_key("silver", table.name)
-    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **expectation_gates(EXPECTATIONS)}
+    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, RECONCILES: True, **expectation_gates(EXPECTATIONS)}
 
     @_table_asset(
         table,
@@ -428,6 +446,7 @@ def build_device_heartbeat_asset() -> dg.AssetsDefinition:
         checks=[
             check_spec(PRIMARY_KEY_UNIQUE, key, partitioned=True, description="trace_id is unique and never null."),
             _quarantine_spec(key, partitioned=True),
+            check_spec(RECONCILES, key, partitioned=True, description=RECONCILES_DESCRIPTION),
             *(e.spec(key) for e in EXPECTATIONS),
         ],
         description=(
@@ -453,7 +472,15 @@ def build_device_heartbeat_asset() -> dg.AssetsDefinition:
                 at=at,
                 record=table.column_names,
             )
-            return finish(expected.rows), pl.concat([unreadable, expected.quarantine]), expected.outcomes
+            rows = finish(expected.rows)
+            balance = reconcile_outcome(
+                f"{key.to_user_string()} {month:%Y-%m}",
+                bronze.height + unreadable.height,
+                rows.height,
+                expected.quarantine.height,
+                unreadable.height,
+            )
+            return rows, pl.concat([unreadable, expected.quarantine]), {**expected.outcomes, RECONCILES: balance}
 
         yield from _run_months(context, lake, table, build, blocking)
 
@@ -464,7 +491,7 @@ def build_annotated_events_asset() -> dg.AssetsDefinition:
     table = ANNOTATED_EVENTS
     key = edge_key("silver", table.name)
     expectations = annotated.EXPECTATIONS
-    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, **expectation_gates(expectations)}
+    blocking = {SCHEMA_PARITY: True, PRIMARY_KEY_UNIQUE: True, RECONCILES: True, **expectation_gates(expectations)}
     dims = ("dim_edge_devices", "dim_sari_stores", "dim_fmcg_brands", "dim_fmcg_products")
 
     @_table_asset(
@@ -479,6 +506,7 @@ def build_annotated_events_asset() -> dg.AssetsDefinition:
             check_spec(PRIMARY_KEY_UNIQUE, key, partitioned=True,
                        description="(trace_id, annotation_seq) is unique and never null."),
             _quarantine_spec(key, partitioned=True),
+            check_spec(RECONCILES, key, partitioned=True, description=RECONCILES_DESCRIPTION),
             *(e.spec(key) for e in expectations),
         ],
         description=(
@@ -508,7 +536,14 @@ def build_annotated_events_asset() -> dg.AssetsDefinition:
             )
             unreadable = legacy_quarantine(pl.concat([bad_speech, bad_vision]), f"silver/{table.name}", month, at)
             rows = annotated.annotate(expected.rows, brands, products, month)
-            return rows, pl.concat([unreadable, expected.quarantine]), expected.outcomes
+            balance = reconcile_outcome(
+                f"{key.to_user_string()} {month:%Y-%m}",
+                transcripts.height + detections.height + unreadable.height,
+                rows.get_column("trace_id").n_unique(),
+                expected.quarantine.height,
+                unreadable.height,
+            )
+            return rows, pl.concat([unreadable, expected.quarantine]), {**expected.outcomes, RECONCILES: balance}
 
         yield from _run_months(context, lake, table, build, blocking)
 

@@ -77,6 +77,8 @@ def test_a_generated_month_flows_to_gold_and_reconciles(built):
     gates = ("schema_parity", "primary_key_unique", "grain_unique", "expect_uptime_within_install")
     assert all(passed for (_, name), passed in checks.items() if name in gates)
     assert checks[("edge/bronze/device_heartbeat", "nothing_quarantined")]
+    assert checks[("edge/silver/device_heartbeat", "reconciles_with_bronze")]
+    assert checks[("edge/silver/annotated_events", "reconciles_with_bronze")]
 
 
 def test_rebuilding_a_month_changes_nothing(built):

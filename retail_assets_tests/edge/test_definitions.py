@@ -44,6 +44,8 @@ def test_every_edge_table_has_its_blocking_schema_and_key_checks_and_each_expect
     for key in (k for k in graph.get_all_asset_keys() if k.path[0] == "edge" and k.path[1] in tables):
         parity = checks[dg.AssetCheckKey(key, "schema_parity")]
         assert parity.blocking
+    for table in ("device_heartbeat", "annotated_events"):
+        assert checks[dg.AssetCheckKey(dg.AssetKey(["edge", "silver", table]), "reconciles_with_bronze")].blocking
     expect = {
         (k.asset_key.path[2], k.name): spec.blocking for k, spec in checks.items() if k.name.startswith("expect_")
     }
@@ -123,3 +125,14 @@ def test_new_bronze_of_a_month_requests_that_month_downstream_and_a_registry_ref
         update(instance, edge_key("bronze", "device_heartbeat"), "2024-04-01")  # a late April batch: April only
         found, cursor = requested(instance, cursor)
         assert found == {silver: {"2024-04-01"}, gold: {"2024-04-01"}}
+
+
+def test_the_bronze_silver_balance_fails_when_an_event_is_counted_twice_or_lost():
+    from retail_assets.defs.edge import reconcile_outcome
+
+    assert reconcile_outcome("s", bronze=10, silver=7, dropped=2, unreadable=1).passed
+    doubled = reconcile_outcome("s", bronze=10, silver=8, dropped=2, unreadable=1)
+    assert not doubled.passed and doubled.description == (
+        "s: 10 Bronze events != 8 in Silver + 2 dropped by expectations + 1 unreadable legacy records"
+    )
+    assert not reconcile_outcome("s", bronze=10, silver=6, dropped=2, unreadable=1).passed
