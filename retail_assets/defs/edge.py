@@ -326,6 +326,25 @@ def reconcile_outcome(subject: str, bronze: int, silver: int, dropped: int, unre
     )
 
 
+GOLD_RECONCILES = "reconciles_with_silver"
+GOLD_GATES = {SCHEMA_PARITY: True, GRAIN_UNIQUE: True, GOLD_RECONCILES: True}
+
+
+def gold_balance(subject: str, totals: Mapping[str, tuple[int, int]]) -> CheckOutcome:
+    """``reconciles_with_silver``: each Gold total equals the Silver count it sums (``{measure: (gold, silver)}``)."""
+    totals = {m: (int(g), int(s_)) for m, (g, s_) in totals.items()}
+    return CheckOutcome(
+        passed=all(g == s_ for g, s_ in totals.values()),
+        description=f"{subject}: "
+        + "; ".join(f"{m} {g} in Gold {'=' if g == s_ else '!='} {s_} in Silver" for m, (g, s_) in totals.items()),
+        metadata={m: {"gold": g, "silver": s_} for m, (g, s_) in totals.items()},
+    )
+
+
+def _gold_reconciles_spec(key: dg.AssetKey, what: str) -> dg.AssetCheckSpec:
+    return check_spec(GOLD_RECONCILES, key, partitioned=True, description=f"{what} Blocking.")
+
+
 def expectation_gates(expectations) -> dict[str, bool]:
     """check name → blocking, for each expectation (only ``fail`` expectations block)."""
     return {e.check_name: e.action == "fail" for e in expectations}
@@ -597,7 +616,10 @@ def build_store_interaction_asset() -> dg.AssetsDefinition:
             code_refs.function(multimodal.store_interaction_metrics, "the metrics"),
         ],
         deps=[edge_key("silver", "annotated_events"), edge_key("silver", "multimodal_aligned")],
-        checks=[check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per store and hour.")],
+        checks=[
+            check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per store and hour."),
+            _gold_reconciles_spec(key, "Mentions and pick-ups summed equal annotated_events' of the month."),
+        ],
         description=(
             f"{table.description} Seed 003 gold_store_interaction_metrics. Grain: {table.grain}. Conversion = "
             "mentions followed within the alignment window by a pick-up of the brand / mentions."
@@ -607,9 +629,18 @@ def build_store_interaction_asset() -> dg.AssetsDefinition:
         def build(month: dt.date, at: dt.datetime):
             annotations = lake.read(lake_table("silver", "annotated_events"), [month])
             aligned = lake.read(lake_table("silver", "multimodal_aligned"), [month])
-            return multimodal.store_interaction_metrics(annotations, aligned, month), pl.DataFrame(), {}
+            metrics = multimodal.store_interaction_metrics(annotations, aligned, month)
+            kinds = annotations.get_column("annotation_type")
+            balance = gold_balance(
+                f"{key.to_user_string()} {month:%Y-%m}",
+                {
+                    "brand_mentions": (metrics.get_column("brand_mentions").sum(), (kinds == "mention").sum()),
+                    "pickups": (metrics.get_column("pickups").sum(), (kinds == "pickup").sum()),
+                },
+            )
+            return metrics, pl.DataFrame(), {GOLD_RECONCILES: balance}
 
-        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+        yield from _run_months(context, lake, table, build, GOLD_GATES)
 
     return _metrics
 
@@ -625,7 +656,10 @@ def build_sentiment_asset() -> dg.AssetsDefinition:
             code_refs.function(sentiment.transcript_sentiment, "the scoring"),
         ],
         deps=[edge_key("silver", "annotated_events")],
-        checks=[check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per store, brand and day.")],
+        checks=[
+            check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per store, brand and day."),
+            _gold_reconciles_spec(key, "Mentions summed equal annotated_events' (transcript, brand) mentions."),
+        ],
         description=(
             f"{table.description} Seed 003 gold_transcript_sentiment_analysis. Grain: {table.grain}. VADER "
             "(vaderSentiment, lexicon in the package) with Filipino words added (lib/edge/sentiment.py)."
@@ -634,9 +668,15 @@ def build_sentiment_asset() -> dg.AssetsDefinition:
     def _sentiment(context: dg.AssetExecutionContext, lake: LakeStore) -> Iterator[Any]:
         def build(month: dt.date, at: dt.datetime):
             annotations = lake.read(lake_table("silver", "annotated_events"), [month])
-            return sentiment.transcript_sentiment(annotations, month), pl.DataFrame(), {}
+            scored = sentiment.transcript_sentiment(annotations, month)
+            mentioned = annotations.filter(pl.col("annotation_type") == "mention").select("trace_id", "brand_id")
+            balance = gold_balance(
+                f"{key.to_user_string()} {month:%Y-%m}",
+                {"mentions": (int(scored.get_column("mentions").sum()), mentioned.unique().height)},
+            )
+            return scored, pl.DataFrame(), {GOLD_RECONCILES: balance}
 
-        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+        yield from _run_months(context, lake, table, build, GOLD_GATES)
 
     return _sentiment
 
@@ -715,6 +755,7 @@ def build_device_health_asset() -> dg.AssetsDefinition:
         deps=[edge_key("silver", "device_heartbeat"), edge_key("bronze", "dim_edge_devices")],
         checks=[
             check_spec(GRAIN_UNIQUE, key, partitioned=True, description="One row per device and day."),
+            _gold_reconciles_spec(key, "The heartbeats counted equal Silver device_heartbeat's of the month."),
             check_spec(
                 NO_UNHEALTHY_DEVICES,
                 key,
@@ -740,9 +781,11 @@ def build_device_health_asset() -> dg.AssetsDefinition:
                 pl.lit(month, dtype=pl.Date).alias("month_start")
             )
             subject = f"{key.to_user_string()} {month:%Y-%m}"
-            return summary, pl.DataFrame(), {NO_UNHEALTHY_DEVICES: unhealthy_outcome(summary, subject)}
+            balance = gold_balance(subject, {"heartbeats": (summary.get_column("heartbeats").sum(), heartbeats.height)})
+            outcomes = {NO_UNHEALTHY_DEVICES: unhealthy_outcome(summary, subject), GOLD_RECONCILES: balance}
+            return summary, pl.DataFrame(), outcomes
 
-        yield from _run_months(context, lake, table, build, {SCHEMA_PARITY: True, GRAIN_UNIQUE: True})
+        yield from _run_months(context, lake, table, build, GOLD_GATES)
 
     return _gold
 

@@ -79,6 +79,8 @@ def test_a_generated_month_flows_to_gold_and_reconciles(built):
     assert checks[("edge/bronze/device_heartbeat", "nothing_quarantined")]
     assert checks[("edge/silver/device_heartbeat", "reconciles_with_bronze")]
     assert checks[("edge/silver/annotated_events", "reconciles_with_bronze")]
+    gold = ("device_health_summary", "store_interaction_metrics", "transcript_sentiment_analysis")
+    assert all(checks[(f"edge/gold/{t}", "reconciles_with_silver")] for t in gold)
 
 
 def test_rebuilding_a_month_changes_nothing(built):

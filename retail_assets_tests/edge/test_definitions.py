@@ -136,3 +136,11 @@ def test_the_bronze_silver_balance_fails_when_an_event_is_counted_twice_or_lost(
         "s: 10 Bronze events != 8 in Silver + 2 dropped by expectations + 1 unreadable legacy records"
     )
     assert not reconcile_outcome("s", bronze=10, silver=6, dropped=2, unreadable=1).passed
+
+
+def test_a_gold_total_off_its_silver_count_fails_the_balance():
+    from retail_assets.defs.edge import gold_balance
+
+    assert gold_balance("g", {"pickups": (5, 5), "brand_mentions": (7, 7)}).passed
+    off = gold_balance("g", {"pickups": (5, 5), "brand_mentions": (6, 7)})
+    assert not off.passed and off.description == "g: pickups 5 in Gold = 5 in Silver; brand_mentions 6 in Gold != 7 in Silver"
