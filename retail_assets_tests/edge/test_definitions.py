@@ -143,4 +143,5 @@ def test_a_gold_total_off_its_silver_count_fails_the_balance():
 
     assert gold_balance("g", {"pickups": (5, 5), "brand_mentions": (7, 7)}).passed
     off = gold_balance("g", {"pickups": (5, 5), "brand_mentions": (6, 7)})
-    assert not off.passed and off.description == "g: pickups 5 in Gold = 5 in Silver; brand_mentions 6 in Gold != 7 in Silver"
+    assert not off.passed
+    assert off.description == "g: pickups 5 in Gold = 5 in Silver; brand_mentions 6 in Gold != 7 in Silver"
