@@ -20,6 +20,8 @@ their upstream months by declarative automation (sensor ``edge_automation``), as
 
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -896,6 +898,46 @@ edge_automation = dg.AutomationConditionSensorDefinition(
     ),
 )
 
+EDGE_BRONZE_EVENTS = dg.AssetSelection.assets(*(edge_key("bronze", t) for t in BRONZE_TABLES.values()))
+LANDING_INTERVAL_SECONDS = 30
+
+
+def landed_months(zone: LandingZone) -> dict[str, str]:
+    """Month (partition key) → a digest of its landed edge event files (path, size, modification time)."""
+    files, _ = zone.scan("events/")
+    by_month: dict[str, list[str]] = {}
+    for f in files:
+        by_month.setdefault(partition_key(f.path.month), []).append(f"{f.path.path}|{f.size}|{f.modified.isoformat()}")
+    return {
+        month: hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:16]
+        for month, entries in sorted(by_month.items())
+    }
+
+
+@dg.sensor(
+    name="edge_landing_sensor",
+    minimum_interval_seconds=LANDING_INTERVAL_SECONDS,
+    asset_selection=EDGE_BRONZE_EVENTS,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def edge_landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
+    """Requests a Bronze run of the edge event tables for each month whose landed files changed (new, replaced or
+    removed files), with a run key naming the month and its files' digest, so a month is loaded once per change.
+
+    It lists edge/events/ at every tick (edge volumes: thousands of files a month) and keeps one digest per month in
+    its cursor. Bronze reloads the whole month, idempotently; Silver onwards follow by automation. Off by default:
+    turn it on where devices land files continuously (edge_lakehouse builds a month on demand)."""
+    known = json.loads(context.cursor) if context.cursor else {}
+    current = landed_months(edge_landing(landing))
+    changed = [month for month, digest in current.items() if known.get(month) != digest]
+    requests = [
+        dg.RunRequest(run_key=f"edge-bronze-{month}-{current[month]}", partition_key=month) for month in changed
+    ]
+    if not requests:
+        return dg.SkipReason(f"no edge event file changed ({len(current)} months landed)")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
+
+
 edge_lakehouse = dg.define_asset_job(
     MAIN_JOB,
     selection=dg.AssetSelection.key_prefixes([DOMAIN]),
@@ -906,4 +948,4 @@ edge_lakehouse = dg.define_asset_job(
 @dg.definitions
 def defs() -> dg.Definitions:
     assets = build_edge_assets(Settings.from_env().generator_enabled)
-    return dg.Definitions(assets=assets, jobs=[edge_lakehouse], sensors=[edge_automation])
+    return dg.Definitions(assets=assets, jobs=[edge_lakehouse], sensors=[edge_automation, edge_landing_sensor])
