@@ -29,6 +29,7 @@ DEFS_DIR = Path(__file__).parent / "defs"
 DEFS_MODULES = {
     "alerts": "defs",
     "bronze": "defs",
+    "edge": "defs",
     "failure_alerts": "defs",
     "generator": "defs",
     "gold": "defs",

@@ -9,9 +9,11 @@ MAIN_JOB = "retail_lakehouse"
 
 retail_lakehouse = dg.define_asset_job(
     MAIN_JOB,
-    selection=dg.AssetSelection.all(),
+    # The store edge domain (edge/..., docs/edge.md) has its own job, edge_lakehouse.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["edge"]),
     description=(
-        "Every materializable asset for the chosen month(s): landing data (when the generator is on), "
-        "Bronze, Silver, Gold and serving. Dimensions are refreshed along with the month."
+        "Every materializable retail asset for the chosen month(s): landing data (when the generator is on), "
+        "Bronze, Silver, Gold and serving. Dimensions are refreshed along with the month. The store edge domain "
+        "is built by edge_lakehouse."
     ),
 )

@@ -57,7 +57,6 @@ from retail_assets.lib.partitions import month_start
 from retail_assets.lib.specs import (
     PARTITION_COLUMN,
     QUARANTINE_COLUMNS,
-    REGISTRY,
     EventSpec,
     TableSpec,
     bronze_columns,
@@ -66,6 +65,7 @@ from retail_assets.lib.specs import (
     polars_schema,
 )
 from retail_assets.lib.specs.envelope import ENVELOPE, SCHEMA_VERSIONS
+from retail_assets.lib.specs.registry import find_event, find_table, is_event_type
 
 # Largest event accepted, in bytes of its JSON line: Event Hubs' own message limit (premium tier).
 MAX_EVENT_BYTES = 1024 * 1024
@@ -378,7 +378,7 @@ def load_fact_month(landing: LandingZone, table: str, month: dt.date, ingested_a
     A month with no file loads as empty (the current month may only have streamed events so far);
     the asset reports it with a warning rather than failing, so Silver can still run.
     """
-    spec = REGISTRY.table(table)
+    spec = find_table(table)
     files, bad = landing.batch_listing(table, month)
     load = _load_batch_files(landing, spec, files, month, ingested_at, partition_column=PARTITION_COLUMN)
     return _with_bad_files(load, bad_file_rows(bad, ingested_at)[0])
@@ -441,7 +441,7 @@ class StreamedFactMonth:
     load: BronzeLoad | None = None
 
     def chunks(self) -> Iterator[pl.DataFrame]:
-        spec = REGISTRY.table(self.table)
+        spec = find_table(self.table)
         files, bad = self.landing.batch_listing(self.table, self.month)
         columns = bronze_columns(self.table)
         identifiers = identifier_columns(spec.columns, spec.primary_key)
@@ -491,7 +491,7 @@ def load_dimension(landing: LandingZone, table: str, ingested_at: dt.datetime) -
 
     Misnamed files are quarantined under the snapshot month they claim (their rows are carried by
     that month's load, or by the latest one when that month has no valid snapshot)."""
-    spec = REGISTRY.table(table)
+    spec = find_table(table)
     snapshots, bad = landing.dimension_listing(table)
     if not snapshots:
         also = f"; misnamed files: {[path for path, _ in bad]}" if bad else ""
@@ -825,7 +825,7 @@ def _explain_lines(
             continue
         kind = doc.get("event_type")
         if kind != event.event_type:
-            if kind in REGISTRY.events_by_type:
+            if isinstance(kind, str) and is_event_type(kind):
                 code, reason = "wrong_event_type", (
                     f"event_type {kind!r} is filed under events/{event.event_type}/; land it under events/{kind}/"
                 )
@@ -970,7 +970,7 @@ def _conflict_rows(losers: pl.DataFrame, event_type: str, month: dt.date, at: dt
     whichever path and order settled the conflict."""
     if not losers.height:
         return empty_frame(QUARANTINE_COLUMNS)
-    content = [c.name for c in event_columns(REGISTRY.event(event_type))]
+    content = [c.name for c in event_columns(find_event(event_type))]
     return quarantine_frame(
         # One chunk: polars 2.1 panics ("i < self.len()") formatting some filtered multi-chunk frames.
         losers.rechunk().select(
@@ -1005,7 +1005,7 @@ def _settle(frames: list[pl.DataFrame], event_type: str, month: dt.date, at: dt.
         kept = empty_frame(bronze_columns(event_type)).with_columns(pl.lit(None, dtype=pl.Int64).alias("__line"))
         members = kept.with_columns(pl.lit(None, dtype=pl.UInt64).alias("__content"))
         return _Settled(kept, empty_frame(QUARANTINE_COLUMNS), pl.DataFrame(schema=losers_schema), members)
-    content = [c.name for c in event_columns(REGISTRY.event(event_type))]
+    content = [c.name for c in event_columns(find_event(event_type))]
     staged = (
         pl.concat(frames, how="vertical")
         .with_row_index("__order")
@@ -1075,7 +1075,7 @@ def load_event_month(
     quarantined as ``bad_file_name``. Months without events load as empty (streaming may simply not
     have run).
     """
-    event = REGISTRY.event(event_type)
+    event = find_event(event_type)
     bad: list[tuple[str, str]] = []
     if files is None:
         files, bad = landing.event_listing(event_type, month)
@@ -1195,7 +1195,7 @@ def ingest_event_batch(
     batch twice changes nothing, Delta version included. Writers of one table and month must not
     run concurrently (the Dagster pool ``stream`` serialises them; see docs/streaming.md).
     """
-    event = REGISTRY.event(event_type)
+    event = find_event(event_type)
     files = batch_files(event_type, month, paths)
     names = [f.path.path for f in files]
     table, quarantine_table = f"bronze/{event_type}", f"quarantine/bronze/{event_type}"

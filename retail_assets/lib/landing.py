@@ -51,7 +51,7 @@ import dagster as dg
 from pydantic import Field
 
 from retail_assets.lib.partitions import FIRST_MONTH, MONTHLY
-from retail_assets.lib.specs import REGISTRY
+from retail_assets.lib.specs.registry import DOMAINS, REGISTRY, Registry
 
 BATCH_FORMATS = (".parquet", ".csv")
 EVENT_FORMAT = ".jsonl"
@@ -116,8 +116,9 @@ def event_prefix(event_type: str, day: dt.date) -> str:
     return f"events/{event_type}/{day.isoformat()}/"
 
 
-def parse_landing_path(path: str) -> LandingPath:
-    """Validate a path relative to the landing root and say what it holds."""
+def parse_landing_path(path: str, registry: Registry = REGISTRY) -> LandingPath:
+    """Validate a path relative to the landing root and say what it holds (tables and event types of ``registry``,
+    the retail domain's unless a landing zone of another domain asks)."""
     raw = path.replace("\\", "/")
     parts = PurePosixPath(raw).parts
     if raw.startswith("/") or any(p in ("..", ".") for p in parts) or "://" in raw:
@@ -129,8 +130,8 @@ def parse_landing_path(path: str) -> LandingPath:
         )
     kind, table, period, name = parts
     if kind == "batch":
-        if table not in REGISTRY.tables:
-            raise LandingPathError(f"landing path {path!r}: unknown table {table!r}; known tables: {sorted(REGISTRY.tables)}")
+        if table not in registry.tables:
+            raise LandingPathError(f"landing path {path!r}: unknown table {table!r}; known tables: {sorted(registry.tables)}")
         if not _MONTH.match(period):
             raise LandingPathError(f"landing path {path!r}: {period!r} is not a month (YYYY-MM)")
         if not name.lower().endswith(BATCH_FORMATS):
@@ -140,9 +141,9 @@ def parse_landing_path(path: str) -> LandingPath:
         except ValueError:
             raise LandingPathError(f"landing path {path!r}: {period!r} is not a valid month") from None
         return LandingPath(raw, "batch", table, when)
-    if table not in REGISTRY.events_by_type:
+    if table not in registry.events_by_type:
         raise LandingPathError(
-            f"landing path {path!r}: unknown event type {table!r}; known: {sorted(REGISTRY.events_by_type)}"
+            f"landing path {path!r}: unknown event type {table!r}; known: {sorted(registry.events_by_type)}"
         )
     if not _DAY.match(period):
         raise LandingPathError(f"landing path {path!r}: {period!r} is not a date (YYYY-MM-DD)")
@@ -176,7 +177,9 @@ def check_served(landing_path: LandingPath, served: tuple[dt.date, dt.date] | No
     return landing_path
 
 
-def claimed_partition(path: str, now: dt.datetime | None = None) -> tuple[str, dt.date] | None:
+def claimed_partition(
+    path: str, now: dt.datetime | None = None, registry: Registry = REGISTRY
+) -> tuple[str, dt.date] | None:
     """(table or event type, month) a landing path claims by its folders, even when the path is invalid.
 
     ``events/receipt_created/2024-01-32/b.jsonl`` claims (receipt_created, 2024-01). None when the
@@ -186,7 +189,7 @@ def claimed_partition(path: str, now: dt.datetime | None = None) -> tuple[str, d
     parts = PurePosixPath(path.replace("\\", "/")).parts
     if len(parts) < 4 or parts[0] not in ("batch", "events"):
         return None
-    known = REGISTRY.tables if parts[0] == "batch" else REGISTRY.events_by_type
+    known = registry.tables if parts[0] == "batch" else registry.events_by_type
     match = _MONTH_PREFIX.match(parts[2])
     if parts[1] not in known or match is None or not 1 <= int(match[2]) <= 12:
         return None
@@ -200,21 +203,21 @@ def _visible(name: str) -> bool:
 
 
 def validate_entries(
-    entries: list[tuple[str, int, dt.datetime]], served: tuple[dt.date, dt.date]
+    entries: list[tuple[str, int, dt.datetime]], served: tuple[dt.date, dt.date], registry: Registry = REGISTRY
 ) -> tuple[list[LandingFile], list[tuple[str, str]]]:
     """Listed (path, size, modified) → the valid landing files, and (path, reason) for the misnamed ones."""
     files, rejected = [], []
     for rel, size, modified in entries:
         try:
-            files.append(LandingFile(check_served(parse_landing_path(rel), served), size, modified))
+            files.append(LandingFile(check_served(parse_landing_path(rel, registry), served), size, modified))
         except LandingPathError as exc:
             rejected.append((rel, str(exc)))
     return files, rejected
 
 
-def _is_valid(rel: str, served: tuple[dt.date, dt.date]) -> bool:
+def _is_valid(rel: str, served: tuple[dt.date, dt.date], registry: Registry) -> bool:
     try:
-        check_served(parse_landing_path(rel), served)
+        check_served(parse_landing_path(rel, registry), served)
     except LandingPathError:
         return False
     return True
@@ -232,6 +235,19 @@ class LandingZone(dg.ConfigurableResource):
     endpoint: str | None = Field(
         default=None, description="Blob endpoint override, e.g. http://127.0.0.1:10000/devstoreaccount1 for Azurite."
     )
+    domain: str = Field(
+        default="retail",
+        description="Whose tables and event types land here (lib/specs/registry.py DOMAINS): retail or edge.",
+    )
+
+    @property
+    def registry(self) -> Registry:
+        try:
+            return DOMAINS[self.domain]
+        except KeyError:
+            raise LandingPathError(
+                f"landing zone {self.root_uri!r}: unknown domain {self.domain!r}; known: {sorted(DOMAINS)}"
+            ) from None
 
     # ---- backend selection -----------------------------------------------------------------
 
@@ -285,7 +301,8 @@ class LandingZone(dg.ConfigurableResource):
 
     def list_files(self, prefix: str) -> list[LandingFile]:
         """Visible files directly or indirectly under ``prefix``, validated, sorted by path; raises on a bad name."""
-        return [LandingFile(parse_landing_path(rel), size, modified) for rel, size, modified in self._list(prefix)]
+        entries = self._list(prefix)
+        return [LandingFile(parse_landing_path(rel, self.registry), size, modified) for rel, size, modified in entries]
 
     def scan(self, prefix: str, now: dt.datetime | None = None) -> tuple[list[LandingFile], list[tuple[str, str]]]:
         """Visible files under ``prefix`` sorted by path: the valid ones, and (path, reason) for the others.
@@ -293,7 +310,7 @@ class LandingZone(dg.ConfigurableResource):
         Invalid means outside the layout, an unknown table, or a folder month the platform does not
         serve at ``now`` (see :func:`check_served`).
         """
-        return validate_entries(self._list(prefix), served_months(now))
+        return validate_entries(self._list(prefix), served_months(now), self.registry)
 
     # ---- folder by folder (bounded streaming listings) -------------------------------------
 
@@ -356,7 +373,7 @@ class LandingZone(dg.ConfigurableResource):
         Local: one rename (atomic; an archived copy of the same name is replaced). Azure: upload the copy, then
         delete the original; a killed move leaves both, which readers resolve to the same bytes, and a re-run
         finishes it."""
-        parse_landing_path(relpath)
+        parse_landing_path(relpath, self.registry)
         target = f"{ARCHIVE}/{relpath}"
         if self.is_local:
             source, dest = self._local_path(relpath), self._local_path(target)
@@ -378,7 +395,7 @@ class LandingZone(dg.ConfigurableResource):
 
     def delete_file(self, relpath: str) -> bool:
         """Delete an event file, leaving its tombstone first (so a month rebuild knows it is gone on purpose)."""
-        parse_landing_path(relpath)
+        parse_landing_path(relpath, self.registry)
         self._put_raw(f"{TOMBSTONES}/{relpath}", b"")
         if self.is_local:
             try:
@@ -446,7 +463,7 @@ class LandingZone(dg.ConfigurableResource):
             files = self._with_archived(prefix, files)
         return (
             [f for f in files if f.path.month == month],
-            [(path, reason) for path, reason in rejected if claimed_partition(path) == (table, month)],
+            [(p, reason) for p, reason in rejected if claimed_partition(p, registry=self.registry) == (table, month)],
         )
 
     def _with_archived(self, prefix: str, files: list[LandingFile]) -> list[LandingFile]:
@@ -456,14 +473,14 @@ class LandingZone(dg.ConfigurableResource):
         live = {f.path.path for f in files}
         moved = [(rel.removeprefix(f"{ARCHIVE}/"), size, modified) for rel, size, modified in self._list(f"{ARCHIVE}/{prefix}")]
         archived = [
-            LandingFile(check_served(parse_landing_path(rel), served), size, modified)
+            LandingFile(check_served(parse_landing_path(rel, self.registry), served), size, modified)
             for rel, size, modified in moved
-            if rel not in live and _is_valid(rel, served)
+            if rel not in live and _is_valid(rel, served, self.registry)
         ]
         present = live | {f.path.path for f in archived}
         gone = sorted(self.deleted_files(prefix) - present)
         if gone:
-            parsed = parse_landing_path(gone[0])
+            parsed = parse_landing_path(gone[0], self.registry)
             raise LandingPrunedError(
                 f"bronze/{parsed.table} {parsed.month:%Y-%m}: {len(gone)} landing files of this month were deleted by "
                 f"landing retention (RETAIL_LANDING_RETENTION_MODE=delete), e.g. {gone[0]}; rebuilding the month from "
@@ -474,7 +491,7 @@ class LandingZone(dg.ConfigurableResource):
 
     def batch_listing(self, table: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
         """Batch files of ``table`` for ``month``, and (path, reason) of misnamed files claiming that month."""
-        REGISTRY.table(table)
+        self.registry.table(table)
         return self._month_listing(f"batch/{table}/{month_dir(month)}", table, month)
 
     def batch_files(self, table: str, month: dt.date) -> list[LandingFile]:
@@ -482,18 +499,19 @@ class LandingZone(dg.ConfigurableResource):
 
     def dimension_listing(self, table: str) -> tuple[dict[dt.date, list[LandingFile]], list[tuple[str, str]]]:
         """Landed snapshots of a dimension by month, and (path, reason) of misnamed files claiming a month."""
-        files, rejected = self.scan(f"batch/{REGISTRY.table(table).name}/")
+        files, rejected = self.scan(f"batch/{self.registry.table(table).name}/")
         snapshots: dict[dt.date, list[LandingFile]] = {}
         for f in files:
             snapshots.setdefault(f.path.month, []).append(f)
-        return dict(sorted(snapshots.items())), [(p, r) for p, r in rejected if claimed_partition(p) is not None]
+        claimed = [(p, r) for p, r in rejected if claimed_partition(p, registry=self.registry) is not None]
+        return dict(sorted(snapshots.items())), claimed
 
     def dimension_snapshots(self, table: str) -> dict[dt.date, list[LandingFile]]:
         return self.dimension_listing(table)[0]
 
     def event_listing(self, event_type: str, month: dt.date) -> tuple[list[LandingFile], list[tuple[str, str]]]:
         """Event files filed under any day of ``month``, and (path, reason) of misnamed files claiming it."""
-        REGISTRY.event(event_type)
+        self.registry.event(event_type)
         return self._month_listing(f"events/{event_type}/{month_dir(month)}", event_type, month)
 
     def event_files(self, event_type: str, month: dt.date) -> list[LandingFile]:
@@ -503,7 +521,7 @@ class LandingZone(dg.ConfigurableResource):
 
     def read_bytes(self, relpath: str) -> bytes:
         """The file's bytes; an event file retention archived is read from ``archive/`` under the same path."""
-        parsed = parse_landing_path(relpath)
+        parsed = parse_landing_path(relpath, self.registry)
         if self.is_local:
             try:
                 return self._local_path(relpath).read_bytes()
@@ -528,7 +546,7 @@ class LandingZone(dg.ConfigurableResource):
 
     def write_bytes(self, relpath: str, data: bytes) -> LandingPath:
         """Publish a file atomically: readers see all of it or nothing. Overwrites a file of the same name."""
-        landing_path = parse_landing_path(relpath)
+        landing_path = parse_landing_path(relpath, self.registry)
         if self.is_local:
             target = self._local_path(relpath)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -548,7 +566,7 @@ class LandingZone(dg.ConfigurableResource):
         without an error (discarded otherwise): for files too large to hold as bytes. Locally it is a
         hidden temporary file beside the target, renamed over it; on Azure a temporary file uploaded
         in staged blocks that become the blob only when the block list is committed."""
-        parse_landing_path(relpath)  # a path outside the layout is refused before anything is written
+        parse_landing_path(relpath, self.registry)  # a path outside the layout is refused before anything is written
         if self.is_local:
             target = self._local_path(relpath)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from functools import cached_property
 
 import polars as pl
 
+from retail_assets.lib.specs.edge import EDGE_DIMENSIONS, EDGE_EVENTS
 from retail_assets.lib.specs.columns import col
 from retail_assets.lib.specs.dimensions import DIMENSIONS
 from retail_assets.lib.specs.envelope import ENVELOPE
@@ -121,6 +122,51 @@ class Registry:
 
 
 REGISTRY = Registry(dimensions=DIMENSIONS, facts=FACTS, events=EVENTS).validate()
+# The store edge domain (seed 003, docs/edge.md): its own registry, so that retail's assets, KQL and counts read
+# ``REGISTRY`` alone; the landing zone and Bronze resolve names across both (``find_event``, ``find_table``).
+EDGE_REGISTRY = Registry(dimensions=EDGE_DIMENSIONS, facts=(), events=EDGE_EVENTS).validate()
+DOMAINS: dict[str, Registry] = {"retail": REGISTRY, "edge": EDGE_REGISTRY}
+
+
+def _check_domains() -> None:
+    owners: dict[str, str] = {}
+    for domain, registry in DOMAINS.items():
+        for name in (*registry.tables, *registry.events_by_type):
+            if name in owners:
+                raise SpecError(
+                    f"{name!r} is a table or event type of both the {owners[name]} and the {domain} domain; names are "
+                    "unique across domains because landing paths and Bronze resolve them by name"
+                )
+            owners[name] = domain
+
+
+_check_domains()
+
+
+def find_event(event_type: str) -> EventSpec:
+    """The event type of any domain."""
+    for registry in DOMAINS.values():
+        if event_type in registry.events_by_type:
+            return registry.events_by_type[event_type]
+    known = sorted(t for r in DOMAINS.values() for t in r.events_by_type)
+    raise KeyError(f"unknown event type {event_type!r}; known: {known}")
+
+
+def find_table(name: str) -> TableSpec:
+    """The dimension or fact of any domain."""
+    for registry in DOMAINS.values():
+        if name in registry.tables:
+            return registry.tables[name]
+    known = sorted(t for r in DOMAINS.values() for t in r.tables)
+    raise KeyError(f"unknown table {name!r}; known tables: {known}")
+
+
+def is_event_type(name: str) -> bool:
+    return any(name in r.events_by_type for r in DOMAINS.values())
+
+
+def is_table(name: str) -> bool:
+    return any(name in r.tables for r in DOMAINS.values())
 
 
 def event_columns(event: EventSpec) -> tuple[ColumnSpec, ...]:
@@ -130,9 +176,9 @@ def event_columns(event: EventSpec) -> tuple[ColumnSpec, ...]:
 
 def bronze_columns(name: str) -> tuple[ColumnSpec, ...]:
     """Columns of ``bronze/<name>`` for a table or event type."""
-    if name in REGISTRY.events_by_type:
-        return (*event_columns(REGISTRY.event(name)), MONTH_START, *INGESTION_COLUMNS)
-    table = REGISTRY.table(name)
+    if is_event_type(name):
+        return (*event_columns(find_event(name)), MONTH_START, *INGESTION_COLUMNS)
+    table = find_table(name)
     if table.kind == "dimension":
         return (*table.columns, SNAPSHOT_MONTH, *INGESTION_COLUMNS)
     return (*table.columns, MONTH_START, *INGESTION_COLUMNS)
