@@ -20,11 +20,25 @@ import duckdb
 import pytest
 
 from retail_assets.devtools.processes import stop_process_group
-from retail_assets_tests.ui.conftest import _free_port, browser, chromium_path  # noqa: F401 - fixtures reused
+from retail_assets_tests.ui.conftest import CHROMIUM_FLAGS, _free_port, chromium_path  # noqa: F401 - fixture reused
 
 REPO = Path(__file__).resolve().parents[2]
 MONTH = "2024-01"
 SCREENSHOTS = os.environ.get("RETAIL_DASHBOARD_SCREENSHOTS")  # a folder (docs/dashboard) to keep the screenshots in
+
+
+@pytest.fixture(scope="package")
+def browser(chromium_path: str) -> Iterator:
+    """Debian's Chromium for the dashboard tests, closed when they end. Not the UI tests' session-wide one: a sync
+    Playwright keeps an asyncio event loop running in pytest's thread while it is open, and every later in-process
+    ``asyncio.run`` — Dagster's automation evaluation, in the tests after this package — fails with "cannot be called
+    from a running event loop" (the whole suite did: 26 failures and errors)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ from deltalake import DeltaTable
 
 from retail_assets import cli
 from retail_assets.defs.gold import build_gold_assets
-from retail_assets.defs.restore import BLOCKING_EVALUATORS, RESTORE_OPS, platform_targets
+from retail_assets.defs.restore import BLOCKING_EVALUATORS, RESTORE_OPS, find_target, platform_targets
 from retail_assets.defs.silver import HOT_POOL, PRIMARY_KEY_UNIQUE, build_silver_assets
 from retail_assets.lib.checks import latest_materialization
 from retail_assets.lib.gates import failed_gates
 from retail_assets.lib.lake import LakeStore
+from retail_assets.lib.restore import RestoreRefused
 from retail_assets.lib.specs import REGISTRY
 from retail_assets_tests.gold.scenario import FACTS, MONTHS, write_silver
 from retail_assets_tests.gold.silver_rows import FEB, JAN, silver
@@ -387,3 +388,7 @@ def test_every_platform_table_has_its_pool_op_and_its_blocking_checks_re_evaluat
     assert targets[RECEIPTS_TABLE].pool == HOT_POOL
     assert {t.pool for t in targets.values()} <= set(RESTORE_OPS)
     assert {c for t in targets.values() for c in t.blocking_checks} <= set(BLOCKING_EVALUATORS)
+    # The edge domain's checks have no evaluator here: its tables are refused by name, not restored unchecked.
+    assert not any(t.startswith("edge/") for t in targets)
+    with pytest.raises(RestoreRefused, match="edge domain cannot be restored"):
+        find_target("edge/silver/device_heartbeat", targets)
